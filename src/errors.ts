@@ -1,0 +1,100 @@
+/**
+ * The one error catalog. Every failure a user can see has a code here, an exit code, a message built
+ * from the values involved, and a hint. `--json` prints `RtwhError.toJSON()` on stderr.
+ *
+ * Exit codes: 0 ok · 1 unexpected bug · 2 usage / bad flag or config · 3 not built yet ·
+ * 4 cannot reach a service · 5 bad data · 6 not found · 7 refused (safety) · 130 interrupted.
+ */
+
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  notBuilt: 3,
+  unavailable: 4,
+  data: 5,
+  notFound: 6,
+  refused: 7,
+  interrupted: 130,
+} as const;
+
+interface CatalogEntry {
+  exit: number;
+  hint: string;
+}
+
+export const catalog = {
+  USAGE: { exit: EXIT.usage, hint: 'Run with --help to see the accepted flags.' },
+  CONFIG_KEY: { exit: EXIT.usage, hint: 'Run `rtwh config show` to see every key, or `rtwh config init` for a commented starter file.' },
+  CONFIG_VALUE: { exit: EXIT.usage, hint: 'Fix the value in the flag, the RTWH_* variable or rtwh.toml, whichever set it.' },
+  CONFIG_FILE: { exit: EXIT.usage, hint: 'Check the TOML syntax near the position given, or pass another file with --config.' },
+  BUS_URL: { exit: EXIT.usage, hint: 'Use --bus kafka://host:port[,host:port] or --bus sqlite:PATH.' },
+  NOT_BUILT: { exit: EXIT.notBuilt, hint: 'This command group is planned; see `rtwh --help` for what works today.' },
+  BUS_UNAVAILABLE: { exit: EXIT.unavailable, hint: 'Is the broker up? For the dev stack run `scripts/stack.sh up`; for no servers use --bus sqlite:PATH.' },
+  BUS_ERROR: { exit: EXIT.unavailable, hint: 'The bus refused the request; the cause is shown above.' },
+  TOPIC_NOT_FOUND: { exit: EXIT.notFound, hint: 'List topics with `rtwh topics`; create one with `rtwh topics create NAME`.' },
+  GROUP_NOT_FOUND: { exit: EXIT.notFound, hint: 'List groups with `rtwh groups`.' },
+  TOPIC_EXISTS: { exit: EXIT.refused, hint: 'Pick another name, or use the existing topic.' },
+  INVALID_NAME: { exit: EXIT.data, hint: 'Names must match ^[A-Za-z_][A-Za-z0-9_]{0,63}$ (topics may also use . and -).' },
+  MESSAGE_TOO_LARGE: { exit: EXIT.data, hint: 'Raise the broker/topic max.message.bytes, or send smaller records.' },
+  QUERY_FAILED: { exit: EXIT.data, hint: 'Check the SQL; `rtwh query "show tables"` lists what is there.' },
+  QUERY_WRITE_REFUSED: { exit: EXIT.refused, hint: 'rtwh query is read-only; add --allow-write if you really mean to change data.' },
+  DUCKDB_LOAD: { exit: EXIT.internal, hint: 'The embedded DuckDB library could not be loaded; set RTWH_CACHE_DIR to a writable directory and retry.' },
+  INTERRUPTED: { exit: EXIT.interrupted, hint: 'Stopped by a signal; committed work is kept.' },
+  INTERNAL: { exit: EXIT.internal, hint: 'This is a bug in rtwh. Run again with RTWH_DEBUG=1 for the stack trace and report it.' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof catalog;
+
+export interface RtwhErrorOptions {
+  cause?: unknown;
+  /** Extra facts shown in --json output (never secrets). */
+  details?: Record<string, unknown>;
+  /** Overrides the catalog hint when the situation knows better. */
+  hint?: string;
+}
+
+export class RtwhError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+  readonly hint: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, opts: RtwhErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'RtwhError';
+    this.code = code;
+    this.exitCode = catalog[code].exit;
+    this.hint = opts.hint ?? catalog[code].hint;
+    this.details = opts.details;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      error: {
+        code: this.code,
+        exit: this.exitCode,
+        message: this.message,
+        hint: this.hint,
+        ...(this.details ? { details: this.details } : {}),
+        ...(this.cause instanceof Error ? { cause: this.cause.message } : {}),
+      },
+    };
+  }
+}
+
+export function rtwhError(code: ErrorCode, message: string, opts?: RtwhErrorOptions): RtwhError {
+  return new RtwhError(code, message, opts);
+}
+
+/** Anything thrown → an RtwhError (unknown errors become INTERNAL, keeping the cause). */
+export function toRtwhError(e: unknown): RtwhError {
+  if (e instanceof RtwhError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new RtwhError('INTERNAL', msg, { cause: e });
+}
+
+/** Quote a user-supplied value for an error message: `"2025-1-15"`. */
+export function q(v: unknown): string {
+  return JSON.stringify(typeof v === 'string' ? v : String(v));
+}
