@@ -40,6 +40,7 @@ export const catalog = {
   QUERY_FAILED: { exit: EXIT.data, hint: 'Check the SQL; `rtwh query "show tables"` lists what is there.' },
   QUERY_WRITE_REFUSED: { exit: EXIT.refused, hint: 'rtwh query is read-only; add --allow-write if you really mean to change data.' },
   DUCKDB_LOAD: { exit: EXIT.internal, hint: 'The embedded DuckDB library could not be loaded; set RTWH_CACHE_DIR to a writable directory and retry.' },
+  DUCKDB_OPEN: { exit: EXIT.unavailable, hint: 'Check the path; if another rtwh process (a dws job or `rtwh serve`) writes that file, query through it or stop it first.' },
   INTERRUPTED: { exit: EXIT.interrupted, hint: 'Stopped by a signal; committed work is kept.' },
   INTERNAL: { exit: EXIT.internal, hint: 'This is a bug in rtwh. Run again with RTWH_DEBUG=1 for the stack trace and report it.' },
 } as const satisfies Record<string, CatalogEntry>;
