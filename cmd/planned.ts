@@ -1,0 +1,70 @@
+/**
+ * Command groups whose work belongs to later issues. Their --help already describes what they will do;
+ * running them says so plainly and exits with NOT_BUILT (exit 3). Nothing here pretends to work.
+ */
+import type { Command } from 'commander';
+import { rtwhError } from '../src/errors';
+import { withCommonFlags } from './context';
+
+function notBuilt(what: string, arrivesWith: string): never {
+  throw rtwhError('NOT_BUILT', `\`rtwh ${what}\` is not built yet; it arrives with ${arrivesWith}.`);
+}
+
+function planned(parent: Command, name: string, summary: string, arrivesWith: string, extra = ''): Command {
+  const full = `${parent.name() === 'rtwh' ? '' : `${parent.name()} `}${name.split(' ')[0]}`;
+  return withCommonFlags(parent.command(name))
+    .description(`${summary} (not built yet)`)
+    .addHelpText('after', `${extra ? `\n${extra}\n` : ''}\nStatus: not built yet; it arrives with ${arrivesWith}. Running it exits with code 3.`)
+    .allowUnknownOption(true)
+    .allowExcessArguments(true)
+    .action(() => notBuilt(full, arrivesWith));
+}
+
+const ODS = 'the ODS collection issue (mock db/log/date, ship log)';
+const CDC = 'the change-data-capture and tail issue';
+const JOBS = {
+  dim: 'the dimension-job issue',
+  dwd: 'the detail-layer issue',
+  dws: 'the summary-layer issue',
+};
+
+export function registerMock(program: Command): void {
+  const mock = program
+    .command('mock')
+    .description('Generate gmall mock data: business DB changes, app logs, the mock business date')
+    .addHelpText('after', '\nExamples:\n  rtwh mock db --date 2025-01-14 --init\n  rtwh mock log --date 2025-01-14 --out applog/\n  rtwh mock date 2025-01-14');
+  planned(mock, 'db', 'Write one business day of gmall orders, payments, refunds… into MySQL, or as Maxwell JSON onto ods_db (--to)', ODS,
+    'Planned flags: --date YYYY-MM-DD, --init, --seed N, --to TOPIC');
+  planned(mock, 'log', 'Write one day of app logs (start, page, displays, actions, err) to files or onto ods_log', ODS,
+    'Planned flags: --date YYYY-MM-DD, --out DIR | --to TOPIC, --seed N, --format 2022|2023');
+  planned(mock, 'date', 'Show or set the mock business date (also in Maxwell / generator configs)', ODS);
+}
+
+export function registerShip(program: Command): void {
+  const ship = program.command('ship').description('Ship files onto the bus like Flume TAILDIR (positions survive restarts)');
+  planned(ship, 'log', 'Tail app log files (rotation-aware) and produce each line to ods_log', ODS);
+}
+
+export function registerCdc(program: Command): void {
+  const cdc = planned(program, 'cdc', 'Capture MySQL/MariaDB binlog changes into ods_db as Maxwell or Debezium JSON', CDC,
+    'Planned flags: --format maxwell|debezium, --topic ods_db, --filter SPEC, --partition-by table|database|primary_key');
+  planned(cdc, 'bootstrap', 'Full snapshot of a table, like maxwell-bootstrap', CDC);
+}
+
+export function registerTail(program: Command): void {
+  planned(program, 'tail', 'Read a topic (rpk-style offsets), recognise and validate Maxwell/Debezium/Canal/app-log records', CDC,
+    'Planned usage: rtwh tail <topic> [--etl] [-o OFFSETS] [-n N] [-f] [--format json|jsonl|table|raw]');
+}
+
+export function registerRun(program: Command): void {
+  const run = program
+    .command('run')
+    .description('Run the warehouse jobs: dim (dimension sink), dwd (detail facts), dws (window aggregates)');
+  planned(run, 'dim', 'Route dimension changes from ods_db into the dim store, driven live by table_process', JOBS.dim);
+  planned(run, 'dwd', 'Split app logs and build the transaction fact streams', JOBS.dwd);
+  planned(run, 'dws', 'Aggregate DWD streams in event-time windows into the OLAP store', JOBS.dws);
+}
+
+export function registerServe(program: Command): void {
+  planned(program, 'serve', 'Dashboard, query API and /metrics over the warehouse, bound to 127.0.0.1', JOBS.dws);
+}
