@@ -99,8 +99,7 @@ class DuckDBStore implements DuckStore {
       const reader = await this.connection.runAndReadAll(sql);
       const types = reader.columnTypes();
       const columns = reader.columnNames().map((name, i) => ({ name, type: typeName(types[i]) }));
-      const floatColumns = types.map((t) => t.typeId === this.duck.DuckDBTypeId.FLOAT);
-      const rows = reader.getRows().map((row) => row.map((v, i) => toCell(this.duck, v, floatColumns[i] === true)));
+      const rows = reader.getRows().map((row) => row.map((v, i) => toCell(this.duck, v, types[i])));
       return { columns, rows };
     } catch (e) {
       throw new RtwhError('QUERY_FAILED', errorText(e), { cause: e });
@@ -142,7 +141,17 @@ function float32(n: number): number {
   return n;
 }
 
-function toCell(duck: NodeApi, v: DuckDBValue, isFloat = false): Cell {
+/** The element type of a LIST/ARRAY/STRUCT field/MAP value, when the column type says it. */
+function childType(duck: NodeApi, type: DuckDBType | undefined, field?: string): DuckDBType | undefined {
+  if (type instanceof duck.DuckDBListType || type instanceof duck.DuckDBArrayType || type instanceof duck.DuckDBMapType) return type.valueType;
+  if (type instanceof duck.DuckDBStructType && field !== undefined) {
+    const i = type.entryIndexes[field];
+    return i === undefined ? undefined : type.entryTypes[i];
+  }
+  return undefined;
+}
+
+function toCell(duck: NodeApi, v: DuckDBValue, type: DuckDBType | undefined): Cell {
   if (v === null || v === undefined) return null;
   switch (typeof v) {
     case 'boolean':
@@ -150,23 +159,28 @@ function toCell(duck: NodeApi, v: DuckDBValue, isFloat = false): Cell {
     case 'string':
       return v;
     case 'number':
-      return isFloat ? float32(v) : v;
+      return type?.typeId === duck.DuckDBTypeId.FLOAT ? float32(v) : v;
   }
   if (v instanceof duck.DuckDBDecimalValue) return new ExactDecimal(v.toString());
-  if (v instanceof duck.DuckDBListValue || v instanceof duck.DuckDBArrayValue) return v.items.map((x) => toCell(duck, x));
+  if (v instanceof duck.DuckDBListValue || v instanceof duck.DuckDBArrayValue) {
+    const t = childType(duck, type);
+    return v.items.map((x) => toCell(duck, x, t));
+  }
   if (v instanceof duck.DuckDBStructValue) {
     const out: { [key: string]: Cell } = {};
-    for (const [k, x] of Object.entries(v.entries)) out[k] = toCell(duck, x);
+    for (const [k, x] of Object.entries(v.entries)) out[k] = toCell(duck, x, childType(duck, type, k));
     return out;
   }
   if (v instanceof duck.DuckDBMapValue) {
     // Keys become text: a JSON object is what readers of `--format json` expect from a MAP.
+    const t = childType(duck, type);
     const out: { [key: string]: Cell } = {};
-    for (const { key, value } of v.entries) out[String(key)] = toCell(duck, value);
+    for (const { key, value } of v.entries) out[String(key)] = toCell(duck, value, t);
     return out;
   }
-  if (v instanceof duck.DuckDBUnionValue) return toCell(duck, v.value);
-  if (v instanceof duck.DuckDBVariantValue) return toCell(duck, v.value);
+  // UNION and VARIANT members carry their own type; their value is what the user asked for.
+  if (v instanceof duck.DuckDBUnionValue) return toCell(duck, v.value, undefined);
+  if (v instanceof duck.DuckDBVariantValue) return toCell(duck, v.value, v.type);
   // Dates, times, timestamps, intervals, UUIDs, blobs, bits: DuckDB's own text form, which round-trips in SQL.
   return String(v);
 }
