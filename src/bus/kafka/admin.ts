@@ -1,0 +1,215 @@
+/**
+ * Bus Admin over the kafkajs admin client.
+ *
+ * kafkajs retries UNKNOWN_TOPIC_OR_PARTITION with backoff (it assumes metadata is stale), so asking about a topic
+ * that does not exist takes seconds and ends in a vague error. We look the name up in one metadata call first and
+ * answer TOPIC_NOT_FOUND at once.
+ */
+import { AssignerProtocol, ConfigResourceTypes, type Admin as KafkaJsAdmin, type Kafka } from 'kafkajs';
+import { RtwhError, q } from '../../errors.ts';
+import type { Admin, GroupPartitionLag, PartitionInfo, TopicInfo, TopicSpec } from '../types.ts';
+import { EPHEMERAL_GROUP_PREFIX } from './consumer.ts';
+import { checkTopicName, kafkaFailure, tpKey, type KafkaContext } from './client.ts';
+
+/** DescribeConfigs config_source 1 = DYNAMIC_TOPIC_CONFIG: what was set on the topic itself. */
+const TOPIC_CONFIG_SOURCE = 1;
+
+export class KafkaAdmin implements Admin {
+  private closed = false;
+
+  private constructor(
+    private readonly ctx: KafkaContext,
+    private readonly admin: KafkaJsAdmin,
+  ) {}
+
+  static async open(ctx: KafkaContext, client: Kafka): Promise<KafkaAdmin> {
+    const admin = client.admin();
+    try {
+      await admin.connect();
+    } catch (e) {
+      throw kafkaFailure(e, ctx.brokers, { action: 'connect admin' });
+    }
+    return new KafkaAdmin(ctx, admin);
+  }
+
+  private fail(e: unknown, action: string, extra: { topic?: string; group?: string } = {}): RtwhError {
+    return kafkaFailure(e, this.ctx.brokers, { action, ...extra });
+  }
+
+  /** Partition ids of every topic, internal ones (__consumer_offsets…) left out. */
+  private async topicPartitions(): Promise<Map<string, number[]>> {
+    try {
+      const { topics } = await this.admin.fetchTopicMetadata();
+      const out = new Map<string, number[]>();
+      for (const t of topics) {
+        if (t.name.startsWith('__')) continue;
+        out.set(t.name, t.partitions.map((p) => p.partitionId).sort((a, b) => a - b));
+      }
+      return out;
+    } catch (e) {
+      throw this.fail(e, 'list topics');
+    }
+  }
+
+  private async requireTopic(name: string): Promise<void> {
+    checkTopicName(name);
+    const all = await this.topicPartitions();
+    if (!all.has(name)) throw new RtwhError('TOPIC_NOT_FOUND', `topic ${q(name)} does not exist`, { details: { topic: name } });
+  }
+
+  private async partitionInfo(topic: string): Promise<PartitionInfo[]> {
+    try {
+      const offsets = await this.admin.fetchTopicOffsets(topic);
+      return offsets
+        .map((o) => ({ partition: o.partition, startOffset: Number(o.low), endOffset: Number(o.high) }))
+        .sort((a, b) => a.partition - b.partition);
+    } catch (e) {
+      throw this.fail(e, `read offsets of ${q(topic)}`, { topic });
+    }
+  }
+
+  async listTopics(): Promise<TopicInfo[]> {
+    const names = [...(await this.topicPartitions()).keys()].sort();
+    return Promise.all(names.map(async (name) => ({ name, partitions: await this.partitionInfo(name) })));
+  }
+
+  async describeTopic(name: string): Promise<TopicInfo> {
+    await this.requireTopic(name);
+    const partitions = await this.partitionInfo(name);
+    let config: Record<string, string> = {};
+    try {
+      const res = await this.admin.describeConfigs({
+        resources: [{ type: ConfigResourceTypes.TOPIC, name }],
+        includeSynonyms: false,
+      });
+      for (const r of res.resources) {
+        for (const c of r.configEntries) {
+          if ((c as { configSource?: number }).configSource === TOPIC_CONFIG_SOURCE) config[c.configName] = c.configValue;
+        }
+      }
+    } catch (e) {
+      throw this.fail(e, `describe ${q(name)}`, { topic: name });
+    }
+    return { name, partitions, config };
+  }
+
+  async createTopic(spec: TopicSpec): Promise<boolean> {
+    checkTopicName(spec.name);
+    try {
+      return await this.admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: spec.name,
+            // -1 = the broker's num.partitions / default.replication.factor (CreateTopics v4+, which Kafka 4 requires anyway).
+            numPartitions: spec.partitions ?? -1,
+            replicationFactor: spec.replicationFactor ?? -1,
+            configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+          },
+        ],
+      });
+    } catch (e) {
+      throw this.fail(e, `create topic ${q(spec.name)}`, { topic: spec.name });
+    }
+  }
+
+  async deleteTopic(name: string): Promise<void> {
+    await this.requireTopic(name);
+    try {
+      await this.admin.deleteTopics({ topics: [name], timeout: 10_000 });
+    } catch (e) {
+      throw this.fail(e, `delete topic ${q(name)}`, { topic: name });
+    }
+  }
+
+  async offsetsForTimestamp(topic: string, timestampMs: number): Promise<{ partition: number; offset: number }[]> {
+    await this.requireTopic(topic);
+    try {
+      // kafkajs already maps "no record at or after ts" (-1) to the partition's end offset.
+      const res = await this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+      return res.map((r) => ({ partition: r.partition, offset: Number(r.offset) })).sort((a, b) => a.partition - b.partition);
+    } catch (e) {
+      throw this.fail(e, `look up offsets by time in ${q(topic)}`, { topic });
+    }
+  }
+
+  async listGroups(): Promise<string[]> {
+    try {
+      const { groups } = await this.admin.listGroups();
+      // Ephemeral readers (tail) join a throwaway group; it is not a group a user made.
+      return groups
+        .map((g) => g.groupId)
+        .filter((g) => !g.startsWith(EPHEMERAL_GROUP_PREFIX))
+        .sort();
+    } catch (e) {
+      throw this.fail(e, 'list consumer groups');
+    }
+  }
+
+  async groupLag(group: string): Promise<GroupPartitionLag[]> {
+    const topics = await this.topicPartitions();
+    let owners: Map<string, string>;
+    let live: boolean;
+    try {
+      const { groups } = await this.admin.describeGroups([group]);
+      const g = groups.find((x) => x.groupId === group);
+      live = g !== undefined && g.state !== 'Dead';
+      owners = new Map();
+      for (const m of g?.members ?? []) {
+        const decoded = m.memberAssignment.length ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
+        for (const [topic, parts] of Object.entries(decoded?.assignment ?? {})) {
+          for (const p of parts) owners.set(tpKey(topic, p), m.memberId);
+        }
+      }
+    } catch (e) {
+      throw this.fail(e, `describe group ${q(group)}`, { group });
+    }
+
+    let committed: { topic: string; partitions: { partition: number; offset: string }[] }[];
+    try {
+      // OffsetFetch with an explicit topic list: kafkajs sends an empty list, not "all topics", when none is given.
+      committed = topics.size ? await this.admin.fetchOffsets({ groupId: group, topics: [...topics.keys()] }) : [];
+    } catch (e) {
+      throw this.fail(e, `read committed offsets of ${q(group)}`, { group });
+    }
+
+    const rows: { topic: string; partition: number; current: number | null }[] = [];
+    for (const t of committed) {
+      for (const p of t.partitions) {
+        const off = Number(p.offset);
+        const owned = owners.has(tpKey(t.topic, p.partition));
+        if (off >= 0 || owned) rows.push({ topic: t.topic, partition: p.partition, current: off >= 0 ? off : null });
+      }
+    }
+    if (rows.length === 0 && !live) {
+      throw new RtwhError('GROUP_NOT_FOUND', `consumer group ${q(group)} does not exist (no members, no committed offsets)`, {
+        details: { group },
+      });
+    }
+
+    const byTopic = new Map<string, PartitionInfo[]>();
+    for (const topic of new Set(rows.map((r) => r.topic))) byTopic.set(topic, await this.partitionInfo(topic));
+    return rows
+      .map((r) => {
+        const info = byTopic.get(r.topic)?.find((p) => p.partition === r.partition);
+        const end = info?.endOffset ?? 0;
+        const from = r.current ?? info?.startOffset ?? 0;
+        return {
+          group,
+          topic: r.topic,
+          partition: r.partition,
+          currentOffset: r.current,
+          logEndOffset: end,
+          lag: Math.max(0, end - from),
+          memberId: owners.get(tpKey(r.topic, r.partition)) ?? null,
+        };
+      })
+      .sort((a, b) => (a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.admin.disconnect().catch(() => {});
+  }
+}
