@@ -1,0 +1,137 @@
+/**
+ * The single-binary loader, exercised without compiling: the "embedded" files are the ones in node_modules
+ * (inside a compiled binary they would be /$bunfs/ paths; the code path is the same).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import {
+  duckdbCacheDirName,
+  duckdbCacheRoots,
+  extractDuckDBAssets,
+  loadEmbeddedDuckDBBindings,
+  type EmbeddedDuckDBAssets,
+} from '../../src/store/duckdb-loader.ts';
+import { RtwhError } from '../../src/errors.ts';
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rtwh-loader-test-'));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function fakeAssets(): EmbeddedDuckDBAssets {
+  const src = mkdtempSync(join(dir, 'src-'));
+  writeFileSync(join(src, 'lib.so'), 'library-bytes');
+  writeFileSync(join(src, 'addon.node'), 'addon');
+  return {
+    library: join(src, 'lib.so'),
+    addon: join(src, 'addon.node'),
+    libraryFileName: 'libduckdb.so',
+    librarySize: 13,
+    addonSize: 5,
+    version: '1.2.3',
+    platform: `${process.platform}-${process.arch}`,
+    fingerprint: 'abc123',
+  };
+}
+
+describe('cache dir', () => {
+  test('RTWH_CACHE_DIR is the only root when set', () => {
+    expect(duckdbCacheRoots({ RTWH_CACHE_DIR: '/c', XDG_CACHE_HOME: '/x', HOME: '/h' })).toEqual(['/c']);
+  });
+
+  test('XDG_CACHE_HOME, else ~/.cache; a per-user temp dir as the fallback', () => {
+    const xdg = duckdbCacheRoots({ XDG_CACHE_HOME: '/x', HOME: '/h', TMPDIR: '/t' });
+    expect(xdg[0]).toBe('/x/rtwh');
+    expect(xdg[1]).toStartWith('/t/rtwh-');
+    expect(duckdbCacheRoots({ HOME: '/h', TMPDIR: '/t' })[0]).toBe('/h/.cache/rtwh');
+  });
+
+  test('the dir name carries version, platform and build fingerprint', () => {
+    expect(duckdbCacheDirName({ version: '1.5.6-r.1', platform: 'linux-x64', fingerprint: '29de2eb4cfbc' })).toBe(
+      'duckdb-1.5.6-r.1-linux-x64-29de2eb4cfbc',
+    );
+  });
+});
+
+describe('extract', () => {
+  test('writes once, then finds the warm cache; no temp files left behind', () => {
+    const assets = fakeAssets();
+    const target = join(dir, 'cache-a');
+    const first = extractDuckDBAssets(assets, target);
+    expect(first.extracted).toBe(true);
+    expect(statSync(first.library).size).toBe(13);
+    expect(statSync(first.addon).size).toBe(5);
+    const second = extractDuckDBAssets(assets, target);
+    expect(second.extracted).toBe(false);
+    expect(readdirSync(target).sort()).toEqual(['duckdb.node', 'libduckdb.so']);
+  });
+
+  test('a truncated cached file (wrong size) is written again', () => {
+    const assets = fakeAssets();
+    const target = join(dir, 'cache-b');
+    extractDuckDBAssets(assets, target);
+    writeFileSync(join(target, 'libduckdb.so'), 'short');
+    expect(extractDuckDBAssets(assets, target).extracted).toBe(true);
+    expect(statSync(join(target, 'libduckdb.so')).size).toBe(13);
+  });
+
+  test('an embedded file whose size differs from the build record is refused', () => {
+    const assets = { ...fakeAssets(), librarySize: 99 };
+    expect(() => extractDuckDBAssets(assets, join(dir, 'cache-c'))).toThrow('the build recorded 99');
+  });
+});
+
+describe('load', () => {
+  test('an unwritable cache dir is DUCKDB_LOAD and names the dir', () => {
+    const blocker = join(dir, 'a-file');
+    writeFileSync(blocker, 'x');
+    const e = (() => {
+      try {
+        loadEmbeddedDuckDBBindings(fakeAssets(), { RTWH_CACHE_DIR: join(blocker, 'sub') });
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect(e).toBeInstanceOf(RtwhError);
+    expect((e as RtwhError).code).toBe('DUCKDB_LOAD');
+    expect((e as RtwhError).message).toContain(join(blocker, 'sub'));
+  });
+
+  test('a binary for another platform says so', () => {
+    expect(() => loadEmbeddedDuckDBBindings({ ...fakeAssets(), platform: 'plan9-mips' }, { RTWH_CACHE_DIR: dir })).toThrow(
+      'embeds DuckDB for plan9-mips',
+    );
+  });
+
+  // In a child process: this one already has the node_modules binding loaded by other tests.
+  test('extracts the real library and addon to a cold cache, loads them, and DuckDB answers', async () => {
+    if (process.platform !== 'linux' || process.arch !== 'x64') return;
+    const pkg = dirname(Bun.resolveSync('@duckdb/node-bindings-linux-x64/package.json', import.meta.dir));
+    const cache = join(dir, 'real-cache');
+    const script = `
+      const { loadEmbeddedDuckDBBindings } = await import(${JSON.stringify(join(import.meta.dir, '../../src/store/duckdb-loader.ts'))});
+      const { statSync } = await import('node:fs');
+      const library = ${JSON.stringify(join(pkg, 'libduckdb.so'))};
+      const addon = ${JSON.stringify(join(pkg, 'duckdb.node'))};
+      const b = loadEmbeddedDuckDBBindings({ library, addon, libraryFileName: 'libduckdb.so',
+        librarySize: statSync(library).size, addonSize: statSync(addon).size, version: 'test',
+        platform: 'linux-x64', fingerprint: 'f' });
+      const db = await b.open(':memory:');
+      const c = await b.connect(db);
+      const r = await b.query(c, 'select 42 as answer');
+      console.log(b.library_version(), b.column_name(r, 0));
+    `;
+    // Twice: the first run extracts, the second finds the warm cache.
+    for (let round = 0; round < 2; round++) {
+      const p = Bun.spawnSync([process.execPath, '-e', script], { env: { ...process.env, RTWH_CACHE_DIR: cache }, stderr: 'pipe' });
+      expect(p.stderr.toString()).toBe('');
+      expect(p.stdout.toString()).toMatch(/^v\d+\.\d+\S* answer\n$/);
+      expect(readdirSync(join(cache, 'duckdb-test-linux-x64-f')).sort()).toEqual(['duckdb.node', 'libduckdb.so']);
+    }
+  });
+});
