@@ -1,0 +1,113 @@
+import { describe, expect, test } from 'bun:test';
+import { renderBox } from '../../src/output/box.ts';
+import { orders } from './fixtures.ts';
+
+describe('box', () => {
+  test('names over types, numbers right-aligned, exact digits, NULL, CJK counted as 2 columns', () => {
+    expect(renderBox(orders)).toBe(
+      [
+        '┌──────────────────┬─────────┬──────────────────────────────┐',
+        '│        id        │  name   │            amount            │',
+        '│      bigint      │ varchar │        decimal(38,9)         │',
+        '├──────────────────┼─────────┼──────────────────────────────┤',
+        '│ 9007199254740993 │ 中文    │ 123456789012345678.123456789 │',
+        '│                2 │ NULL    │                 -0.500000000 │',
+        '├──────────────────┴─────────┴──────────────────────────────┤',
+        '│ 2 rows                                                    │',
+        '└───────────────────────────────────────────────────────────┘',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  test('every line of a CJK table has the same display width', () => {
+    const out = renderBox({ columns: [{ name: '名字', type: 'VARCHAR' }], rows: [['张三'], ['欧阳娜娜'], ['x']] });
+    const widths = new Set(out.trimEnd().split('\n').map((l) => Bun.stringWidth(l)));
+    expect(widths.size).toBe(1);
+    expect(out).toContain('│ 欧阳娜娜 │');
+  });
+
+  test('1 row, singular', () => {
+    expect(renderBox({ columns: [{ name: 'answer', type: 'INTEGER' }], rows: [[42]] })).toBe(
+      ['┌─────────┐', '│ answer  │', '│ integer │', '├─────────┤', '│      42 │', '├─────────┤', '│ 1 row   │', '└─────────┘', ''].join('\n'),
+    );
+  });
+
+  test('no rows: header and a 0 rows footer', () => {
+    const out = renderBox({ columns: [{ name: 'a', type: 'INTEGER' }, { name: 'b', type: 'VARCHAR' }], rows: [] });
+    expect(out).toBe(
+      ['┌─────────┬─────────┐', '│    a    │    b    │', '│ integer │ varchar │', '├─────────┴─────────┤', '│ 0 rows            │', '└───────────────────┘', ''].join('\n'),
+    );
+  });
+
+  test('no columns (DDL): only the count', () => {
+    expect(renderBox({ columns: [], rows: [] })).toBe('┌────────┐\n│ 0 rows │\n└────────┘\n');
+  });
+
+  test('maxRows: first half, a · row, last half, and the footer says how many were shown', () => {
+    const rows = Array.from({ length: 100 }, (_, i) => [i]);
+    const out = renderBox({ columns: [{ name: 'n', type: 'INTEGER' }], rows }, { maxRows: 4 });
+    const body = out.split('\n').slice(4, 9);
+    expect(body).toEqual([
+      '│                  0 │',
+      '│                  1 │',
+      '│         ·          │',
+      '│                 98 │',
+      '│                 99 │',
+    ]);
+    // The footer is the widest thing here, so it sets the column width.
+    expect(out).toContain('│ 100 rows (4 shown) │');
+  });
+
+  test('maxRows not exceeded: nothing elided', () => {
+    const out = renderBox({ columns: [{ name: 'n', type: 'INTEGER' }], rows: [[1], [2]] }, { maxRows: 2 });
+    expect(out).not.toContain('·');
+    expect(out).toContain('2 rows ');
+    expect(out).not.toContain('shown');
+  });
+
+  test('maxWidth: middle columns give way to …, footer counts columns, no line wider than the terminal', () => {
+    const columns = Array.from({ length: 8 }, (_, i) => ({ name: `column_${i}`, type: 'INTEGER' }));
+    const rows = [Array.from({ length: 8 }, (_, i) => i)];
+    const out = renderBox({ columns, rows }, { maxWidth: 50 });
+    const lines = out.trimEnd().split('\n');
+    for (const l of lines) expect(Bun.stringWidth(l)).toBeLessThanOrEqual(50);
+    expect(lines[1]).toBe('│ column_0 │ column_1 │ … │ column_6 │ column_7 │');
+    expect(out).toContain('8 columns (4 shown)');
+  });
+
+  test('one column wider than the terminal is cut with …', () => {
+    const out = renderBox({ columns: [{ name: 's', type: 'VARCHAR' }], rows: [['x'.repeat(200)]] }, { maxWidth: 30 });
+    for (const l of out.trimEnd().split('\n')) expect(Bun.stringWidth(l)).toBeLessThanOrEqual(30);
+    expect(out).toContain('…');
+  });
+
+  test('long values are cut at maxColumnWidth without splitting a wide character', () => {
+    const out = renderBox({ columns: [{ name: 's', type: 'VARCHAR' }], rows: [['中文中文中文']] }, { maxColumnWidth: 8 });
+    // 7 display columns: a 4th wide character would not fit before the …; the header `varchar` sets width 8.
+    expect(out).toContain('│ 中文中…  │');
+  });
+
+  test('newlines, tabs and terminal escape codes in values are shown escaped', () => {
+    const out = renderBox({ columns: [{ name: 's', type: 'VARCHAR' }], rows: [['a\nb\tc\u001b[31m']] });
+    expect(out).toContain('│ a\\nb\\tc\\x1b[31m │');
+  });
+
+  test('nested values print the DuckDB way; booleans and doubles as text', () => {
+    const out = renderBox({
+      columns: [
+        { name: 'l', type: 'VARCHAR[]' },
+        { name: 's', type: 'STRUCT(a INTEGER)' },
+        { name: 'b', type: 'BOOLEAN' },
+        { name: 'd', type: 'DOUBLE' },
+      ],
+      rows: [[['x', null], { a: 1 }, true, Number.NaN]],
+    });
+    expect(out).toContain("│ ['x', NULL] │ {'a': 1}          │ true    │    nan │");
+  });
+
+  test('without types, numeric values still align right', () => {
+    const out = renderBox({ columns: [{ name: 'n', type: '' }], rows: [[1], [12345]] });
+    expect(out).toContain('│      1 │\n│  12345 │');
+  });
+});
