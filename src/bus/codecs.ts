@@ -13,6 +13,7 @@ import * as zlib from 'node:zlib';
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import * as lz4 from 'lz4js';
 import * as snappy from 'snappyjs';
+import { lz4FrameCompress } from './kafka/lz4-frame.ts';
 
 /** Byte codec: what a Kafka record batch's `records` section goes through. */
 export interface ByteCodec {
@@ -74,10 +75,13 @@ export const snappyCodec: ByteCodec = {
   },
 };
 
-/** Kafka lz4 (record format v2) is the standard LZ4 frame format, which lz4js reads and writes. */
+/**
+ * Kafka lz4 (record format v2) is the standard LZ4 frame format. lz4js reads every variant; writing uses our own
+ * frame writer because the broker refuses lz4js's frames (see kafka/lz4-frame.ts).
+ */
 export const lz4Codec: ByteCodec = {
   compress(data: Buffer): Buffer {
-    return asBuffer(lz4.compress(data));
+    return lz4FrameCompress(data);
   },
   decompress(data: Buffer): Buffer {
     return asBuffer(lz4.decompress(data));
