@@ -1,7 +1,7 @@
 /**
  * `npm run build` → ONE executable, dist/rtwh, with DuckDB's native library embedded.
  *
- *   bun scripts/build.ts [--entry cmd/main.ts] [--outfile dist/rtwh] [--no-minify] [--sourcemap]
+ *   bun scripts/build.ts [--entry cmd/main.ts] [--outfile dist/rtwh] [--no-minify] [--no-bytecode] [--sourcemap]
  *
  * DuckDB: the module `@duckdb/node-bindings` is replaced by a generated shim that embeds libduckdb.so and
  * duckdb.node of THIS platform as file assets and loads them through src/store/duckdb-loader.ts (see there
@@ -113,9 +113,9 @@ async function main(): Promise<number> {
     options: {
       entry: { type: 'string', default: 'cmd/main.ts' },
       outfile: { type: 'string', default: 'dist/rtwh' },
-      minify: { type: 'boolean', default: true },
       'no-minify': { type: 'boolean', default: false },
       sourcemap: { type: 'boolean', default: false },
+      'no-bytecode': { type: 'boolean', default: false },
     },
     allowPositionals: false,
   });
@@ -133,7 +133,10 @@ async function main(): Promise<number> {
     entrypoints: [entry],
     compile: { outfile },
     target: 'bun',
-    minify: values.minify && !values['no-minify'],
+    minify: !values['no-minify'],
+    // Precompiled bytecode: the JS engine skips parsing the bundle at every start.
+    bytecode: !values['no-bytecode'],
+    format: 'esm',
     sourcemap: values.sourcemap ? 'linked' : 'none',
     external: duck.external,
     plugins: [duckdbEmbedPlugin(duck)],

@@ -3,7 +3,7 @@
  * (inside a compiled binary they would be /$bunfs/ paths; the code path is the same).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -134,4 +134,64 @@ describe('load', () => {
       expect(readdirSync(join(cache, 'duckdb-test-linux-x64-f')).sort()).toEqual(['duckdb.node', 'libduckdb.so']);
     }
   });
+});
+
+describe('compiled binary', () => {
+  // The promise of the single binary, checked for real: build with scripts/build.ts, copy the file ALONE
+  // into an empty dir (no node_modules), HOME pointed at a fresh dir so the cache is cold, run it twice.
+  test(
+    'copied alone into an empty dir with a cold cache it answers select 42; the second run reuses the cache',
+    () => {
+      if (process.platform !== 'linux' || process.arch !== 'x64') return;
+      const root = join(import.meta.dir, '../..');
+      const entry = join(dir, 'smoke-entry.ts');
+      writeFileSync(
+        entry,
+        [
+          `import { openDuckDB } from ${JSON.stringify(join(root, 'src/store/duckdb.ts'))};`,
+          `import { loadedDuckDBCacheDir } from ${JSON.stringify(join(root, 'src/store/duckdb-loader.ts'))};`,
+          "if (process.argv[2] === 'noop') { console.log(String(loadedDuckDBCacheDir())); process.exit(0); }",
+          "const db = await openDuckDB(':memory:');",
+          "const r = await db.query('select 42 as answer, 9007199254740993::bigint as big');",
+          "console.log(r.rows[0]?.map(String).join(','), loadedDuckDBCacheDir());",
+          'db.close();',
+        ].join('\n'),
+      );
+      const built = join(dir, 'build-out', 'smoke');
+      const b = Bun.spawnSync([process.execPath, join(root, 'scripts/build.ts'), '--entry', entry, '--outfile', built], {
+        cwd: root,
+        stderr: 'pipe',
+      });
+      expect(b.stderr.toString()).toBe('');
+      expect(b.exitCode).toBe(0);
+
+      const empty = mkdtempSync(join(dir, 'empty-'));
+      const home = mkdtempSync(join(dir, 'home-'));
+      const bin = join(empty, 'smoke');
+      copyFileSync(built, bin);
+      chmodSync(bin, 0o755);
+      rmSync(join(dir, 'build-out'), { recursive: true, force: true });
+      const run = (arg?: string) =>
+        Bun.spawnSync(arg ? [bin, arg] : [bin], { cwd: empty, env: { PATH: '/usr/bin:/bin', HOME: home }, stderr: 'pipe' });
+
+      // Importing the store must not load DuckDB.
+      const noop = run('noop');
+      expect(noop.stdout.toString()).toBe('undefined\n');
+      expect(readdirSync(home)).toEqual([]);
+
+      const cold = run();
+      expect(cold.stderr.toString()).toBe('');
+      const [answer, cacheDir] = cold.stdout.toString().trim().split(' ');
+      expect(answer).toBe('42,9007199254740993');
+      expect(cacheDir).toStartWith(join(home, '.cache', 'rtwh', 'duckdb-'));
+      const lib = join(cacheDir ?? '', 'libduckdb.so');
+      const firstWrite = statSync(lib).mtimeMs;
+
+      const warm = run();
+      expect(warm.stdout.toString().trim()).toBe(`42,9007199254740993 ${cacheDir}`);
+      expect(statSync(lib).mtimeMs).toBe(firstWrite);
+      expect(readdirSync(empty)).toEqual(['smoke']);
+    },
+    120_000,
+  );
 });
