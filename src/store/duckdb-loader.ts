@@ -45,22 +45,41 @@ export interface ExtractedDuckDB {
 
 type Env = Record<string, string | undefined>;
 
+export interface CacheRoot {
+  path: string;
+  /** In a directory other users can write to (the temp dir): must be ours and closed to others before use. */
+  shared: boolean;
+}
+
 /**
  * Cache roots to try, best first. An explicit RTWH_CACHE_DIR is the only candidate (the user chose it);
  * otherwise the XDG cache, then a per-user temp dir for machines whose HOME is read-only or unset.
  */
-export function duckdbCacheRoots(env: Env = process.env): string[] {
-  if (env.RTWH_CACHE_DIR) return [env.RTWH_CACHE_DIR];
-  const roots: string[] = [];
+export function duckdbCacheRoots(env: Env = process.env): CacheRoot[] {
+  if (env.RTWH_CACHE_DIR) return [{ path: env.RTWH_CACHE_DIR, shared: false }];
+  const roots: CacheRoot[] = [];
   const xdg = env.XDG_CACHE_HOME;
-  if (xdg) roots.push(join(xdg, 'rtwh'));
+  if (xdg) roots.push({ path: join(xdg, 'rtwh'), shared: false });
   else {
     const home = env.HOME || safeHomedir();
-    if (home) roots.push(join(home, '.cache', 'rtwh'));
+    if (home) roots.push({ path: join(home, '.cache', 'rtwh'), shared: false });
   }
   const uid = typeof process.getuid === 'function' ? process.getuid() : 'user';
-  roots.push(join(env.TMPDIR || tmpdir(), `rtwh-${uid}`));
+  roots.push({ path: join(env.TMPDIR || tmpdir(), `rtwh-${uid}`), shared: true });
   return roots;
+}
+
+/**
+ * A library loaded from a dir another user could have planted is code execution as us: in the shared temp
+ * dir, use our own 0700 directory only.
+ */
+function assertPrivateDir(path: string): void {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  const st = statSync(path);
+  const uid = typeof process.getuid === 'function' ? process.getuid() : st.uid;
+  if (st.uid !== uid || (st.mode & 0o022) !== 0) {
+    throw new Error(`${path} is not a private directory of this user (owner ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`);
+  }
 }
 
 export function duckdbCacheDirName(assets: Pick<EmbeddedDuckDBAssets, 'version' | 'platform' | 'fingerprint'>): string {
@@ -147,9 +166,10 @@ export function loadEmbeddedDuckDBBindings(assets: EmbeddedDuckDBAssets, env: En
   }
   const failures: string[] = [];
   for (const root of duckdbCacheRoots(env)) {
-    const dir = join(root, duckdbCacheDirName(assets));
+    const dir = join(root.path, duckdbCacheDirName(assets));
     let files: ExtractedDuckDB;
     try {
+      if (root.shared) assertPrivateDir(root.path);
       files = extractDuckDBAssets(assets, dir);
     } catch (e) {
       // Not writable (read-only HOME, full disk…): try the next root.

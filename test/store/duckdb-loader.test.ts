@@ -3,7 +3,7 @@
  * (inside a compiled binary they would be /$bunfs/ paths; the code path is the same).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { chmodSync, copyFileSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import {
@@ -41,14 +41,15 @@ function fakeAssets(): EmbeddedDuckDBAssets {
 
 describe('cache dir', () => {
   test('RTWH_CACHE_DIR is the only root when set', () => {
-    expect(duckdbCacheRoots({ RTWH_CACHE_DIR: '/c', XDG_CACHE_HOME: '/x', HOME: '/h' })).toEqual(['/c']);
+    expect(duckdbCacheRoots({ RTWH_CACHE_DIR: '/c', XDG_CACHE_HOME: '/x', HOME: '/h' })).toEqual([{ path: '/c', shared: false }]);
   });
 
   test('XDG_CACHE_HOME, else ~/.cache; a per-user temp dir as the fallback', () => {
     const xdg = duckdbCacheRoots({ XDG_CACHE_HOME: '/x', HOME: '/h', TMPDIR: '/t' });
-    expect(xdg[0]).toBe('/x/rtwh');
-    expect(xdg[1]).toStartWith('/t/rtwh-');
-    expect(duckdbCacheRoots({ HOME: '/h', TMPDIR: '/t' })[0]).toBe('/h/.cache/rtwh');
+    expect(xdg[0]).toEqual({ path: '/x/rtwh', shared: false });
+    expect(xdg[1]?.path).toStartWith('/t/rtwh-');
+    expect(xdg[1]?.shared).toBe(true);
+    expect(duckdbCacheRoots({ HOME: '/h', TMPDIR: '/t' })[0]?.path).toBe('/h/.cache/rtwh');
   });
 
   test('the dir name carries version, platform and build fingerprint', () => {
@@ -100,6 +101,25 @@ describe('load', () => {
     expect(e).toBeInstanceOf(RtwhError);
     expect((e as RtwhError).code).toBe('DUCKDB_LOAD');
     expect((e as RtwhError).message).toContain(join(blocker, 'sub'));
+  });
+
+  test('the shared temp fallback is refused when the dir is open to other users', () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const uid = typeof process.getuid === 'function' ? process.getuid() : 0;
+    const planted = join(tmp, `rtwh-${uid}`);
+    mkdirSync(planted, { mode: 0o777 });
+    chmodSync(planted, 0o777);
+    const blocker = join(dir, 'not-a-home');
+    writeFileSync(blocker, 'x');
+    const e = (() => {
+      try {
+        loadEmbeddedDuckDBBindings(fakeAssets(), { HOME: blocker, TMPDIR: tmp });
+      } catch (x) {
+        return x;
+      }
+    })();
+    expect((e as RtwhError).code).toBe('DUCKDB_LOAD');
+    expect((e as RtwhError).message).toContain('is not a private directory');
   });
 
   test('a binary for another platform says so', () => {
