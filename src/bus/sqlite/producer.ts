@@ -80,6 +80,7 @@ export class SqliteProducer implements Producer {
     const prepared = messages.map((m) => prepare(m, now));
     const store = this.store;
     const insert = store.stmt('INSERT INTO messages(pid, off, ts, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)');
+    await store.yieldIfHogging();
     return store.write(() => {
       let parts = store.partitionsOf(topic);
       if (parts.length === 0) {
