@@ -33,13 +33,14 @@ export function registerConfig(program: Command, ctx: Ctx): void {
       }
       const c = ctx.color;
       ctx.out(c.dim(`# file: ${loaded.file ?? '(none: defaults, env and flags only)'}`));
-      const width = Math.max(...KEYS.map((k) => k.key.length));
-      for (const k of KEYS) {
+      const lines = KEYS.map((k) => {
         const v = loaded.values.get(k.key);
         const src = loaded.sources.get(k.key) ?? 'unset';
-        const shown = v === undefined ? c.dim('(unset)') : displayValue(k.key, v);
-        ctx.out(`${k.key.padEnd(width)}  ${shown}  ${c.dim(`[${src === 'env' ? `env ${k.env}` : src}]`)}`);
-      }
+        return { key: k.key, shown: v === undefined ? '(unset)' : displayValue(k.key, v), src: src === 'env' ? `env ${k.env}` : src };
+      });
+      const kw = Math.max(...lines.map((l) => l.key.length));
+      const vw = Math.max(...lines.map((l) => l.shown.length));
+      for (const l of lines) ctx.out(`${l.key.padEnd(kw)}  ${l.shown.padEnd(vw)}  ${c.dim(`[${l.src}]`)}`);
     });
 
   withCommonFlags(config.command('init'))

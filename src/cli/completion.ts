@@ -212,7 +212,7 @@ function fish(root: CompletionNode): string {
     ...flat.filter((x) => valueFlags(x.node).length).map((x) => `        case ${sq(x.path)}; printf '%s\\n' ${valueFlags(x.node).map(sq).join(' ')}`),
     `    end`,
     `end`,
-    `function ${f}_at; test (${f}_path) = "$argv[1]"; end`,
+    `function ${f}_at; test (${f}_path) = (string join " " -- $argv); end`,
   ];
   for (const x of flat) {
     const cond = `"${f}_at ${x.path.replace(/"/g, '')}"`;

@@ -29,7 +29,7 @@ describe('help and version', () => {
 });
 
 describe('groups that are not built yet say so and exit 3', () => {
-  test.each([
+  const planned: string[][] = [
     ['mock', 'db', '--date', '2025-01-14'],
     ['mock', 'log'],
     ['mock', 'date'],
@@ -41,8 +41,9 @@ describe('groups that are not built yet say so and exit 3', () => {
     ['run', 'dwd'],
     ['run', 'dws'],
     ['serve'],
-  ])('rtwh %s', async (...argv) => {
-    const r = await cli(argv);
+  ];
+  test.each(planned.map((argv) => [argv.join(' '), argv] as const))('rtwh %s', async (_name, argv) => {
+    const r = await cli([...argv]);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('is not built yet');
