@@ -149,13 +149,21 @@ describe('sqlite bus specifics', () => {
     });
   });
 
-  test('a 5 MiB value round-trips byte-exact', async () => {
+  test('5 MiB values round-trip byte-exact; one poll stops after about 16 MiB', async () => {
     await withBus({}, async (bus) => {
-      const value = Buffer.alloc(5 * 1024 * 1024);
-      for (let i = 0; i < value.length; i += 65536) crypto.getRandomValues(value.subarray(i, i + 65536));
-      await (await bus.producer()).send('big', [{ value }]);
-      const [r] = await pollUntil(await bus.consumer({ topics: ['big'] }), 1, 5000);
-      expect(r?.value?.equals(value)).toBe(true);
+      const values = Array.from({ length: 5 }, () => {
+        const v = Buffer.alloc(5 * 1024 * 1024);
+        for (let i = 0; i < v.length; i += 65536) crypto.getRandomValues(v.subarray(i, i + 65536));
+        return v;
+      });
+      await (await bus.producer()).send('big', values.map((value) => ({ value })));
+      const reader = await bus.consumer({ topics: ['big'] });
+      const first = await reader.poll({ timeoutMs: 1000, maxRecords: 10 });
+      // 5 + 5 + 5 MiB is under the cap, the fourth crosses it and ends the poll.
+      expect(first.length).toBe(4);
+      const rest = await reader.poll({ timeoutMs: 1000, maxRecords: 10 });
+      expect(rest.map((r) => r.offset)).toEqual([4]);
+      [...first, ...rest].forEach((r, i) => expect(r.value?.equals(values[i]!)).toBe(true));
     });
   });
 

@@ -43,6 +43,16 @@ interface Claim {
   resolved: number | null;
 }
 
+interface MessageRow {
+  off: number;
+  ts: number;
+  key: Uint8Array | null;
+  value: Uint8Array | null;
+  headers: string | null;
+}
+
+/** One poll returns at most this many key+value bytes (at least one record), like Kafka's fetch.max.bytes. */
+const MAX_POLL_BYTES = 16 * 1024 * 1024;
 const MIN_BACKOFF_MS = 5;
 const MAX_BACKOFF_MS = 50;
 
@@ -394,24 +404,29 @@ export class SqliteConsumer implements Consumer {
     const endOf = store.stmt('SELECT next_offset FROM partitions WHERE id = ?');
     const range = store.stmt('SELECT off, ts, key, value, headers FROM messages WHERE pid = ? AND off >= ? ORDER BY off LIMIT ?');
     const out: BusRecord[] = [];
+    let bytes = 0;
     // Start at a different partition each time so a busy partition cannot starve the others.
     const start = this.rotation++ % list.length;
-    for (let i = 0; i < list.length && out.length < max; i++) {
+    for (let i = 0; i < list.length && out.length < max && bytes < MAX_POLL_BYTES; i++) {
       const a = list[(start + i) % list.length]!;
       const end = endOf.get(a.pid) as { next_offset: number } | null;
       if (end === null || a.position >= end.next_offset) continue;
-      const rows = range.values(a.pid, a.position, max - out.length) as [number, number, unknown, unknown, string | null][];
-      for (const [off, ts, key, value, headers] of rows) {
+      // Iterated, not fetched whole, so the byte cap stops reading before big values pile up in memory.
+      for (const row of range.iterate(a.pid, a.position, max - out.length) as IterableIterator<MessageRow>) {
+        const key = asBuffer(row.key);
+        const value = asBuffer(row.value);
         out.push({
           topic: a.topic,
           partition: a.part,
-          offset: off,
-          timestamp: ts,
-          key: asBuffer(key),
-          value: asBuffer(value),
-          headers: headers === null ? {} : (JSON.parse(headers) as Headers),
+          offset: row.off,
+          timestamp: row.ts,
+          key,
+          value,
+          headers: row.headers === null ? {} : (JSON.parse(row.headers) as Headers),
         });
-        a.position = off + 1;
+        a.position = row.off + 1;
+        bytes += (key?.length ?? 0) + (value?.length ?? 0);
+        if (bytes >= MAX_POLL_BYTES) break;
       }
     }
     return out;

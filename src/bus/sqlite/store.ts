@@ -83,6 +83,8 @@ export class SqliteStore {
     // can lose the last few commits, which at-least-once replay from committed offsets tolerates.
     this.db.run('PRAGMA synchronous = NORMAL');
     this.db.run('PRAGMA cache_size = -32000');
+    // After a burst the WAL is truncated back to this size at the next reset, instead of staying huge.
+    this.db.run('PRAGMA journal_size_limit = 67108864');
     this.beginStmt = this.db.prepare('BEGIN IMMEDIATE');
     this.commitStmt = this.db.prepare('COMMIT');
     this.rollbackStmt = this.db.prepare('ROLLBACK');
