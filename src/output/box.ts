@@ -107,14 +107,14 @@ export function renderBox(result: RenderableResult, opts: BoxOptions = {}): stri
     out.push(line('┌', '┬', '┐'));
     out.push(row(slots.map((s) => (s.kind === 'elided' ? cell(s, '…', 'center') : cell(s, names[s.index] ?? '', 'center')))));
     out.push(row(slots.map((s) => (s.kind === 'elided' ? cell(s, '', 'center') : cell(s, types[s.index] ?? '', 'center')))));
-    out.push(line('├', '┼', '┤'));
+    const body: string[] = [];
     texts.forEach((t, r) => {
-      if (r === elidedAt) out.push(row(slots.map((s) => cell(s, '·', 'center'))));
-      out.push(row(slots.map((s) => (s.kind === 'elided' ? cell(s, '…', 'center') : cell(s, t[s.index] ?? '', s.right ? 'right' : 'left')))));
+      if (r === elidedAt) body.push(row(slots.map((s) => cell(s, '·', 'center'))));
+      body.push(row(slots.map((s) => (s.kind === 'elided' ? cell(s, '…', 'center') : cell(s, t[s.index] ?? '', s.right ? 'right' : 'left')))));
     });
-    if (elidedAt === texts.length) out.push(row(slots.map((s) => cell(s, '·', 'center'))));
-    if (texts.length > 0) out.push(line('├', '┴', '┤'));
-    else out.splice(out.length - 1, 1, line('├', '┴', '┤'));
+    if (elidedAt >= 0 && elidedAt === texts.length) body.push(row(slots.map((s) => cell(s, '·', 'center'))));
+    if (body.length > 0) out.push(line('├', '┼', '┤'), ...body);
+    out.push(line('├', '┴', '┤'));
     const width = inner();
     if (footerRight) footer = footer + ' '.repeat(Math.max(2, width - displayWidth(footer) - displayWidth(footerRight))) + footerRight;
     out.push(`│ ${pad(footer, width, 'left')} │`);

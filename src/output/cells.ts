@@ -150,7 +150,6 @@ export function pad(s: string, width: number, align: 'left' | 'right' | 'center'
 
 /** Control characters shown as escapes, so a value can neither break the table nor send terminal codes. */
 export function escapeControls(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => {
     if (c === '\n') return '\\n';
     if (c === '\r') return '\\r';

@@ -111,3 +111,12 @@ describe('box', () => {
     expect(out).toContain('│      1 │\n│  12345 │');
   });
 });
+
+describe('box edge cases', () => {
+  test('maxRows 0: only the · marker and the count', () => {
+    const out = renderBox({ columns: [{ name: 'n', type: 'INTEGER' }], rows: [[1], [2]] }, { maxRows: 0 });
+    expect(out).toBe(
+      ['┌──────────────────┐', '│        n         │', '│     integer      │', '├──────────────────┤', '│        ·         │', '├──────────────────┤', '│ 2 rows (0 shown) │', '└──────────────────┘', ''].join('\n'),
+    );
+  });
+});
