@@ -173,12 +173,15 @@ export class KafkaAdmin implements Admin {
       throw this.fail(e, `read committed offsets of ${q(group)}`, { group });
     }
 
+    // A topic belongs to the group when it committed on any of its partitions or a member owns one; then every
+    // partition of it is shown (null = never committed there), like kafka-consumer-groups.sh --describe.
     const rows: { topic: string; partition: number; current: number | null }[] = [];
     for (const t of committed) {
+      const ours = t.partitions.some((p) => Number(p.offset) >= 0 || owners.has(tpKey(t.topic, p.partition)));
+      if (!ours) continue;
       for (const p of t.partitions) {
         const off = Number(p.offset);
-        const owned = owners.has(tpKey(t.topic, p.partition));
-        if (off >= 0 || owned) rows.push({ topic: t.topic, partition: p.partition, current: off >= 0 ? off : null });
+        rows.push({ topic: t.topic, partition: p.partition, current: off >= 0 ? off : null });
       }
     }
     if (rows.length === 0 && !live) {

@@ -24,7 +24,7 @@ export interface KafkaContext {
   clientId: string;
   sessionTimeoutMs: number;
   /** A fresh kafkajs client. Consumers each get their own: kafkajs caches committed offsets per client and group. */
-  newClient(): Kafka;
+  newClient(clientId?: string): Kafka;
 }
 
 /**
@@ -76,10 +76,10 @@ export function kafkaContext(brokers: string[], opts: KafkaBusOptions = {}): Kaf
     brokers,
     clientId,
     sessionTimeoutMs: opts.sessionTimeoutMs ?? 10_000,
-    newClient: () =>
+    newClient: (id = clientId) =>
       new Kafka({
         brokers,
-        clientId,
+        clientId: id,
         connectionTimeout: opts.connectionTimeoutMs ?? 3000,
         requestTimeout: 30_000,
         retry: RETRY,

@@ -153,7 +153,7 @@ export class KafkaConsumer implements Consumer {
     const groupId = opts.group ?? `${EPHEMERAL_GROUP_PREFIX}${randomUUID()}`;
     // One kafkajs client per consumer: kafkajs shares a committed-offset cache per client and group id, and two
     // members of one group in one client corrupt each other's view of it.
-    const client = ctx.newClient();
+    const client = ctx.newClient(opts.clientId);
     const heartbeatInterval = Math.min(1000, Math.floor(ctx.sessionTimeoutMs / 3));
     const kc = client.consumer({
       groupId,
