@@ -66,12 +66,14 @@ die() {
 }
 
 # Fails with the tail of each given log, so a CI failure is diagnosable from its output alone.
+# With SINCE=file set, logs older than that file (an earlier run's) are left out.
 die_with_logs() {
   local msg=$1 f
   shift
   log "error: $msg"
   for f in "$@"; do
     [[ -s $f ]] || continue
+    [[ -z ${SINCE:-} || $f -nt $SINCE ]] || continue
     printf -- '--- last lines of %s\n' "$f" >&2
     tail -n 40 "$f" >&2
   done
@@ -101,6 +103,8 @@ spawn() {
   local pidfile=$1 out=$2 i
   shift 2
   rm -f "$pidfile"
+  # keep one previous run's console output; the current one then starts empty
+  [[ -s $out ]] && mv -f "$out" "$out.prev"
   # shellcheck disable=SC2016 # $1/$@ expand in the child shell, on purpose
   setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' spawn "$pidfile" "$@" \
     </dev/null >>"$out" 2>&1 9>&- &
@@ -319,7 +323,7 @@ kafka_wait_ready() {
   local deadline=$((SECONDS + TIMEOUT))
   while ((SECONDS < deadline)); do
     live_pid "$KAFKA_PID" "$KAFKA_CONF" >/dev/null ||
-      die_with_logs "kafka exited during startup" "$KAFKA_LOGS/stdout.log" "$KAFKA_LOGS/server.log"
+      SINCE=$KAFKA_PID die_with_logs "kafka exited during startup" "$KAFKA_LOGS/stdout.log" "$KAFKA_LOGS/server.log"
     if port_open "$KAFKA_PORT" && kafka_tool 30 org.apache.kafka.tools.TopicCommand \
       --bootstrap-server "$HOST:$KAFKA_PORT" --list >/dev/null 2>&1; then
       return 0
