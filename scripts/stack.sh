@@ -330,7 +330,7 @@ kafka_wait_ready() {
     fi
     sleep 0.5
   done
-  die_with_logs "kafka did not answer on $HOST:$KAFKA_PORT within ${TIMEOUT}s" \
+  SINCE=$KAFKA_PID die_with_logs "kafka did not answer on $HOST:$KAFKA_PORT within ${TIMEOUT}s" \
     "$KAFKA_LOGS/stdout.log" "$KAFKA_LOGS/server.log"
 }
 
@@ -491,6 +491,7 @@ mariadb_up() {
   if pid=$(live_pid "$MDB_PID" "$MDB_CONF"); then
     log "mariadb already running (pid $pid)"
     mariadb_config | warn_if_stale mariadb "$MDB_CONF"
+    mariadb_init_sql | warn_if_stale mariadb "$MDB_INIT"
     # a changed password is only applied on restart; the probe below then fails loudly
     mariadb_client_config | write_if_changed "$MDB_CLIENT"
   else
