@@ -133,7 +133,7 @@ export function extractDuckDBAssets(assets: EmbeddedDuckDBAssets, dir: string): 
   const warm = sizeOf(library) === assets.librarySize && sizeOf(addon) === assets.addonSize;
   if (!warm) {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    // The library goes first: the addon's presence then implies a complete pair for the size check above.
+    // Each file lands complete (rename), so a size mismatch means a foreign or damaged file: rewrite just that one.
     if (sizeOf(library) !== assets.librarySize) writeAtomically(library, readEmbedded(assets.library, assets.librarySize));
     if (sizeOf(addon) !== assets.addonSize) writeAtomically(addon, readEmbedded(assets.addon, assets.addonSize));
   }
@@ -149,7 +149,7 @@ function readEmbedded(path: string, expectedSize: number): Uint8Array {
 }
 
 // Kept for the life of the process: the addon's symbols point into this library.
-let preloaded: unknown[] = [];
+let libraryHandle: unknown;
 let loaded: { exports: unknown; dir: string } | undefined;
 
 /**
@@ -178,7 +178,7 @@ export function loadEmbeddedDuckDBBindings(assets: EmbeddedDuckDBAssets, env: En
     }
     try {
       // bun:ffi wants at least one symbol; duckdb_library_version is in every libduckdb since 0.3.
-      preloaded = [...preloaded, dlopen(files.library, { duckdb_library_version: { args: [], returns: 'cstring' } })];
+      libraryHandle = dlopen(files.library, { duckdb_library_version: { args: [], returns: 'cstring' } });
       const mod: { exports: unknown } = { exports: {} };
       process.dlopen(mod, files.addon);
       loaded = { exports: mod.exports, dir };
