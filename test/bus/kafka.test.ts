@@ -57,7 +57,8 @@ function madeByThisRun(name: string): boolean {
 
 /** Deletes what this run created, so repeated runs do not pile topics up on the dev broker. */
 async function sweep(): Promise<void> {
-  const kafka = new Kafka({ brokers: BROKERS, logLevel: logLevel.NOTHING });
+  if ((await Promise.all(BROKERS.map((b) => reachable(b, 1000)))).every((e) => e !== null)) return;
+  const kafka = new Kafka({ brokers: BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
