@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import { rtwhError } from '../src/errors';
-import { isWriteStatement, openDuckDB } from '../src/store/duckdb';
+import { openDuckDB } from '../src/store/duckdb';
 import { withCommonFlags, type Ctx } from './context';
 import { formatOption, printTable } from './print';
 
@@ -22,9 +22,6 @@ export function registerQuery(program: Command, ctx: Ctx): void {
       const sql = sqlArg ?? (opts.file ? await Bun.file(resolve(ctx.io.cwd, opts.file)).text() : undefined);
       if (!sql || !sql.trim()) throw rtwhError('USAGE', 'no SQL given: pass it as an argument or with --file');
       const { config } = ctx.config(cmd);
-      if (!opts.allowWrite && (await isWriteStatement(sql))) {
-        throw rtwhError('QUERY_WRITE_REFUSED', 'refusing a statement that writes: rtwh query is read-only');
-      }
       let path = config.duckdb.path === ':memory:' ? ':memory:' : resolve(ctx.io.cwd, config.duckdb.path);
       if (path !== ':memory:' && !existsSync(path)) {
         if (opts.allowWrite) mkdirSync(dirname(path), { recursive: true });
@@ -36,6 +33,10 @@ export function registerQuery(program: Command, ctx: Ctx): void {
       }
       const db = await openDuckDB(path, { readOnly: !opts.allowWrite && path !== ':memory:' });
       try {
+        // Checked against the real catalog, before anything runs.
+        if (!opts.allowWrite && (await db.isWriteStatement(sql))) {
+          throw rtwhError('QUERY_WRITE_REFUSED', 'refusing a statement that writes: rtwh query is read-only');
+        }
         const result = await db.query(sql);
         printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);
       } finally {

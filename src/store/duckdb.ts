@@ -61,7 +61,8 @@ export async function openDuckDB(path: string, opts: DuckOpenOptions = {}): Prom
     });
   }
   const duck = await loadApi();
-  const config: Record<string, string> = { ...opts.config };
+  // Never fetch extensions from the network behind the user's back (and tests stay on loopback).
+  const config: Record<string, string> = { autoinstall_known_extensions: 'false', ...opts.config };
   if (readOnly) config.access_mode = 'READ_ONLY';
   let instance: DuckDBInstance;
   let connection: DuckDBConnection;
