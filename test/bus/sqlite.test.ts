@@ -141,6 +141,19 @@ describe('sqlite bus specifics', () => {
     });
   });
 
+  test('closing the bus during a waiting poll ends that poll with no records', async () => {
+    const path = tempPath();
+    const bus = openSqliteBus(path);
+    const reader = await bus.consumer({ topics: ['quiet'], group: 'g' });
+    const pending = reader.poll({ timeoutMs: 5000 });
+    await Bun.sleep(50);
+    const t0 = Date.now();
+    await bus.close();
+    expect(await pending).toEqual([]);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await expectRtwhError(reader.poll({ timeoutMs: 0 }), 'BUS_ERROR');
+  });
+
   test('commit on a reader without a group throws a clear error', async () => {
     await withBus({}, async (bus) => {
       const reader = await bus.consumer({ topics: ['t'] });

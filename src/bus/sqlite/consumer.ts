@@ -133,10 +133,12 @@ export class SqliteConsumer implements Consumer {
       this.maybeSync(Date.now());
       const records = this.fetch(max);
       const left = deadline - Date.now();
-      if (records.length > 0 || left <= 0 || this.closed) return records;
+      if (records.length > 0 || left <= 0) return records;
       // Another process's commit is only seen by reading the file again; back off so an idle
       // consumer costs little while a busy one still sees new records within a few ms.
       await Bun.sleep(Math.min(backoff, left));
+      // Closed while asleep (bus.close() from a signal handler): the file may be gone, so stop here.
+      if (this.closed) return [];
       backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
     }
   }
