@@ -205,6 +205,31 @@ describe('kafka bus: Kafka-specific', () => {
   );
 
   test(
+    'one big send (sent in chunks underneath) reports one contiguous range per partition',
+    async () => {
+      const topic = uniqueName('bigsend');
+      const admin = await bus.admin();
+      await admin.createTopic({ name: topic, partitions: 2 });
+      await admin.close();
+      const producer = await bus.producer();
+      try {
+        await producer.send(topic, [{ partition: 1, value: 'first' }]);
+        const results = await producer.send(
+          topic,
+          Array.from({ length: 3001 }, (_, i) => ({ partition: i % 2, value: `v${i}` })),
+        );
+        expect(results).toEqual([
+          { topic, partition: 0, baseOffset: 0, count: 1501 },
+          { topic, partition: 1, baseOffset: 1, count: 1500 },
+        ]);
+      } finally {
+        await producer.close();
+      }
+    },
+    60_000,
+  );
+
+  test(
     'a 5 MiB value (bigger than the per-partition fetch budget) with lz4',
     async () => {
       const topic = uniqueName('huge');

@@ -30,6 +30,9 @@ interface SendScope {
   sticky?: number;
 }
 
+/** Records per kafkajs send call (see send()). */
+const SEND_CHUNK = 500;
+
 /** Broker answers that mean "this producer id's sequence state is gone" (topic recreated, producer state expired). */
 const FENCED_SEQUENCE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
 
@@ -122,6 +125,22 @@ export class KafkaProducer implements Producer {
       this.scopes.set(km, scope);
       return km;
     });
+    // kafkajs groups a send's records per partition by copying the group array for every record (quadratic):
+    // 2000 records per call produce at a third of the speed of 500. Big sends go out as consecutive chunks.
+    const results: ProduceResult[] = [];
+    for (let i = 0; i < batch.length; i += SEND_CHUNK) {
+      for (const r of await this.sendChunk(topic, batch.slice(i, i + SEND_CHUNK))) {
+        const prev = results.find((x) => x.partition === r.partition && x.baseOffset + x.count === r.baseOffset);
+        // Chunks of one send are contiguous per partition unless another producer wrote in between; then the
+        // result honestly has two ranges for that partition.
+        if (prev) prev.count += r.count;
+        else results.push(r);
+      }
+    }
+    return results.sort((a, b) => a.partition - b.partition || a.baseOffset - b.baseOffset);
+  }
+
+  private async sendChunk(topic: string, batch: Message[]): Promise<ProduceResult[]> {
     let metadata;
     try {
       metadata = await this.sendOnce(topic, batch);
@@ -146,8 +165,7 @@ export class KafkaProducer implements Producer {
     }
     return metadata
       .filter((r) => r.topicName === topic)
-      .map((r) => ({ topic, partition: r.partition, baseOffset: Number(r.baseOffset), count: counts.get(r.partition) ?? 0 }))
-      .sort((a, b) => a.partition - b.partition);
+      .map((r) => ({ topic, partition: r.partition, baseOffset: Number(r.baseOffset), count: counts.get(r.partition) ?? 0 }));
   }
 
   private sendOnce(topic: string, batch: Message[]) {
