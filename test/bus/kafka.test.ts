@@ -86,7 +86,7 @@ const make: BusMaker = async (reuseUrl) => {
   };
 };
 
-busContract('kafka', make, { multiProcessProducers: true, waitMs: WAIT_MS });
+busContract('kafka', make, { waitMs: WAIT_MS });
 
 interface ToolResult {
   code: number;

@@ -27,7 +27,7 @@ busContract(
     const bus = openSqliteBus(path);
     return { bus, url: `sqlite:${path}`, cleanup: () => bus.close() };
   },
-  { multiProcessProducers: true, waitMs: 15_000 },
+  { waitMs: 15_000 },
 );
 
 /** JSON lines from a child's stdout, awaited one predicate at a time. */
