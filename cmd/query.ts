@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
-import { rtwhError } from '../src/errors';
+import { q, rtwhError } from '../src/errors';
 import { openDuckDB } from '../src/store/duckdb';
 import { withCommonFlags, type Ctx } from './context';
 import { formatOption, printTable } from './print';
@@ -19,7 +19,7 @@ export function registerQuery(program: Command, ctx: Ctx): void {
     .addHelpText('after', '\nExamples:\n  rtwh query "select 42 as answer" --format json\n  rtwh query "show tables"')
     .action(async (sqlArg: string | undefined, opts: { file?: string; allowWrite?: boolean; preset?: string; format?: string }, cmd: Command) => {
       if (opts.preset) throw rtwhError('NOT_BUILT', '`rtwh query --preset` is not built yet; it arrives with the summary-layer issue.');
-      const sql = sqlArg ?? (opts.file ? await Bun.file(resolve(ctx.io.cwd, opts.file)).text() : undefined);
+      const sql = sqlArg ?? (opts.file ? await readSqlFile(resolve(ctx.io.cwd, opts.file), opts.file) : undefined);
       if (!sql || !sql.trim()) throw rtwhError('USAGE', 'no SQL given: pass it as an argument or with --file');
       const { config } = ctx.config(cmd);
       let path = config.duckdb.path === ':memory:' ? ':memory:' : resolve(ctx.io.cwd, config.duckdb.path);
@@ -43,4 +43,12 @@ export function registerQuery(program: Command, ctx: Ctx): void {
         db.close();
       }
     });
+}
+
+async function readSqlFile(path: string, given: string): Promise<string> {
+  try {
+    return await Bun.file(path).text();
+  } catch (e) {
+    throw rtwhError('USAGE', `cannot read --file ${q(given)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+  }
 }

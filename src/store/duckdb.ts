@@ -212,17 +212,22 @@ async function classifyWithConnection(duck: NodeApi, connection: DuckDBConnectio
 
 async function statementWrites(duck: NodeApi, connection: DuckDBConnection, stmt: LexStatement): Promise<boolean> {
   const lexical = lexicallyWrites(stmt.words);
-  let types: string[];
+  let extracted: Awaited<ReturnType<DuckDBConnection['extractStatements']>>;
   try {
-    const extracted = await connection.extractStatements(stmt.text);
-    types = [];
+    extracted = await connection.extractStatements(stmt.text);
+  } catch (e) {
+    // A syntax error: nothing would run, so say what is wrong instead of guessing whether it writes.
+    throw new RtwhError('QUERY_FAILED', errorText(e), { cause: e });
+  }
+  const types: string[] = [];
+  try {
     for (let i = 0; i < extracted.count; i++) {
       const prepared = await extracted.prepare(i);
       types.push(statementTypeName(duck, prepared.statementType));
     }
   } catch {
     // Prepare binds against the catalog, so `insert into missing_table` fails here (and would fail to run
-    // too); so does a syntax error. The text decides then.
+    // too). The text decides then.
     return lexical;
   }
   // One text statement that DuckDB expands into several is PIVOT (a temporary enum type, then a SELECT).

@@ -199,3 +199,27 @@ describe('query', () => {
     expect(read.stdout.trim()).toBe('x\n1');
   });
 });
+
+describe('bad input gets a clear error, not a crash', () => {
+  test('a SQL syntax error is QUERY_FAILED with DuckDB\'s message, not a refused write', async () => {
+    const r = await cli(['query', 'selec 1', '--json']);
+    expect(r.code).toBe(5);
+    const e = JSON.parse(r.stderr).error as { code: string; message: string };
+    expect(e.code).toBe('QUERY_FAILED');
+    expect(e.message).toContain('syntax error');
+  });
+
+  test('a missing --file names the file', async () => {
+    const r = await cli(['query', '--file', 'nope.sql', '--json']);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr).error.message).toContain('cannot read --file "nope.sql"');
+  });
+
+  test('an embedded bus that cannot be created names its path', async () => {
+    const r = await cli(['topics', '--bus', 'sqlite:/proc/rtwh-nope/bus.db', '--json']);
+    expect(r.code).toBe(4);
+    const e = JSON.parse(r.stderr).error as { code: string; message: string };
+    expect(e.code).toBe('BUS_UNAVAILABLE');
+    expect(e.message).toContain('/proc/rtwh-nope/bus.db');
+  });
+});

@@ -59,8 +59,8 @@ export class SqliteStore {
   constructor(path: string, busyTimeoutMs: number) {
     this.path = path;
     this.busyTimeoutMs = Math.max(0, Math.trunc(busyTimeoutMs));
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       this.db = new Database(path, { create: true, readwrite: true, strict: true });
     } catch (e) {
       throw rtwhError('BUS_UNAVAILABLE', `cannot open the bus file ${q(path)}: ${(e as Error).message}`, {
