@@ -118,7 +118,7 @@ export class Rng {
     const c = h(this.u32());
     const d = h(this.u32());
     const variant = ((parseInt(c[0]!, 16) & 0x3) | 0x8).toString(16);
-    return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${variant}${c.slice(1, 4)}-${c.slice(4)}${d.slice(0, 4)}`;
+    return `${a}-${b.slice(0, 4)}-4${b.slice(5, 8)}-${variant}${c.slice(1, 4)}-${c.slice(4)}${d}`;
   }
 }
 
