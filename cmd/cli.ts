@@ -7,7 +7,9 @@ import pkg from '../package.json' with { type: 'json' };
 import { EXIT, RtwhError, rtwhError, toRtwhError } from '../src/errors';
 import { maskSecrets } from '../src/config/mask';
 import { makeCtx, withCommonFlags, type CliIO } from './context';
-import { registerCdc, registerMock, registerRun, registerServe, registerShip, registerTail } from './planned';
+import { registerCdc, registerRun, registerServe, registerTail } from './planned';
+import { registerMock } from './mock';
+import { registerShip } from './ship';
 import { registerConfig } from './config';
 import { registerTopics } from './topics';
 import { registerGroups } from './groups';
@@ -49,8 +51,8 @@ Exit codes: 0 ok, 1 bug, 2 usage/config, 3 not built yet, 4 service unreachable,
     })
     .exitOverride();
 
-  registerMock(program);
-  registerShip(program);
+  registerMock(program, ctx);
+  registerShip(program, ctx);
   registerCdc(program);
   registerTail(program);
   registerRun(program);

@@ -10,7 +10,7 @@ function notBuilt(what: string, arrivesWith: string): never {
   throw rtwhError('NOT_BUILT', `\`rtwh ${what}\` is not built yet; it arrives with ${arrivesWith}.`);
 }
 
-function planned(parent: Command, name: string, summary: string, arrivesWith: string, extra = ''): Command {
+export function planned(parent: Command, name: string, summary: string, arrivesWith: string, extra = ''): Command {
   const full = `${parent.name() === 'rtwh' ? '' : `${parent.name()} `}${name.split(' ')[0]}`;
   return withCommonFlags(parent.command(name))
     .description(`${summary} (not built yet)`)
@@ -20,30 +20,13 @@ function planned(parent: Command, name: string, summary: string, arrivesWith: st
     .action(() => notBuilt(full, arrivesWith));
 }
 
-const ODS = 'the ODS collection issue (mock db/log/date, ship log)';
+export const ODS = 'the ODS collection issue (mock db/log/date, ship log)';
 const CDC = 'the change-data-capture and tail issue';
 const JOBS = {
   dim: 'the dimension-job issue',
   dwd: 'the detail-layer issue',
   dws: 'the summary-layer issue',
 };
-
-export function registerMock(program: Command): void {
-  const mock = program
-    .command('mock')
-    .description('Generate gmall mock data: business DB changes, app logs, the mock business date')
-    .addHelpText('after', '\nExamples:\n  rtwh mock db --date 2025-01-14 --init\n  rtwh mock log --date 2025-01-14 --out applog/\n  rtwh mock date 2025-01-14');
-  planned(mock, 'db', 'Write one business day of gmall orders, payments, refunds… into MySQL, or as Maxwell JSON onto ods_db (--to)', ODS,
-    'Planned flags: --date YYYY-MM-DD, --init, --seed N, --to TOPIC');
-  planned(mock, 'log', 'Write one day of app logs (start, page, displays, actions, err) to files or onto ods_log', ODS,
-    'Planned flags: --date YYYY-MM-DD, --out DIR | --to TOPIC, --seed N, --format 2022|2023');
-  planned(mock, 'date', 'Show or set the mock business date (also in Maxwell / generator configs)', ODS);
-}
-
-export function registerShip(program: Command): void {
-  const ship = program.command('ship').description('Ship files onto the bus like Flume TAILDIR (positions survive restarts)');
-  planned(ship, 'log', 'Tail app log files (rotation-aware) and produce each line to ods_log', ODS);
-}
 
 export function registerCdc(program: Command): void {
   const cdc = planned(program, 'cdc', 'Capture MySQL/MariaDB binlog changes into ods_db as Maxwell or Debezium JSON', CDC,
