@@ -325,6 +325,35 @@ export function busContract(name: string, make: BusMaker, caps: BusCaps): void {
       testMs,
     );
 
+    test(
+      'poll and consumer options that are not usable numbers are refused with USAGE naming the value, never spin',
+      async () => {
+        const topic = await createTopic('badopts', 1);
+        for (const maxPollRecords of [0, -1, 1.5, Number.NaN]) {
+          const e = await expectRtwhError(h.bus.consumer({ topics: [topic], maxPollRecords }), 'USAGE');
+          expect(e.message).toContain(`maxPollRecords ${JSON.stringify(String(maxPollRecords))}`);
+        }
+        const consumer = await h.bus.consumer({ topics: [topic], group: uniqueName('g-badopts') });
+        try {
+          const bounded = <T>(p: Promise<T>) =>
+            Promise.race([p, Bun.sleep(5000).then(() => Promise.reject(new Error('poll did not return within 5 s')))]);
+          for (const opts of [{ timeoutMs: Number.NaN }, { timeoutMs: Infinity }, { maxRecords: 0 }, { maxRecords: Number.NaN }]) {
+            const e = await expectRtwhError(bounded(consumer.poll(opts)), 'USAGE');
+            const [name, value] = Object.entries(opts)[0]!;
+            expect(e.message).toContain(`${name} ${JSON.stringify(String(value))}`);
+          }
+          // A negative wait (a deadline already passed) means "what is there now", like 0.
+          expect(await bounded(consumer.poll({ timeoutMs: -1 }))).toEqual([]);
+          // Still usable afterwards.
+          await send(topic, [{ value: 'ok' }]);
+          expect((await pollUntil(consumer, 1, waitMs)).map((r) => text(r.value))).toEqual(['ok']);
+        } finally {
+          await consumer.close();
+        }
+      },
+      testMs,
+    );
+
     // Timestamps an hour in the past: brokers reject CreateTime too far in the future, not in the past.
     function timedBatch(base: number): ProduceMessage[] {
       return [

@@ -41,6 +41,7 @@ import type {
   TopicPartition,
   TopicPartitionOffset,
 } from '../types.ts';
+import { checkPollTimeout, checkRecordCount } from '../options.ts';
 import { checkTopicName, kafkaFailure, tpKey, type KafkaContext } from './client.ts';
 
 export const EPHEMERAL_GROUP_PREFIX = 'rtwh-ephemeral-';
@@ -139,12 +140,13 @@ export class KafkaConsumer implements Consumer {
   ) {
     this.group = opts.group;
     this.groupId = groupId;
-    this.maxPollRecords = opts.maxPollRecords ?? 500;
+    this.maxPollRecords = checkRecordCount(opts.maxPollRecords, 'maxPollRecords', 500);
     this.heartbeatIntervalMs = Math.min(1000, Math.floor(ctx.sessionTimeoutMs / 3));
   }
 
   static async open(ctx: KafkaContext, opts: ConsumerOptions): Promise<KafkaConsumer> {
     if (opts.topics.length === 0) throw new RtwhError('USAGE', 'a consumer needs at least one topic');
+    checkRecordCount(opts.maxPollRecords, 'maxPollRecords', 500);
     for (const t of opts.topics) checkTopicName(t);
     if (opts.group !== undefined && opts.group.length === 0) throw new RtwhError('USAGE', 'the consumer group name is empty');
     if (opts.group?.startsWith(EPHEMERAL_GROUP_PREFIX)) {
@@ -390,9 +392,9 @@ export class KafkaConsumer implements Consumer {
 
   async poll(opts: PollOptions = {}): Promise<BusRecord[]> {
     this.checkUsable('poll');
+    const max = checkRecordCount(opts.maxRecords, 'maxRecords', this.maxPollRecords);
+    const timeoutMs = checkPollTimeout(opts.timeoutMs, 1000);
     this.lastPollAt = Date.now();
-    const max = Math.max(1, opts.maxRecords ?? this.maxPollRecords);
-    const timeoutMs = opts.timeoutMs ?? 1000;
     if (!this.buffered() && timeoutMs > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {

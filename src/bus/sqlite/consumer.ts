@@ -17,6 +17,7 @@
 import { randomUUID } from 'node:crypto';
 import { q, rtwhError } from '../../errors.ts';
 import type { BusRecord, Consumer, ConsumerOptions, Headers, PollOptions, StartFrom, TopicPartition, TopicPartitionOffset } from '../types.ts';
+import { checkPollTimeout, checkRecordCount } from '../options.ts';
 import { assignRoundRobin, tpKey, type AssignablePartition, type GroupMember } from './assign.ts';
 import { checkGroupName, checkTopicName, type PartitionRow, type SqliteStore } from './store.ts';
 
@@ -104,7 +105,7 @@ export class SqliteConsumer implements Consumer {
     if (this.startFrom !== 'earliest' && this.startFrom !== 'latest') {
       throw rtwhError('USAGE', `startFrom must be 'earliest' or 'latest', got ${q(this.startFrom)}`);
     }
-    this.maxPollRecords = opts.maxPollRecords ?? 500;
+    this.maxPollRecords = checkRecordCount(opts.maxPollRecords, 'maxPollRecords', 500);
     this.clientId = opts.clientId ?? 'rtwh';
     this.memberId = `${this.clientId}-${process.pid}-${randomUUID().slice(0, 8)}`;
   }
@@ -125,8 +126,8 @@ export class SqliteConsumer implements Consumer {
 
   async poll(opts: PollOptions = {}): Promise<BusRecord[]> {
     this.ensureOpen('poll');
-    const timeoutMs = Math.max(0, opts.timeoutMs ?? 1000);
-    const max = Math.max(1, opts.maxRecords ?? this.maxPollRecords);
+    const timeoutMs = checkPollTimeout(opts.timeoutMs, 1000);
+    const max = checkRecordCount(opts.maxRecords, 'maxRecords', this.maxPollRecords);
     const deadline = Date.now() + timeoutMs;
     let backoff = MIN_BACKOFF_MS;
     for (;;) {
