@@ -154,6 +154,23 @@ describe('sqlite bus specifics', () => {
     await expectRtwhError(reader.poll({ timeoutMs: 0 }), 'BUS_ERROR');
   });
 
+  test('a reader of a topic deleted and created again reads the new topic from its first record', async () => {
+    await withBus({}, async (bus) => {
+      const admin = await bus.admin();
+      const producer = await bus.producer();
+      await admin.createTopic({ name: 'again', partitions: 1 });
+      await producer.send('again', Array.from({ length: 10 }, (_, i) => ({ value: `old${i}` })));
+      const reader = await bus.consumer({ topics: ['again'] });
+      expect((await pollUntil(reader, 10, 2000)).length).toBe(10);
+      await admin.deleteTopic('again');
+      await admin.createTopic({ name: 'again', partitions: 1 });
+      // More records than the reader had read, so its old position 10 is inside the new log.
+      await producer.send('again', Array.from({ length: 12 }, (_, i) => ({ value: `new${i}` })));
+      const got = await pollUntil(reader, 12, 2000);
+      expect(got.map((r) => r.value?.toString())).toEqual(Array.from({ length: 12 }, (_, i) => `new${i}`));
+    });
+  });
+
   test('commit on a reader without a group throws a clear error', async () => {
     await withBus({}, async (bus) => {
       const reader = await bus.consumer({ topics: ['t'] });

@@ -3,6 +3,8 @@
  *
  * Why a `partitions.id`: messages are keyed by a small integer instead of (topic text, partition) so the
  * primary key of the hot table stays short; the `records` view shows them with their topic names.
+ * Partition ids are handed out from `meta.last_partition_id` and never reused, so a topic deleted and
+ * created again gets new ids and a reader's old position in it is dropped.
  * Why `time_index`: like Kafka's sparse time index, one row per send whose records raised the partition's
  * running max timestamp. Because that running max never decreases, "the first batch whose running max
  * >= T" is found with one index probe, and the first record with ts >= T is in that batch.

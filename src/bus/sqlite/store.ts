@@ -217,8 +217,16 @@ export class SqliteStore {
       JSON.stringify(config),
     );
     if (inserted.changes === 0) return false;
-    const addPartition = this.stmt('INSERT INTO partitions(topic, part) VALUES (?, ?)');
-    for (let p = 0; p < partitions; p++) addPartition.run(name, p);
+    // Partition ids are never reused (SQLite would hand a deleted topic's ids to the next one): a reader
+    // still holding a position in a deleted topic must see a new id when the name is created again.
+    const last = this.stmt(
+      "SELECT max(coalesce((SELECT value FROM meta WHERE key = 'last_partition_id'), 0), coalesce((SELECT max(id) FROM partitions), 0)) AS id",
+    ).get() as { id: number };
+    const addPartition = this.stmt('INSERT INTO partitions(id, topic, part) VALUES (?, ?, ?)');
+    for (let p = 0; p < partitions; p++) addPartition.run(last.id + 1 + p, name, p);
+    this.stmt(
+      "INSERT INTO meta(key, value) VALUES ('last_partition_id', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    ).run(last.id + partitions);
     this.bumpTopicsVersion();
     return true;
   }
