@@ -133,7 +133,10 @@ export interface Consumer {
    * returned by poll for every assigned partition.
    */
   commit(offsets?: TopicPartitionOffset[]): Promise<void>;
-  /** Move the read position of one partition; takes effect on the next poll. */
+  /**
+   * Move the read position of one partition; takes effect on the next poll. An offset past the log end is out
+   * of range, and the next poll starts again from `startFrom` (Kafka's auto.offset.reset), never skipping ahead.
+   */
   seek(tp: TopicPartitionOffset): Promise<void>;
   /** Move every assigned partition of `topic` to the first record with timestamp >= ts (end if none). */
   seekToTimestamp(topic: string, timestampMs: number): Promise<void>;

@@ -326,6 +326,36 @@ export function busContract(name: string, make: BusMaker, caps: BusCaps): void {
     );
 
     test(
+      'a seek past the log end is out of range: the next poll starts again from startFrom, as Kafka resets it',
+      async () => {
+        const topic = await createTopic('seekpast', 1);
+        const group = uniqueName('g-seekpast');
+        await send(topic, Array.from({ length: 5 }, (_, i) => ({ value: `a${i}` })));
+        const consumer = await h.bus.consumer({ topics: [topic], group });
+        try {
+          expect((await pollUntil(consumer, 5, waitMs)).map((r) => r.offset)).toEqual([0, 1, 2, 3, 4]);
+          // E.g. offsets restored from a job's state file after the bus was wiped: the log ends at 5.
+          await consumer.seek({ topic, partition: 0, offset: 100 });
+          await send(topic, Array.from({ length: 5 }, (_, i) => ({ value: `b${i}` })));
+          const again = await pollUntil(consumer, 10, waitMs);
+          // Nothing is skipped: offsets 5..99 do not exist, so the position resets to earliest.
+          expect(again.map((r) => r.offset)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+          await consumer.commit();
+        } finally {
+          await consumer.close();
+        }
+        const admin = await h.bus.admin();
+        try {
+          const lag = (await admin.groupLag(group)).filter((l) => l.topic === topic);
+          expect(lag.map((l) => [l.currentOffset, l.logEndOffset, l.lag])).toEqual([[10, 10, 0]]);
+        } finally {
+          await admin.close();
+        }
+      },
+      testMs,
+    );
+
+    test(
       'poll and consumer options that are not usable numbers are refused with USAGE naming the value, never spin',
       async () => {
         const topic = await createTopic('badopts', 1);

@@ -18,7 +18,8 @@
  *   and their positions; partitions this member keeps are seeked to our position (kafkajs would restart them
  *   at the committed offset), so this member never sees a record twice.
  * - seek() drops buffered records of that partition and hands the offset to kafkajs (applied on its next fetch);
- *   seeks of partitions not assigned yet wait for the join that assigns them.
+ *   seeks of partitions not assigned yet wait for the join that assigns them. A seek past the log end is reset by
+ *   kafkajs to startFrom (it also commits that reset for the group); onBatch follows it.
  * - Without a group the reader joins a throwaway group (EPHEMERAL_GROUP_PREFIX + uuid), never commits, and
  *   deletes the group on close.
  */
@@ -324,12 +325,14 @@ export class KafkaConsumer implements Consumer {
     if (this.closed || !p.isRunning() || p.isStale()) return;
     const key = tpKey(batch.topic, batch.partition);
     if (!this.assigned.has(key)) return;
+    // kafkajs fetches below our position only after the broker said it is out of range (a seek past the log end,
+    // a topic created again) and kafkajs reset it to startFrom, as Kafka's auto.offset.reset does. Follow the reset:
+    // keeping our position would silently skip every record below it.
     const pos = this.positions.get(key);
-    let records = batch.messages.map((m) => toRecord(batch.topic, batch.partition, m));
-    // Belt and braces: never hand out an offset below our position (already handed out).
-    if (pos !== undefined && records.length > 0 && (records[0] as BusRecord).offset < pos) {
-      records = records.filter((r) => r.offset >= pos);
-    }
+    // (Batch.fetchedOffset, the offset kafkajs asked for, is set by kafkajs 2.2 but missing from its typings.)
+    const fetched = Number((batch as { fetchedOffset?: string }).fetchedOffset);
+    if (pos !== undefined && fetched < pos) this.positions.delete(key);
+    const records = batch.messages.map((m) => toRecord(batch.topic, batch.partition, m));
     if (records.length === 0) {
       p.resolveOffset(batch.lastOffset());
       return;

@@ -413,7 +413,11 @@ export class SqliteConsumer implements Consumer {
     for (let i = 0; i < list.length && out.length < max && bytes < MAX_POLL_BYTES; i++) {
       const a = list[(start + i) % list.length]!;
       const end = endOf.get(a.pid) as { next_offset: number } | null;
-      if (end === null || a.position >= end.next_offset) continue;
+      if (end === null) continue;
+      // Past the log end (a seek there, a commit beyond it): out of range, so start again from startFrom like
+      // Kafka's auto.offset.reset, instead of silently skipping every record below that offset.
+      if (a.position > end.next_offset) a.position = this.resetPosition({ id: a.pid, part: a.part, nextOffset: end.next_offset, maxTs: null });
+      if (a.position >= end.next_offset) continue;
       // Iterated, not fetched whole, so the byte cap stops reading before big values pile up in memory.
       for (const row of range.iterate(a.pid, a.position, max - out.length) as IterableIterator<MessageRow>) {
         const key = asBuffer(row.key);
