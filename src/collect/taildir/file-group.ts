@@ -128,7 +128,7 @@ export function listGroups(groups: readonly FileGroup[], ignore: ReadonlySet<str
       const st = statQuiet(path);
       if (!st || !st.isFile()) continue;
       const inode = String(st.ino);
-      if (!byInode.has(inode)) byInode.set(inode, { path, inode, size: Number(st.size), mtimeMs: Number(st.mtimeMs) });
+      if (!byInode.has(inode)) byInode.set(inode, { path, inode, size: Number(st.size), mtimeMs: nsToMs(st.mtimeNs) });
     }
   }
   return [...byInode.values()].sort((a, b) => a.mtimeMs - b.mtimeMs || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -145,7 +145,7 @@ export function findInodeInDir(dir: string, inode: string): MatchedFile | null {
   for (const name of names) {
     const path = join(dir, name);
     const st = statQuiet(path);
-    if (st && st.isFile() && String(st.ino) === inode) return { path, inode, size: Number(st.size), mtimeMs: Number(st.mtimeMs) };
+    if (st && st.isFile() && String(st.ino) === inode) return { path, inode, size: Number(st.size), mtimeMs: nsToMs(st.mtimeNs) };
   }
   return null;
 }
@@ -157,4 +157,12 @@ function statQuiet(path: string) {
     // Rotated or deleted between readdir and stat: it shows up (or not) on the next listing.
     return null;
   }
+}
+
+/**
+ * Sub-millisecond mtime: a rotating writer renames the old file and writes the new one within the same
+ * millisecond, and the oldest-first order must still put the old one first.
+ */
+export function nsToMs(ns: bigint): number {
+  return Number(ns) / 1e6;
 }

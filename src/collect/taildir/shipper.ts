@@ -322,6 +322,7 @@ export async function shipLog(o: ShipLogOptions): Promise<ShipResult> {
       // On a failed send, the other promise has nothing more to tell; positions stay at the last acknowledgement.
       if (inflight) await inflight.catch(() => {});
     }
+    if (o.once) tracker.dropDrained();
     save();
     stats.files = tracker.files.size;
     return {

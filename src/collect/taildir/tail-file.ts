@@ -233,5 +233,5 @@ export function openForRead(path: string): { fd: number; inode: string; size: nu
     return null;
   }
   const st = fstatSync(fd, { bigint: true });
-  return { fd, inode: String(st.ino), size: Number(st.size), mtimeMs: Number(st.mtimeMs) };
+  return { fd, inode: String(st.ino), size: Number(st.size), mtimeMs: Number(st.mtimeNs) / 1e6 };
 }

@@ -36,11 +36,19 @@ export class Tracker {
   private readonly untrusted = new Set<string>();
   private readonly outSince = new Map<string, number>();
   private readonly headCache = new Map<string, { gen: number; head: FileHead }>();
+  /**
+   * Order of first sight, the tie-break of equal mtimes: the kernel stamps mtimes with a coarse clock (a few ms),
+   * so a rotated file and its successor often share one, and the one seen first is the older.
+   */
+  private readonly seq = new Map<string, number>();
+  private nextSeq = 0;
 
   constructor(private readonly opts: TrackerOptions) {}
 
   start(saved: readonly PositionEntry[], heads: Readonly<Record<string, FileHead>>): void {
     const byInode = new Map(saved.map((e) => [e.inode, e]));
+    // The position file is written in read order: its order is the order of first sight.
+    saved.forEach((e) => this.seq.set(e.inode, this.nextSeq++));
     const used = new Set<string>();
     for (const f of listGroups(this.opts.groups, this.opts.ignore)) {
       const o = openForRead(f.path);
@@ -71,7 +79,7 @@ export class Tracker {
           if (e.file !== f.path) this.opts.log(`${f.path}: renamed from ${e.file} while stopped; resuming at ${pos}`);
         }
       }
-      this.files.set(f.inode, new TailFile(f.inode, f.path, o.fd, pos, o.mtimeMs, o.size));
+      this.track(new TailFile(f.inode, f.path, o.fd, pos, o.mtimeMs, o.size));
     }
     for (const e of saved) {
       if (used.has(e.inode) || this.files.has(e.inode)) continue;
@@ -88,7 +96,7 @@ export class Tracker {
         tf.inGroup = false;
         this.headCache.set(e.inode, { gen: 0, head });
         this.outSince.set(e.inode, Date.now());
-        this.files.set(e.inode, tf);
+        this.track(tf);
         this.opts.log(`${m.path}: renamed out of the file group from ${e.file} while stopped; shipping its last ${m.size - e.pos} bytes, then dropping it`);
       } else if (e.pos > 0) {
         this.opts.log(`${e.file}: no longer in the file group (inode ${e.inode}); its position is dropped`);
@@ -128,7 +136,7 @@ export class Tracker {
         continue;
       }
       // A new file is read from its start (Flume's skipToEnd=false).
-      this.files.set(f.inode, new TailFile(f.inode, f.path, o.fd, 0, o.mtimeMs, o.size));
+      this.track(new TailFile(f.inode, f.path, o.fd, 0, o.mtimeMs, o.size));
     }
     for (const tf of [...this.files.values()]) {
       if (tf.refresh()) {
@@ -150,6 +158,7 @@ export class Tracker {
           this.outSince.delete(tf.inode);
           this.untrusted.delete(tf.inode);
           this.headCache.delete(tf.inode);
+          this.seq.delete(tf.inode);
         }
       } else if (tf.isOpen && idle && now - tf.lastDataAt >= this.opts.idleTimeoutMs) {
         tf.close();
@@ -158,8 +167,24 @@ export class Tracker {
     return this.readOrder();
   }
 
+  /** At the end of a --once run: files that left the group and are fully shipped are done (no grace to wait out). */
+  dropDrained(): void {
+    for (const tf of [...this.files.values()]) {
+      if (!tf.inGroup && tf.shipped === tf.linePos && !tf.hasData()) {
+        tf.close();
+        this.files.delete(tf.inode);
+      }
+    }
+  }
+
   readOrder(): TailFile[] {
-    return [...this.files.values()].sort((a, b) => a.mtimeMs - b.mtimeMs || (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+    const seq = (tf: TailFile) => this.seq.get(tf.inode) ?? 0;
+    return [...this.files.values()].sort((a, b) => a.mtimeMs - b.mtimeMs || seq(a) - seq(b));
+  }
+
+  private track(tf: TailFile): void {
+    if (!this.seq.has(tf.inode)) this.seq.set(tf.inode, this.nextSeq++);
+    this.files.set(tf.inode, tf);
   }
 
   /** What the position file gets: every tracked file with its acknowledged position. */
