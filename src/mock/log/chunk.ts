@@ -1,0 +1,147 @@
+/**
+ * A chunk of generated log lines as UTF-8 bytes, written in place. The generator writes JSON straight into
+ * this buffer from pre-encoded fragments and digit tables: building JS strings and encoding them afterwards
+ * measured ~2.5x slower (rope flattening + UTF-8 encoding cost more than generating the data).
+ *
+ * Each line ends with "\n". With `meta`, the chunk also records where each line ends, its ts and its mid,
+ * which is what a bus producer needs (value, timestamp, key).
+ */
+
+const utf8 = new TextEncoder();
+
+/** Encodes a JSON fragment once, at setup. */
+export function frag(s: string): Uint8Array {
+  return utf8.encode(s);
+}
+
+/** "000".."999" as bytes, for writing numbers three digits at a time. */
+const D3 = new Uint8Array(3000);
+for (let i = 0; i < 1000; i++) {
+  const s = String(i).padStart(3, '0');
+  D3[i * 3] = s.charCodeAt(0);
+  D3[i * 3 + 1] = s.charCodeAt(1);
+  D3[i * 3 + 2] = s.charCodeAt(2);
+}
+
+export class LogChunk {
+  buf: Uint8Array;
+  pos = 0;
+  lines = 0;
+  /** Byte offset just past each line's "\n" (meta only). */
+  readonly ends: number[] = [];
+  readonly ts: number[] = [];
+  readonly mids: string[] = [];
+
+  constructor(
+    capacity: number,
+    readonly meta = false,
+  ) {
+    this.buf = new Uint8Array(capacity);
+  }
+
+  reset(): void {
+    this.pos = 0;
+    this.lines = 0;
+    if (this.meta) {
+      this.ends.length = 0;
+      this.ts.length = 0;
+      this.mids.length = 0;
+    }
+  }
+
+  /** Room for at least `n` more bytes, growing the buffer if needed (a huge --keywords entry, say). */
+  reserve(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = new Uint8Array(Math.max(this.buf.length * 2, this.pos + n));
+    bigger.set(this.buf.subarray(0, this.pos));
+    this.buf = bigger;
+  }
+
+  /** Closes the current line. */
+  endLine(ts: number, mid: string): void {
+    this.buf[this.pos++] = 10;
+    this.lines++;
+    if (this.meta) {
+      this.ends.push(this.pos);
+      this.ts.push(ts);
+      this.mids.push(mid);
+    }
+  }
+
+  /** The bytes written so far. */
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.pos);
+  }
+
+  /** Line `i` without its newline (meta only). */
+  line(i: number): Uint8Array {
+    const start = i === 0 ? 0 : this.ends[i - 1]!;
+    return this.buf.subarray(start, this.ends[i]! - 1);
+  }
+
+  // The writers below are the hot path: plain loops beat TypedArray.set for fragments this short.
+
+  f(b: Uint8Array): void {
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = 0; i < b.length; i++) buf[p++] = b[i]!;
+    this.pos = p;
+  }
+
+  byte(c: number): void {
+    this.buf[this.pos++] = c;
+  }
+
+  /** Bytes [from, to) of `b`: a session's common object with or without its uid part. */
+  range(b: Uint8Array, from: number, to: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = from; i < to; i++) buf[p++] = b[i]!;
+    this.pos = p;
+  }
+
+  /** A non-negative integer in decimal, three digits at a time (a ts has 13). */
+  uint(n: number): void {
+    if (n < 1000) {
+      this.small(n);
+      return;
+    }
+    if (n < 1e6) {
+      const hi = Math.floor(n / 1000);
+      this.small(hi);
+      this.pad3(n - hi * 1000);
+      return;
+    }
+    const top = Math.floor(n / 1e6);
+    this.uint(top);
+    const r = n - top * 1e6;
+    const mid = Math.floor(r / 1000);
+    this.pad3(mid);
+    this.pad3(r - mid * 1000);
+  }
+
+  private small(n: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    const i = n * 3;
+    if (n >= 100) {
+      buf[p++] = D3[i]!;
+      buf[p++] = D3[i + 1]!;
+      buf[p++] = D3[i + 2]!;
+    } else if (n >= 10) {
+      buf[p++] = D3[i + 1]!;
+      buf[p++] = D3[i + 2]!;
+    } else buf[p++] = 48 + n;
+    this.pos = p;
+  }
+
+  private pad3(n: number): void {
+    const buf = this.buf;
+    const p = this.pos;
+    const i = n * 3;
+    buf[p] = D3[i]!;
+    buf[p + 1] = D3[i + 1]!;
+    buf[p + 2] = D3[i + 2]!;
+    this.pos = p + 3;
+  }
+}
