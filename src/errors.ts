@@ -41,6 +41,8 @@ export const catalog = {
   QUERY_WRITE_REFUSED: { exit: EXIT.refused, hint: 'rtwh query is read-only; add --allow-write if you really mean to change data.' },
   DUCKDB_LOAD: { exit: EXIT.internal, hint: 'The embedded DuckDB library could not be loaded; set RTWH_CACHE_DIR to a writable directory and retry.' },
   DUCKDB_OPEN: { exit: EXIT.unavailable, hint: 'Check the path; if another rtwh process (a dws job or `rtwh serve`) writes that file, query through it or stop it first.' },
+  MYSQL_UNAVAILABLE: { exit: EXIT.unavailable, hint: 'Is MySQL/MariaDB up and the URL right? For the dev stack run `scripts/stack.sh up`; set --mysql or RTWH_MYSQL.' },
+  MYSQL_ERROR: { exit: EXIT.unavailable, hint: 'MySQL refused the statement; the cause is shown above.' },
   POSITION_FILE: { exit: EXIT.data, hint: 'The ship position file is damaged. Restore it, or move it away to ship every file from the start again (that re-sends lines already shipped).' },
   POSITION_LOCKED: { exit: EXIT.refused, hint: 'Another `rtwh ship log` uses this position file; stop it first, or give this one its own --position.' },
   INTERRUPTED: { exit: EXIT.interrupted, hint: 'Stopped by a signal; committed work is kept.' },
