@@ -254,12 +254,21 @@ export async function shipLog(o: ShipLogOptions): Promise<ShipResult> {
       stats.files = tracker.files.size;
     };
 
+    // While recovery marks lie ahead, checkpoints cannot move; once every file has passed its mark, save at
+    // once so the next recovery reads from the new checkpoints instead of the old ones.
+    let covering = pendingCover(tracker, 'good') || pendingCover(tracker, 'bad');
+    const coverPassed = (): boolean => {
+      if (!covering) return false;
+      covering = pendingCover(tracker, 'good') || pendingCover(tracker, 'bad');
+      return !covering;
+    };
+
     const send = async (b: Batch): Promise<void> => {
       if (b.good.length > 0) record(await prod.send(topic, b.good));
       if (b.bad.length > 0) record(await prod.send(dlq, b.bad));
       apply(b);
       o.onProgress?.(stats);
-      if (!cfg.sourceHeader || Date.now() - lastSave >= cfg.savePositionsMs) {
+      if (!cfg.sourceHeader || coverPassed() || Date.now() - lastSave >= cfg.savePositionsMs) {
         // Without the header a restart cannot tell what was sent: saving after every batch keeps a crash's
         // duplicates to one batch (at-least-once, like Flume).
         save();
@@ -314,6 +323,10 @@ export async function shipLog(o: ShipLogOptions): Promise<ShipResult> {
         }
         if (b.good.length === 0 && b.bad.length === 0) {
           apply(b);
+          if (coverPassed()) {
+            save();
+            lastSave = Date.now();
+          }
           continue;
         }
         inflight = send(b);

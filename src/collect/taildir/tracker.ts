@@ -67,7 +67,7 @@ export class Tracker {
         if (headOk === false) {
           this.opts.log(`${f.path}: content differs from what was shipped from inode ${e.inode} (truncated and rewritten, or a reused inode); reading it from 0`);
           this.untrusted.add(f.inode);
-        } else if (e.file !== f.path && headOk !== true) {
+        } else if (e.file !== f.path && headOk !== true && e.pos > 0) {
           this.opts.log(`${f.path}: saved position ${e.pos} belongs to ${e.file}; without a head hash to prove it is the same file, reading from 0 (Flume's rule)`);
           this.untrusted.add(f.inode);
         } else if (e.pos > o.size) {
