@@ -1,0 +1,157 @@
+/**
+ * `rtwh mock db` and `rtwh mock init` end to end: where the state comes from, the base data when
+ * initialising, one generated day after another, and where the changes go (MySQL, or Maxwell records on a
+ * topic). The command file only parses flags and prints.
+ */
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import type { Bus } from '../../bus/types';
+import type { ChangeTxn } from '../../formats/change';
+import { connectMysql, mysqlError, parseMysqlUrl, quoteIdent, type MysqlConn } from '../../store/mysql';
+import { baseData } from './base';
+import { addDays } from './clock';
+import { generateDay } from './day';
+import { produceMaxwell } from './maxwell-sink';
+import { createSchema, loadStateFromMysql, writeTxns } from './mysql-writer';
+import type { MockDbOptions } from './options';
+import { readStateFile, writeStateFile, type MockState } from './state';
+
+export type MockDbTarget =
+  | { kind: 'mysql'; url: string; fast?: boolean; batchRows?: number }
+  | { kind: 'bus'; bus: Bus; topic: string; database: string; partitions?: number; statePath: string };
+
+export interface MockDbRun {
+  /** The business dates to generate, in order (one for `mock db`, the back-dated days and today for `mock init`). */
+  dates: readonly string[];
+  seed: number;
+  options: MockDbOptions;
+  /** Recreate the schema (MySQL) / reset the state (topic) and load the base data first. */
+  init: boolean;
+  target: MockDbTarget;
+  /** Rows written so far, as they are committed or sent. */
+  onRows?: (rows: number, detail: string) => void;
+}
+
+export interface MockDbResult {
+  rows: number;
+  /** Rows per table, generated days and base data together. */
+  perTable: Record<string, number>;
+  baseRows: number;
+  seconds: number;
+  /** Where the rows went, for the summary line: "gmall on 127.0.0.1:3307" or "topic ods_db". */
+  where: string;
+}
+
+/** The state file of `--to`: one per bus and topic, under the state dir. */
+export function busStatePath(stateDir: string, busDisplayUrl: string, topic: string): string {
+  const h = createHash('sha1').update(busDisplayUrl).digest('hex').slice(0, 8);
+  return join(stateDir, 'mock-db', `${topic}-${h}.json`);
+}
+
+/** `mock init --days N --until D`: the N back-dated days, then D. */
+export function initDates(until: string, days: number): string[] {
+  return Array.from({ length: days + 1 }, (_, i) => addDays(until, i - days));
+}
+
+/** Counts rows per table as the transactions stream past; keeps the generator's return value (the next state). */
+function* counted(gen: Generator<ChangeTxn, MockState>, perTable: Record<string, number>, end: { state?: MockState }): Generator<ChangeTxn> {
+  for (;;) {
+    const n = gen.next();
+    if (n.done) {
+      end.state = n.value;
+      return;
+    }
+    for (const c of n.value.changes) perTable[c.table] = (perTable[c.table] ?? 0) + 1;
+    yield n.value;
+  }
+}
+
+function countBase(txns: readonly ChangeTxn[], perTable: Record<string, number>): number {
+  let n = 0;
+  for (const t of txns) {
+    perTable[t.changes[0]!.table] = (perTable[t.changes[0]!.table] ?? 0) + t.changes.length;
+    n += t.changes.length;
+  }
+  return n;
+}
+
+export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
+  if (run.dates.length === 0) throw new RangeError('runMockDb needs at least one date');
+  const t0 = performance.now();
+  const perTable: Record<string, number> = {};
+  let rows = 0;
+  let baseRows = 0;
+  let where: string;
+  const onRows = (detail: string) => (n: number) => {
+    rows += n;
+    run.onRows?.(rows, detail);
+  };
+
+  const days = async (state: MockState, write: (txns: Iterable<ChangeTxn>, detail: string) => Promise<number>): Promise<MockState> => {
+    for (const date of run.dates) {
+      const end: { state?: MockState } = {};
+      await write(counted(generateDay({ date, seed: run.seed, options: run.options, state }), perTable, end), date);
+      state = end.state!;
+    }
+    return state;
+  };
+
+  const t = run.target;
+  if (t.kind === 'mysql') {
+    const target = parseMysqlUrl(t.url);
+    const database = target.database ?? 'gmall';
+    where = `${database} on ${target.host}:${target.port}`;
+    let conn: MysqlConn | undefined;
+    try {
+      if (run.init) {
+        const admin = await connectMysql(target, { database: null });
+        try {
+          await admin.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(database)} DEFAULT CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci`, 'creating the database');
+        } finally {
+          await admin.close();
+        }
+      }
+      conn = await connectMysql(target, { database, multipleStatements: true });
+      const c = conn;
+      const write = (txns: Iterable<ChangeTxn>, detail: string) =>
+        writeTxns(c, txns, { fast: t.fast ?? false, ...(t.batchRows ? { batchRows: t.batchRows } : {}), onRows: onRows(detail) });
+      let state: MockState;
+      if (run.init) {
+        await createSchema(conn);
+        const base = baseData(run.seed, run.dates[0]!, run.options);
+        baseRows = countBase(base.txns, perTable);
+        // One transaction per table: each is already one big multi-row INSERT.
+        await writeTxns(conn, base.txns, { onRows: onRows('base data') });
+        state = base.state;
+      } else {
+        state = await loadStateFromMysql(conn).catch((e: unknown) => {
+          const err = mysqlError(e, target);
+          if (/doesn't exist|Unknown database/i.test(err.message)) {
+            err.message += '; create the schema and base data first with --init';
+          }
+          throw err;
+        });
+      }
+      await days(state, write);
+    } finally {
+      await conn?.close();
+    }
+  } else {
+    where = `topic ${t.topic}`;
+    const sinkOpts = { topic: t.topic, database: t.database, seed: run.seed, ...(t.partitions ? { partitions: t.partitions } : {}) };
+    const write = (txns: Iterable<ChangeTxn>, detail: string) => produceMaxwell(t.bus, txns, { ...sinkOpts, onRows: onRows(detail) });
+    let state: MockState;
+    if (run.init) {
+      const base = baseData(run.seed, run.dates[0]!, run.options);
+      baseRows = countBase(base.txns, perTable);
+      await write(base.txns, 'base data');
+      state = base.state;
+    } else {
+      // No earlier run on this topic: continue as if the base data had been loaded (without publishing it).
+      state = readStateFile(t.statePath) ?? baseData(run.seed, run.dates[0]!, run.options).state;
+    }
+    state = await days(state, write);
+    writeStateFile(t.statePath, state);
+  }
+  return { rows, perTable, baseRows, seconds: (performance.now() - t0) / 1000, where };
+}
