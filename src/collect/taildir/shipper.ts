@@ -7,18 +7,21 @@
  *
  * Delivery is exactly-once across crashes: see recovery.ts. The next batch is read and checked while the
  * previous one is being sent; only one send is in flight, so acknowledgements arrive in read order.
+ * When the bus fails while following, the shipper does what a restart would do, in-process: wait, read its own
+ * writes back, rewind every file to its acknowledged position and go on. Nothing is lost or doubled.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import { resolve } from 'node:path';
 import { deadLetter, dlqTopic as defaultDlq } from '../../bus/dead-letter';
 import type { Bus, ProduceMessage, ProduceResult, Producer, ProducerOptions } from '../../bus/types';
+import { RtwhError } from '../../errors';
 import { rejectReason } from './etl';
 import { checkGroupDir, type FileGroup } from './file-group';
-import { lockPositionFile } from './lock';
+import { lockPositionFile, type Lock } from './lock';
 import { readPositions, writePositions } from './position-file';
 import { endOffsets, readOwnWrites, SOURCE_HEADER, sourceTag } from './recovery';
 import { newShipState, readShipState, statePathFor, writeShipState, type ShipState } from './ship-state';
-import { OVERSIZE_KEEP, type Line, type TailFile } from './tail-file';
+import { OVERSIZE_KEEP, type Line, type ReadLimits, type TailFile } from './tail-file';
 import { Tracker } from './tracker';
 
 export const SHIP_DEFAULTS = {
@@ -28,6 +31,8 @@ export const SHIP_DEFAULTS = {
   idleTimeoutMs: 120_000,
   maxLineBytes: 1_000_000,
   chunkBytes: 1024 * 1024,
+  /** Longest wait between attempts while the bus is down (following only). */
+  maxRetryMs: 30_000,
 } as const;
 
 export const STAGE = 'ship log';
@@ -55,6 +60,9 @@ export interface ShipLogOptions {
   /** Stamp records with the rtwh.src header that makes restarts exactly-once (default true). */
   sourceHeader?: boolean;
   producer?: ProducerOptions;
+  /** First wait after a bus failure while following; doubles up to maxRetryMs. */
+  retryMs?: number;
+  maxRetryMs?: number;
   /** Stop: finishes the batch in flight, saves positions and returns. */
   signal?: AbortSignal;
   onProgress?: (p: ShipProgress) => void;
@@ -93,280 +101,367 @@ interface Batch {
 }
 
 export async function shipLog(o: ShipLogOptions): Promise<ShipResult> {
-  const t0 = performance.now();
-  const cfg = {
-    batchSize: o.batchSize ?? SHIP_DEFAULTS.batchSize,
-    pollIntervalMs: o.pollIntervalMs ?? SHIP_DEFAULTS.pollIntervalMs,
-    savePositionsMs: o.savePositionsMs ?? SHIP_DEFAULTS.savePositionsMs,
-    idleTimeoutMs: o.idleTimeoutMs ?? SHIP_DEFAULTS.idleTimeoutMs,
-    limits: { maxLineBytes: o.maxLineBytes ?? SHIP_DEFAULTS.maxLineBytes, chunkBytes: o.chunkBytes ?? SHIP_DEFAULTS.chunkBytes },
-    key: o.key ?? null,
-    sourceHeader: o.sourceHeader ?? true,
-  };
-  const log = o.log ?? (() => {});
-  const topic = o.topic;
-  const dlq = o.dlqTopic ?? defaultDlq(topic);
-  const positionFile = resolve(o.positionFile);
-  const statePath = statePathFor(positionFile);
   for (const g of o.groups) checkGroupDir(g);
+  const shipper = new Shipper(o);
+  return shipper.run();
+}
 
-  const lock = lockPositionFile(positionFile);
-  const tracker = new Tracker({
-    groups: o.groups,
-    ignore: new Set([positionFile, statePath, `${positionFile}.tmp`, `${statePath}.tmp`, `${positionFile}.lock`]),
-    idleTimeoutMs: cfg.idleTimeoutMs,
-    dropGraceMs: Math.max(2 * cfg.pollIntervalMs, 1000),
-    log,
-  });
-  const stats: ShipProgress = { lines: 0, bytes: 0, rejected: 0, skipped: 0, file: null, files: 0 };
-  let producer: Producer | null = null;
-  const watchers: FSWatcher[] = [];
-  try {
-    const saved = readPositions(positionFile);
-    // The state file only counts together with the positions it was written with.
-    const savedState = saved === null ? null : readShipState(statePath);
-    if (saved !== null && savedState === null) log(`${positionFile}: no ship state beside it (${statePath}); resuming from the positions alone`);
-    const state: ShipState = savedState ?? newShipState();
-    tracker.start(saved ?? [], state.heads);
+class Shipper {
+  private readonly t0 = performance.now();
+  private readonly topic: string;
+  private readonly dlq: string;
+  private readonly positionFile: string;
+  private readonly statePath: string;
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly savePositionsMs: number;
+  private readonly limits: ReadLimits;
+  private readonly sourceHeader: boolean;
+  private readonly log: (m: string) => void;
+  private readonly tracker: Tracker;
+  private readonly stats: ShipProgress = { lines: 0, bytes: 0, rejected: 0, skipped: 0, file: null, files: 0 };
+  private state: ShipState = newShipState();
+  /** Per topic and partition: the offset after our last acknowledged record (checkpoint candidates). */
+  private readonly ackEnds: Record<string, Record<string, number>> = {};
+  private producer: Producer | null = null;
+  private lastSave = 0;
+  private order: TailFile[] = [];
+  private cur = 0;
+  private lastScan = 0;
+  /** Recovery marks lie ahead of some file's position (checkpoints must not move meanwhile). */
+  private covering = false;
+  private wake: (() => void) | null = null;
 
-    if (savedState !== null && cfg.sourceHeader) {
-      const cps: Record<string, Record<string, number>> = {};
-      for (const t of [topic, dlq]) if (state.topics[t]) cps[t] = state.topics[t] as Record<string, number>;
-      const rec = await readOwnWrites(o.bus, state.shipper, cps, { log });
-      for (const tf of tracker.files.values()) {
-        if (!tracker.trusted(tf)) continue;
-        tf.coveredGood = rec.covered.get(topic)?.get(tf.inode) ?? -1;
-        tf.coveredDlq = rec.covered.get(dlq)?.get(tf.inode) ?? -1;
+  constructor(private readonly o: ShipLogOptions) {
+    this.topic = o.topic;
+    this.dlq = o.dlqTopic ?? defaultDlq(o.topic);
+    this.positionFile = resolve(o.positionFile);
+    this.statePath = statePathFor(this.positionFile);
+    this.batchSize = o.batchSize ?? SHIP_DEFAULTS.batchSize;
+    this.pollIntervalMs = o.pollIntervalMs ?? SHIP_DEFAULTS.pollIntervalMs;
+    this.savePositionsMs = o.savePositionsMs ?? SHIP_DEFAULTS.savePositionsMs;
+    this.limits = { maxLineBytes: o.maxLineBytes ?? SHIP_DEFAULTS.maxLineBytes, chunkBytes: o.chunkBytes ?? SHIP_DEFAULTS.chunkBytes };
+    this.sourceHeader = o.sourceHeader ?? true;
+    this.log = o.log ?? (() => {});
+    const pf = this.positionFile;
+    this.tracker = new Tracker({
+      groups: o.groups,
+      ignore: new Set([pf, this.statePath, `${pf}.tmp`, `${this.statePath}.tmp`, `${pf}.lock`]),
+      idleTimeoutMs: o.idleTimeoutMs ?? SHIP_DEFAULTS.idleTimeoutMs,
+      dropGraceMs: Math.max(2 * this.pollIntervalMs, 1000),
+      log: this.log,
+    });
+  }
+
+  async run(): Promise<ShipResult> {
+    const lock: Lock = lockPositionFile(this.positionFile);
+    const watchers: FSWatcher[] = [];
+    let started = false;
+    try {
+      await this.start();
+      started = true;
+      if (!this.o.once) watchers.push(...this.watchDirs());
+      let delay = this.o.retryMs ?? 1000;
+      for (;;) {
+        try {
+          this.producer ??= await this.o.bus.producer(this.o.producer ?? {});
+          await this.pump();
+          break;
+        } catch (e) {
+          if (this.o.once || !retryable(e) || this.o.signal?.aborted) throw e;
+          // Following: the bus is down or refused. Positions stay at the last acknowledgement; a send that
+          // failed may still have landed, so come back the way a restart would: read our own writes back.
+          this.log(`bus error: ${(e as Error).message}; retrying in ${(delay / 1000).toFixed(1)} s (positions stay at the last acknowledged line)`);
+          await this.closeProducer();
+          await this.sleep(delay, false);
+          delay = Math.min(delay * 2, this.o.maxRetryMs ?? SHIP_DEFAULTS.maxRetryMs);
+          if (this.o.signal?.aborted) break;
+          try {
+            await this.resync();
+          } catch (e2) {
+            if (!retryable(e2)) throw e2;
+            continue;
+          }
+          delay = this.o.retryMs ?? 1000;
+        }
       }
-      const ahead = [...tracker.files.values()].filter((tf) => tf.coveredGood > tf.shipped || tf.coveredDlq > tf.shipped);
-      if (ahead.length > 0) {
-        log(`recovery: ${ahead.length} file(s) have lines on the bus past their saved position (a crash after the bus acknowledged); those lines are not sent again`);
+      if (this.o.once) this.tracker.dropDrained();
+      this.save();
+      this.stats.files = this.tracker.files.size;
+      return {
+        ...this.stats,
+        seconds: (performance.now() - this.t0) / 1000,
+        topic: this.topic,
+        dlqTopic: this.dlq,
+        positionFile: this.positionFile,
+        positions: this.tracker.readOrder().map((tf) => ({ file: tf.path, inode: tf.inode, pos: tf.shipped, held: tf.held })),
+      };
+    } catch (e) {
+      // Keep what was acknowledged: the next start resumes from here (and recovery covers the rest).
+      if (started) {
+        try {
+          writePositions(this.positionFile, this.tracker.positions());
+        } catch {
+          // the original error matters more
+        }
       }
+      throw e;
+    } finally {
+      for (const w of watchers) w.close();
+      await this.closeProducer();
+      this.tracker.closeAll();
+      lock.release();
     }
+  }
+
+  /** Positions and state from disk, files matched to them, recovery, first save (before anything is produced). */
+  private async start(): Promise<void> {
+    const saved = readPositions(this.positionFile);
+    // The state file only counts together with the positions it was written with.
+    const savedState = saved === null ? null : readShipState(this.statePath);
+    if (saved !== null && savedState === null) {
+      this.log(`${this.positionFile}: no ship state beside it (${this.statePath}); resuming from the positions alone`);
+    }
+    this.state = savedState ?? newShipState();
+    this.tracker.start(saved ?? [], this.state.heads);
+    if (savedState !== null && this.sourceHeader) await this.recover();
     // Checkpoints move to the current end only for topics with nothing left to pass over: the records that
     // recovery found must stay inside the range a later recovery reads, until positions pass them.
-    for (const t of [topic, dlq]) {
-      if (!pendingCover(tracker, t === topic ? 'good' : 'bad')) state.topics[t] = await endOffsets(o.bus, t);
-      else state.topics[t] ??= {};
+    for (const t of [this.topic, this.dlq]) {
+      if (!this.pending(t)) this.state.topics[t] = await endOffsets(this.o.bus, t);
+      else this.state.topics[t] ??= {};
     }
-    const ackEnds: Record<string, Record<string, number>> = {};
-    const save = () => {
-      writePositions(positionFile, tracker.positions());
-      for (const t of [topic, dlq]) {
-        if (pendingCover(tracker, t === topic ? 'good' : 'bad')) continue;
-        const cp = (state.topics[t] ??= {});
-        for (const [p, off] of Object.entries(ackEnds[t] ?? {})) if ((cp[p] ?? -1) < off) cp[p] = off;
-      }
-      state.heads = tracker.heads();
-      writeShipState(statePath, state);
-    };
-    // Before anything is produced: a crash from here on finds these checkpoints.
-    save();
-    let lastSave = Date.now();
+    this.covering = this.pending(this.topic) || this.pending(this.dlq);
+    this.save();
+    this.order = this.tracker.rescan();
+    this.cur = 0;
+    this.lastScan = Date.now();
+  }
 
-    producer = await o.bus.producer(o.producer ?? {});
-    const prod = producer;
-    const keyBytes = cfg.key;
-
-    let order = tracker.rescan();
-    let cur = 0;
-    let lastScan = Date.now();
-    /** Lines of the oldest file with data first; null at the end of a pass over all files (the next call starts a new pass). */
-    const nextLine = (): Line | null => {
-      while (cur < order.length) {
-        const tf = order[cur] as TailFile;
-        if (tf.isOpen) {
-          const line = tf.nextLine(cfg.limits);
-          if (line) return line;
-        }
-        cur++;
-      }
-      cur = 0;
-      return null;
-    };
-
-    const build = (): Batch => {
-      const b: Batch = { lines: [], kinds: [], good: [], bad: [] };
-      if (Date.now() - lastScan >= cfg.pollIntervalMs) {
-        order = tracker.rescan();
-        cur = 0;
-        lastScan = Date.now();
-      }
-      let passes = 0;
-      // Lines passed over after a crash take no record but hold memory: bound them too.
-      while (b.good.length + b.bad.length < cfg.batchSize && b.lines.length < cfg.batchSize * 8) {
-        const line = nextLine();
-        if (!line) {
-          // A pass ended: send what we have, or look once more from the oldest file (more may have been written).
-          if (b.lines.length > 0 || ++passes > 1) break;
-          continue;
-        }
-        const tf = line.file;
-        const reason = line.oversize !== undefined
-          ? `line of ${line.oversize} bytes is longer than the limit of ${cfg.limits.maxLineBytes} bytes; its first ${Math.min(OVERSIZE_KEEP, line.bytes.length)} bytes are kept`
-          : rejectReason(line.bytes);
-        let kind: ItemKind;
-        if (reason === null) {
-          if (line.end <= tf.coveredGood) kind = 'skip';
-          else {
-            kind = 'good';
-            const m: ProduceMessage = { key: keyBytes, value: line.bytes };
-            if (cfg.sourceHeader) m.headers = { [SOURCE_HEADER]: sourceTag(state.shipper, tf.inode, line.end) };
-            b.good.push(m);
-          }
-        } else if (line.end <= tf.coveredDlq) kind = 'skip';
-        else {
-          kind = 'bad';
-          const m = deadLetter(line.bytes, reason, STAGE, { file: tf.path, position: line.start }, keyBytes);
-          if (cfg.sourceHeader) (m.headers ??= {})[SOURCE_HEADER] = sourceTag(state.shipper, tf.inode, line.end);
-          b.bad.push(m);
-        }
-        b.lines.push(line);
-        b.kinds.push(kind);
-      }
-      return b;
-    };
-
-    const record = (results: ProduceResult[]) => {
-      for (const r of results) {
-        const t = (ackEnds[r.topic] ??= {});
-        const end = r.baseOffset + r.count;
-        if ((t[String(r.partition)] ?? -1) < end) t[String(r.partition)] = end;
-      }
-    };
-
-    const apply = (b: Batch) => {
-      let last: Line | null = null;
-      for (let i = 0; i < b.lines.length; i++) {
-        const line = b.lines[i] as Line;
-        const tf = line.file;
-        // A truncation since this line was read restarted the file: its old lines no longer move the position.
-        if (line.gen !== tf.gen) continue;
-        tf.shipped = line.end;
-        stats.bytes += line.end - line.start;
-        const k = b.kinds[i];
-        if (k === 'good') stats.lines++;
-        else if (k === 'bad') stats.rejected++;
-        else stats.skipped++;
-        last = line;
-      }
-      if (last) stats.file = { path: last.file.path, pos: last.file.shipped, size: last.file.size };
-      stats.files = tracker.files.size;
-    };
-
-    // While recovery marks lie ahead, checkpoints cannot move; once every file has passed its mark, save at
-    // once so the next recovery reads from the new checkpoints instead of the old ones.
-    let covering = pendingCover(tracker, 'good') || pendingCover(tracker, 'bad');
-    const coverPassed = (): boolean => {
-      if (!covering) return false;
-      covering = pendingCover(tracker, 'good') || pendingCover(tracker, 'bad');
-      return !covering;
-    };
-
-    const send = async (b: Batch): Promise<void> => {
-      if (b.good.length > 0) record(await prod.send(topic, b.good));
-      if (b.bad.length > 0) record(await prod.send(dlq, b.bad));
-      apply(b);
-      o.onProgress?.(stats);
-      if (!cfg.sourceHeader || coverPassed() || Date.now() - lastSave >= cfg.savePositionsMs) {
-        // Without the header a restart cannot tell what was sent: saving after every batch keeps a crash's
-        // duplicates to one batch (at-least-once, like Flume).
-        save();
-        lastSave = Date.now();
-      }
-    };
-
-    let wake: (() => void) | null = null;
-    if (!o.once) {
-      for (const g of o.groups) {
-        try {
-          // A hint only: polling finds everything anyway (watch misses events on some filesystems).
-          const w = watch(g.dir, () => wake?.());
-          w.on('error', () => {});
-          watchers.push(w);
-        } catch {
-          // no inotify: polling alone
-        }
-      }
+  /** Reads our records after the checkpoints and marks, per file, what is already on the bus. */
+  private async recover(): Promise<void> {
+    const cps: Record<string, Record<string, number>> = {};
+    for (const t of [this.topic, this.dlq]) {
+      const cp = this.state.topics[t];
+      if (cp) cps[t] = cp;
     }
-    const idle = () =>
-      new Promise<void>((res) => {
-        const done = () => {
-          clearTimeout(timer);
-          o.signal?.removeEventListener('abort', done);
-          wake = null;
-          res();
-        };
-        const timer = setTimeout(done, cfg.pollIntervalMs);
-        wake = done;
-        o.signal?.addEventListener('abort', done, { once: true });
-      });
+    const rec = await readOwnWrites(this.o.bus, this.state.shipper, cps, { log: this.log });
+    let ahead = 0;
+    for (const tf of this.tracker.files.values()) {
+      if (!this.tracker.trusted(tf)) continue;
+      tf.coveredGood = rec.covered.get(this.topic)?.get(tf.inode) ?? -1;
+      tf.coveredDlq = rec.covered.get(this.dlq)?.get(tf.inode) ?? -1;
+      if (tf.coveredGood > tf.shipped || tf.coveredDlq > tf.shipped) ahead++;
+    }
+    if (ahead > 0) {
+      this.log(`recovery: ${ahead} file(s) have lines on the bus past their saved position (acknowledged, not yet saved when it stopped); those lines are not sent again`);
+    }
+  }
 
+  /** After a bus failure while following: forget what was read ahead and learn what actually landed. */
+  private async resync(): Promise<void> {
+    for (const tf of this.tracker.files.values()) tf.rewind();
+    if (this.sourceHeader) await this.recover();
+    this.covering = this.pending(this.topic) || this.pending(this.dlq);
+    this.order = this.tracker.rescan();
+    this.cur = 0;
+  }
+
+  private pending(topic: string): boolean {
+    for (const tf of this.tracker.files.values()) {
+      const c = topic === this.topic ? tf.coveredGood : tf.coveredDlq;
+      if (c > tf.shipped) return true;
+    }
+    return false;
+  }
+
+  private save(): void {
+    writePositions(this.positionFile, this.tracker.positions());
+    for (const t of [this.topic, this.dlq]) {
+      if (this.pending(t)) continue;
+      const cp = (this.state.topics[t] ??= {});
+      for (const [p, off] of Object.entries(this.ackEnds[t] ?? {})) if ((cp[p] ?? -1) < off) cp[p] = off;
+    }
+    this.state.heads = this.tracker.heads();
+    // Second, so that it never runs ahead of the positions (see ship-state.ts).
+    writeShipState(this.statePath, this.state);
+    this.lastSave = Date.now();
+  }
+
+  /** Once every file has passed its recovery mark, save at once so checkpoints can move on. */
+  private coverPassed(): boolean {
+    if (!this.covering) return false;
+    this.covering = this.pending(this.topic) || this.pending(this.dlq);
+    return !this.covering;
+  }
+
+  /** The main loop: build a batch while the previous one is in flight; idle-wait when there is nothing. */
+  private async pump(): Promise<void> {
     let inflight: Promise<void> | null = null;
     try {
       for (;;) {
-        if (o.signal?.aborted) break;
-        const b = build();
+        if (this.o.signal?.aborted) break;
+        const b = this.build();
         if (inflight) await inflight;
         inflight = null;
         if (b.lines.length === 0) {
-          if (o.once) break;
-          if (Date.now() - lastSave >= cfg.savePositionsMs) {
-            save();
-            lastSave = Date.now();
-          }
-          await idle();
-          order = tracker.rescan();
-          cur = 0;
-          lastScan = Date.now();
+          if (this.o.once) break;
+          if (Date.now() - this.lastSave >= this.savePositionsMs) this.save();
+          await this.sleep(this.pollIntervalMs);
+          this.order = this.tracker.rescan();
+          this.cur = 0;
+          this.lastScan = Date.now();
           continue;
         }
         if (b.good.length === 0 && b.bad.length === 0) {
-          apply(b);
-          if (coverPassed()) {
-            save();
-            lastSave = Date.now();
-          }
+          this.apply(b);
+          if (this.coverPassed()) this.save();
           continue;
         }
-        inflight = send(b);
+        inflight = this.send(b);
       }
     } finally {
-      // On a failed send, the other promise has nothing more to tell; positions stay at the last acknowledgement.
+      // On a failed send nothing more is to be learned from the other one; positions stay at the last ack.
       if (inflight) await inflight.catch(() => {});
     }
-    if (o.once) tracker.dropDrained();
-    save();
-    stats.files = tracker.files.size;
-    return {
-      ...stats,
-      seconds: (performance.now() - t0) / 1000,
-      topic,
-      dlqTopic: dlq,
-      positionFile,
-      positions: tracker.readOrder().map((tf) => ({ file: tf.path, inode: tf.inode, pos: tf.shipped, held: tf.held })),
-    };
-  } catch (e) {
-    // Keep what was acknowledged: the next start resumes from here (and recovery covers the rest).
-    try {
-      if (producer) writePositions(positionFile, tracker.positions());
-    } catch {
-      // the original error matters more
+  }
+
+  /** Lines of the oldest file with data first; null at the end of a pass over all files (the next call starts a new pass). */
+  private nextLine(): Line | null {
+    while (this.cur < this.order.length) {
+      const tf = this.order[this.cur] as TailFile;
+      if (tf.isOpen) {
+        const line = tf.nextLine(this.limits);
+        if (line) return line;
+      }
+      this.cur++;
     }
-    throw e;
-  } finally {
-    for (const w of watchers) w.close();
-    if (producer) await producer.close().catch(() => {});
-    tracker.closeAll();
-    lock.release();
+    this.cur = 0;
+    return null;
+  }
+
+  private build(): Batch {
+    const b: Batch = { lines: [], kinds: [], good: [], bad: [] };
+    if (Date.now() - this.lastScan >= this.pollIntervalMs) {
+      this.order = this.tracker.rescan();
+      this.cur = 0;
+      this.lastScan = Date.now();
+    }
+    const key = this.o.key ?? null;
+    const shipper = this.state.shipper;
+    let passes = 0;
+    // Lines passed over after a crash take no record but hold memory: bound them too.
+    while (b.good.length + b.bad.length < this.batchSize && b.lines.length < this.batchSize * 8) {
+      const line = this.nextLine();
+      if (!line) {
+        // A pass ended: send what we have, or look once more from the oldest file (more may have been written).
+        if (b.lines.length > 0 || ++passes > 1) break;
+        continue;
+      }
+      const tf = line.file;
+      const reason = line.oversize !== undefined
+        ? `line of ${line.oversize} bytes is longer than the limit of ${this.limits.maxLineBytes} bytes; its first ${Math.min(OVERSIZE_KEEP, line.bytes.length)} bytes are kept`
+        : rejectReason(line.bytes);
+      let kind: ItemKind;
+      if (reason === null) {
+        if (line.end <= tf.coveredGood) kind = 'skip';
+        else {
+          kind = 'good';
+          const m: ProduceMessage = { key, value: line.bytes };
+          if (this.sourceHeader) m.headers = { [SOURCE_HEADER]: sourceTag(shipper, tf.inode, line.end) };
+          b.good.push(m);
+        }
+      } else if (line.end <= tf.coveredDlq) kind = 'skip';
+      else {
+        kind = 'bad';
+        const m = deadLetter(line.bytes, reason, STAGE, { file: tf.path, position: line.start }, key);
+        if (this.sourceHeader) (m.headers ??= {})[SOURCE_HEADER] = sourceTag(shipper, tf.inode, line.end);
+        b.bad.push(m);
+      }
+      b.lines.push(line);
+      b.kinds.push(kind);
+    }
+    return b;
+  }
+
+  private async send(b: Batch): Promise<void> {
+    const p = this.producer as Producer;
+    if (b.good.length > 0) this.record(await p.send(this.topic, b.good));
+    if (b.bad.length > 0) this.record(await p.send(this.dlq, b.bad));
+    this.apply(b);
+    this.o.onProgress?.(this.stats);
+    // Without the header a restart cannot tell what was sent: saving after every batch keeps a crash's
+    // duplicates to one batch (at-least-once, like Flume).
+    if (!this.sourceHeader || this.coverPassed() || Date.now() - this.lastSave >= this.savePositionsMs) this.save();
+  }
+
+  private record(results: ProduceResult[]): void {
+    for (const r of results) {
+      const t = (this.ackEnds[r.topic] ??= {});
+      const end = r.baseOffset + r.count;
+      if ((t[String(r.partition)] ?? -1) < end) t[String(r.partition)] = end;
+    }
+  }
+
+  private apply(b: Batch): void {
+    let last: Line | null = null;
+    for (let i = 0; i < b.lines.length; i++) {
+      const line = b.lines[i] as Line;
+      const tf = line.file;
+      // A truncation (or a rewind) since this line was read: its position no longer applies.
+      if (line.gen !== tf.gen) continue;
+      tf.shipped = line.end;
+      this.stats.bytes += line.end - line.start;
+      const k = b.kinds[i];
+      if (k === 'good') this.stats.lines++;
+      else if (k === 'bad') this.stats.rejected++;
+      else this.stats.skipped++;
+      last = line;
+    }
+    if (last) this.stats.file = { path: last.file.path, pos: last.file.shipped, size: last.file.size };
+    this.stats.files = this.tracker.files.size;
+  }
+
+  private watchDirs(): FSWatcher[] {
+    const out: FSWatcher[] = [];
+    for (const g of this.o.groups) {
+      try {
+        // A hint only: polling finds everything anyway (watch misses events on some filesystems).
+        const w = watch(g.dir, () => this.wake?.());
+        w.on('error', () => {});
+        out.push(w);
+      } catch {
+        // no inotify: polling alone
+      }
+    }
+    return out;
+  }
+
+  /** Waits ms, or less when the run is stopped or (if wakeable) a watched directory changes. */
+  private sleep(ms: number, wakeable = true): Promise<void> {
+    const signal = this.o.signal;
+    if (signal?.aborted) return Promise.resolve();
+    return new Promise<void>((res) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', done);
+        if (this.wake === done) this.wake = null;
+        res();
+      };
+      const timer = setTimeout(done, ms);
+      if (wakeable) this.wake = done;
+      signal?.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  private async closeProducer(): Promise<void> {
+    const p = this.producer;
+    this.producer = null;
+    if (p) await p.close().catch(() => {});
   }
 }
 
-/** Some tailed file still has lines ahead that recovery found on the bus (in the topic, or in the dead letters). */
-function pendingCover(tracker: Tracker, which: 'good' | 'bad'): boolean {
-  for (const tf of tracker.files.values()) {
-    const c = which === 'good' ? tf.coveredGood : tf.coveredDlq;
-    if (c > tf.shipped) return true;
-  }
-  return false;
+/** Failures of the bus itself (down, refused, timed out) are waited out while following; anything else stops. */
+function retryable(e: unknown): boolean {
+  return e instanceof RtwhError && (e.code === 'BUS_UNAVAILABLE' || e.code === 'BUS_ERROR');
 }

@@ -41,7 +41,7 @@ export interface ReadLimits {
 }
 
 export class TailFile {
-  /** Generation: bumped on truncation. */
+  /** Generation: bumped on truncation and rewind, so lines read before no longer move the position. */
   gen = 0;
   /** Acknowledged position: every line before it is on the bus. This is what the position file says. */
   shipped: number;
@@ -136,6 +136,15 @@ export class TailFile {
       return true;
     }
     return false;
+  }
+
+  /** Forgets what was read past the acknowledged position (after a failed send): reading resumes at `shipped`. */
+  rewind(): void {
+    this.gen++;
+    this.chunk = EMPTY;
+    this.chunkOff = this.shipped;
+    this.cursor = 0;
+    this.skipping = null;
   }
 
   restartAtZero(): void {

@@ -8,13 +8,13 @@ import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, renam
 import { join } from 'node:path';
 import { openBus } from '../../../src/bus/index';
 import { DLQ_HEADER } from '../../../src/bus/dead-letter';
-import type { Bus } from '../../../src/bus/types';
+import type { Bus, Producer } from '../../../src/bus/types';
 import { parseFileGroup } from '../../../src/collect/taildir/file-group';
 import { readPositions } from '../../../src/collect/taildir/position-file';
 import { SOURCE_HEADER, sourceTag } from '../../../src/collect/taildir/recovery';
 import { readShipState, statePathFor } from '../../../src/collect/taildir/ship-state';
 import { shipLog, type ShipLogOptions } from '../../../src/collect/taildir/shipper';
-import { RtwhError } from '../../../src/errors';
+import { RtwhError, rtwhError } from '../../../src/errors';
 import { readTopic, tempDir, text } from '../helpers';
 
 interface Env {
@@ -292,6 +292,62 @@ describe('ship log: exactly-once when the position file lags the bus', () => {
     await p2.send('ods_log', [{ value: 'x', headers: { [SOURCE_HEADER]: sourceTag('0000aaaa', String(statSync(join(e.logs, 'app.2')).ino), 999) } }]);
     await p2.close();
     expect((await ship(e)).lines).toBe(1);
+  });
+});
+
+/** A bus whose producer fails the sends `plan` says: before writing ("down") or after writing ("ack lost"). */
+function flaky(inner: Bus, plan: (n: number) => 'ok' | 'down' | 'ack-lost'): Bus {
+  let n = 0;
+  return {
+    kind: inner.kind,
+    displayUrl: inner.displayUrl,
+    async producer(opts) {
+      const p = await inner.producer(opts);
+      const wrapped: Producer = {
+        async send(topic, messages) {
+          const what = plan(++n);
+          if (what === 'down') throw rtwhError('BUS_UNAVAILABLE', `injected: send ${n} refused`);
+          const r = await p.send(topic, messages);
+          if (what === 'ack-lost') throw rtwhError('BUS_ERROR', `injected: send ${n} written, acknowledgement lost`);
+          return r;
+        },
+        close: () => p.close(),
+      };
+      return wrapped;
+    },
+    consumer: (opts) => inner.consumer(opts),
+    admin: () => inner.admin(),
+    close: () => inner.close(),
+  };
+}
+
+describe('ship log: the bus fails while following', () => {
+  test('refused sends and lost acknowledgements are waited out, and nothing is lost or doubled', async () => {
+    const e = await env();
+    const f = join(e.logs, 'app.log');
+    const content = Array.from({ length: 400 }, (_, i) => (i % 23 === 7 ? `bad ${i}\n` : `${good(i)}\n`)).join('');
+    writeFileSync(f, content);
+    const bus = flaky(e.bus, (n) => (n % 5 === 2 ? 'ack-lost' : n % 7 === 3 ? 'down' : 'ok'));
+    const ac = new AbortController();
+    const run = ship(e, { bus, once: false, batchSize: 15, pollIntervalMs: 20, retryMs: 5, signal: ac.signal });
+    const goodCount = content.split('\n').filter((l) => l.startsWith('{')).length;
+    for (let i = 0; i < 300 && (await readTopic(e.bus, 'ods_log')).length < goodCount; i++) await Bun.sleep(20);
+    await Bun.sleep(100);
+    ac.abort();
+    await run;
+    const got = await values(e);
+    expect(got).toEqual(content.split('\n').filter((l) => l.startsWith('{')));
+    expect(await values(e, 'ods_log_dlq')).toEqual(content.split('\n').filter((l) => l.startsWith('bad')));
+    expect(e.logsSeen.filter((m) => m.startsWith('bus error')).length).toBeGreaterThan(3);
+  });
+
+  test('--once stops on a bus failure with the bus error; the next run completes exactly once', async () => {
+    const e = await env();
+    writeFileSync(join(e.logs, 'app.log'), lines(0, 100));
+    const err = await ship(e, { bus: flaky(e.bus, (n) => (n === 3 ? 'ack-lost' : 'ok')), batchSize: 10 }).catch((x: unknown) => x);
+    expect((err as RtwhError).code).toBe('BUS_ERROR');
+    await ship(e);
+    expect(await values(e)).toEqual(lines(0, 100).trimEnd().split('\n'));
   });
 });
 
