@@ -97,14 +97,20 @@ interface PageSpec {
   readonly lastFrag: Uint8Array;
 }
 
+/** A phone model with its common fragments: `Xiaomi","ch":"` and `","md":"Xiaomi 9","mid":"mid_`. */
+interface ModelSpec {
+  readonly ios: boolean;
+  readonly ba: Uint8Array;
+  readonly md: Uint8Array;
+}
+
 /** One session between its lines. */
 interface Session {
   readonly seq: number;
   readonly mid: string;
-  /** `{…common…},` as head + uid part + tail, encoded once; logged-out lines skip the uid part. */
-  readonly common: Uint8Array;
-  readonly uidFrom: number;
-  readonly uidTo: number;
+  /** `{…common…},` encoded once, with the uid and without it (logged out). */
+  readonly commonIn: Uint8Array;
+  readonly commonOut: Uint8Array;
   readonly path: readonly PageSpec[];
   /** Next line: 0 = the start log, k = path[k - 1]. */
   k: number;
@@ -119,6 +125,8 @@ interface Session {
 }
 
 const MAX_SHOWN = 2 * RANGES.maxDisplayCount;
+/** display() type code of an activity banner (after the three SKU display types). */
+const ACTIVITY = 4;
 
 const F = {
   common: frag('"common":'),
@@ -152,6 +160,8 @@ const F = {
   actSkuTs: frag('","item_type":"sku_id","ts":'),
   actCouponTs: frag('","item_type":"coupon_id","ts":'),
   actAddress: frag('{"action_id":"trade_add_address","ts":'),
+  sid: frag(',"sid":"'),
+  uid: frag(',"uid":"'),
   dispActivity: frag('{"display_type":"activity","item":"'),
   dispActivityOrder: frag('","item_type":"activity_id","order":'),
   dispSkuOrder: frag('","item_type":"sku_id","order":'),
@@ -189,16 +199,24 @@ export class AppLogGenerator {
   private readonly maxLine: number;
 
   private readonly paths: Table<readonly PageSpec[]>;
-  private readonly areas: Table<string>;
-  private readonly models: Table<string>;
-  private readonly channels = new Table(ANDROID_CHANNELS);
-  private readonly iosVersions = new Table(IOS_VERSIONS);
-  private readonly androidVersions: Table<string>;
-  private readonly appVersions = new Table(APP_VERSIONS);
+  // Common fields as the fragments between their values (see open()).
+  private readonly areas: Table<Uint8Array>;
+  private readonly models: Table<ModelSpec>;
+  private readonly channels = new Table(ANDROID_CHANNELS.map(([c, w]) => [frag(`${c}","is_new":"`), w] as const));
+  private readonly iosChannel = frag(`${IOS_CHANNEL}","is_new":"`);
+  private readonly iosVersions = new Table(IOS_VERSIONS.map(([v, w]) => [frag(`","os":"${v}"`), w] as const));
+  private readonly androidVersions: Table<Uint8Array>;
+  private readonly appVersions = new Table(APP_VERSIONS.map(([v, w]) => [frag(`,"vc":"${v}"},`), w] as const));
+  private readonly scratch = new LogChunk(4096);
+  /** Whole display objects by their values, built on first use (see displays()). */
+  private readonly displayCache: (Uint8Array | undefined)[] = [];
+  private readonly cacheDisplays: boolean;
   /** `"start":{"entry":"icon` per entry */
   private readonly entries: Table<Uint8Array>;
   /** `{"display_type":"query","item":"` per display type */
-  private readonly skuDisplayOpen: Table<Uint8Array>;
+  private readonly skuDisplayOpen: Uint8Array[];
+  /** 1 + index into skuDisplayOpen */
+  private readonly skuDisplayTypes: Table<number>;
   /** `,"source_type":"query"` per source type */
   private readonly sourceTypes: Table<Uint8Array>;
   /** `,"item":"图书","item_type":"keyword"` per keyword */
@@ -237,11 +255,22 @@ export class AppLogGenerator {
       return s;
     };
     this.paths = new Table(PATHS.map(([path, w]) => [path.map(spec), w] as const));
-    this.areas = new Table(this.is2023 ? PROVINCE_IDS_2023.map((id) => [id, 1] as const) : AREAS_2022);
-    this.models = new Table(this.is2023 ? MODELS_2023 : MODELS_2022);
-    this.androidVersions = new Table(this.is2023 ? ANDROID_VERSIONS_2023 : ANDROID_VERSIONS_2022);
+    const areas = this.is2023 ? PROVINCE_IDS_2023.map((id) => [id, 1] as const) : AREAS_2022;
+    this.areas = new Table(areas.map(([a, w]) => [frag(`{"ar":"${a}","ba":"`), w] as const));
+    this.models = new Table(
+      (this.is2023 ? MODELS_2023 : MODELS_2022).map(([md, w]) => {
+        const ba = md.slice(0, md.indexOf(' '));
+        return [{ ios: ba === 'iPhone', ba: frag(`${ba}","ch":"`), md: frag(`","md":"${md}","mid":"mid_`) }, w] as const;
+      }),
+    );
+    this.androidVersions = new Table((this.is2023 ? ANDROID_VERSIONS_2023 : ANDROID_VERSIONS_2022).map(([v, w]) => [frag(`","os":"${v}"`), w] as const));
+    // Bounded so a huge --max-sku-id cannot turn the cache into a memory hog (it then writes piece by piece).
+    this.cacheDisplays = opts.maxSkuId <= 2000;
+    // Filled up front so the array stays dense (sparse writes would turn it into a slow dictionary).
+    if (this.cacheDisplays) this.displayCache = new Array<Uint8Array | undefined>((ACTIVITY + 1) * 11 * 13 * (opts.maxSkuId + 1)).fill(undefined);
     this.entries = new Table(START_ENTRIES.map(([e, w]) => [frag(`"start":{"entry":"${e}`), w] as const));
-    this.skuDisplayOpen = new Table(SKU_DISPLAY_TYPES.map(([t, w]) => [frag(`{"display_type":"${t}","item":"`), w] as const));
+    this.skuDisplayOpen = SKU_DISPLAY_TYPES.map(([t]) => frag(`{"display_type":"${t}","item":"`));
+    this.skuDisplayTypes = new Table(SKU_DISPLAY_TYPES.map(([, w], i) => [i + 1, w] as const));
     const [query, promotion, recommend, activity] = opts.sourceTypeRate;
     this.sourceTypes = new Table(
       ([['query', query], ['promotion', promotion], ['recommend', recommend], ['activity', activity]] as const).map(
@@ -342,26 +371,42 @@ export class AppLogGenerator {
   private open(t0: number, seq: number): Session {
     const rng = this.rng;
     const o = this.opts;
-    const md = this.models.pick(rng);
-    const ba = md.slice(0, md.indexOf(' '));
-    const ios = ba === 'iPhone';
-    const ch = ios ? IOS_CHANNEL : this.channels.pick(rng);
-    const os = ios ? this.iosVersions.pick(rng) : this.androidVersions.pick(rng);
-    const mid = `mid_${1 + below(rng, o.maxMid)}`;
-    const head = `{"ar":"${this.areas.pick(rng)}","ba":"${ba}","ch":"${ch}","is_new":"${chance(rng, RATES.isNew) ? 1 : 0}","md":"${md}","mid":"${mid}","os":"${os}"${this.is2023 ? `,"sid":"${rng.uuid()}"` : ''}`;
-    const tail = `,"vc":"${this.appVersions.pick(rng)}"},`;
-    const uid = 1 + below(rng, o.maxUid);
+    // {"ar":"…","ba":"…","ch":"…","is_new":"…","md":"…","mid":"mid_…","os":"…"[,"sid":"…"][,"uid":"…"],"vc":"…"},
+    const sc = this.scratch;
+    sc.reset();
+    const model = this.models.pick(rng);
+    sc.f(this.areas.pick(rng));
+    sc.f(model.ba);
+    sc.f(model.ios ? this.iosChannel : this.channels.pick(rng));
+    sc.byte(chance(rng, RATES.isNew) ? 49 : 48);
+    sc.f(model.md);
+    const midNo = 1 + below(rng, o.maxMid);
+    sc.uint(midNo);
+    sc.f((model.ios ? this.iosVersions : this.androidVersions).pick(rng));
+    if (this.is2023) {
+      sc.f(F.sid);
+      writeUuid(sc, rng);
+      sc.byte(QUOTE);
+    }
+    const headEnd = sc.pos;
+    sc.f(F.uid);
+    sc.uint(1 + below(rng, o.maxUid));
+    sc.byte(QUOTE);
+    const uidEnd = sc.pos;
+    sc.f(this.appVersions.pick(rng));
+    const commonIn = sc.copy(0, sc.pos);
+    const commonOut = new Uint8Array(commonIn.length - (uidEnd - headEnd));
+    commonOut.set(commonIn.subarray(0, headEnd));
+    commonOut.set(commonIn.subarray(uidEnd), headEnd);
+
     const path = this.paths.pick(rng);
     // A path through `login` starts logged out and carries the uid from the page after login on.
     const loggedIn = !path.some((p) => p.id === 'login') && chance(rng, RATES.loggedInAtStart);
-    const uidPart = `,"uid":"${uid}"`;
     return {
       seq,
-      mid,
-      common: frag(head + uidPart + tail),
-      // Byte offsets equal string offsets: the common values are all ASCII.
-      uidFrom: head.length,
-      uidTo: head.length + uidPart.length,
+      mid: `mid_${midNo}`,
+      commonIn,
+      commonOut,
       path,
       k: 0,
       nextTs: t0,
@@ -384,7 +429,7 @@ export class AppLogGenerator {
       const loading = between(rng, RANGES.loadingTime[0], RANGES.loadingTime[1]);
       out.byte(123);
       out.f(F.common);
-      this.common(s, out);
+      out.f(s.loggedIn ? s.commonIn : s.commonOut);
       this.err(out);
       out.f(this.entries.pick(rng));
       out.f(F.loading);
@@ -436,7 +481,7 @@ export class AppLogGenerator {
       }
       out.f(F.actionsClose);
     } else out.f(F.common);
-    this.common(s, out);
+    out.f(s.loggedIn ? s.commonIn : s.commonOut);
     this.displays(page, s, out);
     this.err(out);
 
@@ -476,14 +521,6 @@ export class AppLogGenerator {
     if (page.id === 'login') s.loggedIn = true;
     s.k++;
     s.nextTs = t + during;
-  }
-
-  private common(s: Session, out: LogChunk): void {
-    if (s.loggedIn) out.f(s.common);
-    else {
-      out.range(s.common, 0, s.uidFrom);
-      out.range(s.common, s.uidTo, s.common.length);
-    }
   }
 
   /** 1..3 distinct SKUs, "5,12,9". */
@@ -582,13 +619,7 @@ export class AppLogGenerator {
         for (let k = 0; k < count; k++) {
           const sku = 1 + below(rng, maxSku);
           if (n > 0) out.byte(COMMA);
-          out.f(F.disp23);
-          out.uint(sku);
-          out.f(F.disp23Pos);
-          out.uint(posId);
-          out.f(F.disp23Seq);
-          out.uint(k);
-          out.byte(CLOSE);
+          this.display(out, 0, sku, posId, k);
           shown[n * 3] = sku;
           shown[n * 3 + 1] = posId;
           shown[n * 3 + 2] = k;
@@ -602,13 +633,7 @@ export class AppLogGenerator {
         const posId = 1 + below(rng, RANGES.maxPosId2022);
         for (let k = 0; k < count; k++) {
           if (order++ > 0) out.byte(COMMA);
-          out.f(F.dispActivity);
-          out.uint(1 + below(rng, RANGES.maxActivityCount));
-          out.f(F.dispActivityOrder);
-          out.uint(order);
-          out.f(F.dispPos);
-          out.uint(posId);
-          out.byte(CLOSE);
+          this.display(out, ACTIVITY, 1 + below(rng, RANGES.maxActivityCount), posId, order);
         }
       }
       const count = between(rng, RANGES.minDisplayCount, RANGES.maxDisplayCount);
@@ -616,13 +641,7 @@ export class AppLogGenerator {
         const sku = 1 + below(rng, maxSku);
         const posId = 1 + below(rng, RANGES.maxPosId2022);
         if (order++ > 0) out.byte(COMMA);
-        out.f(this.skuDisplayOpen.pick(rng));
-        out.uint(sku);
-        out.f(F.dispSkuOrder);
-        out.uint(order);
-        out.f(F.dispPos);
-        out.uint(posId);
-        out.byte(CLOSE);
+        this.display(out, this.skuDisplayTypes.pick(rng), sku, posId, order);
         shown[n * 3] = sku;
         shown[n * 3 + 1] = posId;
         shown[n * 3 + 2] = order;
@@ -632,5 +651,73 @@ export class AppLogGenerator {
     out.f(F.displaysClose);
     s.shownN = n;
   }
+
+  /**
+   * One display object. With few SKUs the whole object comes from a cache keyed by its values: one copy
+   * instead of seven writes (a displays page has up to twelve of them).
+   * `type`: 0 for 2023 (no display_type), else 1 + index in SKU_DISPLAY_TYPES, or ACTIVITY.
+   * `seq`: 2022 order (1..12) or 2023 pos_seq (0..9).
+   */
+  private display(out: LogChunk, type: number, item: number, posId: number, seq: number): void {
+    if (!this.cacheDisplays) {
+      this.writeDisplay(out, type, item, posId, seq);
+      return;
+    }
+    // type < 5, pos_id ≤ 10, seq ≤ 12: a dense index.
+    const key = ((type * 11 + posId) * 13 + seq) * (this.opts.maxSkuId + 1) + item;
+    let b = this.displayCache[key];
+    if (b === undefined) {
+      const sc = this.scratch;
+      sc.reset();
+      this.writeDisplay(sc, type, item, posId, seq);
+      b = sc.copy(0, sc.pos);
+      this.displayCache[key] = b;
+    }
+    out.f(b);
+  }
+
+  private writeDisplay(out: LogChunk, type: number, item: number, posId: number, seq: number): void {
+    if (type === 0) {
+      out.f(F.disp23);
+      out.uint(item);
+      out.f(F.disp23Pos);
+      out.uint(posId);
+      out.f(F.disp23Seq);
+      out.uint(seq);
+    } else {
+      out.f(type === ACTIVITY ? F.dispActivity : this.skuDisplayOpen[type - 1]!);
+      out.uint(item);
+      out.f(type === ACTIVITY ? F.dispActivityOrder : F.dispSkuOrder);
+      out.uint(seq);
+      out.f(F.dispPos);
+      out.uint(posId);
+    }
+    out.byte(CLOSE);
+  }
 }
 
+const HEX = frag('0123456789abcdef');
+
+/**
+ * Writes the same text as `rng.uuid()` (same draws, same layout) straight as bytes: the 2023 shape needs one
+ * per session and the string version cost more than the rest of the common object.
+ */
+export function writeUuid(out: LogChunk, rng: Rng): void {
+  const a = rng.u32();
+  const b = rng.u32();
+  const c = rng.u32();
+  const d = rng.u32();
+  const nib = (x: number, i: number) => HEX[(x >>> (28 - 4 * i)) & 15]!;
+  for (let i = 0; i < 8; i++) out.byte(nib(a, i));
+  out.byte(45);
+  for (let i = 0; i < 4; i++) out.byte(nib(b, i));
+  out.byte(45);
+  out.byte(52); // version 4
+  for (let i = 5; i < 8; i++) out.byte(nib(b, i));
+  out.byte(45);
+  out.byte(HEX[((c >>> 28) & 3) | 8]!); // variant 10xx
+  for (let i = 1; i < 4; i++) out.byte(nib(c, i));
+  out.byte(45);
+  for (let i = 4; i < 8; i++) out.byte(nib(c, i));
+  for (let i = 0; i < 8; i++) out.byte(nib(d, i));
+}
