@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { join, resolve } from 'node:path';
 import { openBus } from '../src/bus/index';
 import { startProgress, summaryLine, formatCount } from '../src/cli/progress';
-import { parseFileGroup } from '../src/collect/taildir/file-group';
+import { checkGroupDir, parseFileGroup } from '../src/collect/taildir/file-group';
 import { SHIP_DEFAULTS, shipLog, type ShipProgress } from '../src/collect/taildir/shipper';
 import { q, rtwhError } from '../src/errors';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
@@ -50,6 +50,8 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
       if (!flags.path || flags.path.length === 0) throw rtwhError('USAGE', 'missing --path: expected a directory and a file-name pattern, e.g. --path \'applog/app.*\'');
       const cwd = ctx.io.cwd;
       const groups = flags.path.map((p) => parseFileGroup(p, cwd));
+      // Before the bus is opened: a wrong --path should not create a bus file or wait for a broker.
+      for (const g of groups) checkGroupDir(g);
       const batchSize = wholeNumber('--batch-size', flags.batchSize, 1, 100_000);
       const pollIntervalMs = wholeNumber('--poll-interval', flags.pollInterval, 10, 3_600_000);
       const { config } = ctx.config(cmd);
