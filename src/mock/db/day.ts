@@ -131,6 +131,8 @@ interface Shopper {
   id: number;
   /** The first second the user exists (0 for users from earlier days). */
   from: number;
+  /** When the user starts filling a cart today, if they do. */
+  session?: number;
   coupons: Entity[];
 }
 
@@ -280,28 +282,12 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
     });
   }
 
-  // ---- coupons taken
-  for (const coupon of COUPONS) {
-    for (const shopper of r.coupons.sample(pool, o.couponUserCount)) {
-      const t = busySecond(r.coupons, shopper.from);
-      q.at(t, () => {
-        const cu: Entity = {
-          row: {
-            id: nextId('coupon_use'), coupon_id: coupon.id, user_id: shopper.id, order_id: null, coupon_status: CODE.couponUnused,
-            create_time: T(t), get_time: T(t), using_time: null, used_time: null, expire_time: null,
-          },
-        };
-        shopper.coupons.push(cu);
-        return [ins('coupon_use', cu.row)];
-      });
-    }
-  }
-
   // ---- cart sessions, and the orders placed from them
   const sources = weighted([CODE.sourceQuery, CODE.sourcePromotion, CODE.sourceRecommend, CODE.sourceActivity], o.cartSourceTypeRate);
   for (const shopper of pool) {
     if (!r.carts.chance(o.cartUserRate)) continue;
     let t = busySecond(r.carts, shopper.from);
+    shopper.session = t;
     const picks: number[] = [];
     const n = r.carts.int(1, o.cartMaxSkuCount);
     for (let i = 0; i < n; i++) {
@@ -348,6 +334,29 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
     if (chosen.length === 0) continue;
     const to = last + r.carts.int(60, 1800);
     q.at(to, (tc) => placeOrder(shopper, chosen.filter((l) => l.inserted && l.row.is_ordered === 0), tc));
+  }
+
+  // ---- coupons taken: half of the takers are today's shoppers, who take it while browsing, before they fill the cart
+  const shoppersToday = pool.filter((s) => s.session !== undefined);
+  for (const coupon of COUPONS) {
+    const takers = new Set(r.coupons.sample(shoppersToday, Math.floor(o.couponUserCount / 2)));
+    for (const s of r.coupons.sample(pool, o.couponUserCount)) {
+      if (takers.size >= o.couponUserCount) break;
+      takers.add(s);
+    }
+    for (const shopper of takers) {
+      const t = shopper.session !== undefined ? Math.max(shopper.from, shopper.session - r.coupons.int(60, 900)) : busySecond(r.coupons, shopper.from);
+      q.at(t, () => {
+        const cu: Entity = {
+          row: {
+            id: nextId('coupon_use'), coupon_id: coupon.id, user_id: shopper.id, order_id: null, coupon_status: CODE.couponUnused,
+            create_time: T(t), get_time: T(t), using_time: null, used_time: null, expire_time: null,
+          },
+        };
+        shopper.coupons.push(cu);
+        return [ins('coupon_use', cu.row)];
+      });
+    }
   }
 
   // ---- orders and what follows them
