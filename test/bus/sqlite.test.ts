@@ -171,6 +171,37 @@ describe('sqlite bus specifics', () => {
     });
   });
 
+  test('timers and signal handlers still run while a process produces or drains a backlog in a tight loop', async () => {
+    // bun:sqlite is synchronous: without a yield, `for (;;) await send()` or polling a backlog never lets the event
+    // loop run, so a job's watermark timers, its SIGINT handler and an HTTP server would wait for the loop to end.
+    await withBus({}, async (bus) => {
+      const producer = await bus.producer();
+      const firstTimerDuring = async (loop: (until: number) => Promise<void>): Promise<number> => {
+        const t0 = performance.now();
+        let firedAt = -1;
+        const timer = setTimeout(() => (firedAt = performance.now() - t0), 10);
+        await loop(t0 + 500);
+        clearTimeout(timer);
+        return firedAt;
+      };
+      const whileSending = await firstTimerDuring(async (until) => {
+        while (performance.now() < until) await producer.send('tight', [{ value: 'x' }]);
+      });
+      expect(whileSending).toBeGreaterThan(0);
+      expect(whileSending).toBeLessThan(200);
+
+      await producer.send('tight', Array.from({ length: 100_000 }, () => ({ value: 'y' })));
+      const reader = await bus.consumer({ topics: ['tight'] });
+      let polled = 0;
+      const whilePolling = await firstTimerDuring(async (until) => {
+        while (performance.now() < until) polled += (await reader.poll({ timeoutMs: 0, maxRecords: 1 })).length;
+      });
+      expect(polled).toBeGreaterThan(1000);
+      expect(whilePolling).toBeGreaterThan(0);
+      expect(whilePolling).toBeLessThan(200);
+    });
+  });
+
   test('commit on a reader without a group throws a clear error', async () => {
     await withBus({}, async (bus) => {
       const reader = await bus.consumer({ topics: ['t'] });

@@ -130,6 +130,9 @@ export class SqliteConsumer implements Consumer {
     const max = checkRecordCount(opts.maxRecords, 'maxRecords', this.maxPollRecords);
     const deadline = Date.now() + timeoutMs;
     let backoff = MIN_BACKOFF_MS;
+    // A poll that finds records never sleeps; let timers and signal handlers of this process run now and then.
+    await this.store.yieldToEventLoop();
+    if (this.closed) return [];
     for (;;) {
       this.maybeSync(Date.now());
       const records = this.fetch(max);

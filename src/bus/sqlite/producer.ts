@@ -81,6 +81,9 @@ export class SqliteProducer implements Producer {
     const store = this.store;
     const insert = store.stmt('INSERT INTO messages(pid, off, ts, key, value, headers) VALUES (?, ?, ?, ?, ?, ?)');
     await store.yieldIfHogging();
+    await store.yieldToEventLoop();
+    // Closed meanwhile (bus.close() from a timer or signal handler that just ran): the file is gone.
+    if (this.closed) throw rtwhError('BUS_ERROR', 'send on a closed producer', { hint: 'Create a new producer with bus.producer().' });
     return store.write(() => {
       let parts = store.partitionsOf(topic);
       if (parts.length === 0) {
