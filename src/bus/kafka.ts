@@ -14,6 +14,7 @@
  * adapter over kafkajs's push consumer), kafka/admin.ts; codecs.ts adds snappy/lz4/zstd to kafkajs.
  */
 import type { Kafka } from 'kafkajs';
+import { RtwhError } from '../errors.ts';
 import type { Admin, Bus, Consumer, ConsumerOptions, Producer, ProducerOptions } from './types.ts';
 import { KafkaAdmin } from './kafka/admin.ts';
 import { kafkaContext, type KafkaBusOptions, type KafkaContext } from './kafka/client.ts';
@@ -33,6 +34,7 @@ class KafkaBus implements Bus {
   /** Producers and admins share one kafkajs client (one metadata cache); consumers get their own. */
   private shared: Kafka | null = null;
   private readonly open = new Set<Closable>();
+  private closed = false;
 
   constructor(brokers: string[], opts: KafkaBusOptions) {
     this.ctx = kafkaContext(brokers, opts);
@@ -45,7 +47,12 @@ class KafkaBus implements Bus {
   }
 
   /** Remember what is open so bus.close() can close it; forget it when it is closed on its own. */
-  private track<T extends Closable>(x: T): T {
+  private async track<T extends Closable>(x: T): Promise<T> {
+    if (this.closed) {
+      // bus.close() ran while this one was connecting: do not leave it open behind the caller's back.
+      await x.close().catch(() => {});
+      this.ensureOpen();
+    }
     this.open.add(x);
     const close = x.close.bind(x);
     x.close = async () => {
@@ -56,19 +63,27 @@ class KafkaBus implements Bus {
   }
 
   async producer(opts?: ProducerOptions): Promise<Producer> {
+    this.ensureOpen();
     return this.track(await KafkaProducer.open(this.ctx, this.client(), opts));
   }
 
   async consumer(opts: ConsumerOptions): Promise<Consumer> {
+    this.ensureOpen();
     return this.track(await KafkaConsumer.open(this.ctx, opts));
   }
 
   async admin(): Promise<Admin> {
+    this.ensureOpen();
     return this.track(await KafkaAdmin.open(this.ctx, this.client()));
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.open].map((x) => x.close().catch(() => {})));
+  }
+
+  private ensureOpen(): void {
+    if (this.closed) throw new RtwhError('BUS_ERROR', 'the bus is closed', { hint: 'Open it again with openBus().' });
   }
 }
 

@@ -384,6 +384,40 @@ export function busContract(name: string, make: BusMaker, caps: BusCaps): void {
       testMs,
     );
 
+    test(
+      'after bus.close() the bus and its producer, consumer and admin refuse calls with BUS_ERROR saying it is closed',
+      async () => {
+        const topic = await createTopic('closed', 1);
+        const other = await make(h.url);
+        try {
+          const admin = await other.bus.admin();
+          const producer = await other.bus.producer();
+          const consumer = await other.bus.consumer({ topics: [topic], group: uniqueName('g-closed') });
+          await other.bus.close();
+          const calls: [string, () => Promise<unknown>][] = [
+            ['admin.listTopics', () => admin.listTopics()],
+            ['admin.describeTopic', () => admin.describeTopic(topic)],
+            ['admin.groupLag', () => admin.groupLag('g')],
+            ['producer.send', () => producer.send(topic, [{ value: 'x' }])],
+            ['consumer.poll', () => consumer.poll({ timeoutMs: 0 })],
+            ['consumer.commit', () => consumer.commit()],
+            ['bus.producer', () => other.bus.producer()],
+            ['bus.consumer', () => other.bus.consumer({ topics: [topic] })],
+            ['bus.admin', () => other.bus.admin()],
+          ];
+          for (const [name, call] of calls) {
+            const t0 = Date.now();
+            const e = await expectRtwhError(call(), 'BUS_ERROR');
+            expect({ name, closed: e.message.includes('closed') }).toEqual({ name, closed: true });
+            expect(Date.now() - t0).toBeLessThan(1000);
+          }
+        } finally {
+          await other.cleanup();
+        }
+      },
+      testMs,
+    );
+
     // Timestamps an hour in the past: brokers reject CreateTime too far in the future, not in the past.
     function timedBatch(base: number): ProduceMessage[] {
       return [

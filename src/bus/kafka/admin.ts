@@ -69,11 +69,13 @@ export class KafkaAdmin implements Admin {
   }
 
   async listTopics(): Promise<TopicInfo[]> {
+    this.ensureOpen('listTopics');
     const names = [...(await this.topicPartitions()).keys()].sort();
     return Promise.all(names.map(async (name) => ({ name, partitions: await this.partitionInfo(name) })));
   }
 
   async describeTopic(name: string): Promise<TopicInfo> {
+    this.ensureOpen('describeTopic');
     await this.requireTopic(name);
     const partitions = await this.partitionInfo(name);
     let config: Record<string, string> = {};
@@ -94,6 +96,7 @@ export class KafkaAdmin implements Admin {
   }
 
   async createTopic(spec: TopicSpec): Promise<boolean> {
+    this.ensureOpen('createTopic');
     checkTopicName(spec.name);
     try {
       return await this.admin.createTopics({
@@ -114,6 +117,7 @@ export class KafkaAdmin implements Admin {
   }
 
   async deleteTopic(name: string): Promise<void> {
+    this.ensureOpen('deleteTopic');
     await this.requireTopic(name);
     try {
       await this.admin.deleteTopics({ topics: [name], timeout: 10_000 });
@@ -123,6 +127,7 @@ export class KafkaAdmin implements Admin {
   }
 
   async offsetsForTimestamp(topic: string, timestampMs: number): Promise<{ partition: number; offset: number }[]> {
+    this.ensureOpen('offsetsForTimestamp');
     await this.requireTopic(topic);
     try {
       // kafkajs already maps "no record at or after ts" (-1) to the partition's end offset.
@@ -134,6 +139,7 @@ export class KafkaAdmin implements Admin {
   }
 
   async listGroups(): Promise<string[]> {
+    this.ensureOpen('listGroups');
     try {
       const { groups } = await this.admin.listGroups();
       // Ephemeral readers (tail) join a throwaway group; it is not a group a user made.
@@ -147,6 +153,7 @@ export class KafkaAdmin implements Admin {
   }
 
   async groupLag(group: string): Promise<GroupPartitionLag[]> {
+    this.ensureOpen('groupLag');
     const topics = await this.topicPartitions();
     let owners: Map<string, string>;
     let live: boolean;
@@ -214,5 +221,10 @@ export class KafkaAdmin implements Admin {
     if (this.closed) return;
     this.closed = true;
     await this.admin.disconnect().catch(() => {});
+  }
+
+  /** kafkajs would reconnect a disconnected admin (and keep the process alive) or fail with "write after end". */
+  private ensureOpen(op: string): void {
+    if (this.closed) throw new RtwhError('BUS_ERROR', `${op}: the admin is closed`, { hint: 'Create a new admin with bus.admin().' });
   }
 }

@@ -4,21 +4,26 @@ import type { Admin, GroupPartitionLag, TopicInfo, TopicSpec } from '../types.ts
 import { MAX_PARTITIONS, checkGroupName, checkTopicName, type SqliteStore } from './store.ts';
 
 export class SqliteAdmin implements Admin {
+  private closed = false;
+
   constructor(
     private readonly store: SqliteStore,
     private readonly onClose: (a: SqliteAdmin) => void,
   ) {}
 
   async listTopics(): Promise<TopicInfo[]> {
+    this.ensureOpen('listTopics');
     return this.store.listTopicNames().map((name) => this.info(name));
   }
 
   async describeTopic(name: string): Promise<TopicInfo> {
+    this.ensureOpen('describeTopic');
     checkTopicName(name);
     return this.info(name);
   }
 
   async createTopic(spec: TopicSpec): Promise<boolean> {
+    this.ensureOpen('createTopic');
     const name = checkTopicName(spec.name);
     const partitions = spec.partitions ?? 1;
     if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
@@ -30,12 +35,14 @@ export class SqliteAdmin implements Admin {
   }
 
   async deleteTopic(name: string): Promise<void> {
+    this.ensureOpen('deleteTopic');
     checkTopicName(name);
     const deleted = this.store.write(() => this.store.deleteTopicInTx(name));
     if (!deleted) throw notFound(name);
   }
 
   async offsetsForTimestamp(topic: string, timestampMs: number): Promise<{ partition: number; offset: number }[]> {
+    this.ensureOpen('offsetsForTimestamp');
     checkTopicName(topic);
     if (!Number.isFinite(timestampMs)) throw rtwhError('BUS_ERROR', `timestamp ${q(timestampMs)} is not a number of ms`);
     const parts = this.store.partitionsOf(topic);
@@ -44,6 +51,7 @@ export class SqliteAdmin implements Admin {
   }
 
   async listGroups(): Promise<string[]> {
+    this.ensureOpen('listGroups');
     const rows = this.store.stmt('SELECT name FROM groups UNION SELECT grp FROM group_offsets ORDER BY 1').values() as [string][];
     return rows.map((r) => r[0]);
   }
@@ -54,6 +62,7 @@ export class SqliteAdmin implements Admin {
    * session timeout.
    */
   async groupLag(group: string): Promise<GroupPartitionLag[]> {
+    this.ensureOpen('groupLag');
     checkGroupName(group);
     const store = this.store;
     const now = Date.now();
@@ -86,7 +95,13 @@ export class SqliteAdmin implements Admin {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     this.onClose(this);
+  }
+
+  private ensureOpen(op: string): void {
+    if (this.closed) throw rtwhError('BUS_ERROR', `${op} on a closed admin`, { hint: 'Create a new admin with bus.admin().' });
   }
 
   private info(name: string): TopicInfo {
