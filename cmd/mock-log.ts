@@ -60,11 +60,13 @@ Examples:
 
       let result: MockLogResult;
       let where: string;
+      let extra = '';
       try {
         if (opts.out !== undefined) {
           const dir = resolve(ctx.io.cwd, opts.out);
           result = await runMockLog(options, { kind: 'files', dir, maxFileSize }, (n) => progress.add(n - progress.done));
           where = `to ${describeFiles(ctx.io.cwd, result.files)}`;
+          if (result.files.length > 1) extra = `${formatCount(result.files.length)} files, `;
         } else if (opts.to !== undefined) {
           const bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
           try {
@@ -104,17 +106,19 @@ Examples:
         else ctx.out(doc);
         return;
       }
-      ctx.err(summaryLine('wrote', result.lines, 'lines', `${where} (${formatBytes(result.bytes)}, seed ${result.seed})`, result.seconds));
+      ctx.err(summaryLine('wrote', result.lines, 'lines', `${where} (${extra}${formatBytes(result.bytes)}, seed ${result.seed})`, result.seconds));
     });
 }
 
-/** `applog/app.2025-01-14.log` or `applog/app.2025-01-14.log … .log.3 (4 files)` */
+/** `applog/app.2025-01-14.log` or `applog/app.2025-01-14.log … .log.3` */
 function describeFiles(cwd: string, files: string[]): string {
   if (files.length === 0) return '(no files)';
-  const first = relative(cwd, files[0]!) || files[0]!;
+  const rel = relative(cwd, files[0]!);
+  // Inside the working directory a relative path reads best; elsewhere the absolute one.
+  const first = rel && !rel.startsWith('..') ? rel : files[0]!;
   if (files.length === 1) return first;
   const last = files[files.length - 1]!;
-  return `${first} … ${last.slice(last.lastIndexOf('.log'))} (${formatCount(files.length)} files)`;
+  return `${first} … ${last.slice(last.lastIndexOf('.log'))}`;
 }
 
 function formatBytes(n: number): string {

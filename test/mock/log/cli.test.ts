@@ -22,7 +22,7 @@ describe('destinations', () => {
     const cwd = tempDir();
     const r = await cli([...BASE, '--out', 'applog', '--max-file-size', '16KB'], { cwd });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^wrote [\d,]+ lines to applog\/app\.2025-01-14\.log … \.log\.\d+ \(\d+ files\) \(/);
+    expect(r.stderr).toMatch(/^wrote [\d,]+ lines to applog\/app\.2025-01-14\.log … \.log\.\d+ \(\d+ files, [\d.]+ [KM]B, seed 7\) in /);
   });
 
   test('without --out or --to the lines go to stdout, the summary to stderr', async () => {

@@ -3,8 +3,9 @@ import { beforeAll, describe, expect, test } from 'bun:test';
 import { validateAppLog, type AppLog } from '../../../src/formats/applog';
 import { PATHS } from '../../../src/mock/log/catalog';
 import { LogChunk } from '../../../src/mock/log/chunk';
-import { AppLogGenerator, dayStartMs } from '../../../src/mock/log/generator';
+import { AppLogGenerator, dayStartMs, writeUuid } from '../../../src/mock/log/generator';
 import { mockLogOptions } from '../../../src/mock/log/options';
+import { Rng } from '../../../src/mock/random';
 import { DATE, DAY_END, DAY_START, generate, lines, sessions } from './helpers';
 
 const BIG = { startupCount: '20000', maxMid: '2000000000' };
@@ -196,6 +197,17 @@ describe('knobs', () => {
     }
   });
 
+  test('a large --max-sku-id (displays written piece by piece, not cached) gives valid lines in range', async () => {
+    for (const format of ['2022', '2023']) {
+      const recs = lines(await generate({ startupCount: '1000', maxSkuId: '100000', format })).map((l) => JSON.parse(l) as AppLog);
+      expect(recs.every((r) => validateAppLog(r).length === 0)).toBe(true);
+      const skus = recs.flatMap((r) => (r.displays ?? []).filter((d) => d.item_type === 'sku_id').map((d) => Number(d.item)));
+      expect(Math.max(...skus)).toBeGreaterThan(90_000);
+      expect(Math.min(...skus)).toBeGreaterThanOrEqual(1);
+      expect(Math.max(...skus)).toBeLessThanOrEqual(100_000);
+    }
+  });
+
   test('--startup-count is the number of sessions', async () => {
     const recs = lines(await generate({ startupCount: '123' }));
     expect(recs.filter((l) => l.includes('"start":{')).length).toBe(123);
@@ -203,6 +215,17 @@ describe('knobs', () => {
 });
 
 describe('determinism', () => {
+  test('writeUuid writes exactly what Rng.uuid returns for the same draws', () => {
+    const a = new Rng(42);
+    const b = new Rng(42);
+    const chunk = new LogChunk(64);
+    for (let i = 0; i < 2000; i++) {
+      chunk.reset();
+      writeUuid(chunk, a);
+      expect(new TextDecoder().decode(chunk.bytes())).toBe(b.uuid());
+    }
+  });
+
   test('same seed and options → byte-identical output; another seed differs', async () => {
     const a = await generate({ startupCount: '3000' });
     expect(await generate({ startupCount: '3000' })).toBe(a);
