@@ -124,8 +124,16 @@ export class Tracker {
         this.outSince.delete(f.inode);
         if (!tf.isOpen && (f.size !== tf.size || f.mtimeMs !== tf.mtimeMs)) {
           const o = openForRead(f.path);
-          if (o && o.inode === tf.inode) tf.reopen(o.fd);
-          else if (o) closeSync(o.fd);
+          if (o && o.inode === tf.inode) {
+            tf.reopen(o.fd);
+            // While the fd was closed the file could have been deleted and its inode reused by a new file.
+            const c = this.headCache.get(tf.inode);
+            if (c && c.gen === tf.gen && tf.headHash(c.head.len) !== c.head.sha256) {
+              tf.restartAtZero();
+              this.untrusted.add(tf.inode);
+              this.opts.log(`${tf.path}: inode ${tf.inode} now holds different content (a new file reusing it); reading it from 0`);
+            }
+          } else if (o) closeSync(o.fd);
         }
         continue;
       }
@@ -185,6 +193,9 @@ export class Tracker {
   private track(tf: TailFile): void {
     if (!this.seq.has(tf.inode)) this.seq.set(tf.inode, this.nextSeq++);
     this.files.set(tf.inode, tf);
+    // Old, fully shipped files (yesterday's rotated logs) need no fd: a directory with thousands of them
+    // must not exhaust the process's file limit. They are reopened when the listing shows a change.
+    if (tf.inGroup && tf.shipped === tf.size && Date.now() - tf.mtimeMs > this.opts.idleTimeoutMs) tf.close();
   }
 
   /** What the position file gets: every tracked file with its acknowledged position. */
