@@ -72,6 +72,25 @@ describe('rtwh ship log', () => {
     expect(err.error.hint).toContain('move it away');
   });
 
+  test('following, SIGTERM (or Ctrl-C) stops cleanly: exit 0, positions saved, summary printed', async () => {
+    const cwd = project();
+    const child = Bun.spawn([process.execPath, join(import.meta.dir, '../../cmd/main.ts'), 'ship', 'log', '--path', 'applog/app.*', '--poll-interval', '50'], {
+      cwd,
+      stderr: 'pipe',
+      stdout: 'pipe',
+    });
+    const pos = join(cwd, '.rtwh', 'ship', 'taildir_position.json');
+    for (let i = 0; i < 100 && !(existsSync(pos) && readFileSync(pos, 'utf8').includes(`"pos":${DONE}`)); i++) await Bun.sleep(50);
+    writeFileSync(join(cwd, 'applog', 'app.2025-01-14.log'), '"x":1}\n', { flag: 'a' });
+    await Bun.sleep(300);
+    child.kill('SIGTERM');
+    expect(await child.exited).toBe(0);
+    const err = await new Response(child.stderr).text();
+    expect(err).toContain('shipped 2 lines to ods_log');
+    expect(err).toContain('2 rejected');
+    expect(readFileSync(pos, 'utf8')).toContain(`"pos":${DONE + 15}`);
+  }, 30_000);
+
   test('help describes the flags', async () => {
     const r = await cli(['ship', 'log', '--help']);
     expect(r.code).toBe(0);
