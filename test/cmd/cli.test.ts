@@ -32,7 +32,6 @@ describe('groups that are not built yet say so and exit 3', () => {
   const planned: string[][] = [
     ['mock', 'db', '--date', '2025-01-14'],
     ['mock', 'log'],
-    ['ship', 'log'],
     ['cdc'],
     ['cdc', 'bootstrap', 'gmall.base_province'],
     ['tail', 'ods_db', '--etl'],
