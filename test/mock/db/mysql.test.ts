@@ -198,6 +198,52 @@ describe('determinism', () => {
   }, 120_000);
 });
 
+describe('the binlog', () => {
+  test('carries each business transaction at its mock time (SET TIMESTAMP), in time order', async () => {
+    const db = uniqueDb();
+    try {
+      const options = mockDbOptions({ initUsers: 50, userCount: 10, favorCount: 5, couponUserCount: 5, cartUserRate: 20 });
+      await runMockDb({ dates: ['2025-01-13'], seed: 4, options, init: true, target: { kind: 'mysql', url: urlFor(db), fast: true } });
+      const [status] = await admin.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
+      await runMockDb({ dates: [DATE], seed: 4, options, init: false, target: { kind: 'mysql', url: urlFor(db) } });
+      const t = new URL(urlFor(db));
+      const proc = Bun.spawnSync(
+        ['mariadb-binlog', '--read-from-remote-server', `-h${t.hostname}`, `-P${t.port}`, `-u${decodeURIComponent(t.username)}`,
+          `--start-position=${status!.Position}`, status!.File, '--base64-output=decode-rows', '-v'],
+        // the password travels in the environment, not on the command line
+        { env: { ...process.env, TZ: 'UTC', MYSQL_PWD: decodeURIComponent(t.password) } },
+      );
+      expect(proc.exitCode, proc.stderr.toString()).toBe(0);
+      let table = '';
+      let time = 0;
+      let inUserInsert = false;
+      const times: number[] = [];
+      let checked = 0;
+      for (const line of proc.stdout.toString().split('\n')) {
+        const h = /^#(\d\d)(\d\d)(\d\d) +(\d+):(\d\d):(\d\d) server id/.exec(line);
+        if (h) time = Date.UTC(2000 + Number(h[1]), Number(h[2]) - 1, Number(h[3]), Number(h[4]), Number(h[5]), Number(h[6]));
+        const tm = /Table_map: `([^`]+)`\.`([^`]+)`/.exec(line);
+        if (tm) table = tm[1] === db ? tm[2]! : '';
+        if (table && /(Write|Update)_rows/.test(line)) times.push(time);
+        if (line.startsWith('### INSERT INTO ')) inUserInsert = line === `### INSERT INTO \`${db}\`.\`user_info\``;
+        const created = /^###   @12='(.+)'$/.exec(line);
+        if (inUserInsert && created) {
+          // binlog time (UTC) + 8 h = the Beijing wall clock of create_time
+          expect(new Date(time + 8 * 3600_000).toISOString().replace('T', ' ').slice(0, 19)).toBe(created[1]!);
+          checked++;
+        }
+      }
+      expect(checked).toBe(10);
+      expect(times.length).toBeGreaterThan(50);
+      expect(times).toEqual([...times].sort((x, y) => x - y));
+      const start = Date.parse(`${DATE}T00:00:00+08:00`);
+      expect(times.every((x) => x >= start && x < start + 86_400_000)).toBe(true);
+    } finally {
+      await dropDb(admin, db);
+    }
+  }, 60_000);
+});
+
 describe('--to: the same changes as Maxwell records on the bus', () => {
   test('valid Maxwell JSON in time order, partitioned by table, ending in the same rows as MySQL', async () => {
     const dir = tempDir();
