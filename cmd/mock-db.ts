@@ -104,7 +104,7 @@ async function run(ctx: Ctx, cmd: Command, config: Config, opts: SinkFlags & Kno
       const bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
       try {
         const statePath = busStatePath(resolve(ctx.io.cwd, config.stateDir), bus.displayUrl, opts.to);
-        const target: MockDbTarget = { kind: 'bus', bus, topic: opts.to, database, partitions, statePath };
+        const target: MockDbTarget = { kind: 'bus', bus, topic: opts.to, database, partitions, statePath, producer: { compression: config.kafka.compression } };
         result = await runMockDb({ dates, seed, options, init, target, onRows });
         result.where += ` on ${bus.displayUrl}`;
       } finally {

@@ -4,7 +4,7 @@
  * business transaction, key in Maxwell's hash form, partition by table as producer_partition_by=table).
  * The record timestamp is the event time too, so seeking the topic by time finds the business moment.
  */
-import type { Bus, ProduceMessage } from '../../bus/types';
+import type { Bus, ProduceMessage, ProducerOptions } from '../../bus/types';
 import { txnEvents, type ChangeTxn } from '../../formats/change';
 import { maxwellJson, maxwellKey, maxwellPartition, type MaxwellPartitionBy } from '../../formats/maxwell';
 import { RtwhError } from '../../errors';
@@ -20,6 +20,8 @@ export interface MaxwellSinkOptions {
   partitionBy?: MaxwellPartitionBy;
   /** Seeds the `_uuid` keys of tables without a primary key, so reruns give the same keys. */
   seed: number | string;
+  /** Compression and acks of the producer (the config's kafka.compression). */
+  producer?: ProducerOptions;
   onRows?: (rows: number) => void;
 }
 
@@ -47,7 +49,7 @@ export async function produceMaxwell(bus: Bus, txns: Iterable<ChangeTxn>, opts: 
   const by = opts.partitionBy ?? 'table';
   const uuidRng = new Rng(`${opts.seed}:maxwell-uuid`);
   const encodeOpts = { uuid: () => uuidRng.uuid() };
-  const producer = await bus.producer();
+  const producer = await bus.producer(opts.producer);
   let batch: ProduceMessage[] = [];
   let total = 0;
   const flush = async (): Promise<void> => {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Bus } from '../../bus/types';
+import type { Bus, ProducerOptions } from '../../bus/types';
 import type { ChangeTxn } from '../../formats/change';
 import { connectMysql, mysqlError, parseMysqlUrl, quoteIdent, type MysqlConn } from '../../store/mysql';
 import { baseData } from './base';
@@ -18,7 +18,7 @@ import { readStateFile, writeStateFile, type MockState } from './state';
 
 export type MockDbTarget =
   | { kind: 'mysql'; url: string; fast?: boolean; batchRows?: number }
-  | { kind: 'bus'; bus: Bus; topic: string; database: string; partitions?: number; statePath: string };
+  | { kind: 'bus'; bus: Bus; topic: string; database: string; partitions?: number; statePath: string; producer?: ProducerOptions };
 
 export interface MockDbRun {
   /** The business dates to generate, in order (one for `mock db`, the back-dated days and today for `mock init`). */
@@ -138,7 +138,7 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
     }
   } else {
     where = `topic ${t.topic}`;
-    const sinkOpts = { topic: t.topic, database: t.database, seed: run.seed, ...(t.partitions ? { partitions: t.partitions } : {}) };
+    const sinkOpts = { topic: t.topic, database: t.database, seed: run.seed, ...(t.partitions ? { partitions: t.partitions } : {}), ...(t.producer ? { producer: t.producer } : {}) };
     const write = (txns: Iterable<ChangeTxn>, detail: string) => produceMaxwell(t.bus, txns, { ...sinkOpts, onRows: onRows(detail) });
     let state: MockState;
     if (run.init) {
