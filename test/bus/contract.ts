@@ -247,6 +247,37 @@ export function busContract(name: string, make: BusMaker, caps: BusCaps): void {
     );
 
     test(
+      'commit() with no argument commits the offset after the last record poll returned, never what is only buffered',
+      async () => {
+        const topic = await createTopic('commitpos', 2);
+        const group = uniqueName('g-commitpos');
+        await send(topic, [0, 1].flatMap((partition) => Array.from({ length: 10 }, (_, i) => ({ partition, value: `v${partition}-${i}` }))));
+        const consumer = await h.bus.consumer({ topics: [topic], group, maxPollRecords: 3 });
+        const got: BusRecord[] = [];
+        try {
+          // Kafka has fetched all 20 into its buffer by now; only what poll handed out may be committed.
+          while (got.length === 0) got.push(...(await consumer.poll({ timeoutMs: 1000 })));
+          expect(got.length).toBeLessThanOrEqual(3);
+          await consumer.commit();
+        } finally {
+          await consumer.close();
+        }
+        const next = new Map<number, number>();
+        for (const r of got) next.set(r.partition, r.offset + 1);
+        const admin = await h.bus.admin();
+        try {
+          const lag = (await admin.groupLag(group)).filter((l) => l.topic === topic).sort((x, y) => x.partition - y.partition);
+          // A partition poll returned nothing from may show its start (0) or no commit at all, never more.
+          expect(lag.map((l) => l.currentOffset ?? 0)).toEqual([next.get(0) ?? 0, next.get(1) ?? 0]);
+          expect(lag.map((l) => l.lag)).toEqual([10 - (next.get(0) ?? 0), 10 - (next.get(1) ?? 0)]);
+        } finally {
+          await admin.close();
+        }
+      },
+      testMs,
+    );
+
+    test(
       'two members of one group share the partitions; once steady no record goes to both',
       async () => {
         const topic = await createTopic('share', 4);
