@@ -18,6 +18,7 @@ import { primaryKeyOf, schemaSql, TABLES, tableDef } from './schema';
 import { type MysqlConn, quoteIdent, sqlLiteral } from '../../store/mysql';
 import type { ChangeTxn, Row, RowChange } from '../../formats/change';
 import type { MockState } from './state';
+import { RtwhError, rtwhError } from '../../errors';
 
 export interface MysqlWriteOptions {
   fast?: boolean;
@@ -211,10 +212,16 @@ const COUNTED = TABLES.filter((t) => t.primaryKey.length === 1 && t.primaryKey[0
 
 /** The state the next day starts from, read from the database: MAX(id) of every table and all users. */
 export async function loadStateFromMysql(conn: MysqlConn): Promise<MockState> {
-  const maxes = await conn.query<{ t: string; m: number | string }[]>(
-    COUNTED.map((t) => `SELECT '${t.name}' AS t, COALESCE(MAX(id), 0) AS m FROM ${quoteIdent(t.name)}`).join(' UNION ALL '),
-    'reading the last ids',
-  );
+  let maxes: { t: string; m: number | string }[];
+  try {
+    maxes = await conn.query(COUNTED.map((t) => `SELECT '${t.name}' AS t, COALESCE(MAX(id), 0) AS m FROM ${quoteIdent(t.name)}`).join(' UNION ALL '));
+  } catch (e) {
+    const code = e instanceof RtwhError && typeof e.cause === 'object' && e.cause !== null ? (e.cause as { code?: unknown }).code : undefined;
+    if (code !== 'ER_NO_SUCH_TABLE') throw e;
+    throw rtwhError('MYSQL_ERROR', `${conn.database ?? 'the database'} on ${conn.target.host}:${conn.target.port} has no gmall tables yet (${(e as RtwhError).message.replace(/^.*?: /, '')})`, {
+      hint: 'Run once with --init: it creates the tables and loads the base data.',
+    });
+  }
   const lastIds: Record<string, number> = {};
   for (const { t, m } of maxes) if (Number(m) > 0) lastIds[t] = Number(m);
   const users = await conn.query<Row[]>('SELECT * FROM user_info ORDER BY id', 'reading user_info');

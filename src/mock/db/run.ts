@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Bus, ProducerOptions } from '../../bus/types';
 import type { ChangeTxn } from '../../formats/change';
-import { connectMysql, mysqlError, parseMysqlUrl, quoteIdent, type MysqlConn } from '../../store/mysql';
+import { connectMysql, parseMysqlUrl, quoteIdent, type MysqlConn } from '../../store/mysql';
 import { baseData } from './base';
 import { addDays } from './clock';
 import { generateDay } from './day';
@@ -124,13 +124,7 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
         await writeTxns(conn, base.txns, { onRows: onRows('base data') });
         state = base.state;
       } else {
-        state = await loadStateFromMysql(conn).catch((e: unknown) => {
-          const err = mysqlError(e, target);
-          if (/doesn't exist|Unknown database/i.test(err.message)) {
-            err.message += '; create the schema and base data first with --init';
-          }
-          throw err;
-        });
+        state = await loadStateFromMysql(conn);
       }
       await days(state, write);
     } finally {
