@@ -51,8 +51,20 @@ export interface ChangeEvent extends RowChange {
   primaryKey: readonly string[];
 }
 
+/** Money amounts repeat (prices, freight, discounts): small decimals are made once. ExactDecimal is immutable. */
+const decCache = new Map<number, ExactDecimal>();
+
 /** A decimal with `scale` digits after the point from an integer count of 1/10^scale units: dec(129900) → 1299.00. */
 export function dec(units: number | bigint, scale = 2): ExactDecimal {
+  if (typeof units === 'number' && scale === 2 && units >= 0 && units < 10_000_000 && Number.isInteger(units)) {
+    let d = decCache.get(units);
+    if (d === undefined) decCache.set(units, (d = makeDec(units, 2)));
+    return d;
+  }
+  return makeDec(units, scale);
+}
+
+function makeDec(units: number | bigint, scale: number): ExactDecimal {
   if (typeof units === 'number' && !Number.isSafeInteger(units)) throw new RangeError(`dec() needs an integer, got ${units}`);
   const neg = units < 0;
   let digits = (neg ? -BigInt(units) : BigInt(units)).toString();

@@ -27,6 +27,16 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_SECONDS * 1000).toISOString().slice(0, 10);
 }
 
+/** "hh:mm:ss" of every second of a day, built once: the generator formats a time for nearly every row. */
+let CLOCK: string[] | undefined;
+function clockText(sec: number): string {
+  if (!CLOCK) {
+    CLOCK = new Array<string>(DAY_SECONDS);
+    for (let i = 0; i < DAY_SECONDS; i++) CLOCK[i] = `${pad2(Math.floor(i / 3600))}:${pad2(Math.floor(i / 60) % 60)}:${pad2(i % 60)}`;
+  }
+  return CLOCK[sec]!;
+}
+
 /** Seconds-of-day → text and epoch ms for one business date; the hot path only pads three numbers. */
 export class DayClock {
   readonly startMs: number;
@@ -40,7 +50,7 @@ export class DayClock {
   /** Wall-clock text of second `sec` of the day (sec may run past midnight for expiry times). */
   text(sec: number): string {
     if (sec < 0 || sec >= DAY_SECONDS) return datetimeText(this.ms(sec));
-    return `${this.prefix}${pad2(Math.floor(sec / 3600))}:${pad2(Math.floor(sec / 60) % 60)}:${pad2(sec % 60)}`;
+    return this.prefix + clockText(sec);
   }
 
   ms(sec: number): number {
