@@ -42,7 +42,8 @@ const HELP_TAIL = `
 Time: a business date is a Beijing-time (UTC+08:00) day; every create/operate time falls on it.
 
 Into MySQL the run continues from what the database holds (last ids, users). With --to the state is kept
-in <state_dir>/mock-db/ per bus and topic; --init starts both from the base data again.
+in <state_dir>/mock-db/ per bus and topic; --init starts both from the base data again (on a topic it
+publishes the base data again and leaves the records already there alone).
 
 Exact mode (default) writes one DB transaction per business transaction, stamped with its mock time
 (SET TIMESTAMP), so a binlog reader sees the day as it happened. --fast groups them for bulk loads.`;
