@@ -7,7 +7,10 @@
  * state (its time includes reading that state back). The figure is the best of --runs runs: the machine is
  * shared, and the best run is the least disturbed. Needs `scripts/stack.sh up`.
  *
- *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 3] [--modes exact,fast,bus]
+ * Mode `client` generates the day and builds its SQL without sending it: what the client side alone can do,
+ * to tell a slow server from a slow generator.
+ *
+ *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 3] [--modes client,exact,fast,bus]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,14 +20,17 @@ import { openBus } from '../../src/bus/index';
 import { formatCount } from '../../src/cli/progress';
 import { parseMockDbOptions } from '../../src/mock/db/options';
 import { busStatePath, runMockDb, type MockDbResult } from '../../src/mock/db/run';
-import { connectMysql } from '../../src/store/mysql';
+import { connectMysql, parseMysqlUrl, type MysqlConn } from '../../src/store/mysql';
+import { baseData } from '../../src/mock/db/base';
+import { collectDay, generateDay } from '../../src/mock/db/day';
+import { writeTxns } from '../../src/mock/db/mysql-writer';
 
 const { values: args } = parseArgs({
   options: {
     mysql: { type: 'string', default: process.env.RTWH_TEST_MYSQL ?? 'mysql://root:rtwh-root@127.0.0.1:3307/gmall' },
     scales: { type: 'string', default: '1,10' },
     runs: { type: 'string', default: '3' },
-    modes: { type: 'string', default: 'exact,fast,bus' },
+    modes: { type: 'string', default: 'client,exact,fast,bus' },
   },
 });
 const RUNS = Number(args.runs);
@@ -73,24 +79,39 @@ async function busRun(scale: string): Promise<MockDbResult> {
   }
 }
 
+/** Generation + SQL building only (fast mode's statements), against a connection that discards them. */
+async function clientRun(scale: string): Promise<MockDbResult> {
+  const options = parseMockDbOptions({ scale });
+  const base = baseData(SEED, PREV, options).state;
+  const state = collectDay({ date: PREV, seed: SEED, options, state: base }).state;
+  const t0 = performance.now();
+  let rows = 0;
+  const sink: MysqlConn = {
+    target: parseMysqlUrl(args.mysql),
+    database: 'discard',
+    query: async <T>() => [] as T,
+    close: async () => {},
+  };
+  rows = await writeTxns(sink, generateDay({ date: DAY, seed: SEED, options, state }), { fast: true });
+  return { rows, perTable: {}, baseRows: 0, seconds: (performance.now() - t0) / 1000, where: 'nowhere' };
+}
+
 function rate(r: MockDbResult): number {
   return r.rows / Math.max(r.seconds, 1e-3);
 }
 
 const modes = args.modes.split(',');
-const lines: string[] = [];
 for (const scale of args.scales.split(',')) {
   for (const mode of modes) {
     let best: MockDbResult | undefined;
     for (let i = 0; i < RUNS; i++) {
-      const r = mode === 'bus' ? await busRun(scale) : await mysqlRun(scale, mode === 'fast');
+      const r = mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : await mysqlRun(scale, mode === 'fast');
       if (!best || rate(r) > rate(best)) best = r;
     }
-    const what = mode === 'bus' ? 'Maxwell → sqlite bus' : `MariaDB ${mode}`;
+    const what = mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : `MariaDB ${mode}`;
     const unit = mode === 'bus' ? 'msgs/s' : 'rows/s';
     const line = `scale ${scale.padStart(3)}  ${what.padEnd(22)} ${formatCount(best!.rows).padStart(9)} rows  ${best!.seconds.toFixed(2).padStart(6)} s  ${formatCount(rate(best!)).padStart(9)} ${unit}`;
     console.log(line);
-    lines.push(line);
   }
 }
 console.log(`\nbest of ${RUNS} runs; one business day (${DAY}) after an untimed --init of ${PREV}`);
