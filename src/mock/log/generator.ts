@@ -173,6 +173,7 @@ const F = {
 
 const COMMA = 44;
 const QUOTE = 34;
+const OPEN = 123; // {
 const CLOSE = 125; // }
 
 /** Action kinds, in the order the generator decides them. */
@@ -427,7 +428,7 @@ export class AppLogGenerator {
       const openAdMs = between(rng, RANGES.openAdMs[0], RANGES.openAdMs[1]);
       const skipMs = chance(rng, 50) ? 0 : between(rng, RANGES.openAdMs[0], openAdMs);
       const loading = between(rng, RANGES.loadingTime[0], RANGES.loadingTime[1]);
-      out.byte(123);
+      out.byte(OPEN);
       out.f(F.common);
       out.f(s.loggedIn ? s.commonIn : s.commonOut);
       this.err(out);
@@ -471,7 +472,7 @@ export class AppLogGenerator {
     const source = page.kind === Kind.Sku && !this.is2023 ? this.sourceTypes.pick(rng) : undefined;
 
     const nActs = this.decideActions(page.id, sku);
-    out.byte(123);
+    out.byte(OPEN);
     if (nActs > 0) {
       out.f(F.actionsOpen);
       const step = Math.floor(during / (nActs + 1));
