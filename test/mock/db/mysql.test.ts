@@ -209,7 +209,7 @@ describe('the binlog', () => {
       const t = new URL(urlFor(db));
       const proc = Bun.spawnSync(
         ['mariadb-binlog', '--read-from-remote-server', `-h${t.hostname}`, `-P${t.port}`, `-u${decodeURIComponent(t.username)}`,
-          `--start-position=${status!.Position}`, status!.File, '--base64-output=decode-rows', '-v'],
+          `--start-position=${status!.Position}`, '--to-last-log', status!.File, '--base64-output=decode-rows', '-v'],
         // the password travels in the environment, not on the command line
         { env: { ...process.env, TZ: 'UTC', MYSQL_PWD: decodeURIComponent(t.password) } },
       );
