@@ -63,12 +63,18 @@ function updateSql(c: RowChange): string {
   return `UPDATE ${quoteIdent(c.table)} SET ${set.join(',')} WHERE ${whereKey(c.table, c.data)};`;
 }
 
-/** Statements of one transaction in order; consecutive inserts into one table become one multi-row INSERT. */
-function txnStatements(changes: readonly RowChange[]): string {
+/**
+ * One transaction as SQL: its statements in order, consecutive inserts into one table as one multi-row INSERT.
+ * A transaction of a single statement runs under autocommit — the same one transaction in the binlog, two
+ * statements (BEGIN, COMMIT) fewer for the server to parse.
+ */
+function txnSql(changes: readonly RowChange[]): string {
   let s = '';
+  let statements = 0;
   let i = 0;
   while (i < changes.length) {
     const c = changes[i]!;
+    statements++;
     if (c.type === 'insert') {
       s += insertHead(c.table, c.data) + valuesOf(c.data);
       let j = i + 1;
@@ -80,7 +86,7 @@ function txnStatements(changes: readonly RowChange[]): string {
     s += c.type === 'update' ? updateSql(c) : `DELETE FROM ${quoteIdent(c.table)} WHERE ${whereKey(c.table, c.data)};`;
     i++;
   }
-  return s;
+  return statements === 1 ? s : `BEGIN;${s}COMMIT;`;
 }
 
 const upsertTails = new Map<string, string>();
@@ -153,6 +159,14 @@ export async function writeTxns(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts
   let inflight: Promise<void> | undefined;
   let group: RowChange[] = [];
   let groupTs = 0;
+  let stamped = -1;
+  /** SET TIMESTAMP only when the second changes: the session keeps it. */
+  const stamp = (ms: number): string => {
+    const sec = Math.floor(ms / 1000);
+    if (sec === stamped) return '';
+    stamped = sec;
+    return `SET TIMESTAMP=${sec};`;
+  };
 
   const send = async (): Promise<void> => {
     if (buf === '') return;
@@ -170,7 +184,7 @@ export async function writeTxns(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts
 
   const closeGroup = (): void => {
     if (group.length === 0) return;
-    buf += `SET TIMESTAMP=${Math.floor(groupTs / 1000)};BEGIN;${groupStatements(group)}COMMIT;`;
+    buf += `${stamp(groupTs)}BEGIN;${groupStatements(group)}COMMIT;`;
     bufRows += group.length;
     group = [];
   };
@@ -182,7 +196,7 @@ export async function writeTxns(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts
         groupTs = txn.ts;
         if (group.length >= batchRows) closeGroup();
       } else {
-        buf += `SET TIMESTAMP=${Math.floor(txn.ts / 1000)};BEGIN;${txnStatements(txn.changes)}COMMIT;`;
+        buf += stamp(txn.ts) + txnSql(txn.changes);
         bufRows += txn.changes.length;
       }
       if (buf.length >= FLUSH_BYTES) await send();
