@@ -59,7 +59,9 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
 
       const bus = await openBus(config.bus, { cwd, clientId: config.kafka.clientId });
-      const progress = startProgress({ label: `shipping to ${flags.topic}`, unit: 'lines', enabled: ctx.io.isTTY });
+      // The spinner draws on stderr; a pseudo-terminal without a size (columns 0) would make it redraw endlessly.
+      const spinner = ctx.io.isTTY && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
+      const progress = startProgress({ label: `shipping to ${flags.topic}`, unit: 'lines', enabled: spinner });
       const ac = new AbortController();
       let signals = 0;
       const onSignal = () => {
