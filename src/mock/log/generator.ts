@@ -373,32 +373,43 @@ export class AppLogGenerator {
     const rng = this.rng;
     const o = this.opts;
     // {"ar":"…","ba":"…","ch":"…","is_new":"…","md":"…","mid":"mid_…","os":"…"[,"sid":"…"][,"uid":"…"],"vc":"…"},
+    const model = this.models.pick(rng);
+    const area = this.areas.pick(rng);
+    const ch = model.ios ? this.iosChannel : this.channels.pick(rng);
+    const isNew = chance(rng, RATES.isNew) ? 49 : 48;
+    const midNo = 1 + below(rng, o.maxMid);
+    const os = (model.ios ? this.iosVersions : this.androidVersions).pick(rng);
     const sc = this.scratch;
     sc.reset();
-    const model = this.models.pick(rng);
-    sc.f(this.areas.pick(rng));
-    sc.f(model.ba);
-    sc.f(model.ios ? this.iosChannel : this.channels.pick(rng));
-    sc.byte(chance(rng, RATES.isNew) ? 49 : 48);
-    sc.f(model.md);
-    const midNo = 1 + below(rng, o.maxMid);
-    sc.uint(midNo);
-    sc.f((model.ios ? this.iosVersions : this.androidVersions).pick(rng));
-    if (this.is2023) {
-      sc.f(F.sid);
-      writeUuid(sc, rng);
-      sc.byte(QUOTE);
-    }
-    const headEnd = sc.pos;
-    sc.f(F.uid);
-    sc.uint(1 + below(rng, o.maxUid));
-    sc.byte(QUOTE);
-    const uidEnd = sc.pos;
-    sc.f(this.appVersions.pick(rng));
-    const commonIn = sc.copy(0, sc.pos);
-    const commonOut = new Uint8Array(commonIn.length - (uidEnd - headEnd));
-    commonOut.set(commonIn.subarray(0, headEnd));
-    commonOut.set(commonIn.subarray(uidEnd), headEnd);
+    if (this.is2023) writeUuid(sc, rng);
+    const sid = sc.copy(0, sc.pos);
+    const uid = 1 + below(rng, o.maxUid);
+    const vc = this.appVersions.pick(rng);
+    const common = (withUid: boolean): Uint8Array => {
+      sc.reset();
+      sc.f(area);
+      sc.f(model.ba);
+      sc.f(ch);
+      sc.byte(isNew);
+      sc.f(model.md);
+      sc.uint(midNo);
+      sc.f(os);
+      if (this.is2023) {
+        sc.f(F.sid);
+        sc.f(sid);
+        sc.byte(QUOTE);
+      }
+      if (withUid) {
+        sc.f(F.uid);
+        sc.uint(uid);
+        sc.byte(QUOTE);
+      }
+      sc.f(vc);
+      return sc.copy(0, sc.pos);
+    };
+    // Written twice rather than cut out of one array: subarray() on these arrays cost more than the writes.
+    const commonIn = common(true);
+    const commonOut = common(false);
 
     const path = this.paths.pick(rng);
     // A path through `login` starts logged out and carries the uid from the page after login on.
