@@ -3,7 +3,7 @@
  * `taildir_position.json` → `taildir_position.rtwh.json`:
  *
  *   {"version":1,"shipper":"5f0c…","topics":{"ods_log":{"0":1234},"ods_log_dlq":{}},
- *    "heads":{"2496272":{"len":256,"sha256":"…"}}}
+ *    "heads":{"2496272":{"len":256,"sha256":"…"}},"clean":false}
  *
  * - shipper: the id stamped on every record this shipper produces (header rtwh.src), so recovery recognises its
  *   own records among other producers'.
@@ -31,6 +31,11 @@ export interface ShipState {
   /** topic → partition → offset. */
   topics: Record<string, Record<string, number>>;
   heads: Record<string, FileHead>;
+  /**
+   * Written true by the last save of a clean stop (nothing of ours can lie past the checkpoints, so the next start
+   * reads nothing back), false by the first save of every run.
+   */
+  clean?: boolean;
 }
 
 /** Bytes of a file's head that identify it. Enough to tell two log files apart (their first line differs). */
@@ -79,7 +84,8 @@ export function readShipState(path: string): ShipState | null {
     if (!/^\d+$/.test(inode) || !hh || typeof hh.len !== 'number' || typeof hh.sha256 !== 'string') throw bad(`"heads.${inode}" must be {len, sha256}`);
     heads[inode] = { len: hh.len, sha256: hh.sha256 };
   }
-  return { shipper: o.shipper, topics, heads };
+  if (o.clean !== undefined && typeof o.clean !== 'boolean') throw bad('"clean" must be true or false');
+  return { shipper: o.shipper, topics, heads, ...(o.clean === undefined ? {} : { clean: o.clean }) };
 }
 
 export function writeShipState(path: string, s: ShipState): void {

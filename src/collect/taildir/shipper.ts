@@ -33,6 +33,8 @@ export const SHIP_DEFAULTS = {
   chunkBytes: 1024 * 1024,
   /** Longest wait between attempts while the bus is down (following only). */
   maxRetryMs: 30_000,
+  /** While busy, how often checkpoints jump to the current end offsets of every partition (not only ours). */
+  refreshCheckpointsMs: 30_000,
 } as const;
 
 export const STAGE = 'ship log';
@@ -60,6 +62,8 @@ export interface ShipLogOptions {
   /** Stamp records with the rtwh.src header that makes restarts exactly-once (default true). */
   sourceHeader?: boolean;
   producer?: ProducerOptions;
+  /** See SHIP_DEFAULTS.refreshCheckpointsMs. */
+  refreshCheckpointsMs?: number;
   /** First wait after a bus failure while following; doubles up to maxRetryMs. */
   retryMs?: number;
   maxRetryMs?: number;
@@ -89,6 +93,8 @@ export interface ShipResult extends ShipProgress {
   dlqTopic: string;
   positionFile: string;
   positions: { file: string; inode: string; pos: number; held: number }[];
+  /** What the start-up read back from the bus (null: nothing to read, e.g. after a clean stop). */
+  recovery: { scanned: number; found: number } | null;
 }
 
 type ItemKind = 'good' | 'bad' | 'skip';
@@ -131,6 +137,10 @@ class Shipper {
   /** Recovery marks lie ahead of some file's position (checkpoints must not move meanwhile). */
   private covering = false;
   private wake: (() => void) | null = null;
+  private lastRefresh = 0;
+  /** A send failed and no recovery ran since: records may have landed that the positions do not reflect. */
+  private unsure = false;
+  private recovery: { scanned: number; found: number } | null = null;
 
   constructor(private readonly o: ShipLogOptions) {
     this.topic = o.topic;
@@ -168,6 +178,7 @@ class Shipper {
           await this.pump();
           break;
         } catch (e) {
+          this.unsure = true;
           if (this.o.once || !retryable(e) || this.o.signal?.aborted) throw e;
           // Following: the bus is down or refused. Positions stay at the last acknowledgement; a send that
           // failed may still have landed, so come back the way a restart would: read our own writes back.
@@ -178,6 +189,7 @@ class Shipper {
           if (this.o.signal?.aborted) break;
           try {
             await this.resync();
+            this.unsure = false;
           } catch (e2) {
             if (!retryable(e2)) throw e2;
             continue;
@@ -186,6 +198,15 @@ class Shipper {
         }
       }
       if (this.o.once) this.tracker.dropDrained();
+      if (!this.unsure) {
+        try {
+          await this.refreshCheckpoints();
+        } catch {
+          // The bus is gone at the very end: the acknowledged offsets are still valid checkpoints.
+        }
+      }
+      // A clean stop: everything acknowledged is in the positions, nothing is in flight, no failed send is unexplained.
+      this.state.clean = !this.covering && !this.unsure;
       this.save();
       this.stats.files = this.tracker.files.size;
       return {
@@ -195,6 +216,7 @@ class Shipper {
         dlqTopic: this.dlq,
         positionFile: this.positionFile,
         positions: this.tracker.readOrder().map((tf) => ({ file: tf.path, inode: tf.inode, pos: tf.shipped, held: tf.held })),
+        recovery: this.recovery,
       };
     } catch (e) {
       // Keep what was acknowledged: the next start resumes from here (and recovery covers the rest).
@@ -224,7 +246,8 @@ class Shipper {
     }
     this.state = savedState ?? newShipState();
     this.tracker.start(saved ?? [], this.state.heads);
-    if (savedState !== null && this.sourceHeader) await this.recover();
+    if (savedState !== null && this.sourceHeader && savedState.clean !== true) await this.recover();
+    this.state.clean = false;
     // Checkpoints move to the current end only for topics with nothing left to pass over: the records that
     // recovery found must stay inside the range a later recovery reads, until positions pass them.
     for (const t of [this.topic, this.dlq]) {
@@ -233,6 +256,7 @@ class Shipper {
     }
     this.covering = this.pending(this.topic) || this.pending(this.dlq);
     this.save();
+    this.lastRefresh = Date.now();
     this.order = this.tracker.rescan();
     this.cur = 0;
     this.lastScan = Date.now();
@@ -246,6 +270,7 @@ class Shipper {
       if (cp) cps[t] = cp;
     }
     const rec = await readOwnWrites(this.o.bus, this.state.shipper, cps, { log: this.log });
+    this.recovery = { scanned: rec.scanned, found: rec.found };
     let ahead = 0;
     for (const tf of this.tracker.files.values()) {
       if (!this.tracker.trusted(tf)) continue;
@@ -288,6 +313,19 @@ class Shipper {
     this.lastSave = Date.now();
   }
 
+  /**
+   * Moves every partition's checkpoint to its current end, then saves. Only called with no send in flight, so
+   * everything of ours below those ends is acknowledged and in the positions saved with them. Without this, a
+   * partition we rarely write to would keep an old checkpoint and a restart would read all that others wrote since.
+   */
+  private async refreshCheckpoints(): Promise<void> {
+    for (const t of [this.topic, this.dlq]) {
+      if (!this.pending(t)) this.state.topics[t] = await endOffsets(this.o.bus, t);
+    }
+    this.lastRefresh = Date.now();
+    this.save();
+  }
+
   /** Once every file has passed its recovery mark, save at once so checkpoints can move on. */
   private coverPassed(): boolean {
     if (!this.covering) return false;
@@ -304,6 +342,7 @@ class Shipper {
         const b = this.build();
         if (inflight) await inflight;
         inflight = null;
+        if (Date.now() - this.lastRefresh >= (this.o.refreshCheckpointsMs ?? SHIP_DEFAULTS.refreshCheckpointsMs)) await this.refreshCheckpoints();
         if (b.lines.length === 0) {
           if (this.o.once) break;
           if (Date.now() - this.lastSave >= this.savePositionsMs) this.save();

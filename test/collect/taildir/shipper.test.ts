@@ -12,7 +12,7 @@ import type { Bus, Producer } from '../../../src/bus/types';
 import { parseFileGroup } from '../../../src/collect/taildir/file-group';
 import { readPositions } from '../../../src/collect/taildir/position-file';
 import { SOURCE_HEADER, sourceTag } from '../../../src/collect/taildir/recovery';
-import { readShipState, statePathFor } from '../../../src/collect/taildir/ship-state';
+import { readShipState, statePathFor, writeShipState } from '../../../src/collect/taildir/ship-state';
 import { shipLog, type ShipLogOptions } from '../../../src/collect/taildir/shipper';
 import { RtwhError, rtwhError } from '../../../src/errors';
 import { readTopic, tempDir, text } from '../helpers';
@@ -241,6 +241,12 @@ describe('ship log: TAILDIR semantics', () => {
   });
 });
 
+/** What the first save of a run that then crashed leaves: the state no longer says "stopped cleanly". */
+function markRunning(e: Env): void {
+  const s = readShipState(statePathFor(e.pos))!;
+  writeShipState(statePathFor(e.pos), { ...s, clean: false });
+}
+
 describe('ship log: exactly-once when the position file lags the bus', () => {
   test('a crash after the ack but before the save: the next run sends nothing twice', async () => {
     const e = await env();
@@ -256,6 +262,7 @@ describe('ship log: exactly-once when the position file lags the bus', () => {
     // bus acknowledged: both files are written together, the state never ahead of the positions.
     copyFileSync(`${e.pos}.lagging`, e.pos);
     copyFileSync(`${e.pos}.state-lagging`, statePathFor(e.pos));
+    markRunning(e);
     expect(readFileSync(e.pos, 'utf8')).toBe(before);
     appendFileSync(f, lines(25, 30));
     const r = await ship(e, { batchSize: 4 });
@@ -269,6 +276,7 @@ describe('ship log: exactly-once when the position file lags the bus', () => {
     const e = await env();
     const f = join(e.logs, 'app.log');
     await ship(e); // creates the state (shipper id, checkpoints) with no files yet
+    markRunning(e);
     const { shipper } = readShipState(statePathFor(e.pos))!;
     const content = `${good(1)}\nnot json\n${good(2)}\n`;
     writeFileSync(f, content);
@@ -321,6 +329,28 @@ function flaky(inner: Bus, plan: (n: number) => 'ok' | 'down' | 'ack-lost'): Bus
   };
 }
 
+describe('ship log: after a clean stop nothing is read back', () => {
+  test('other producers\' records since then are not scanned; after a crash the window is read', async () => {
+    const e = await env();
+    const admin = await e.bus.admin();
+    await admin.createTopic({ name: 'ods_log', partitions: 3 });
+    await admin.close();
+    writeFileSync(join(e.logs, 'app.log'), lines(0, 10));
+    const r1 = await ship(e, { key: 'one-partition' });
+    expect(r1.recovery).toBeNull();
+    expect(readShipState(statePathFor(e.pos))!.clean).toBe(true);
+    const p = await e.bus.producer();
+    await p.send('ods_log', Array.from({ length: 300 }, (_, i) => ({ key: String(i), value: `{"other":${i}}` })));
+    await p.close();
+    const r2 = await ship(e);
+    expect(r2.recovery).toBeNull();
+    markRunning(e);
+    const r3 = await ship(e);
+    // Checkpoints were refreshed to every partition's end at the clean stop: nothing before them is read.
+    expect(r3.recovery).toEqual({ scanned: 0, found: 0 });
+  });
+});
+
 describe('ship log: the bus fails while following', () => {
   test('refused sends and lost acknowledgements are waited out, and nothing is lost or doubled', async () => {
     const e = await env();
@@ -339,6 +369,20 @@ describe('ship log: the bus fails while following', () => {
     expect(got).toEqual(content.split('\n').filter((l) => l.startsWith('{')));
     expect(await values(e, 'ods_log_dlq')).toEqual(content.split('\n').filter((l) => l.startsWith('bad')));
     expect(e.logsSeen.filter((m) => m.startsWith('bus error')).length).toBeGreaterThan(3);
+  });
+
+  test('stopped while waiting out a failure whose records landed: not a clean stop, the next run recovers them', async () => {
+    const e = await env();
+    writeFileSync(join(e.logs, 'app.log'), lines(0, 30));
+    const ac = new AbortController();
+    const run = ship(e, { bus: flaky(e.bus, (n) => (n === 1 ? 'ack-lost' : 'ok')), once: false, batchSize: 30, retryMs: 60_000, signal: ac.signal });
+    for (let i = 0; i < 100 && !e.logsSeen.some((m) => m.startsWith('bus error')); i++) await Bun.sleep(10);
+    ac.abort();
+    await run;
+    expect(readShipState(statePathFor(e.pos))!.clean).toBe(false);
+    const r = await ship(e);
+    expect(r.skipped).toBe(30);
+    expect(await values(e)).toEqual(lines(0, 30).trimEnd().split('\n'));
   });
 
   test('--once stops on a bus failure with the bus error; the next run completes exactly once', async () => {
