@@ -279,7 +279,7 @@ class Shipper {
       if (tf.coveredGood > tf.shipped || tf.coveredDlq > tf.shipped) ahead++;
     }
     if (ahead > 0) {
-      this.log(`recovery: ${ahead} file(s) have lines on the bus past their saved position (acknowledged, not yet saved when it stopped); those lines are not sent again`);
+      this.log(`recovery: read back ${rec.scanned} record(s); ${ahead} file(s) have lines on the bus past their saved position (acknowledged, not yet saved when it stopped); those lines are not sent again`);
     }
   }
 
