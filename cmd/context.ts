@@ -5,6 +5,8 @@ import { loadConfig, type LoadedConfig } from '../src/config/load';
 
 export interface CliIO {
   stdout: (s: string) => void;
+  /** Bulk output that waits while the reader is slower (back-pressure); commands streaming data use it when present. */
+  stdoutBytes?: (b: Uint8Array) => Promise<void>;
   stderr: (s: string) => void;
   env: Record<string, string | undefined>;
   cwd: string;

@@ -83,7 +83,7 @@ Examples:
           where = `to ${opts.to} on ${bus.displayUrl}`;
         } else {
           const utf8 = new TextDecoder();
-          result = await runMockLog(options, { kind: 'stream', write: (b) => ctx.io.stdout(utf8.decode(b)) });
+          result = await runMockLog(options, { kind: 'stream', write: ctx.io.stdoutBytes ?? ((b) => ctx.io.stdout(utf8.decode(b))) });
           where = 'to stdout';
         }
       } finally {

@@ -61,6 +61,7 @@ export function formatCount(n: number): string {
 }
 
 export function formatSeconds(s: number): string {
+  if (s < 0.1) return `${Math.max(1, Math.round(s * 1000))} ms`;
   if (s < 10) return `${s.toFixed(1)} s`;
   if (s < 120) return `${Math.round(s)} s`;
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;

@@ -4,6 +4,7 @@ import { formatSeconds, startProgress, summaryLine } from '../../src/cli/progres
 test('the summary line reads like the examples in ux.md', () => {
   expect(summaryLine('inserted', 128400, 'rows', 'into gmall', 1.9)).toBe('inserted 128,400 rows into gmall in 1.9 s (67,579 rows/s)');
   expect(formatSeconds(95)).toBe('95 s');
+  expect(formatSeconds(0.02)).toBe('20 ms');
   expect(formatSeconds(185)).toBe('3 min 5 s');
 });
 

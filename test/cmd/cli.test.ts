@@ -30,7 +30,6 @@ describe('help and version', () => {
 
 describe('groups that are not built yet say so and exit 3', () => {
   const planned: string[][] = [
-    ['mock', 'log'],
     ['cdc'],
     ['cdc', 'bootstrap', 'gmall.base_province'],
     ['tail', 'ods_db', '--etl'],
