@@ -19,7 +19,7 @@ describe('rtwh ship log', () => {
     const cwd = project();
     const r = await cli(['ship', 'log', '--path', 'applog/app.*', '--once'], { cwd });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(new RegExp(`^shipped 2 lines to ods_log in [\\d.]+ s \\([\\d,]+ lines/s\\) · ${DONE} bytes · 1 rejected → ods_log_dlq · 1 unfinished last line held\n$`));
+    expect(r.stderr).toMatch(new RegExp(`^shipped 2 lines to ods_log in [\\d.]+ m?s \\([\\d,]+ lines/s\\) · ${DONE} bytes · 1 rejected → ods_log_dlq · 1 unfinished last line held\n$`));
     const pos = readFileSync(join(cwd, '.rtwh', 'ship', 'taildir_position.json'), 'utf8');
     expect(pos).toMatch(new RegExp(`^\\[\\{"inode":\\d+,"pos":${DONE},"file":"${join(cwd, 'applog', 'app.2025-01-14.log')}"\\}\\]$`));
     expect(existsSync(join(cwd, '.rtwh', 'ship', 'taildir_position.rtwh.json'))).toBe(true);

@@ -319,7 +319,7 @@ describe('the commands', () => {
     expect(doc.tables.base_province).toBe(34);
     const next = await cli(['mock', 'db', '--date', '2025-01-15', '--mysql', url, '--seed', '5', '--fast']);
     expect(next.code).toBe(0);
-    expect(next.stderr).toMatch(/^wrote [\d,]+ rows into gmall_t_\w+ on [\d.]+:\d+ for 2025-01-15 \(.*user_info.*; seed 5\) in [\d.]+ s \([\d,]+ rows\/s\)\n$/);
+    expect(next.stderr).toMatch(/^wrote [\d,]+ rows into gmall_t_\w+ on [\d.]+:\d+ for 2025-01-15 \(.*user_info.*; seed 5\) in [\d.]+ m?s \([\d,]+ rows\/s\)\n$/);
   }, 60_000);
 
   test('mock init --to and mock db --to continue ids through the state file', async () => {

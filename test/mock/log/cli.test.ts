@@ -14,7 +14,7 @@ describe('destinations', () => {
     const r = await cli([...BASE, '--out', 'applog'], { cwd });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^wrote [\d,]+ lines to applog\/app\.2025-01-14\.log \([\d.]+ [KM]B, seed 7\) in [\d.]+ s \([\d,]+ lines\/s\)\n$/);
+    expect(r.stderr).toMatch(/^wrote [\d,]+ lines to applog\/app\.2025-01-14\.log \([\d.]+ [KM]B, seed 7\) in [\d.]+ m?s \([\d,]+ lines\/s\)\n$/);
     expect(readFileSync(join(cwd, 'applog/app.2025-01-14.log'), 'utf8')).toBe(await generate({ startupCount: '300' }));
   });
 
