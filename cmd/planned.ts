@@ -34,11 +34,6 @@ export function registerCdc(program: Command): void {
   planned(cdc, 'bootstrap', 'Full snapshot of a table, like maxwell-bootstrap', CDC);
 }
 
-export function registerTail(program: Command): void {
-  planned(program, 'tail', 'Read a topic (rpk-style offsets), recognise and validate Maxwell/Debezium/Canal/app-log records', CDC,
-    'Planned usage: rtwh tail <topic> [--etl] [-o OFFSETS] [-n N] [-f] [--format json|jsonl|table|raw]');
-}
-
 export function registerRun(program: Command): void {
   const run = program
     .command('run')

@@ -18,6 +18,7 @@ export interface Config {
   duckdb: { path: string };
   http: { bind: string; port: number };
   log: { level: 'error' | 'warn' | 'info' | 'debug' };
+  etl: { database: string };
 }
 
 export interface LoadedConfig {
@@ -185,6 +186,7 @@ function toConfig(values: ReadonlyMap<string, ConfigValue>): Config {
     duckdb: { path: must('duckdb.path') },
     http: { bind: must('http.bind'), port: Number(values.get('http.port')) },
     log: { level: must('log.level') as Config['log']['level'] },
+    etl: { database: must('etl.database') },
   };
 }
 

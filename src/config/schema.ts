@@ -142,6 +142,14 @@ export const KEYS: readonly KeySpec[] = [
     env: 'RTWH_HTTP_PORT',
   },
   {
+    key: 'etl.database',
+    doc: 'Business database the ODS ETL keeps (`rtwh tail --etl`, the jobs); records of other databases are rejected',
+    kind: 'string',
+    default: 'gmall',
+    env: 'RTWH_ETL_DATABASE',
+    example: 'gmall2022',
+  },
+  {
     key: 'log.level',
     doc: 'How much jobs log',
     kind: 'enum',

@@ -32,7 +32,6 @@ describe('groups that are not built yet say so and exit 3', () => {
   const planned: string[][] = [
     ['cdc'],
     ['cdc', 'bootstrap', 'gmall.base_province'],
-    ['tail', 'ods_db', '--etl'],
     ['run', 'dim'],
     ['run', 'dwd'],
     ['run', 'dws'],

@@ -1,0 +1,90 @@
+/**
+ * One record value (bytes off a topic, or a line of a file) → its format and whether it is valid, with one
+ * reason. This is the check `rtwh tail` prints and the jobs' dead-letter reasons reuse:
+ *
+ *   null value · empty value · invalid UTF-8 · invalid JSON · unknown format · invalid <format>
+ *
+ * The parsed object is only used to look at the record: numbers in it may be rounded doubles. Whoever prints or
+ * forwards the record uses `text` (the original characters), and decodeChanges (validated-change.ts) for exact values.
+ */
+import { isUtf8 } from 'node:buffer';
+import { detectFormat, validateAs, type RecordFormat } from './detect.ts';
+import { isObj, kind, type Obj } from './validate-check.ts';
+
+export type RecordProblem = 'null value' | 'empty value' | 'invalid UTF-8' | 'invalid JSON' | 'unknown format' | `invalid ${RecordFormat}`;
+
+export type CheckedRecord =
+  | { ok: true; format: RecordFormat; text: string; obj: Obj }
+  | {
+      ok: false;
+      problem: RecordProblem;
+      /** Every reason, each naming the field (for `invalid <format>`), or what the parser said. */
+      reasons: string[];
+      format?: RecordFormat;
+      /** The value as text when it was UTF-8; `json` says whether that text is valid JSON. */
+      text?: string;
+      json: boolean;
+      obj?: unknown;
+    };
+
+/** The one-line reason: `invalid maxwell: ts: looks like ms (13 digits, …)`, at most `max` field reasons. */
+export function reasonText(r: Extract<CheckedRecord, { ok: false }>, max = 3): string {
+  const more = r.reasons.length > max ? ` (+${r.reasons.length - max} more)` : '';
+  return r.reasons.length === 0 ? r.problem : `${r.problem}: ${r.reasons.slice(0, max).join('; ')}${more}`;
+}
+
+/** Offset of the first byte that breaks UTF-8 (only called once isUtf8 said no). */
+export function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const x = b[i]!;
+    const n = x < 0x80 ? 0 : x >= 0xc2 && x <= 0xdf ? 1 : x >= 0xe0 && x <= 0xef ? 2 : x >= 0xf0 && x <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) {
+      const y = b[i + k];
+      if (y === undefined || (y & 0xc0) !== 0x80) return i;
+    }
+    // Overlongs, surrogates and code points above U+10FFFF.
+    const y1 = b[i + 1] ?? 0;
+    if ((x === 0xe0 && y1 < 0xa0) || (x === 0xed && y1 > 0x9f) || (x === 0xf0 && y1 < 0x90) || (x === 0xf4 && y1 > 0x8f)) return i;
+    i += n + 1;
+  }
+  return -1;
+}
+
+/** Parses JSON, turning every parser failure (SyntaxError, or RangeError on extreme nesting) into a reason. */
+export function parseJson(text: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    const msg = e instanceof Error ? `${e.name === 'SyntaxError' ? '' : `${e.name}: `}${e.message}` : String(e);
+    return { ok: false, reason: msg.replace(/^JSON Parse error: /, '') };
+  }
+}
+
+const decoder = new TextDecoder();
+
+/** Checks one record value. Never throws: every failure is a result with a reason. */
+export function checkRecord(value: Uint8Array | string | null | undefined): CheckedRecord {
+  if (value === null || value === undefined) return { ok: false, problem: 'null value', reasons: ['the record has no value (a tombstone)'], json: false };
+  if (value.length === 0) return { ok: false, problem: 'empty value', reasons: [], json: false, text: '' };
+  let text: string;
+  if (typeof value === 'string') text = value;
+  else {
+    if (!isUtf8(value)) {
+      return { ok: false, problem: 'invalid UTF-8', reasons: [`byte ${firstInvalidUtf8(value)} of ${value.length} is not valid UTF-8`], json: false };
+    }
+    text = Buffer.isBuffer(value) ? value.toString('utf8') : decoder.decode(value);
+  }
+  const parsed = parseJson(text);
+  if (!parsed.ok) return { ok: false, problem: 'invalid JSON', reasons: [parsed.reason], json: false, text };
+  const obj = parsed.value;
+  const format = detectFormat(obj);
+  if (format === undefined) {
+    const what = isObj(obj) ? `an object with keys ${Object.keys(obj).slice(0, 6).join(', ') || '(none)'}` : kind(obj);
+    return { ok: false, problem: 'unknown format', reasons: [`not Maxwell, Debezium, Canal or an app log: ${what}`], json: true, text, obj };
+  }
+  const reasons = validateAs(format, obj);
+  if (reasons.length > 0) return { ok: false, problem: `invalid ${format}`, reasons, format, json: true, text, obj };
+  return { ok: true, format, text, obj: obj as Obj };
+}
