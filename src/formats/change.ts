@@ -11,7 +11,34 @@ import { ExactDecimal } from '../output/result.ts';
 
 export { ExactDecimal };
 
-export type ChangeValue = string | number | bigint | ExactDecimal | null;
+/**
+ * A JSON column's document, kept as its text so big numbers and key order survive: Maxwell embeds it as JSON,
+ * Debezium writes it as a string.
+ */
+export class RawJson {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
+}
+
+/**
+ * A FLOAT or DOUBLE column's value. Java (Maxwell, Debezium) prints a float with its shortest float32 digits
+ * and a double as Double.toString does ("1.0", "1.0E10"), so the width has to travel with the number.
+ */
+export class FloatValue {
+  constructor(
+    readonly value: number,
+    /** FLOAT (single precision) rather than DOUBLE. */
+    readonly single: boolean,
+  ) {}
+}
+
+/**
+ * The value kinds a binlog reader adds to the ones above: BLOB/BINARY bytes (`Uint8Array`, base64 on the wire),
+ * SET members (`string[]`), JSON documents (`RawJson`) and floating-point numbers (`FloatValue`).
+ */
+export type ChangeValue = string | number | bigint | ExactDecimal | null | Uint8Array | readonly string[] | RawJson | FloatValue;
 
 /** Column name → value, in the table's column order (JS keeps insertion order for non-numeric keys). */
 export type Row = Record<string, ChangeValue>;
@@ -37,6 +64,44 @@ export interface ChangeTxn {
   changes: RowChange[];
 }
 
+/**
+ * What an encoder may need to know about a column besides its value: Debezium's encodings depend on the SQL type
+ * (a DATETIME and a TIMESTAMP are the same text, but not the same JSON), Maxwell's DDL records list them.
+ */
+export interface ColumnInfo {
+  name: string;
+  /** The SQL type in lower case as information_schema DATA_TYPE spells it: int, bigint, decimal, datetime, varchar, json … */
+  type: string;
+  /** Integer types: UNSIGNED. */
+  unsigned?: boolean;
+  /** DATETIME, TIMESTAMP, TIME: fractional-second digits (0–6). */
+  fsp?: number;
+  /** DECIMAL(precision, scale). */
+  precision?: number;
+  scale?: number;
+  /** BIT(n). */
+  bits?: number;
+  /** Character set of text columns; null for binary ones. */
+  charset?: string | null;
+  /** ENUM and SET members in declaration order. */
+  enumValues?: readonly string[];
+  nullable?: boolean;
+}
+
+/** Where a change was read (the binlog coordinates), for formats that carry them (Debezium `source`). */
+export interface ChangeSource {
+  file: string;
+  /** Binlog position of the event that holds the row. */
+  pos: number;
+  /** Index of the row within that event. */
+  row: number;
+  serverId: number;
+  gtid: string | null;
+  thread: number | null;
+  /** Debezium `source.snapshot`: "true"/"last" for snapshot rows, "false" for binlog rows. */
+  snapshot: 'true' | 'last' | 'false';
+}
+
 /** A row change with everything an encoder needs, one record on the topic. */
 export interface ChangeEvent extends RowChange {
   database: string;
@@ -49,6 +114,15 @@ export interface ChangeEvent extends RowChange {
   commit?: boolean;
   /** Primary-key columns of the table; empty when the table has none. */
   primaryKey: readonly string[];
+  /**
+   * A row of a full-table snapshot (maxwell-bootstrap): Maxwell writes type `bootstrap-<phase>` without xid/commit,
+   * Debezium op "r". `start` and `complete` carry no row (`data` is {}).
+   */
+  bootstrap?: 'start' | 'insert' | 'complete';
+  /** The table's columns in order, when known (a binlog reader knows them); encoders fall back to the values' shapes. */
+  columns?: readonly ColumnInfo[];
+  /** Binlog coordinates, when the change was read from a binlog. */
+  source?: ChangeSource;
 }
 
 /** Money amounts repeat (prices, freight, discounts): small decimals are made once. ExactDecimal is immutable. */

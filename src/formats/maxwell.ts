@@ -16,7 +16,7 @@
  * without a primary key gets `"_uuid"` instead. The partition follows producer_partition_by:
  * abs(javaStringHashCode(partition string) % numPartitions).
  */
-import { ExactDecimal, type ChangeEvent, type ChangeValue, type Row } from './change.ts';
+import { ExactDecimal, FloatValue, RawJson, type ChangeEvent, type ChangeValue, type ColumnInfo, type Row } from './change.ts';
 
 export type MaxwellPartitionBy = 'database' | 'table' | 'primary_key';
 
@@ -47,13 +47,63 @@ export function maxwellValue(v: ChangeValue): string {
     case 'bigint':
       return v.toString();
     default:
-      if (v instanceof ExactDecimal) {
-        // Guard the raw splice: only plain digits may go into the JSON unquoted.
-        if (!DECIMAL_RE.test(v.text)) throw new RangeError(`not a decimal: ${JSON.stringify(v.text)}`);
-        return v.text;
-      }
+      if (v instanceof ExactDecimal) return javaBigDecimalText(v.text);
+      // BLOB, BINARY, VARBINARY (and strings in a binary charset): base64, as Maxwell's StringColumnDef does.
+      if (v instanceof Uint8Array) return `"${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64')}"`;
+      // A JSON column's document goes in as JSON (Maxwell's RawJSONString), never as a quoted string.
+      if (v instanceof RawJson) return v.text;
+      if (v instanceof FloatValue) return javaFloatText(v);
+      // SET: a JSON array of its members.
+      if (Array.isArray(v)) return `[${v.map((m: string) => jsonString(m)).join(',')}]`;
       throw new RangeError(`cannot encode ${String(v)} as a Maxwell value`);
   }
+}
+
+/**
+ * A DECIMAL as Jackson writes a java.math.BigDecimal (BigDecimal.toString): plain digits unless the adjusted
+ * exponent is below -6, then scientific ("0E-30" for a zero DECIMAL(65,30)). Every digit is kept either way.
+ */
+export function javaBigDecimalText(text: string): string {
+  // Guard the raw splice: only plain digits may go into the JSON unquoted.
+  if (!DECIMAL_RE.test(text)) throw new RangeError(`not a decimal: ${JSON.stringify(text)}`);
+  const neg = text.startsWith('-');
+  const body = neg ? text.slice(1) : text;
+  const dot = body.indexOf('.');
+  const scale = dot < 0 ? 0 : body.length - dot - 1;
+  if (scale <= 6) return text; // adjusted exponent >= -scale >= -6: always plain
+  const digits = (dot < 0 ? body : body.slice(0, dot) + body.slice(dot + 1)).replace(/^0+(?=\d)/, '');
+  const adjusted = digits.length - 1 - scale;
+  if (adjusted >= -6) return text;
+  const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  return `${neg && digits !== '0' ? '-' : ''}${mantissa}E${adjusted}`;
+}
+
+/**
+ * FLOAT and DOUBLE as Java prints them (Float.toString / Double.toString, which Jackson uses): the shortest digits
+ * that read back to the same float32/float64, at least one digit after the point, scientific below 1e-3 and from
+ * 1e7 ("1.0E7").
+ */
+export function javaFloatText(f: FloatValue): string {
+  let v = f.value;
+  if (!Number.isFinite(v)) throw new RangeError(`cannot encode ${v} as JSON`);
+  if (f.single) {
+    // The shortest decimal that rounds to the same float32 (the value zongji hands over is already widened).
+    for (let p = 1; p <= 9; p++) {
+      const c = Number(v.toPrecision(p));
+      if (Math.fround(c) === Math.fround(v)) {
+        v = c;
+        break;
+      }
+    }
+  }
+  if (v === 0) return Object.is(v, -0) ? '-0.0' : '0.0';
+  const abs = Math.abs(v);
+  if (abs >= 1e-3 && abs < 1e7) {
+    const s = String(v);
+    return s.includes('.') ? s : `${s}.0`;
+  }
+  const [m, e] = v.toExponential().split('e') as [string, string];
+  return `${m.includes('.') ? m : `${m}.0`}E${e.startsWith('+') ? e.slice(1) : e}`;
 }
 
 /**
@@ -96,8 +146,10 @@ function rowJson(row: Row): string {
 
 /** The record value: Maxwell's JSON text of one row change. */
 export function maxwellJson(ev: ChangeEvent, opts: MaxwellEncodeOptions = {}): string {
-  let s = `{"database":${quoted(ev.database)},"table":${quoted(ev.table)},"type":"${ev.type}","ts":${Math.floor(ev.ts / 1000)}`;
-  if (opts.commitInfo !== false) {
+  const type = ev.bootstrap === undefined ? ev.type : `bootstrap-${ev.bootstrap}`;
+  let s = `{"database":${quoted(ev.database)},"table":${quoted(ev.table)},"type":"${type}","ts":${Math.floor(ev.ts / 1000)}`;
+  // Bootstrap rows belong to no transaction: Maxwell writes neither xid nor commit on them.
+  if (opts.commitInfo !== false && ev.bootstrap === undefined) {
     if (ev.xid !== undefined) s += `,"xid":${ev.xid}`;
     if (opts.xoffset !== false && ev.xoffset !== undefined && !ev.commit) s += `,"xoffset":${ev.xoffset}`;
     if (ev.commit) s += ',"commit":true';
@@ -147,4 +199,73 @@ export function maxwellPartitionString(ev: ChangeEvent, by: MaxwellPartitionBy):
 export function maxwellPartition(ev: ChangeEvent, numPartitions: number, by: MaxwellPartitionBy = 'table'): number {
   if (!Number.isInteger(numPartitions) || numPartitions < 1) throw new RangeError(`numPartitions must be a positive integer, got ${numPartitions}`);
   return Math.abs(javaStringHashCode(maxwellPartitionString(ev, by)) % numPartitions);
+}
+
+/** A column in a Maxwell DDL record's table definition (ColumnDefSerializer). */
+export interface MaxwellColumnDef {
+  type: string;
+  name: string;
+  charset?: string;
+  signed?: boolean;
+  'enum-values'?: readonly string[];
+  'column-length'?: number;
+}
+
+/** A table definition as Maxwell's DDL records carry it (`def`, `old`). */
+export interface MaxwellTableDef {
+  database: string;
+  charset: string;
+  table: string;
+  columns: MaxwellColumnDef[];
+  'primary-key': string[];
+}
+
+export type MaxwellDdlType = 'database-create' | 'database-alter' | 'database-drop' | 'table-create' | 'table-alter' | 'table-drop';
+
+/** One schema change, as Maxwell writes it with output_ddl. */
+export interface MaxwellDdl {
+  type: MaxwellDdlType;
+  database: string;
+  /** Table changes only. */
+  table?: string;
+  /** database-create / database-alter: the database's character set. */
+  charset?: string;
+  /** table-alter: the definition before. */
+  old?: MaxwellTableDef;
+  /** table-create / table-alter: the definition after. */
+  def?: MaxwellTableDef;
+  /** ms since the epoch (DDL records, unlike rows, carry milliseconds). */
+  ts: number;
+  sql: string;
+  /** "file:offset" of the statement (output_binlog_position). */
+  position?: string;
+}
+
+const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext']);
+const BINARY_TYPES = new Set(['binary', 'varbinary', 'tinyblob', 'blob', 'mediumblob', 'longblob']);
+const INT_TYPES = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'bigint']);
+const TEMPORAL_WITH_FSP = new Set(['datetime', 'timestamp', 'time']);
+
+/** A column's entry in a Maxwell table definition: type, name, then what its kind carries (charset, signed, …). */
+export function maxwellColumnDef(c: ColumnInfo): MaxwellColumnDef {
+  const d: MaxwellColumnDef = { type: c.type, name: c.name };
+  if (TEXT_TYPES.has(c.type)) d.charset = c.charset ?? 'utf8mb4';
+  else if (BINARY_TYPES.has(c.type)) d.charset = 'binary';
+  else if (INT_TYPES.has(c.type)) d.signed = !c.unsigned;
+  else if (c.type === 'enum' || c.type === 'set') d['enum-values'] = c.enumValues ?? [];
+  else if (TEMPORAL_WITH_FSP.has(c.type)) d['column-length'] = c.fsp ?? 0;
+  return d;
+}
+
+/** The record value of a DDL change: type, database, table, old, def (or charset), ts, sql, position. */
+export function maxwellDdlJson(ddl: MaxwellDdl): string {
+  const o: Record<string, unknown> = { type: ddl.type, database: ddl.database };
+  if (ddl.table !== undefined) o.table = ddl.table;
+  if (ddl.charset !== undefined) o.charset = ddl.charset;
+  if (ddl.old !== undefined) o.old = ddl.old;
+  if (ddl.def !== undefined) o.def = ddl.def;
+  o.ts = ddl.ts;
+  o.sql = ddl.sql;
+  if (ddl.position !== undefined) o.position = ddl.position;
+  return JSON.stringify(o);
 }
