@@ -1,6 +1,6 @@
 /** `rtwh tail`: thin wiring of src/tail (flags → source + options, progress, summary, signals). */
 import { Option, type Command } from 'commander';
-import { openBus } from '../src/bus/index';
+import { openBus, parseBusUrl } from '../src/bus/index';
 import type { Bus } from '../src/bus/types';
 import { startProgress } from '../src/cli/progress';
 import { q, rtwhError } from '../src/errors';
@@ -87,7 +87,11 @@ invalid records and the closing summary (counts per table × type and per reason
           const read = { topic: topic!, follow, ...(spec ? { spec } : {}), ...(partition === undefined ? {} : { partition }), ...(flags.group ? { group: flags.group } : {}) };
           // Kafka without a group: read partitions directly (no group join, the fast path); with a group or on the
           // embedded bus, through the bus's consumer.
-          source = bus.kind === 'kafka' && flags.group === undefined ? await openKafkaFetchSource(config.bus, read) : await openBusSource(bus, read);
+          const loc = parseBusUrl(config.bus, ctx.io.cwd);
+          source =
+            loc.kind === 'kafka' && flags.group === undefined
+              ? await openKafkaFetchSource(bus, loc.brokers, read, config.kafka.clientId)
+              : await openBusSource(bus, read);
         } catch (e) {
           await bus.close();
           throw e;

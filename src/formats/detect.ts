@@ -24,7 +24,9 @@ export function detectFormat(obj: unknown): RecordFormat | undefined {
   if (isDebeziumWrapper(obj)) return 'debezium';
   if ('op' in obj && ('source' in obj || 'after' in obj || 'before' in obj)) return 'debezium';
   if ('isDdl' in obj || 'pkNames' in obj || 'mysqlType' in obj || 'sqlType' in obj) return 'canal';
-  if ('database' in obj && ('type' in obj || 'table' in obj)) {
+  const db = 'database' in obj;
+  const table = 'table' in obj;
+  if ((db && table) || ((db || table) && ('type' in obj || 'data' in obj))) {
     // Canal's rows are an array of string maps; Maxwell's data is one object.
     return Array.isArray(obj.data) || ('es' in obj && typeof obj.type === 'string' && obj.type === obj.type.toUpperCase()) ? 'canal' : 'maxwell';
   }

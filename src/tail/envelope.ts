@@ -58,6 +58,156 @@ export function valueJson(v: ValueView): string {
   return v.text.indexOf('\n') < 0 && v.text.indexOf('\r') < 0 ? v.text.trim() : v.text.replace(NEWLINE, ' ').trim();
 }
 
+/**
+ * Output assembled as bytes: the value goes from the fetched bytes to stdout untouched (no decode/encode round
+ * trip, which cost more than parsing at 500k records/s). A new buffer after each take(): the last one may still be
+ * queued in stdout.
+ */
+export class ByteOut {
+  private buf: Buffer;
+  private len = 0;
+
+  /** `sizeHint`: the bytes this batch will most likely take (growing means copying). */
+  constructor(sizeHint = 1 << 16) {
+    this.buf = Buffer.allocUnsafe(sizeHint);
+  }
+
+  get length(): number {
+    return this.len;
+  }
+
+  private ensure(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
+    this.buf.copy(next, 0, 0, this.len);
+    this.buf = next;
+  }
+
+  text(s: string): void {
+    this.ensure(s.length * 3);
+    // Buffer#utf8Write (Bun and Node both have it) measured ~4x faster per call than Buffer#write(s, o, 'utf8').
+    const fast = (this.buf as FastWrite).utf8Write;
+    this.len += fast ? fast.call(this.buf, s, this.len) : this.buf.write(s, this.len, 'utf8');
+  }
+
+  bytes(b: Uint8Array): void {
+    this.ensure(b.length);
+    if (b.length < 24) {
+      // set() costs more than a short loop for the constant pieces of an envelope.
+      const buf = this.buf;
+      let o = this.len;
+      for (let i = 0; i < b.length; i++) buf[o++] = b[i]!;
+      this.len = o;
+      return;
+    }
+    this.buf.set(b, this.len);
+    this.len += b.length;
+  }
+
+  /** A whole number >= 0 as decimal digits (offsets, timestamps), without making a string. */
+  int(n: number): void {
+    if (!(n >= 0) || !Number.isSafeInteger(n)) return this.text(String(n));
+    this.ensure(16);
+    const buf = this.buf;
+    let digits = 1;
+    for (let p = 10; p <= n; p *= 10) digits++;
+    let o = this.len + digits;
+    this.len = o;
+    do {
+      const q = Math.floor(n / 10);
+      buf[--o] = 0x30 + (n - q * 10);
+      n = q;
+    } while (n > 0);
+  }
+
+  /**
+   * `b` as a JSON string (with quotes) when it is printable ASCII, escaping quotes and backslashes byte by byte
+   * (record keys are often JSON themselves: Maxwell's {"database":…}); false, writing nothing, otherwise.
+   */
+  asciiJsonString(b: Uint8Array): boolean {
+    for (let i = 0; i < b.length; i++) {
+      const x = b[i]!;
+      if (x < 0x20 || x >= 0x7f) return false;
+    }
+    this.ensure(b.length * 2 + 2);
+    const buf = this.buf;
+    let o = this.len;
+    buf[o++] = 0x22;
+    for (let i = 0; i < b.length; i++) {
+      const x = b[i]!;
+      if (x === 0x22 || x === 0x5c) buf[o++] = 0x5c;
+      buf[o++] = x;
+    }
+    buf[o++] = 0x22;
+    this.len = o;
+    return true;
+  }
+
+  take(): Buffer {
+    const out = this.buf.subarray(0, this.len);
+    this.buf = Buffer.allocUnsafe(1 << 16);
+    this.len = 0;
+    return out;
+  }
+}
+
+interface FastWrite {
+  utf8Write?(s: string, offset: number): number;
+}
+
+function hasLineBreak(b: Buffer): boolean {
+  return b.indexOf(0x0a) >= 0 || b.indexOf(0x0d) >= 0;
+}
+
+const CLOSE = new Uint8Array([0x7d, 0x0a]);
+const VALUE_KEY = Buffer.from(',"value":');
+const TIMESTAMP_KEY = Buffer.from(',"timestamp":');
+const KEY_KEY = Buffer.from(',"key":');
+const NULL = Buffer.from('null');
+const NO_HEADERS = Buffer.from(',"headers":{}');
+
+const prefixes = new Map<string, Buffer[]>();
+
+/** `{"topic":"ods_db","partition":3,"offset":` as bytes, made once per topic and partition. */
+function prefix(topic: string, partition: number): Buffer {
+  let list = prefixes.get(topic);
+  if (list === undefined) {
+    list = [];
+    if (prefixes.size < 1000) prefixes.set(topic, list);
+  }
+  let b = partition >= 0 && partition < 10_000 ? list[partition] : undefined;
+  if (b === undefined) {
+    b = Buffer.from(`${head(topic)}${partition},"offset":`, 'utf8');
+    if (partition >= 0 && partition < 10_000) list[partition] = b;
+  }
+  return b;
+}
+
+/** Appends one envelope line (with its newline) to `out`. A JSON value (valid UTF-8, checked) is copied as bytes. */
+export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, metaOnly: boolean): void {
+  out.bytes(prefix(r.topic, r.partition));
+  out.int(r.offset);
+  out.bytes(TIMESTAMP_KEY);
+  if (r.timestamp === null) out.bytes(NULL);
+  else out.int(r.timestamp);
+  out.bytes(KEY_KEY);
+  if (r.key === null) out.bytes(NULL);
+  else if (!out.asciiJsonString(r.key)) out.text(keyJson(r.key));
+  let empty = true;
+  for (const _ in r.headers) {
+    empty = false;
+    break;
+  }
+  if (empty) out.bytes(NO_HEADERS);
+  else out.text(`,"headers":${JSON.stringify(r.headers)}`);
+  if (!metaOnly) {
+    out.bytes(VALUE_KEY);
+    if (v.json && r.value !== null && !hasLineBreak(r.value)) out.bytes(r.value);
+    else out.text(valueJson(v));
+  }
+  out.bytes(CLOSE);
+}
+
 /** One envelope as one line of JSON (no newline). */
 export function envelopeLine(r: EnvelopeRecord, v: ValueView, metaOnly: boolean): string {
   const meta = `${head(r.topic)}${r.partition},"offset":${r.offset},"timestamp":${r.timestamp ?? 'null'},"key":${keyJson(r.key)},"headers":${headersJson(r.headers)}`;

@@ -5,7 +5,7 @@
  */
 import { render } from '../output/render.ts';
 import { checkRecord, reasonText, type CheckedRecord } from '../formats/validate.ts';
-import { envelopeLine, envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
+import { appendEnvelope, ByteOut, envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
 import { odsEtl, recordKind, type RecordKind } from './etl.ts';
 import type { TailSource } from './source.ts';
 import { TailStats } from './summary.ts';
@@ -91,10 +91,12 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
       if (o.signal?.aborted && recs.length === 0) break;
       let text = '';
       const raws: Uint8Array[] = [];
+      let hint = 0;
+      if (o.format === 'jsonl') for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
+      const bytes = new ByteOut(hint + 64);
       for (const r of recs) {
         stats.read++;
-        const bytes = r.value?.length ?? 0;
-        stats.bytes += bytes;
+        stats.bytes += r.value?.length ?? 0;
         const c = checkRecord(r.value);
         let kind: RecordKind | undefined;
         let print = true;
@@ -125,7 +127,7 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
         if (!print) continue;
         switch (o.format) {
           case 'jsonl':
-            text += `${envelopeLine(r, view(c, r), o.metaOnly)}\n`;
+            appendEnvelope(bytes, r, view(c, r), o.metaOnly);
             break;
           case 'json':
             text += `${envelopePretty(r, view(c, r), o.metaOnly)}\n`;
@@ -150,6 +152,7 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
           }
         }
       }
+      if (bytes.length > 0) await o.write(bytes.take());
       if (text !== '') await o.write(text);
       if (raws.length > 0) await o.write(Buffer.concat(raws));
       // A following table prints per batch; a bounded one as one table at the end.

@@ -1,0 +1,151 @@
+/**
+ * checkRecord (bytes → format + validity + one reason), decodeChanges (exact values), and the corpus of malformed
+ * records: each is rejected with its reason and none throws.
+ */
+import { describe, expect, test } from 'bun:test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ExactDecimal } from '../../src/formats/change';
+import { checkRecord, firstInvalidUtf8, reasonText } from '../../src/formats/validate';
+import { decodeChanges, keyColumns, parseExact } from '../../src/formats/validated-change';
+import * as S from './samples';
+
+const CORPUS_DIR = join(import.meta.dir, 'corpus');
+
+/** file → [problem, a piece of the reason]. Every file of the directory must be listed. */
+export const CORPUS: Record<string, [string, string]> = {
+  'truncated.json': ['invalid JSON', ''],
+  'wrong-types.json': ['invalid maxwell', 'ts: expected epoch seconds (a whole number), got string "1736821234"'],
+  'missing-fields.json': ['invalid maxwell', 'database: expected a non-empty string, got nothing'],
+  'ts-in-ms.json': ['invalid maxwell', 'ts: looks like ms (13 digits'],
+  'invalid-utf8.bin': ['invalid UTF-8', 'byte 92 of 97 is not valid UTF-8'],
+  'empty.bin': ['empty value', ''],
+  'array.json': ['unknown format', 'an array'],
+  'unknown-object.json': ['unknown format', 'an object with keys hello'],
+  'text.txt': ['invalid JSON', ''],
+  'debezium-bad-op.json': ['invalid debezium', 'op: expected one of c, u, d, r, t, m'],
+  'canal-number-value.json': ['invalid canal', 'data[0].id: expected a string or null'],
+  'applog-bad.json': ['invalid applog', 'ts: expected epoch milliseconds (13 digits)'],
+  'two-lines.json': ['invalid maxwell', 'type: expected one of'],
+  'bom.json': ['invalid JSON', ''],
+  'trailing-garbage.json': ['invalid JSON', ''],
+};
+
+/** Made here rather than stored: 5 MB, and 100k levels of nesting. */
+export function generatedCorpus(): Record<string, [Buffer, string, string]> {
+  const huge = `{"database":"gmall","table":"order_info","type":"insert","ts":1736821234,"data":{"id":1,"blob":"${'x'.repeat(5 * 1024 * 1024)}`;
+  return {
+    'huge truncated (5 MB)': [Buffer.from(huge), 'invalid JSON', ''],
+    'huge wrong type (5 MB)': [Buffer.from(`${huge}"},"xid":"no"}`), 'invalid maxwell', 'xid: expected a whole number >= 0'],
+    'deep arrays (100k levels)': [Buffer.from(`${'['.repeat(100_000)}${']'.repeat(100_000)}`), 'unknown format', ''],
+    'deep objects (100k levels)': [Buffer.from(`${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`), 'unknown format', ''],
+    'deep unbalanced (100k levels)': [Buffer.from('['.repeat(100_000)), 'invalid JSON', ''],
+  };
+}
+
+describe('checkRecord', () => {
+  test('valid records of each format', () => {
+    for (const [s, f] of [
+      [S.MAXWELL_INSERT, 'maxwell'],
+      [S.DEBEZIUM_WRAPPED, 'debezium'],
+      [S.CANAL_UPDATE, 'canal'],
+      [S.APPLOG_PAGE, 'applog'],
+    ] as const) {
+      const c = checkRecord(Buffer.from(s));
+      expect(c).toMatchObject({ ok: true, format: f, text: s });
+    }
+  });
+
+  test('null and empty values', () => {
+    expect(checkRecord(null)).toMatchObject({ ok: false, problem: 'null value' });
+    expect(checkRecord(Buffer.alloc(0))).toMatchObject({ ok: false, problem: 'empty value' });
+  });
+
+  test('reasonText: the problem, then at most 3 field reasons', () => {
+    const c = checkRecord('{"database":1,"table":2,"type":3,"ts":"x","data":5}');
+    if (c.ok) throw new Error('expected invalid');
+    expect(reasonText(c)).toStartWith('invalid maxwell: type: expected one of');
+    expect(reasonText(c)).toMatch(/\(\+\d+ more\)$/);
+  });
+
+  test('firstInvalidUtf8 points at the first bad byte', () => {
+    expect(firstInvalidUtf8(Buffer.from([0x41, 0xe5, 0x8c, 0x97, 0xff]))).toBe(4);
+    expect(firstInvalidUtf8(Buffer.from([0xc0, 0x80]))).toBe(0); // overlong
+    expect(firstInvalidUtf8(Buffer.from([0xed, 0xa0, 0x80]))).toBe(0); // surrogate
+    expect(firstInvalidUtf8(Buffer.from('北京'))).toBe(-1);
+  });
+});
+
+describe('corpus of malformed records', () => {
+  test('every file is listed', () => {
+    const files = readdirSync(CORPUS_DIR).filter((f) => f !== 'README.md').sort();
+    expect(files).toEqual(Object.keys(CORPUS).sort());
+  });
+
+  test.each(Object.entries(CORPUS))('%s', (file, [problem, reason]) => {
+    const c = checkRecord(readFileSync(join(CORPUS_DIR, file)));
+    expect(c.ok).toBe(false);
+    if (c.ok) return;
+    expect(c.problem as string).toBe(problem);
+    expect(reasonText(c, 20)).toContain(reason);
+  });
+
+  test.each(Object.entries(generatedCorpus()))('%s', (_name, [bytes, problem, reason]) => {
+    const c = checkRecord(bytes);
+    expect(c.ok).toBe(false);
+    if (c.ok) return;
+    expect(c.problem as string).toBe(problem);
+    expect(reasonText(c)).toContain(reason);
+    // Decoding never throws either.
+    expect(decodeChanges(bytes).ok).toBe(false);
+  });
+});
+
+describe('decodeChanges: exact values', () => {
+  test('big integers and decimals keep every digit', () => {
+    const d = decodeChanges(S.BIG_NUMBERS);
+    if (!d.ok) throw new Error(d.reasons.join('; '));
+    const row = d.changes[0]!.data;
+    expect(row.id).toBe(9007199254740993n);
+    expect(row.u64).toBe(18446744073709551615n);
+    expect(row.neg).toBe(-9007199254740993n);
+    expect(row.amount).toEqual(new ExactDecimal('123456789012345678901234.123456789'));
+    expect((row.tiny as ExactDecimal).text).toBe('0.000000000000000000000000000001');
+  });
+
+  test('parseExact: safe integers stay numbers, exponents numbers', () => {
+    expect(parseExact('{"a":1,"b":1.5e3,"c":[2.50]}')).toEqual({ a: 1, b: 1500, c: [new ExactDecimal('2.50')] });
+  });
+
+  test('maxwell: ts in ms, bootstrap-insert is a snapshot insert, pk from the key', () => {
+    const d = decodeChanges(S.MAXWELL_BOOTSTRAP_INSERT, { key: '{"database":"gmall","table":"base_province","pk.id":1}' });
+    expect(d).toMatchObject({ ok: true, format: 'maxwell', changes: [{ type: 'insert', snapshot: true, table: 'base_province', ts: 1736821260000, primaryKey: ['id'] }] });
+    const u = decodeChanges(S.MAXWELL_UPDATE);
+    expect(u).toMatchObject({ ok: true, changes: [{ type: 'update', old: { order_status: '1001', operate_time: null }, xid: 8813, commit: true }] });
+    expect(decodeChanges(S.MAXWELL_BOOTSTRAP_START)).toMatchObject({ ok: true, changes: [] });
+    expect(decodeChanges(S.MAXWELL_DDL)).toMatchObject({ ok: true, changes: [] });
+  });
+
+  test('debezium: op → type, delete carries before, update old = changed columns, wrapper unwrapped', () => {
+    expect(decodeChanges(S.DEBEZIUM_WRAPPED)).toMatchObject({ ok: true, format: 'debezium', changes: [{ type: 'insert', database: 'gmall', table: 'base_province', ts: 1736821234000 }] });
+    expect(decodeChanges(S.DEBEZIUM_UPDATE)).toMatchObject({ ok: true, changes: [{ type: 'update', data: { order_status: '1002' }, old: { order_status: '1001' } }] });
+    expect(decodeChanges(S.DEBEZIUM_DELETE)).toMatchObject({ ok: true, changes: [{ type: 'delete', data: { id: 12, sku_id: 3 } }] });
+    // Snapshot rows with source.ts_ms 0 fall back to the payload's ts_ms.
+    expect(decodeChanges(S.DEBEZIUM_SNAPSHOT)).toMatchObject({ ok: true, changes: [{ type: 'insert', snapshot: true, ts: 1736821260123 }] });
+    expect(keyColumns('{"schema":{},"payload":{"id":1}}')).toEqual(['id']);
+  });
+
+  test('canal: one change per row, old aligned, pk from pkNames', () => {
+    const d = decodeChanges(S.CANAL_INSERT);
+    if (!d.ok) throw new Error('expected ok');
+    expect(d.changes.map((c) => c.data.name)).toEqual(['北京', '天津']);
+    expect(d.changes[0]).toMatchObject({ type: 'insert', primaryKey: ['id'], ts: 1736821234000 });
+    expect(decodeChanges(S.CANAL_UPDATE)).toMatchObject({ ok: true, changes: [{ type: 'update', old: { order_status: '1001' } }] });
+    expect(decodeChanges(S.CANAL_DDL)).toMatchObject({ ok: true, changes: [] });
+  });
+
+  test('app logs and broken records are not changes', () => {
+    expect(decodeChanges(S.APPLOG_START)).toMatchObject({ ok: false, problem: 'not a change' });
+    expect(decodeChanges('{"database":')).toMatchObject({ ok: false, problem: 'invalid JSON' });
+  });
+});
