@@ -20,8 +20,8 @@ import { PlanTracker, type TailSource } from './source.ts';
 const HIGH_WATER = 50_000;
 // Small responses: each is one allocation the reader fills, and 1 MB ones are recycled by the allocator while
 // 8 MB ones cost fresh pages every time (measured: a third of the read time went to copying them together).
-const MAX_BYTES = Number(process.env.XMB ?? 4) * 1024 * 1024;
-const PARTITION_MAX_BYTES = Number(process.env.XPMB ?? 1) * 1024 * 1024;
+const MAX_BYTES = 8 * 1024 * 1024;
+const PARTITION_MAX_BYTES = 1024 * 1024;
 const MAX_WAIT_MS = 500;
 const LEADER_RETRIES = 20;
 const LEADER_ERRORS = new Set<number>([

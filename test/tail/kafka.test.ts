@@ -1,0 +1,61 @@
+/**
+ * tail on a REAL Kafka broker (RTWH_TEST_KAFKA, default kafka://127.0.0.1:9092, from `scripts/stack.sh up`): the
+ * direct partition reader without a group, the bus consumer with --group. No broker = fail, never skip.
+ */
+import { connect } from 'node:net';
+import { Kafka, logLevel } from 'kafkajs';
+import { tailSuite } from './suite';
+
+const URL = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
+const BROKERS = URL.replace(/^kafka:\/\//, '').split(',');
+const RUN_STARTED = Date.now();
+
+function reachable(hostPort: string): Promise<string | null> {
+  const i = hostPort.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const s = connect({ host: hostPort.slice(0, i), port: Number(hostPort.slice(i + 1)) });
+    const done = (err: string | null) => {
+      clearTimeout(timer);
+      s.destroy();
+      resolve(err);
+    };
+    const timer = setTimeout(() => done('no answer within 3000 ms'), 3000);
+    s.once('connect', () => done(null));
+    s.once('error', (e) => done(e.message));
+  });
+}
+
+/** Topics and groups of this run (suite.ts names them `<prefix>-<base36 ms>-<6 chars>`). */
+function madeByThisRun(name: string): boolean {
+  const m = /^tail-[a-z]+-([0-9a-z]+)-[0-9a-z]{6}$/.exec(name);
+  if (!m) return false;
+  const t = parseInt(m[1]!, 36);
+  return t >= RUN_STARTED - 1000 && t <= Date.now() + 1000;
+}
+
+tailSuite('kafka', async () => ({
+  url: URL,
+  ready: async () => {
+    const errors = await Promise.all(BROKERS.map(reachable));
+    if (errors.every((e) => e !== null)) {
+      throw new Error(`Kafka is not reachable at ${URL} (${errors.join('; ')}). Start the dev stack with \`scripts/stack.sh up\`, or point RTWH_TEST_KAFKA at a broker.`);
+    }
+  },
+  // The corpus has 5 MB records; the broker's default limit is 1 MB.
+  bigTopicConfig: { 'max.message.bytes': String(16 * 1024 * 1024) },
+  cleanup: async () => {
+    const kafka = new Kafka({ brokers: BROKERS, logLevel: logLevel.NOTHING, retry: { retries: 2 } });
+    const admin = kafka.admin();
+    try {
+      await admin.connect();
+      const topics = (await admin.listTopics()).filter(madeByThisRun);
+      if (topics.length) await admin.deleteTopics({ topics, timeout: 30_000 });
+      const groups = (await admin.listGroups()).groups.map((g) => g.groupId).filter(madeByThisRun);
+      if (groups.length) await admin.deleteGroups(groups).catch(() => {});
+    } catch {
+      // Best effort: a failed sweep must not hide the real result.
+    } finally {
+      await admin.disconnect();
+    }
+  },
+}));
