@@ -7,7 +7,8 @@ import pkg from '../package.json' with { type: 'json' };
 import { EXIT, RtwhError, rtwhError, toRtwhError } from '../src/errors';
 import { maskSecrets } from '../src/config/mask';
 import { makeCtx, withCommonFlags, type CliIO } from './context';
-import { registerCdc, registerRun, registerServe } from './planned';
+import { registerRun, registerServe } from './planned';
+import { registerCdc } from './cdc';
 import { registerTail } from './tail';
 import { registerMock } from './mock';
 import { registerShip } from './ship';
@@ -54,7 +55,7 @@ Exit codes: 0 ok, 1 bug, 2 usage/config, 3 not built yet, 4 service unreachable,
 
   registerMock(program, ctx);
   registerShip(program, ctx);
-  registerCdc(program);
+  registerCdc(program, ctx);
   registerTail(program, ctx);
   registerRun(program);
   registerQuery(program, ctx);

@@ -21,18 +21,11 @@ export function planned(parent: Command, name: string, summary: string, arrivesW
 }
 
 export const ODS = 'the ODS collection issue (mock db/log/date, ship log)';
-const CDC = 'the change-data-capture and tail issue';
 const JOBS = {
   dim: 'the dimension-job issue',
   dwd: 'the detail-layer issue',
   dws: 'the summary-layer issue',
 };
-
-export function registerCdc(program: Command): void {
-  const cdc = planned(program, 'cdc', 'Capture MySQL/MariaDB binlog changes into ods_db as Maxwell or Debezium JSON', CDC,
-    'Planned flags: --format maxwell|debezium, --topic ods_db, --filter SPEC, --partition-by table|database|primary_key');
-  planned(cdc, 'bootstrap', 'Full snapshot of a table, like maxwell-bootstrap', CDC);
-}
 
 export function registerRun(program: Command): void {
   const run = program

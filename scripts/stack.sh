@@ -397,6 +397,9 @@ server_id=1
 log_bin=mysql-bin
 binlog_format=ROW
 binlog_row_image=FULL
+# table maps carry column names, types and charsets: a cdc re-reading rows written before an ALTER TABLE
+# decodes them with the columns they had, not today's
+binlog_row_metadata=FULL
 binlog_expire_logs_seconds=604800
 EOF
 }

@@ -146,17 +146,40 @@ function rowJson(row: Row): string {
 
 /** The record value: Maxwell's JSON text of one row change. */
 export function maxwellJson(ev: ChangeEvent, opts: MaxwellEncodeOptions = {}): string {
-  const type = ev.bootstrap === undefined ? ev.type : `bootstrap-${ev.bootstrap}`;
-  let s = `{"database":${quoted(ev.database)},"table":${quoted(ev.table)},"type":"${type}","ts":${Math.floor(ev.ts / 1000)}`;
+  let s = maxwellJsonHead(ev);
   // Bootstrap rows belong to no transaction: Maxwell writes neither xid nor commit on them.
   if (opts.commitInfo !== false && ev.bootstrap === undefined) {
     if (ev.xid !== undefined) s += `,"xid":${ev.xid}`;
     if (opts.xoffset !== false && ev.xoffset !== undefined && !ev.commit) s += `,"xoffset":${ev.xoffset}`;
     if (ev.commit) s += ',"commit":true';
   }
-  s += `,"data":${rowJson(ev.data)}`;
+  return s + maxwellJsonBody(ev);
+}
+
+/**
+ * The part of the value before the transaction fields: `{"database":…,"table":…,"type":…,"ts":…`. A binlog reader
+ * learns a transaction's xid (and which row is its last) only at the commit, so it encodes rows in two halves and
+ * joins them with the transaction fields then.
+ */
+export function maxwellJsonHead(ev: ChangeEvent): string {
+  const type = ev.bootstrap === undefined ? ev.type : `bootstrap-${ev.bootstrap}`;
+  return `{"database":${quoted(ev.database)},"table":${quoted(ev.table)},"type":"${type}","ts":${Math.floor(ev.ts / 1000)}`;
+}
+
+/** The part after the transaction fields: `,"data":{…}` and `,"old":{…}` when a column changed, and the closing brace. */
+export function maxwellJsonBody(ev: ChangeEvent): string {
+  let s = `,"data":${rowJson(ev.data)}`;
   if (ev.old && Object.keys(ev.old).length > 0) s += `,"old":${rowJson(ev.old)}`;
   return `${s}}`;
+}
+
+/** The transaction fields between head and body: xid, then xoffset on all rows but the last, commit on the last. */
+export function maxwellTxnFields(xid: number | bigint | string | undefined, xoffset: number, last: boolean, opts: MaxwellEncodeOptions = {}): string {
+  if (opts.commitInfo === false) return '';
+  let s = xid === undefined ? '' : `,"xid":${xid}`;
+  if (last) s += ',"commit":true';
+  else if (opts.xoffset !== false) s += `,"xoffset":${xoffset}`;
+  return s;
 }
 
 /** The record key in Maxwell's default "hash" format. */

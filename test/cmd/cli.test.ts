@@ -30,8 +30,6 @@ describe('help and version', () => {
 
 describe('groups that are not built yet say so and exit 3', () => {
   const planned: string[][] = [
-    ['cdc'],
-    ['cdc', 'bootstrap', 'gmall.base_province'],
     ['run', 'dim'],
     ['run', 'dwd'],
     ['run', 'dws'],

@@ -1,0 +1,266 @@
+/** `rtwh cdc` and `rtwh cdc bootstrap`: thin wiring of src/collect/cdc (flags → options, status line, signals). */
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { openBus } from '../src/bus/index';
+import { formatCount, formatSeconds, startProgress, summaryLine } from '../src/cli/progress';
+import { bootstrapProgress, enqueueBootstrap } from '../src/collect/cdc/bootstrap';
+import { openCdcConn } from '../src/collect/cdc/conn';
+import { parseFilter } from '../src/collect/cdc/filter';
+import { lagText, type CdcStatus } from '../src/collect/cdc/metrics';
+import { ensureMaxwellSchema, formatPosition, parsePosition } from '../src/collect/cdc/position';
+import { CDC_DEFAULTS, runCdc } from '../src/collect/cdc/run';
+import type { CdcFormat } from '../src/collect/cdc/encode';
+import type { Config } from '../src/config/load';
+import { q, rtwhError } from '../src/errors';
+import type { MaxwellPartitionBy } from '../src/formats/maxwell';
+import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
+import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
+
+interface CdcFlags {
+  format: string;
+  topic: string;
+  filter?: string;
+  partitionBy: string;
+  partitions: string;
+  outputDdl?: boolean;
+  serverId: string;
+  clientId: string;
+  positionStore: string;
+  schemaDatabase: string;
+  initPosition?: string;
+  http?: string | boolean;
+  mockDate: boolean;
+  maxRows?: string;
+  queueMb: string;
+}
+
+interface BootstrapFlags {
+  where?: string;
+  clientId: string;
+  schemaDatabase: string;
+  wait: boolean;
+  timeout?: string;
+}
+
+export function registerCdc(program: Command, ctx: Ctx): void {
+  const cdc = withCommonFlags(program.command('cdc'))
+    .description('Capture MySQL/MariaDB binlog changes into ods_db as Maxwell or Debezium JSON')
+    .addOption(new Option('--format <format>', 'record format').choices(['maxwell', 'debezium']).default(CDC_DEFAULTS.format))
+    .option('--topic <topic>', 'topic for the records', CDC_DEFAULTS.topic)
+    .option('--filter <spec>', "Maxwell filter: rules 'include|exclude|blacklist: db.table' in order, the last match wins (e.g. 'exclude: *.*, include: gmall.*')")
+    .addOption(new Option('--partition-by <what>', 'partition records by (Maxwell producer_partition_by)').choices(['table', 'database', 'primary_key']).default(CDC_DEFAULTS.partitionBy))
+    .option('--partitions <n>', 'partitions of the topic if cdc creates it', String(CDC_DEFAULTS.partitions))
+    .option('--output-ddl', 'also write DDL records (table-create, table-alter, …) like Maxwell output_ddl (Maxwell format)')
+    .option('--server-id <n>', 'server_id this replica announces to the source (unique among its replicas)', String(CDC_DEFAULTS.replicaId))
+    .option('--client-id <name>', 'names this capture: its stored position and bootstrap requests', CDC_DEFAULTS.clientId)
+    .addOption(new Option('--position-store <where>', 'where the position lives: mysql = <schema-database>.positions in the source (Maxwell\'s table), local = <state_dir>/cdc/').choices(['mysql', 'local']).default('mysql'))
+    .option('--schema-database <name>', "Maxwell's schema_database: positions and bootstrap tables", CDC_DEFAULTS.schemaDb)
+    .option('--init-position <file:pos>', 'start here instead of the stored position (default without one: the end of the binlog)')
+    .option('--http [port]', 'serve /metrics and /healthz on http.bind (127.0.0.1) : port (default http.port)')
+    .option('--no-mock-date', 'keep binlog times as they are even when mock.date is set')
+    .option('--queue-mb <n>', 'memory for records waiting for the bus; reading pauses when it is full', '64')
+    .addOption(new Option('--max-rows <n>', 'stop after this many records were sent (tests, benchmarks)').hideHelp())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rtwh cdc --mysql mysql://root:secret@127.0.0.1:3306/gmall --bus kafka://127.0.0.1:9092
+  rtwh cdc --filter 'exclude: *.*, include: gmall.*' --partition-by primary_key --output-ddl
+  rtwh cdc --format debezium --topic ods_db_debezium --http
+  rtwh cdc bootstrap gmall.base_province
+
+Reads the ROW binlog (binlog_format=ROW, binlog_row_image=FULL; binlog_row_metadata=FULL recommended) and writes
+one record per row change: Maxwell JSON byte for byte (key {"database","table","pk.id"}, partition like
+producer_partition_by), or Flink CDC's Debezium JSON. With mock.date set, ts takes the mock date like Maxwell's
+mock_date.
+
+The position is stored after the bus acknowledged everything up to a transaction boundary, in Maxwell's
+positions table (or --position-store local): after kill -9 a restart resends at most the last unacknowledged
+batch and never skips a change. Without a stored position cdc starts at the end of the binlog.
+A full queue pauses reading (a slow or absent bus makes cdc wait); a lost MySQL connection is retried with
+backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the position, exit 0.`,
+    )
+    .action(async (flags: CdcFlags, cmd: Command) => {
+      const { config } = ctx.config(cmd);
+      const mysql = requireMysql(config);
+      const format = flags.format as CdcFormat;
+      const replicaId = wholeNumber('--server-id', flags.serverId, 1, 4294967295);
+      const partitions = wholeNumber('--partitions', flags.partitions, 1, 10_000);
+      const queueMb = wholeNumber('--queue-mb', flags.queueMb, 1, 65_536);
+      const clientId = checkClientId(flags.clientId);
+      const schemaDb = checkIdentifier(flags.schemaDatabase, '--schema-database');
+      parseFilter(flags.filter); // a bad filter fails before any connection is opened
+      const initPosition = flags.initPosition === undefined ? undefined : parsePosition(flags.initPosition);
+      const maxRows = flags.maxRows === undefined ? undefined : wholeNumber('--max-rows', flags.maxRows, 1, Number.MAX_SAFE_INTEGER);
+      if (flags.outputDdl && format !== 'maxwell') throw rtwhError('USAGE', '--output-ddl is a Maxwell option; Debezium records carry no DDL here', { hint: 'Drop --output-ddl, or use --format maxwell.' });
+      const http = flags.http === undefined ? undefined : { bind: config.http.bind, port: flags.http === true ? config.http.port : wholeNumber('--http', String(flags.http), 0, 65535) };
+      const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
+
+      const bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
+      const spinner = ctx.io.isTTY && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
+      const progress = startProgress({ label: `cdc → ${flags.topic}`, unit: 'rows', enabled: spinner });
+      const ac = new AbortController();
+      let signals = 0;
+      const onSignal = () => {
+        // First signal: stop reading, flush, store the position. Second: leave now (a restart re-reads the rest).
+        if (++signals > 1) process.exit(130);
+        ctx.err('cdc: stopping: sending what is queued and storing the position (Ctrl-C again to quit at once)');
+        ac.abort();
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let lastLine = 0;
+      let lastState: string | undefined;
+      try {
+        const result = await runCdc({
+          mysql,
+          bus,
+          topic: flags.topic,
+          format,
+          partitionBy: flags.partitionBy as MaxwellPartitionBy,
+          partitions,
+          ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
+          outputDdl: Boolean(flags.outputDdl),
+          replicaId,
+          clientId,
+          positionStore: flags.positionStore as 'mysql' | 'local',
+          stateDir: resolve(ctx.io.cwd, config.stateDir),
+          schemaDb,
+          ...(initPosition ? { initPosition } : {}),
+          ...(flags.mockDate && config.mock.date ? { mockDate: config.mock.date } : {}),
+          producer: { compression: config.kafka.compression },
+          ...(http ? { http } : {}),
+          queueBytes: queueMb * 1024 * 1024,
+          ...(maxRows !== undefined ? { maxRows } : {}),
+          signal: ac.signal,
+          log: (m) => ctx.err(`cdc: ${m}`),
+          onStarted: (info) => {
+            ctx.err(`cdc: reading ${parseMysqlUrl(mysql).display} from ${formatPosition(info.start)} into ${flags.topic} on ${bus.displayUrl} (${format}${config.mock.date && flags.mockDate ? `, mock date ${config.mock.date}` : ''})`);
+          },
+          onStatus: (s) => {
+            progress.add(s.rows - progress.done, statusDetail(s));
+            if (s.state !== lastState) {
+              if (lastState !== undefined || s.state === 'waiting') ctx.err(`cdc: ${s.state}${s.waitingFor ? ` for ${s.waitingFor}` : ''}`);
+              lastState = s.state;
+            }
+            // Without a terminal: one line every 30 s (a log, not an animation).
+            if (!spinner && Date.now() - lastLine >= 30_000) {
+              lastLine = Date.now();
+              ctx.err(`cdc: ${formatCount(s.rows)} rows (${formatCount(s.rowsPerSecond)} rows/s) · ${statusDetail(s)}`);
+            }
+          },
+        });
+        progress.stop();
+        if (json) ctx.out(JSON.stringify({ ...result, from: formatPosition(result.from), to: formatPosition(result.to) }));
+        const extra = [`${formatPosition(result.from)} → ${formatPosition(result.to)}`];
+        if (result.ddl > 0) extra.push(`${formatCount(result.ddl)} DDL`);
+        if (result.bootstrapRows > 0) extra.push(`${formatCount(result.bootstrapRows)} bootstrap rows`);
+        ctx.err(`${summaryLine('captured', result.rows, 'rows', `into ${result.topic} (${result.format}, ${formatCount(result.records)} records)`, result.seconds)} · ${extra.join(' · ')}`);
+      } finally {
+        progress.stop();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await bus.close();
+      }
+    });
+
+  withCommonFlags(cdc.command('bootstrap'))
+    .description('Full snapshot of a table, like maxwell-bootstrap: the running cdc writes bootstrap-start, every row, bootstrap-complete')
+    .argument('<database.table>', 'the table to snapshot, e.g. gmall.base_province')
+    .option('--where <sql>', 'only rows matching this SQL condition')
+    .option('--client-id <name>', 'the cdc that carries it out (its --client-id)', CDC_DEFAULTS.clientId)
+    .option('--schema-database <name>', "Maxwell's schema_database holding the bootstrap table", CDC_DEFAULTS.schemaDb)
+    .option('--no-wait', 'queue the request and return; the running cdc carries it out')
+    .option('--timeout <seconds>', 'give up waiting after this long (the request stays queued)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rtwh cdc bootstrap gmall.base_province
+  rtwh cdc bootstrap gmall.user_info --where "create_time >= '2025-01-01'"
+
+Like maxwell-bootstrap, this inserts a request into <schema-database>.bootstrap; the running \`rtwh cdc\` with the
+same --client-id sees it in the binlog and writes the snapshot in binlog order (changes made meanwhile follow it),
+Maxwell: bootstrap-start, one bootstrap-insert per row ordered by primary key, bootstrap-complete; Debezium: op "r"
+records. Without a running cdc the request waits for one.`,
+    )
+    .action(async (name: string, flags: BootstrapFlags, cmd: Command) => {
+      const { config } = ctx.config(cmd);
+      const mysql = requireMysql(config);
+      const m = /^([^.]+)\.([^.]+)$/.exec(name);
+      if (!m) throw rtwhError('USAGE', `invalid table ${q(name)}: expected database.table, e.g. gmall.base_province`);
+      const database = checkIdentifier(m[1]!, 'database');
+      const table = checkIdentifier(m[2]!, 'table');
+      const clientId = checkClientId(flags.clientId);
+      const schemaDb = checkIdentifier(flags.schemaDatabase, '--schema-database');
+      const timeoutS = flags.timeout === undefined ? undefined : wholeNumber('--timeout', flags.timeout, 1, 10_000_000);
+      const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
+      const conn = await openCdcConn(parseMysqlUrl(mysql));
+      const spinner = ctx.io.isTTY && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
+      const progress = startProgress({ label: `bootstrap ${database}.${table}`, unit: 'rows', enabled: spinner });
+      const t0 = performance.now();
+      try {
+        await ensureMaxwellSchema(conn, schemaDb);
+        const id = await enqueueBootstrap(conn, { database, table, ...(flags.where !== undefined ? { where: flags.where } : {}), clientId, schemaDb });
+        if (!flags.wait) {
+          if (json) ctx.out(JSON.stringify({ id, database, table, queued: true }));
+          ctx.err(`queued bootstrap #${id} of ${database}.${table} for cdc client ${clientId}`);
+          return;
+        }
+        ctx.err(`queued bootstrap #${id} of ${database}.${table}; waiting for the cdc with client id ${clientId} to carry it out (Ctrl-C leaves it queued)`);
+        let warned = false;
+        for (;;) {
+          const p = await bootstrapProgress(conn, schemaDb, id);
+          if (!p) throw rtwhError('MYSQL_ERROR', `bootstrap request #${id} disappeared from ${schemaDb}.bootstrap`);
+          progress.add(p.insertedRows - progress.done, p.started ? `of ${formatCount(p.totalRows)}` : 'waiting for cdc');
+          if (p.isComplete) {
+            progress.stop();
+            const secs = (performance.now() - t0) / 1000;
+            if (json) ctx.out(JSON.stringify({ id, database, table, rows: p.insertedRows, seconds: Number(secs.toFixed(3)), comment: p.comment }));
+            ctx.err(`${summaryLine('bootstrapped', p.insertedRows, 'rows', `of ${database}.${table} (request #${id})`, secs)}${p.comment ? ` · ${p.comment}` : ''}`);
+            return;
+          }
+          const waited = (performance.now() - t0) / 1000;
+          if (!p.started && !warned && waited > 10) {
+            warned = true;
+            ctx.err(`no cdc has picked up request #${id} after ${formatSeconds(waited)}; is \`rtwh cdc --client-id ${clientId}\` running?`);
+          }
+          if (timeoutS !== undefined && waited > timeoutS) {
+            throw rtwhError('MYSQL_UNAVAILABLE', `bootstrap #${id} not finished after ${timeoutS} s (${formatCount(p.insertedRows)} rows so far); it stays queued`, {
+              hint: `Start \`rtwh cdc --client-id ${clientId}\`, or follow it later in ${schemaDb}.bootstrap.`,
+            });
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+      } finally {
+        progress.stop();
+        await conn.close();
+      }
+    });
+}
+
+function statusDetail(s: CdcStatus): string {
+  const parts = [s.state === 'waiting' ? `waiting for ${s.waitingFor ?? '?'}` : formatPosition(s.read), lagText(s), `queue ${formatCount(s.queueRecords)}`];
+  if (s.reconnects > 0) parts.push(`${s.reconnects} reconnect${s.reconnects === 1 ? '' : 's'}`);
+  return parts.join(' · ');
+}
+
+function requireMysql(config: Config): string {
+  if (!config.mysql) {
+    throw rtwhError('USAGE', 'no source database to read the binlog of', {
+      hint: 'Pass --mysql mysql://user:pass@host:port/gmall (or set RTWH_MYSQL, or mysql in rtwh.toml).',
+    });
+  }
+  return config.mysql;
+}
+
+function checkClientId(v: string): string {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(v)) throw rtwhError('USAGE', `invalid --client-id ${q(v)}: expected 1–64 letters, digits, ".", "_" or "-"`);
+  return v;
+}
+
+function wholeNumber(flag: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < min || n > max) throw rtwhError('USAGE', `invalid ${flag} ${q(v)}: expected a whole number from ${min} to ${max}`);
+  return n;
+}

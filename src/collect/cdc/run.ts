@@ -1,0 +1,570 @@
+/**
+ * `rtwh cdc`: binlog → bus, wired together.
+ *
+ *   BinlogReader ──rows──► TxnBuffer ──commit──► CdcQueue (records + position markers) ──► BusWriter ──► topic
+ *        ▲  pause when the queue is full / while a DDL or bootstrap is handled        │ acked → store position
+ *        └────────────────────────────── resume below half ───────────────────────────┘
+ *
+ * The design notes (position rule, back-pressure, DDL, reconnects) are in README.md beside this file.
+ */
+import type { Bus, ProducerOptions } from '../../bus/types';
+import { rtwhError, RtwhError } from '../../errors';
+import type { DebeziumEncodeOptions } from '../../formats/debezium';
+import type { MaxwellDdl, MaxwellPartitionBy } from '../../formats/maxwell';
+import { MOCK_UTC_OFFSET_MS } from '../../mock/db/clock';
+import { parseMysqlUrl } from '../../store/mysql';
+import { bootstrapRequestOf, runSnapshot, type BootstrapRequest } from './bootstrap';
+import { openCdcConn, type CdcConn } from './conn';
+import { classifyDdl, type DdlStatement } from './ddl';
+import { createEncoder, type CdcEncoder, type CdcFormat } from './encode';
+import { parseFilter, type CdcFilter } from './filter';
+import type { CdcStatus } from './metrics';
+import { serveMetrics, type HttpEndpoint } from './metrics';
+import { ensureMaxwellSchema, formatPosition, LocalPositionStore, MysqlPositionStore, type BinlogPosition, type PositionStore } from './position';
+import { CdcQueue } from './queue';
+import { BinlogReader, type ReaderEvent } from './reader';
+import { maxwellTableDef, SchemaCache, SYSTEM_DATABASES } from './schema';
+import { TxnBuffer } from './txn';
+import { BusWriter } from './writer';
+
+export interface CdcOptions {
+  /** Source server, mysql://user:pass@host:port[/db]. */
+  mysql: string;
+  bus: Bus;
+  topic: string;
+  format: CdcFormat;
+  partitionBy: MaxwellPartitionBy;
+  /** Partitions of the topic when cdc has to create it. */
+  partitions: number;
+  /** Maxwell filter, e.g. 'exclude: *.*, include: gmall.*'. */
+  filter?: string;
+  /** Maxwell output_ddl: DDL records on the topic (Maxwell format only). */
+  outputDdl: boolean;
+  /** The server_id this replica announces. */
+  replicaId: number;
+  clientId: string;
+  positionStore: 'mysql' | 'local';
+  /** Absolute state dir (local position store). */
+  stateDir: string;
+  /** Maxwell's schema_database: positions and bootstrap tables. */
+  schemaDb: string;
+  /** Start here, whatever is stored. */
+  initPosition?: BinlogPosition;
+  /** Business date (mock.date): Maxwell's mock_date, the date part of every ts becomes this date. */
+  mockDate?: string;
+  producer?: ProducerOptions;
+  debezium?: DebeziumEncodeOptions;
+  http?: { bind: string; port: number };
+  queueBytes?: number;
+  queueRecords?: number;
+  txnMemoryBytes?: number;
+  batchRecords?: number;
+  batchBytes?: number;
+  positionIntervalMs?: number;
+  statusIntervalMs?: number;
+  /** Stop after this many rows were read and sent (tests, benchmarks). */
+  maxRows?: number;
+  signal: AbortSignal;
+  onStatus?: (s: CdcStatus) => void;
+  /** Called once reading has started (after the start position is stored). */
+  onStarted?: (info: { start: BinlogPosition; httpUrl?: string; warnings: string[] }) => void;
+  log?: (msg: string) => void;
+}
+
+export interface CdcResult {
+  rows: number;
+  records: number;
+  ddl: number;
+  bootstrapRows: number;
+  seconds: number;
+  from: BinlogPosition;
+  to: BinlogPosition;
+  topic: string;
+  format: CdcFormat;
+}
+
+export const CDC_DEFAULTS = {
+  topic: 'ods_db',
+  format: 'maxwell' as CdcFormat,
+  partitionBy: 'table' as MaxwellPartitionBy,
+  partitions: 1,
+  replicaId: 6379,
+  clientId: 'maxwell',
+  schemaDb: 'maxwell',
+  queueBytes: 64 * 1024 * 1024,
+  queueRecords: 100_000,
+  txnMemoryBytes: 64 * 1024 * 1024,
+  batchRecords: 5000,
+  batchBytes: 4 * 1024 * 1024,
+  positionIntervalMs: 1000,
+  statusIntervalMs: 1000,
+};
+
+/**
+ * Maxwell's mock_date: every event time keeps its time of day (Beijing time, the business day's zone) and takes
+ * the mock date as its day, so `ts` and the rows' business dates agree. Without a mock date, time passes through.
+ */
+export function mockDateClock(mockDate: string | undefined): (ms: number) => number {
+  if (!mockDate) return (ms) => ms;
+  const dayStart = Date.parse(`${mockDate}T00:00:00Z`) - MOCK_UTC_OFFSET_MS;
+  const day = 86_400_000;
+  return (ms) => dayStart + ((((ms + MOCK_UTC_OFFSET_MS) % day) + day) % day);
+}
+
+interface ServerInfo {
+  serverId: number;
+  version: string;
+  warnings: string[];
+}
+
+/** The source must write a ROW binlog; FULL row images and metadata are what Maxwell-compatible output needs. */
+async function checkServer(conn: CdcConn, replicaId: number): Promise<ServerInfo> {
+  const [v] = await conn.query<{ log_bin: number | string; binlog_format: string; row_image: string; server_id: number; version: string }[]>(
+    'SELECT @@GLOBAL.log_bin AS log_bin, @@GLOBAL.binlog_format AS binlog_format, @@GLOBAL.binlog_row_image AS row_image, @@GLOBAL.server_id AS server_id, VERSION() AS version',
+    [],
+    'checking the binlog settings',
+  );
+  const where = conn.target.display;
+  if (!v || String(v.log_bin) === '0' || String(v.log_bin).toUpperCase() === 'OFF') {
+    throw rtwhError('MYSQL_ERROR', `${where} writes no binlog (log_bin is off)`, { hint: 'Start the server with log_bin, binlog_format=ROW, binlog_row_image=FULL and a server_id (scripts/stack.sh does).' });
+  }
+  if (String(v.binlog_format).toUpperCase() !== 'ROW') {
+    throw rtwhError('MYSQL_ERROR', `${where} has binlog_format=${v.binlog_format}; cdc needs ROW`, { hint: 'SET GLOBAL binlog_format = ROW (and put binlog_format=ROW in my.cnf); existing sessions keep the old format until they reconnect.' });
+  }
+  if (Number(v.server_id) === replicaId) {
+    throw rtwhError('USAGE', `--server-id ${replicaId} is the server's own server_id`, { hint: 'Give cdc a server id no server or other replica uses (Maxwell uses 6379).' });
+  }
+  const warnings: string[] = [];
+  if (String(v.row_image).toUpperCase() !== 'FULL') {
+    warnings.push(`binlog_row_image=${v.row_image}: rows carry only some columns, the others come out as null (set binlog_row_image=FULL)`);
+  }
+  try {
+    const [m] = await conn.query<{ meta: string }[]>('SELECT @@GLOBAL.binlog_row_metadata AS meta');
+    if (m && String(m.meta).toUpperCase() !== 'FULL') {
+      warnings.push(`binlog_row_metadata=${m.meta}: columns are looked up in information_schema, so rows read again after an ALTER TABLE may be decoded with the newer columns (set binlog_row_metadata=FULL)`);
+    }
+  } catch {
+    // MySQL 5.7 has no such variable; its table maps carry no names either way.
+  }
+  return { serverId: Number(v.server_id), version: v.version, warnings };
+}
+
+async function binlogEnd(conn: CdcConn): Promise<BinlogPosition> {
+  const rows = await conn.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS', [], 'reading the binlog position');
+  const r = rows[0];
+  if (!r) throw rtwhError('MYSQL_ERROR', `${conn.target.display} reports no binlog position (SHOW MASTER STATUS is empty)`, { hint: 'Is log_bin on? cdc needs the binlog.' });
+  return { file: r.File, pos: Number(r.Position) };
+}
+
+/** Binlog files and sizes, for lag. */
+async function binlogFiles(conn: CdcConn): Promise<{ name: string; size: number }[]> {
+  const rows = await conn.query<{ Log_name: string; File_size: number | string }[]>('SHOW BINARY LOGS');
+  return rows.map((r) => ({ name: r.Log_name, size: Number(r.File_size) }));
+}
+
+async function topicPartitions(bus: Bus, topic: string, partitions: number, log?: (m: string) => void): Promise<number> {
+  const admin = await bus.admin();
+  try {
+    try {
+      return (await admin.describeTopic(topic)).partitions.length;
+    } catch (e) {
+      if (!(e instanceof RtwhError) || e.code !== 'TOPIC_NOT_FOUND') throw e;
+    }
+    await admin.createTopic({ name: topic, partitions });
+    log?.(`created topic ${topic} with ${partitions} partition${partitions === 1 ? '' : 's'}`);
+    return (await admin.describeTopic(topic)).partitions.length;
+  } finally {
+    await admin.close();
+  }
+}
+
+export async function runCdc(o: CdcOptions): Promise<CdcResult> {
+  const t0 = performance.now();
+  const log = o.log ?? (() => {});
+  const target = parseMysqlUrl(o.mysql);
+  const filter: CdcFilter = parseFilter(o.filter);
+  const d = CDC_DEFAULTS;
+  let store: PositionStore | undefined;
+  let lockName: string | undefined;
+  const conn = await openCdcConn(target, {
+    noBinlog: true,
+    // The named lock belonged to the connection the server dropped; take it again on the new one.
+    onReconnect: async (query) => {
+      if (!lockName) return;
+      const rows = (await query('SELECT GET_LOCK(?, 0) AS got', [lockName])) as { got: number | null }[];
+      if (rows[0]?.got !== 1) log(`warning: could not take the cdc lock ${lockName} again after reconnecting; is another cdc with this client id running?`);
+    },
+  });
+  let http: HttpEndpoint | undefined;
+  let reader: BinlogReader | undefined;
+  try {
+    const server = await checkServer(conn, o.replicaId);
+    for (const w of server.warnings) log(`warning: ${w}`);
+    try {
+      await ensureMaxwellSchema(conn, o.schemaDb);
+    } catch (e) {
+      if (o.positionStore === 'mysql') throw e;
+      log(`warning: cannot create ${o.schemaDb}.bootstrap (${(e as Error).message}); bootstrap requests are not available`);
+    }
+    if (o.positionStore === 'mysql') {
+      const s = new MysqlPositionStore(conn, o.schemaDb, server.serverId, o.clientId);
+      await s.lock();
+      lockName = `rtwh-cdc:${server.serverId}:${o.clientId}`;
+      store = s;
+    } else {
+      const s = new LocalPositionStore(LocalPositionStore.pathFor(o.stateDir, o.clientId), server.serverId, o.clientId);
+      s.lock();
+      store = s;
+    }
+    const stored = await store.load();
+    const start = o.initPosition ?? stored ?? (await binlogEnd(conn));
+    if (!stored || o.initPosition) await store.save(start);
+    if (o.initPosition && stored) log(`starting at --init-position ${formatPosition(start)} instead of the stored ${formatPosition(stored)}`);
+
+    const schema = new SchemaCache(conn);
+    await schema.loadAll();
+    const partitions = await topicPartitions(o.bus, o.topic, o.partitions, log);
+    const eventTime = mockDateClock(o.mockDate);
+    const encoder = createEncoder({ format: o.format, partitionBy: o.partitionBy, partitions, ...(o.debezium ? { debezium: o.debezium } : {}) });
+    const queue = new CdcQueue(o.queueBytes ?? d.queueBytes, o.queueRecords ?? d.queueRecords);
+    const txn = new TxnBuffer(o.txnMemoryBytes ?? d.txnMemoryBytes);
+    const writer = new BusWriter({
+      bus: o.bus,
+      topic: o.topic,
+      ...(o.producer ? { producer: o.producer } : {}),
+      queue,
+      store,
+      initial: start,
+      batchRecords: o.batchRecords ?? d.batchRecords,
+      batchBytes: o.batchBytes ?? d.batchBytes,
+      positionIntervalMs: o.positionIntervalMs ?? d.positionIntervalMs,
+      log,
+    });
+
+    const counters = { rows: 0, ddl: 0, bootstrapRows: 0, reconnects: 0 };
+    let readerState: { state: 'connecting' | 'reading' | 'waiting'; detail?: string } = { state: 'connecting' };
+    let connects = 0;
+    let fatal: unknown;
+    let wakeMain: (() => void) | undefined;
+    const stopMain = () => wakeMain?.();
+
+    const handler = new TxnHandler({ encoder, queue, txn, schema, filter, conn, o, eventTime, log, counters, reader: () => reader! });
+    reader = new BinlogReader({
+      target,
+      replicaId: o.replicaId,
+      start,
+      filter,
+      schemaDb: o.schemaDb,
+      schema,
+      eventTime,
+      withSource: o.format === 'debezium',
+      sourceServerId: server.serverId,
+      handle: (e) => handler.handle(e),
+      onFatal: (e) => {
+        fatal = e;
+        stopMain();
+      },
+      onState: (state, detail) => {
+        if (state === 'connecting' && connects++ > 0) counters.reconnects++;
+        readerState = detail === undefined ? { state } : { state, detail };
+      },
+      log,
+    });
+    queue.onDrained = () => reader?.resume('queue');
+
+    // Lag: where the server's binlog ends, sampled; "how long ago was the server where we read now".
+    const samples: { t: number; file: string; end: number }[] = [];
+    let lagBytes: number | null = null;
+    let lagSeconds: number | null = null;
+    let polling = false;
+    const pollLag = async () => {
+      if (polling || !reader) return;
+      polling = true;
+      try {
+        const files = await binlogFiles(conn);
+        const last = files[files.length - 1];
+        if (!last) return;
+        samples.push({ t: Date.now(), file: last.name, end: last.size });
+        if (samples.length > 600) samples.shift();
+        const at = reader.position;
+        let behind = 0;
+        let seen = false;
+        for (const f of files) {
+          if (f.name === at.file) {
+            seen = true;
+            behind += Math.max(0, f.size - at.pos);
+          } else if (seen) behind += f.size;
+        }
+        lagBytes = seen ? behind : null;
+        if (lagBytes === 0) lagSeconds = 0;
+        else {
+          const reached = samples.find((s) => s.file > at.file || (s.file === at.file && s.end > at.pos));
+          lagSeconds = reached ? Math.max(0, (Date.now() - reached.t) / 1000) : null;
+        }
+      } catch {
+        lagBytes = null;
+        lagSeconds = null;
+      } finally {
+        polling = false;
+      }
+    };
+
+    let lastRows = 0;
+    let lastTick = performance.now();
+    let rate = 0;
+    let stopping = false;
+    const status = (): CdcStatus => {
+      const waitingFor = readerState.state === 'waiting' ? `MySQL: ${readerState.detail ?? ''}` : writer.waiting !== undefined ? `the bus: ${writer.waiting}` : undefined;
+      return {
+        state: stopping ? 'stopping' : waitingFor ? 'waiting' : readerState.state === 'connecting' && connects <= 1 ? 'starting' : 'reading',
+        ...(waitingFor ? { waitingFor } : {}),
+        clientId: o.clientId,
+        topic: o.topic,
+        rows: counters.rows,
+        recordsSent: writer.recordsSent,
+        rowsPerSecond: rate,
+        ddl: counters.ddl,
+        bootstrapRows: counters.bootstrapRows,
+        reconnects: counters.reconnects,
+        read: reader!.position,
+        committed: writer.committed,
+        lagBytes,
+        lagSeconds,
+        queueRecords: queue.depth,
+        queueBytes: queue.bytes,
+        startedAt: Date.now() - (performance.now() - t0),
+      };
+    };
+    if (o.http) {
+      http = serveMetrics(o.http.bind, o.http.port, status);
+      log(`metrics on ${http.url}/metrics, health on ${http.url}/healthz`);
+    }
+    const ticker = setInterval(() => {
+      const now = performance.now();
+      rate = ((counters.rows - lastRows) * 1000) / Math.max(1, now - lastTick);
+      lastRows = counters.rows;
+      lastTick = now;
+      void pollLag();
+      o.onStatus?.(status());
+      if (o.maxRows !== undefined && writer.recordsSent >= o.maxRows) stopMain();
+    }, o.statusIntervalMs ?? d.statusIntervalMs);
+
+    const writerDone = writer.run().catch((e: unknown) => {
+      fatal = e;
+      stopMain();
+    });
+    reader.start();
+    o.onStarted?.({ start, ...(http ? { httpUrl: http.url } : {}), warnings: server.warnings });
+
+    await new Promise<void>((resolve) => {
+      wakeMain = resolve;
+      if (o.signal.aborted) resolve();
+      o.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+
+    // Shutdown: stop reading, drop the unfinished transaction, send what is queued, store the position.
+    stopping = true;
+    await reader.stop();
+    txn.clear();
+    writer.stop(true);
+    await writerDone;
+    clearInterval(ticker);
+    if (fatal) throw fatal;
+    return {
+      rows: counters.rows,
+      records: writer.recordsSent,
+      ddl: counters.ddl,
+      bootstrapRows: counters.bootstrapRows,
+      seconds: (performance.now() - t0) / 1000,
+      from: start,
+      to: writer.stored,
+      topic: o.topic,
+      format: o.format,
+    };
+  } finally {
+    await reader?.stop().catch(() => undefined);
+    http?.stop();
+    await store?.close().catch(() => undefined);
+    await conn.close();
+  }
+}
+
+interface HandlerContext {
+  encoder: CdcEncoder;
+  queue: CdcQueue;
+  txn: TxnBuffer;
+  schema: SchemaCache;
+  filter: CdcFilter;
+  conn: CdcConn;
+  o: CdcOptions;
+  eventTime: (ms: number) => number;
+  log: (m: string) => void;
+  counters: { rows: number; ddl: number; bootstrapRows: number };
+  reader: () => BinlogReader;
+}
+
+/** What the reader's events do to the transaction buffer and the queue. */
+class TxnHandler {
+  private bootstraps: BootstrapRequest[] = [];
+
+  constructor(private readonly c: HandlerContext) {}
+
+  handle(e: ReaderEvent): void | Promise<void> {
+    const c = this.c;
+    switch (e.kind) {
+      case 'begin':
+        return;
+      case 'rows':
+        for (const ev of e.events) {
+          const p = c.encoder.pending(ev);
+          if (p) c.txn.add(p);
+        }
+        c.counters.rows += e.events.length;
+        return;
+      case 'bootstrap-request': {
+        const r = bootstrapRequestOf(e.row, c.o.clientId);
+        if (r) this.bootstraps.push(r);
+        return;
+      }
+      case 'rollback':
+        c.txn.clear();
+        this.bootstraps = [];
+        return;
+      case 'commit':
+        return this.commit(e);
+      case 'rotate':
+        c.queue.pushMarker({ position: e.position, own: false, ts: c.reader().lastEventTime });
+        this.backPressure();
+        return;
+      case 'statement':
+        return this.statement(e);
+    }
+  }
+
+  private backPressure(): void {
+    if (this.c.queue.full) this.c.reader().pause('queue');
+  }
+
+  private commit(e: Extract<ReaderEvent, { kind: 'commit' }>): void | Promise<void> {
+    const c = this.c;
+    const n = c.txn.count;
+    const bootstraps = this.bootstraps;
+    this.bootstraps = [];
+    if (!c.txn.spilled && bootstraps.length === 0) {
+      let i = 0;
+      for (const p of c.txn.drain()) {
+        c.queue.push(c.encoder.finish(p, e.xid, i, i === n - 1));
+        i++;
+      }
+      c.queue.pushMarker({ position: e.position, own: e.own, ts: e.ts });
+      this.backPressure();
+      return;
+    }
+    return (async () => {
+      let i = 0;
+      for (const p of c.txn.drain()) {
+        c.queue.push(c.encoder.finish(p, e.xid, i, i === n - 1));
+        i++;
+        if (c.queue.full) await c.queue.waitForRoom();
+      }
+      const completions: (() => Promise<void>)[] = [];
+      for (const req of bootstraps) {
+        const state = await c.conn.query<{ is_complete: number }[]>(`SELECT is_complete FROM \`${c.o.schemaDb}\`.\`bootstrap\` WHERE id = ?`, [req.id]);
+        // Read again after a restart: a request completed before it is not repeated.
+        if (!state[0] || state[0].is_complete === 1) continue;
+        const r = await runSnapshot(req, {
+          conn: c.conn,
+          schema: c.schema,
+          schemaDb: c.o.schemaDb,
+          encoder: c.encoder,
+          queue: c.queue,
+          eventTime: c.eventTime,
+          log: c.log,
+          onRows: (k) => (c.counters.bootstrapRows += k),
+        });
+        completions.push(r.complete);
+      }
+      c.queue.pushMarker({
+        position: e.position,
+        own: e.own && completions.length === 0,
+        ts: e.ts,
+        ...(completions.length > 0 ? { onCommitted: async () => { for (const f of completions) await f(); } } : {}),
+      });
+      this.backPressure();
+    })();
+  }
+
+  private statement(e: Extract<ReaderEvent, { kind: 'statement' }>): void | Promise<void> {
+    const c = this.c;
+    const ddl = classifyDdl(e.sql, e.database);
+    const relevant = ddl?.targets.some((t) => !SYSTEM_DATABASES.has(t.database) && t.database !== c.o.schemaDb);
+    if (!ddl || !relevant || ddl.kind === 'table-truncate') {
+      c.queue.pushMarker({ position: e.position, own: false, ts: e.ts });
+      this.backPressure();
+      return;
+    }
+    return (async () => {
+      const records = await this.applyDdl(ddl, e.sql, e.ts);
+      c.reader().invalidateTables();
+      if (records.length > 0) c.counters.ddl++;
+      if (c.o.outputDdl && c.encoder.format === 'maxwell') for (const r of records) c.queue.push(c.encoder.ddl(r));
+      c.queue.pushMarker({ position: e.position, own: false, ts: e.ts });
+      this.backPressure();
+    })();
+  }
+
+  /** Re-reads what the statement changed and returns Maxwell's DDL records for the included tables. */
+  private async applyDdl(ddl: DdlStatement, sql: string, ts: number): Promise<MaxwellDdl[]> {
+    const { schema, filter } = this.c;
+    const out: MaxwellDdl[] = [];
+    for (const t of ddl.targets) {
+      if (SYSTEM_DATABASES.has(t.database) || t.database === this.c.o.schemaDb) continue;
+      switch (ddl.kind) {
+        case 'database-create':
+        case 'database-alter': {
+          const charset = await schema.refreshDatabase(t.database);
+          if (filter.includesDatabase(t.database)) out.push({ type: ddl.kind, database: t.database, charset: charset ?? 'utf8mb4', ts, sql });
+          break;
+        }
+        case 'database-drop':
+          schema.forget(t.database);
+          if (filter.includesDatabase(t.database)) out.push({ type: 'database-drop', database: t.database, ts, sql });
+          break;
+        case 'table-create': {
+          const def = await schema.refreshTable(t.database, t.table!);
+          if (def && filter.includesTable(t.database, t.table!) && !filter.isBlacklisted(t.database, t.table!)) {
+            out.push({ type: 'table-create', database: t.database, table: t.table!, def: maxwellTableDef(def), ts, sql });
+          }
+          break;
+        }
+        case 'table-drop':
+          schema.forget(t.database, t.table);
+          if (filter.includesTable(t.database, t.table!)) out.push({ type: 'table-drop', database: t.database, table: t.table!, ts, sql });
+          break;
+        case 'table-alter':
+        case 'table-rename': {
+          const before = schema.get(t.database, t.table!);
+          const to = t.to ?? { database: t.database, table: t.table! };
+          if (t.to) schema.forget(t.database, t.table);
+          const after = await schema.refreshTable(to.database, to.table);
+          if (after && filter.includesTable(t.database, t.table!)) {
+            out.push({
+              type: 'table-alter',
+              database: t.database,
+              table: t.table!,
+              ...(before ? { old: maxwellTableDef(before) } : {}),
+              def: maxwellTableDef(after),
+              ts,
+              sql,
+            });
+          }
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    return out;
+  }
+}
+
