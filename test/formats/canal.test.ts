@@ -1,7 +1,7 @@
 /** Canal flat messages: valid ones pass, broken ones fail with reasons naming the field. */
 import { describe, expect, test } from 'bun:test';
 import { validateCanal } from '../../src/formats/canal';
-import { CANAL_DDL, CANAL_INSERT, CANAL_UPDATE } from './samples';
+import { CANAL_DDL, CANAL_INSERT, CANAL_UPDATE } from './corpus/good';
 
 type Obj = Record<string, any>;
 function edited(s: string, edit: (o: Obj) => void): Obj {

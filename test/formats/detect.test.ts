@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test';
 import { detectFormat, validateAs } from '../../src/formats/detect';
 import { validateDebezium } from '../../src/formats/validate-debezium';
 import { validateMaxwell } from '../../src/formats/validate-maxwell';
-import * as S from './samples';
+import * as S from './corpus/good';
 
 type Obj = Record<string, any>;
 const obj = (s: string): Obj => JSON.parse(s) as Obj;

@@ -3,7 +3,7 @@ import { describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempDir } from '../helpers/cli';
-import * as S from '../formats/samples';
+import * as S from '../formats/corpus/good';
 
 const MAIN = join(import.meta.dir, '..', '..', 'cmd', 'main.ts');
 

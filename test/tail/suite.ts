@@ -15,8 +15,8 @@ import { openKafkaFetchSource } from '../../src/tail/kafka-fetch';
 import { runTail } from '../../src/tail/run';
 import type { TailSource } from '../../src/tail/source';
 import { cli, tempDir } from '../helpers/cli';
-import * as S from '../formats/samples';
-import { CORPUS, generatedCorpus } from '../formats/validate.test';
+import * as S from '../formats/corpus/good';
+import { CORPUS, generatedCorpus } from '../formats/corpus/index';
 
 export const T0 = Date.parse('2025-01-14T00:00:00Z');
 

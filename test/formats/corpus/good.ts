@@ -1,4 +1,4 @@
-/** One valid record of each format, as the real producers write them (shared by format and tail tests). */
+/** Not malformed: one valid record of each format, as the real producers write them (shared by format and tail tests). */
 
 export const MAXWELL_INSERT =
   '{"database":"gmall","table":"order_info","type":"insert","ts":1736821234,"xid":8812,"xoffset":0,"data":{"id":935,"order_status":"1001","total_amount":1299.00,"user_id":7,"create_time":"2025-01-14 10:20:34","operate_time":null}}';
