@@ -7,7 +7,6 @@
  * The parsed object is only used to look at the record: numbers in it may be rounded doubles. Whoever prints or
  * forwards the record uses `text` (the original characters), and decodeChanges (validated-change.ts) for exact values.
  */
-import { isUtf8 } from 'node:buffer';
 import { detectFormat, validateAs, type RecordFormat } from './detect.ts';
 import { isObj, kind, type Obj } from './validate-check.ts';
 
@@ -62,7 +61,7 @@ export function parseJson(text: string): { ok: true; value: unknown } | { ok: fa
   }
 }
 
-const decoder = new TextDecoder();
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Checks one record value. Never throws: every failure is a result with a reason. */
 export function checkRecord(value: Uint8Array | string | null | undefined): CheckedRecord {
@@ -71,10 +70,12 @@ export function checkRecord(value: Uint8Array | string | null | undefined): Chec
   let text: string;
   if (typeof value === 'string') text = value;
   else {
-    if (!isUtf8(value)) {
+    try {
+      // One pass that decodes and checks (fatal): measured faster than isUtf8 followed by toString.
+      text = strictUtf8.decode(value);
+    } catch {
       return { ok: false, problem: 'invalid UTF-8', reasons: [`byte ${firstInvalidUtf8(value)} of ${value.length} is not valid UTF-8`], json: false };
     }
-    text = Buffer.isBuffer(value) ? value.toString('utf8') : decoder.decode(value);
   }
   const parsed = parseJson(text);
   if (!parsed.ok) return { ok: false, problem: 'invalid JSON', reasons: [parsed.reason], json: false, text };
