@@ -15,7 +15,7 @@ import { MOCK_UTC_OFFSET_MS } from '../../mock/db/clock';
 import { parseMysqlUrl } from '../../store/mysql';
 import { bootstrapRequestOf, runSnapshot, type BootstrapRequest } from './bootstrap';
 import { openCdcConn, type CdcConn } from './conn';
-import { classifyDdl, type DdlStatement } from './ddl';
+import { classifyDdl, parseCreateTable, type DdlStatement } from './ddl';
 import { createEncoder, type CdcEncoder, type CdcFormat } from './encode';
 import { parseFilter, type CdcFilter } from './filter';
 import type { CdcStatus } from './metrics';
@@ -531,7 +531,21 @@ class TxnHandler {
           if (filter.includesDatabase(t.database)) out.push({ type: 'database-drop', database: t.database, ts, sql });
           break;
         case 'table-create': {
-          const def = await schema.refreshTable(t.database, t.table!);
+          let def = await schema.refreshTable(t.database, t.table!);
+          if (!def) {
+            // Gone again before cdc got here (or read again after a restart): the statement itself describes it.
+            const parsed = parseCreateTable(sql);
+            if (parsed) {
+              def = {
+                database: t.database,
+                table: t.table!,
+                charset: parsed.charset ?? schema.databaseCharset(t.database) ?? 'utf8mb4',
+                columns: parsed.columns.map((c) => (c.charset === null && /char|text/.test(c.type) ? { ...c, charset: schema.databaseCharset(t.database) ?? 'utf8mb4' } : c)),
+                primaryKey: parsed.primaryKey,
+                jsonColumns: new Set(),
+              };
+            }
+          }
           if (def && filter.includesTable(t.database, t.table!) && !filter.isBlacklisted(t.database, t.table!)) {
             out.push({ type: 'table-create', database: t.database, table: t.table!, def: maxwellTableDef(def), ts, sql });
           }
