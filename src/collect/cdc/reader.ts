@@ -106,6 +106,7 @@ export class BinlogReader {
   private inTxn = false;
   private txnTouchedOther = false;
   private txnGtid: string | null = null;
+  private lastGtid: string | null = null;
   private txnThread: number | null = null;
   private txnServerId: number;
   private txnStart: BinlogPosition;
@@ -285,7 +286,9 @@ export class BinlogReader {
   }
 
   private boundary(pos: number): BinlogPosition {
-    const p = { file: this.file, pos };
+    // The GTID of the last group before the boundary; it names the same point as file:pos (informational).
+    if (this.txnGtid !== null) this.lastGtid = this.txnGtid;
+    const p = { file: this.file, pos, gtid: this.lastGtid };
     this.resumeAt = p;
     this.txnStart = p;
     return p;
@@ -336,8 +339,8 @@ export class BinlogReader {
         if (/^(SAVEPOINT|RELEASE\s+SAVEPOINT|ROLLBACK\s+TO|XA\s)/i.test(sql)) return;
         // A standalone statement (DDL and the like) ends any group it belonged to.
         this.inTxn = false;
-        this.txnGtid = null;
         const position = this.boundary(this.pos);
+        this.txnGtid = null;
         return this.o.handle({ kind: 'statement', sql, database: q.schema, ts: this.o.eventTime(q.timestamp), position, thread: q.slaveProxyId });
       }
       case 'writerows':
@@ -360,7 +363,7 @@ export class BinlogReader {
     const own = !this.txnTouchedOther;
     this.inTxn = false;
     this.txnTouchedOther = false;
-    const position = { ...this.boundary(this.pos), gtid: this.txnGtid };
+    const position = this.boundary(this.pos);
     this.txnGtid = null;
     return this.o.handle({ kind: 'commit', xid, position, ts: this.o.eventTime(ts), own });
   }

@@ -178,6 +178,25 @@ async function topicPartitions(bus: Bus, topic: string, partitions: number, log?
   }
 }
 
+function startupStatus(o: CdcOptions, at: BinlogPosition, waitingFor: string): CdcStatus {
+  return {
+    state: 'waiting', waitingFor, clientId: o.clientId, topic: o.topic, rows: 0, recordsSent: 0, rowsPerSecond: 0, ddl: 0, bootstrapRows: 0,
+    reconnects: 0, read: at, committed: at, lagBytes: null, lagSeconds: null, queueRecords: 0, queueBytes: 0, startedAt: Date.now(),
+  };
+}
+
+function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
 export async function runCdc(o: CdcOptions): Promise<CdcResult> {
   const t0 = performance.now();
   const log = o.log ?? (() => {});
@@ -223,7 +242,19 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
 
     const schema = new SchemaCache(conn);
     await schema.loadAll();
-    const partitions = await topicPartitions(o.bus, o.topic, o.partitions, log);
+    // An absent bus at start is waited for like one that goes away later (with status "waiting").
+    let partitions = 0;
+    for (let attempt = 0; partitions === 0; attempt++) {
+      try {
+        partitions = await topicPartitions(o.bus, o.topic, o.partitions, log);
+      } catch (e) {
+        if (!(e instanceof RtwhError) || (e.code !== 'BUS_UNAVAILABLE' && e.code !== 'BUS_ERROR')) throw e;
+        if (attempt === 0) log(`waiting for the bus: ${e.message}`);
+        o.onStatus?.(startupStatus(o, start, `the bus: ${e.message}`));
+        if (o.signal.aborted) return { rows: 0, records: 0, ddl: 0, bootstrapRows: 0, seconds: (performance.now() - t0) / 1000, from: start, to: start, topic: o.topic, format: o.format };
+        await abortableSleep(Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)), o.signal);
+      }
+    }
     const eventTime = mockDateClock(o.mockDate);
     const encoder = createEncoder({ format: o.format, partitionBy: o.partitionBy, partitions, ...(o.debezium ? { debezium: o.debezium } : {}) });
     const queue = new CdcQueue(o.queueBytes ?? d.queueBytes, o.queueRecords ?? d.queueRecords);
