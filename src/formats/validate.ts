@@ -7,6 +7,7 @@
  * The parsed object is only used to look at the record: numbers in it may be rounded doubles. Whoever prints or
  * forwards the record uses `text` (the original characters), and decodeChanges (validated-change.ts) for exact values.
  */
+import { isUtf8 } from 'node:buffer';
 import { detectFormat, validateAs, type RecordFormat } from './detect.ts';
 import { isObj, kind, type Obj } from './validate-check.ts';
 
@@ -88,4 +89,44 @@ export function checkRecord(value: Uint8Array | string | null | undefined): Chec
   const reasons = validateAs(format, obj);
   if (reasons.length > 0) return { ok: false, problem: `invalid ${format}`, reasons, format, json: true, text, obj };
   return { ok: true, format, text, obj: obj as Obj };
+}
+
+/** A valid record checked by checkValidFast: strings inside `obj` are its UTF-8 bytes read as Latin-1. */
+export interface Latin1Record {
+  format: RecordFormat;
+  obj: Obj;
+}
+
+/**
+ * The hot path of checkRecord for bulk reads: the bytes are checked for UTF-8 (SIMD) and parsed as Latin-1 text,
+ * which JavaScript keeps in 8-bit strings and parses faster than the UTF-16 strings UTF-8 decoding makes of
+ * non-ASCII data (measured ~30 % on gmall rows with Chinese names). The JSON structure is the same either way:
+ * bytes above 0x7F only occur inside strings. So the shape, the types and every ASCII value are checked exactly;
+ * non-ASCII strings read as mojibake (see utf8FromLatin1). Returns undefined for anything that is not a valid
+ * record, for the caller to check again with checkRecord, whose reasons show the real text.
+ */
+export function checkValidFast(value: Uint8Array | null | undefined): Latin1Record | undefined {
+  if (value === null || value === undefined || value.length === 0 || !isUtf8(value)) return undefined;
+  const b = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  let obj: unknown;
+  try {
+    obj = JSON.parse(b.toString('latin1'));
+  } catch {
+    return undefined;
+  }
+  const format = detectFormat(obj);
+  if (format === undefined || validateAs(format, obj).length > 0) return undefined;
+  return { format, obj: obj as Obj };
+}
+
+const HIGH = /[\u0080-\u00ff]/;
+
+/** A string of a Latin1Record as the UTF-8 text it was. */
+export function utf8FromLatin1(s: string): string {
+  return HIGH.test(s) ? Buffer.from(s, 'latin1').toString('utf8') : s;
+}
+
+/** A UTF-8 text as it reads inside a Latin1Record (to compare with its strings). */
+export function latin1FromUtf8(s: string): string {
+  return HIGH.test(s) || /[^\u0000-\u007f]/.test(s) ? Buffer.from(s, 'utf8').toString('latin1') : s;
 }

@@ -12,6 +12,7 @@
  */
 import { isObj, type Obj } from '../formats/validate-check.ts';
 import { debeziumPayload } from '../formats/validate-debezium.ts';
+import type { RecordFormat } from '../formats/detect.ts';
 import type { CheckedRecord, RecordProblem } from '../formats/validate.ts';
 
 export type EtlReason = RecordProblem | 'wrong database' | 'delete' | 'empty data' | 'other type';
@@ -31,7 +32,7 @@ function nonEmpty(o: unknown): boolean {
 }
 
 /** Table × type of a valid record (no ETL decision): what the summary of a plain tail counts. */
-export function recordKind(r: Extract<CheckedRecord, { ok: true }>): RecordKind {
+export function recordKind(r: { format: RecordFormat; obj: Obj }): RecordKind {
   const o = r.obj;
   switch (r.format) {
     case 'maxwell':
@@ -53,6 +54,11 @@ const DEBEZIUM_TYPE: Record<string, string> = { c: 'insert', u: 'update', d: 'de
 /** The ETL verdict of one checked record; `database` is the business database to keep. */
 export function odsEtl(r: CheckedRecord, database: string): EtlVerdict {
   if (!r.ok) return { keep: false, reason: r.problem, detail: r.reasons.join('; ') };
+  return odsEtlValid(r, database);
+}
+
+/** The ETL verdict of a record known to be valid in its format. */
+export function odsEtlValid(r: { format: RecordFormat; obj: Obj }, database: string): EtlVerdict {
   const o = r.obj;
   const kind = recordKind(r);
   const wrongDb = (db: unknown): EtlVerdict => ({ keep: false, reason: 'wrong database', detail: `database ${JSON.stringify(db)}, expected ${JSON.stringify(database)}`, kind });

@@ -1,12 +1,13 @@
 /**
- * The tail loop: records from a source → check (format + validation) → ETL verdict (--etl) → output on stdout,
- * reasons on stderr, counts for the summary. Output is written once per batch and awaited, so a slow reader of
- * stdout slows the read (back-pressure) instead of filling memory.
+ * The tail loop: records from a source → verdicts (format, validation, ETL; judge.ts, in a worker when possible)
+ * → envelopes on stdout, reasons on stderr, counts for the summary. While one batch is judged the next is
+ * read, and output is written once per batch and awaited, so a slow reader of stdout slows the read
+ * (back-pressure) instead of filling memory.
  */
 import { render } from '../output/render.ts';
-import { checkRecord, reasonText, type CheckedRecord } from '../formats/validate.ts';
+import { openChecker, type BatchChecker } from './checker.ts';
 import { appendEnvelope, ByteOut, envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
-import { odsEtl, recordKind, type RecordKind } from './etl.ts';
+import { formatOf, type Verdicts } from './judge.ts';
 import type { TailSource } from './source.ts';
 import { TailStats } from './summary.ts';
 
@@ -34,6 +35,8 @@ export interface TailRunOptions {
   pollMs?: number;
   /** With a group: how often offsets are committed while reading. */
   commitEveryMs?: number;
+  /** Judge in a worker thread (default: for jsonl and raw, the bulk formats). */
+  worker?: boolean;
   onBatch?(stats: TailStats): void;
 }
 
@@ -48,30 +51,40 @@ const TABLE_COLUMNS: [string, string][] = [
   ['type', 'VARCHAR'],
   ['value', 'VARCHAR'],
 ];
+const NEWLINE = new Uint8Array([0x0a]);
 
 function where(source: TailSource, r: EnvelopeRecord): string {
   // A file's records are lines: say file:LINE like compilers do.
   return r.timestamp === null && source.plans.length === 1 && r.topic === source.name ? `${r.topic}:${r.offset + 1}` : `${r.topic}[${r.partition}]@${r.offset}`;
 }
 
-function view(c: CheckedRecord, r: EnvelopeRecord): ValueView {
-  if (r.value === null) return { text: null, json: false };
-  if (c.ok) return { text: c.text, json: true };
-  // Not UTF-8: shown with replacement characters (the raw format still prints the bytes as they are).
-  return { text: c.text ?? r.value.toString('utf8'), json: c.json };
+/** The value as text for the formats that show it as text (invalid UTF-8 shows replacement characters). */
+function view(r: EnvelopeRecord, json: boolean): ValueView {
+  return r.value === null ? { text: null, json: false } : { text: r.value.toString('utf8'), json };
 }
 
 function preview(s: string, max = 80): string {
   return s.length > max ? `${s.slice(0, max - 1)}…` : s;
 }
 
+interface InFlight {
+  recs: EnvelopeRecord[];
+  verdicts: Promise<Verdicts>;
+}
+
 /** Reads until the source is done, -n is reached or the signal aborts; returns the counts. */
 export async function runTail(o: TailRunOptions): Promise<TailStats> {
   const stats = new TailStats();
   const next = new Map<number, number>();
+  const etl = o.etl?.database ?? null;
+  const checker: BatchChecker = openChecker(o.worker ?? (o.format === 'jsonl' || o.format === 'raw'));
+  const following = o.source.plans.some((p) => p.end === null);
   let uncommitted = false;
   let lastCommit = Date.now();
+  let requested = 0;
   const tableRows: unknown[][] = [];
+  const inflight: InFlight[] = [];
+
   const flushTable = async () => {
     if (tableRows.length === 0) return;
     await o.write(render({ columns: TABLE_COLUMNS.map(([name, type]) => ({ name, type })), rows: tableRows }, 'box', { maxWidth: o.tableWidth ?? 160 }));
@@ -83,89 +96,117 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
     uncommitted = false;
     lastCommit = Date.now();
   };
+  const more = () => !o.signal?.aborted && !o.source.done() && (o.limit === null || requested < o.limit);
+
+  const output = async (recs: EnvelopeRecord[], v: Verdicts) => {
+    const n = recs.length;
+    stats.read += n;
+    const kindCounts = new Int32Array(v.kinds.length);
+    let printed = 0;
+    for (let i = 0; i < n; i++) {
+      stats.bytes += recs[i]!.value?.length ?? 0;
+      const k = v.kind[i]!;
+      if (k >= 0) kindCounts[k]!++;
+      const f = formatOf(v, i);
+      if (f !== undefined && v.invalid[i] === 0) stats.countFormat(f);
+      if (v.rejected[i] === 0) printed++;
+    }
+    v.kinds.forEach(([table, type], k) => {
+      for (let c = kindCounts[k]!; c > 0; c--) stats.countKind(table, type);
+    });
+    stats.rejected += v.problemAt.length;
+    stats.kept += n - v.problemAt.length;
+    v.problemAt.forEach((i, j) => {
+      const [category, line] = v.problems[j]!;
+      stats.countReason(category);
+      if (!o.quiet) o.warn(`${where(o.source, recs[i]!)}: ${line}`);
+    });
+    for (const r of recs) next.set(r.partition, r.offset + 1);
+    if (n > 0) uncommitted = true;
+    if (printed === 0) return;
+
+    switch (o.format) {
+      case 'jsonl': {
+        let hint = 64;
+        for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
+        const out = new ByteOut(hint);
+        for (let i = 0; i < n; i++) {
+          if (v.rejected[i] === 1) continue;
+          const r = recs[i]!;
+          const json = v.json[i] === 1;
+          // JSON values are copied as bytes; only other values need their text.
+          appendEnvelope(out, r, json ? { text: null, json: true } : view(r, false), o.metaOnly);
+        }
+        await o.write(out.take());
+        break;
+      }
+      case 'raw': {
+        const parts: Uint8Array[] = [];
+        for (let i = 0; i < n; i++) {
+          if (v.rejected[i] === 1) continue;
+          const value = recs[i]!.value;
+          if (value !== null) parts.push(value);
+          parts.push(NEWLINE);
+        }
+        await o.write(Buffer.concat(parts));
+        break;
+      }
+      case 'json': {
+        let text = '';
+        for (let i = 0; i < n; i++) if (v.rejected[i] === 0) text += `${envelopePretty(recs[i]!, view(recs[i]!, v.json[i] === 1), o.metaOnly)}\n`;
+        await o.write(text);
+        break;
+      }
+      case 'table':
+        for (let i = 0; i < n; i++) {
+          if (v.rejected[i] === 1) continue;
+          const r = recs[i]!;
+          const k = v.kind[i]!;
+          const [table, type] = k >= 0 ? v.kinds[k]! : [null, null];
+          const problem = v.problemAt.indexOf(i);
+          tableRows.push([
+            r.partition,
+            r.offset,
+            r.timestamp === null ? null : new Date(r.timestamp).toISOString(),
+            r.key === null ? null : preview(r.key.toString('utf8'), 40),
+            formatOf(v, i) ?? (problem >= 0 ? v.problems[problem]![0] : null),
+            table,
+            type,
+            o.metaOnly ? null : preview(valueJson(view(r, v.json[i] === 1))),
+          ]);
+        }
+        // A following table prints per batch; a bounded one as one table at the end.
+        if (following) await flushTable();
+        break;
+    }
+  };
 
   try {
-    while (!o.signal?.aborted && !o.source.done() && (o.limit === null || stats.read < o.limit)) {
-      const want = o.limit === null ? BATCH : Math.min(BATCH, o.limit - stats.read);
-      const recs = await o.source.poll(want, o.pollMs ?? 500);
-      if (o.signal?.aborted && recs.length === 0) break;
-      let text = '';
-      const raws: Uint8Array[] = [];
-      let hint = 0;
-      if (o.format === 'jsonl') for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
-      const bytes = new ByteOut(hint + 64);
-      for (const r of recs) {
-        stats.read++;
-        stats.bytes += r.value?.length ?? 0;
-        const c = checkRecord(r.value);
-        let kind: RecordKind | undefined;
-        let print = true;
-        if (c.ok) stats.countFormat(c.format);
-        if (o.etl) {
-          const v = odsEtl(c, o.etl.database);
-          if (v.keep) {
-            stats.kept++;
-            stats.countKind(v.table, v.type);
-            kind = v;
-          } else {
-            print = false;
-            stats.rejected++;
-            stats.countReason(v.reason);
-            if (!o.quiet) o.warn(`${where(o.source, r)}: ${v.reason}${v.detail ? `: ${preview(v.detail, 300)}` : ''}`);
-          }
-        } else if (c.ok) {
-          stats.kept++;
-          kind = recordKind(c);
-          stats.countKind(kind.table, kind.type);
-        } else {
-          stats.rejected++;
-          stats.countReason(c.problem);
-          if (!o.quiet) o.warn(`${where(o.source, r)}: ${preview(reasonText(c), 300)}`);
-        }
-        next.set(r.partition, r.offset + 1);
-        uncommitted = true;
-        if (!print) continue;
-        switch (o.format) {
-          case 'jsonl':
-            appendEnvelope(bytes, r, view(c, r), o.metaOnly);
-            break;
-          case 'json':
-            text += `${envelopePretty(r, view(c, r), o.metaOnly)}\n`;
-            break;
-          case 'raw':
-            if (r.value !== null) raws.push(r.value);
-            raws.push(NEWLINE);
-            break;
-          case 'table': {
-            const v = view(c, r);
-            tableRows.push([
-              r.partition,
-              r.offset,
-              r.timestamp === null ? null : new Date(r.timestamp).toISOString(),
-              r.key === null ? null : preview(r.key.toString('utf8'), 40),
-              c.ok ? c.format : (c.format ?? c.problem),
-              kind?.table ?? null,
-              kind?.type ?? null,
-              o.metaOnly ? null : preview(valueJson(v)),
-            ]);
-            break;
-          }
-        }
+    for (;;) {
+      // Keep the checker busy: read the next batch while the last one is judged.
+      const depth = checker.parallel ? 2 : 1;
+      while (inflight.length < depth && more()) {
+        const want = o.limit === null ? BATCH : Math.min(BATCH, o.limit - requested);
+        const recs = await o.source.poll(want, inflight.length > 0 ? 0 : (o.pollMs ?? 500));
+        if (recs.length === 0) break;
+        requested += recs.length;
+        inflight.push({ recs, verdicts: checker.submit(recs.map((r) => r.value), etl) });
       }
-      if (bytes.length > 0) await o.write(bytes.take());
-      if (text !== '') await o.write(text);
-      if (raws.length > 0) await o.write(Buffer.concat(raws));
-      // A following table prints per batch; a bounded one as one table at the end.
-      if (o.format === 'table' && o.source.plans.some((p) => p.end === null) && recs.length > 0) await flushTable();
+      const b = inflight.shift();
+      if (b === undefined) {
+        if (!more()) break;
+        o.onBatch?.(stats);
+        continue;
+      }
+      await output(b.recs, await b.verdicts);
       o.onBatch?.(stats);
       if (Date.now() - lastCommit >= (o.commitEveryMs ?? 1000)) await commit();
     }
     await flushTable();
     await commit();
   } finally {
+    checker.close();
     stats.idleEnd = Boolean(o.source.idleEnd);
   }
   return stats;
 }
-
-const NEWLINE = new Uint8Array([0x0a]);
