@@ -6,13 +6,17 @@
  * printed with ratios against the Java tools. Needs `scripts/stack.sh up` for the Kafka rows.
  *
  *   bun scripts/bench/bus.ts [--records 200000] [--batch 1000] [--kafka kafka://127.0.0.1:9092] [--skip-kafka]
+ *                            [--compression none|gzip|snappy|lz4]
+ *
+ * Each send() is awaited before the next (one batch in flight), as a CDC or ship loop does. --compression applies
+ * to the Kafka rows, rtwh's producer and the Java producer's compression.type alike.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBus } from '../../src/bus/index';
-import type { Bus } from '../../src/bus/types';
+import type { Bus, Compression } from '../../src/bus/types';
 
 const { values: args } = parseArgs({
   options: {
@@ -20,12 +24,16 @@ const { values: args } = parseArgs({
     batch: { type: 'string', default: '1000' },
     kafka: { type: 'string', default: process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092' },
     'skip-kafka': { type: 'boolean', default: false },
+    compression: { type: 'string', default: 'none' },
   },
 });
 const N = Number(args.records);
 const BATCH = Number(args.batch);
 const VALUE_BYTES = 450;
 const REPO = resolve(import.meta.dir, '../..');
+const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4'];
+if (!COMPRESSIONS.includes(args.compression as Compression)) throw new Error(`--compression must be one of ${COMPRESSIONS.join(', ')}`);
+const COMPRESSION = args.compression as Compression;
 
 /** A Maxwell-shaped order_info change padded to exactly 450 bytes, varying per record like real data. */
 function value(i: number): string {
@@ -45,7 +53,7 @@ async function benchBus(name: string, bus: Bus, topic: string): Promise<Row> {
   await admin.createTopic({ name: topic, partitions: 1 });
   await admin.close();
   const values = Array.from({ length: BATCH }, (_, i) => value(i));
-  const producer = await bus.producer();
+  const producer = await bus.producer(bus.kind === 'kafka' ? { compression: COMPRESSION } : {});
   let t0 = performance.now();
   for (let sent = 0; sent < N; sent += BATCH) {
     const n = Math.min(BATCH, N - sent);
@@ -84,6 +92,7 @@ function benchJava(bootstrap: string, topic: string, dir: string): Row {
   const prodOut = kafkaClass('org.apache.kafka.tools.ProducerPerformance', [
     '--topic', topic, '--num-records', String(N), '--throughput', '-1', '--payload-file', payloads,
     '--producer-props', `bootstrap.servers=${bootstrap}`, 'acks=all', 'linger.ms=5', 'batch.size=524288',
+    `compression.type=${COMPRESSION}`,
   ]);
   const pm = /(\d+) records sent, ([\d.]+) records\/sec/.exec(prodOut);
   if (!pm) throw new Error(`cannot read ProducerPerformance output:\n${prodOut}`);
@@ -106,7 +115,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rtwh-bench-'));
   const rows: Row[] = [];
   try {
-    console.error(`bus bench: ${N.toLocaleString('en-US')} records of ${VALUE_BYTES}-byte JSON, batches of ${BATCH}`);
+    console.error(`bus bench: ${N.toLocaleString('en-US')} records of ${VALUE_BYTES}-byte JSON, batches of ${BATCH}, kafka compression ${COMPRESSION}`);
     const sqlite = await openBus(`sqlite:${join(dir, 'bus.db')}`);
     rows.push(await benchBus('sqlite bus (rtwh)', sqlite, 'bench'));
     await sqlite.close();

@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { openKafkaBus } from '../../src/bus/kafka.ts';
-import type { Bus, BusRecord, Compression, Consumer } from '../../src/bus/types.ts';
+import type { Bus, BusRecord, Compression, Consumer, ProduceResult } from '../../src/bus/types.ts';
 import { busContract, expectRtwhError, pollUntil, uniqueName, type BusMaker } from './contract.ts';
 
 const URL = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
@@ -224,6 +224,214 @@ describe('kafka bus: Kafka-specific', () => {
         ]);
       } finally {
         await producer.close();
+      }
+    },
+    60_000,
+  );
+
+  test(
+    'the Java consumer reads headers, timestamps, null keys and null values of our batches',
+    async () => {
+      const topic = uniqueName('jhdr');
+      const producer = await bus.producer();
+      try {
+        await producer.send(topic, [
+          { key: 'k1', value: 'ü✓ v', headers: { a: '1', 'trace-id': 'ü' }, timestamp: 1700000000123 },
+          { key: null, value: 'nokey', timestamp: 1700000000124 },
+          { key: 'k3', value: null, timestamp: 1700000000125 },
+        ]);
+      } finally {
+        await producer.close();
+      }
+      const r = await javaTool([
+        'org.apache.kafka.tools.consumer.ConsoleConsumer',
+        ...['--bootstrap-server', BROKERS.join(','), '--topic', topic, '--from-beginning'],
+        ...['--max-messages', '3', '--timeout-ms', '30000'],
+        ...['--property', 'print.headers=true', '--property', 'print.timestamp=true', '--property', 'print.key=true'],
+      ]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.split('\n').filter((l) => l.length > 0)).toEqual([
+        'CreateTime:1700000000123\ta:1,trace-id:ü\tk1\tü✓ v',
+        'CreateTime:1700000000124\tNO_HEADERS\tnull\tnokey',
+        'CreateTime:1700000000125\tNO_HEADERS\tk3\tnull',
+      ]);
+    },
+    60_000,
+  );
+
+  test(
+    'concurrent sends under load: each partition holds them in call order, and each result names its own offsets',
+    async () => {
+      const topic = uniqueName('inflight');
+      const admin = await bus.admin();
+      await admin.createTopic({ name: topic, partitions: 3 });
+      await admin.close();
+      const producer = await bus.producer();
+      const sends = 40;
+      const per = 250;
+      let results;
+      try {
+        // Not awaited one by one: all 40 are queued at once, as a pipelining caller would.
+        results = await Promise.all(
+          Array.from({ length: sends }, (_, s) =>
+            producer.send(
+              topic,
+              Array.from({ length: per }, (_, i) => ({
+                // keyed, explicit-partition and key-less records mixed in one send
+                ...(i % 10 === 9 ? { partition: i % 3 } : i % 10 === 8 ? {} : { key: `user-${(s * 7 + i) % 31}` }),
+                value: JSON.stringify({ s, i, pad: 'x'.repeat(400) }),
+              })),
+            ),
+          ),
+        );
+      } finally {
+        await producer.close();
+      }
+      const reader = await bus.consumer({ topics: [topic] });
+      try {
+        const got = await pollUntil(reader, sends * per, WAIT_MS);
+        expect(got.length).toBe(sends * per);
+        const last = new Map<number, [number, number]>();
+        const where = new Map<string, [number, number]>();
+        const nextOffset = new Map<number, number>();
+        for (const r of got) {
+          expect(r.offset).toBe(nextOffset.get(r.partition) ?? 0);
+          nextOffset.set(r.partition, r.offset + 1);
+          const { s, i } = JSON.parse(r.value?.toString() ?? '') as { s: number; i: number };
+          const prev = last.get(r.partition) ?? [-1, -1];
+          // Call order: send by send, and within a send record by record.
+          expect(s > prev[0] || (s === prev[0] && i > prev[1])).toBe(true);
+          last.set(r.partition, [s, i]);
+          where.set(`${s}/${i}`, [r.partition, r.offset]);
+        }
+        results.forEach((rs, s) => {
+          expect(rs.reduce((n, r) => n + r.count, 0)).toBe(per);
+          for (const r of rs) {
+            const offsets = Array.from({ length: per }, (_, i) => where.get(`${s}/${i}`)!)
+              .filter(([p]) => p === r.partition)
+              .map(([, o]) => o);
+            expect(offsets).toEqual(Array.from({ length: r.count }, (_, k) => r.baseOffset + k));
+          }
+        });
+      } finally {
+        await reader.close();
+      }
+    },
+    120_000,
+  );
+
+  test(
+    'sends queued together fail alone: a too-large record or a missing partition fails only its own send',
+    async () => {
+      const admin = await bus.admin();
+      const topic = uniqueName('isolate');
+      try {
+        await admin.createTopic({ name: topic, partitions: 2, config: { 'max.message.bytes': '100000' } });
+      } finally {
+        await admin.close();
+      }
+      const producer = await bus.producer();
+      try {
+        const outcome = async (calls: Array<Promise<ProduceResult[]>>) =>
+          (await Promise.allSettled(calls)).map((s) =>
+            s.status === 'fulfilled' ? s.value.map((r) => [r.partition, r.baseOffset, r.count]) : (s.reason as { code?: string }).code,
+          );
+        // The first send goes out at once; the others queue behind it and go out together.
+        expect(
+          await outcome([
+            producer.send(topic, [{ partition: 0, value: 'a' }]),
+            producer.send(topic, [{ partition: 0, value: 'b' }]),
+            producer.send(topic, [{ partition: 1, value: Buffer.alloc(200_000, 1) }]),
+            producer.send(topic, [{ partition: 0, value: 'c' }]),
+            producer.send(topic, [{ partition: 1, value: 'd' }]),
+          ]),
+        ).toEqual([[[0, 0, 1]], [[0, 1, 1]], 'MESSAGE_TOO_LARGE', [[0, 2, 1]], [[1, 0, 1]]]);
+        expect(
+          await outcome([
+            producer.send(topic, [{ partition: 0, value: 'e' }]),
+            producer.send(topic, [{ partition: 1, value: 'f' }]),
+            producer.send(topic, [{ partition: 5, value: 'nowhere' }]),
+            producer.send(topic, [{ partition: 0, value: 'g' }]),
+          ]),
+        ).toEqual([[[0, 3, 1]], [[1, 1, 1]], 'BUS_ERROR', [[0, 4, 1]]]);
+      } finally {
+        await producer.close();
+      }
+    },
+    60_000,
+  );
+
+  test(
+    'a send of several MB per partition goes as consecutive batches, in order, as one range per partition',
+    async () => {
+      const topic = uniqueName('rounds');
+      const admin = await bus.admin();
+      await admin.createTopic({ name: topic, partitions: 2 });
+      await admin.close();
+      const n = 3000;
+      const value = (i: number) => `${i}:`.padEnd(1500, 'y');
+      const producer = await bus.producer();
+      let results;
+      try {
+        // 2.25 MB per partition: more than one batch may carry under the broker's default 1 MiB limit.
+        results = await producer.send(topic, Array.from({ length: n }, (_, i) => ({ partition: i % 2, value: value(i) })));
+      } finally {
+        await producer.close();
+      }
+      expect(results).toEqual([
+        { topic, partition: 0, baseOffset: 0, count: n / 2 },
+        { topic, partition: 1, baseOffset: 0, count: n / 2 },
+      ]);
+      const reader = await bus.consumer({ topics: [topic] });
+      try {
+        const got = await pollUntil(reader, n, WAIT_MS);
+        for (const p of [0, 1]) {
+          const values = got.filter((r) => r.partition === p).map((r) => r.value?.toString());
+          expect(values).toEqual(Array.from({ length: n / 2 }, (_, k) => value(k * 2 + p)));
+        }
+      } finally {
+        await reader.close();
+      }
+    },
+    60_000,
+  );
+
+  test(
+    'when the broker refuses one partition of a request, the next batch of a partition it wrote is not lost',
+    async () => {
+      // kafkajs alone rolls back the sequence numbers of every partition of a failed request, so the next batch of
+      // the same size to a partition that WAS written reuses its sequence and the broker drops it as a duplicate.
+      const admin = await bus.admin();
+      const topic = uniqueName('partial');
+      try {
+        await admin.createTopic({ name: topic, partitions: 2, config: { 'max.message.bytes': '100000' } });
+      } finally {
+        await admin.close();
+      }
+      const producer = await bus.producer();
+      try {
+        await producer.send(topic, [{ partition: 0, value: 'a0' }]);
+        await expectRtwhError(
+          producer.send(topic, [
+            { partition: 0, value: 'b0' },
+            { partition: 1, value: Buffer.alloc(200_000, 1) },
+          ]),
+          'MESSAGE_TOO_LARGE',
+        );
+        expect(await producer.send(topic, [{ partition: 0, value: 'c0' }])).toEqual([{ topic, partition: 0, baseOffset: 2, count: 1 }]);
+      } finally {
+        await producer.close();
+      }
+      const reader = await bus.consumer({ topics: [topic] });
+      try {
+        const got = await pollUntil(reader, 3, WAIT_MS);
+        expect(got.map((r) => [r.partition, r.offset, r.value?.toString()])).toEqual([
+          [0, 0, 'a0'],
+          [0, 1, 'b0'],
+          [0, 2, 'c0'],
+        ]);
+      } finally {
+        await reader.close();
       }
     },
     60_000,

@@ -1,0 +1,274 @@
+/**
+ * The fast produce path without a broker: CRC-32C, the record batch v2 writer and the Produce request encoder,
+ * compared byte for byte with kafkajs 2.2.4's own encoders (required from its sources, which our override leaves
+ * untouched), and the sequence ledger of prepared batches. The broker and the Java consumer check the same bytes in
+ * test/bus/kafka.test.ts.
+ */
+import { beforeAll, describe, expect, test } from 'bun:test';
+import { CompressionTypes } from 'kafkajs';
+import produce from 'kafkajs/src/protocol/requests/produce/index.js';
+import { registerKafkaCodecs } from '../../src/bus/codecs.ts';
+import { crc32c } from '../../src/bus/kafka/crc32c.ts';
+import { installProduceEncoder, PreparedBatch, SequenceLedger } from '../../src/bus/kafka/produce-request.ts';
+import {
+  encodeRecords,
+  finishBatch,
+  incrementSequence,
+  sizeOfVarInt,
+  sizeOfVarLong,
+  type RecordInput,
+} from '../../src/bus/kafka/record-batch.ts';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+type Encoded = { buffer: Buffer };
+const kafkajsCrc32c = require('kafkajs/src/protocol/recordBatch/crc32C/index.js') as (b: Buffer) => number;
+const KafkaJsEncoder = require('kafkajs/src/protocol/encoder.js') as { sizeOfVarInt(n: number): number; sizeOfVarLong(n: number): number };
+const kafkajsProduceV7 = require('kafkajs/src/protocol/requests/produce/v7/request.js') as (args: unknown) => { encode(): Promise<Encoded> };
+const kafkajsProduceV3 = require('kafkajs/src/protocol/requests/produce/v3/request.js') as (args: unknown) => { encode(): Promise<Encoded> };
+const KafkaJsDecoder = require('kafkajs/src/protocol/decoder.js') as new (b: Buffer) => unknown;
+const decodeKafkaJsBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (d: unknown) => Promise<{
+  firstSequence: number;
+  producerId: string;
+  producerEpoch: number;
+  firstTimestamp: string;
+  maxTimestamp: string;
+  records: Array<{ key: Buffer | null; value: Buffer | null; headers: Record<string, Buffer | Buffer[]>; timestamp: string; offset: string }>;
+}>;
+
+const CODECS = [CompressionTypes.None, CompressionTypes.GZIP, CompressionTypes.Snappy, CompressionTypes.LZ4] as const;
+const CODEC_NAME: Record<number, string> = { 0: 'none', 1: 'gzip', 2: 'snappy', 3: 'lz4' };
+const TS = 1736812800123;
+
+beforeAll(() => {
+  registerKafkaCodecs();
+  installProduceEncoder();
+});
+
+describe('crc32c', () => {
+  test('check value and the RFC 3720 (iSCSI) vectors', () => {
+    expect(crc32c(Buffer.from('123456789'))).toBe(0xe3069283);
+    expect(crc32c(Buffer.alloc(32, 0))).toBe(0x8a9136aa);
+    expect(crc32c(Buffer.alloc(32, 0xff))).toBe(0x62a8ab43);
+    expect(crc32c(Buffer.from(Array.from({ length: 32 }, (_, i) => i)))).toBe(0x46dd794e);
+    expect(crc32c(Buffer.from(Array.from({ length: 32 }, (_, i) => 31 - i)))).toBe(0x113fdb5c);
+    expect(crc32c(Buffer.alloc(0))).toBe(0);
+  });
+
+  test('is not the zlib CRC-32 that Bun has built in', () => {
+    expect(Bun.hash.crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+    expect(crc32c(Buffer.from('123456789'))).not.toBe(0xcbf43926);
+  });
+
+  test("equals kafkajs's byte-at-a-time CRC-32C on every length and alignment", () => {
+    const data = Buffer.alloc(5000);
+    crypto.getRandomValues(data);
+    for (let start = 0; start < 9; start++) {
+      for (const len of [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4000]) {
+        const slice = data.subarray(start, start + len);
+        expect(crc32c(slice)).toBe(kafkajsCrc32c(slice));
+        // The range form (what finishBatch uses) equals the slice form.
+        expect(crc32c(data, start, start + len)).toBe(kafkajsCrc32c(slice));
+      }
+    }
+  });
+});
+
+describe('varints', () => {
+  test("sizes equal kafkajs's around every byte boundary", () => {
+    const ints = [0, 1, -1, 63, 64, -64, -65, 8191, 8192, -8192, -8193, 2 ** 20 - 1, 2 ** 20, 2 ** 27, 2 ** 30, 2 ** 31 - 1, -(2 ** 31)];
+    for (const n of ints) expect({ n, size: sizeOfVarInt(n) }).toEqual({ n, size: KafkaJsEncoder.sizeOfVarInt(n) });
+    const longs = [...ints, 2 ** 31, 2 ** 33, -(2 ** 33) - 5, 2 ** 40 + 3, TS, -TS, 2 ** 52 - 1];
+    for (const n of longs) expect({ n, size: sizeOfVarLong(n) }).toEqual({ n, size: KafkaJsEncoder.sizeOfVarLong(n) });
+  });
+});
+
+/** kafkajs-shaped messages covering null key/value, Buffers, multi-byte UTF-8, header arrays and varint boundaries. */
+function messages(n: number, tsOf: (i: number) => number | undefined = (i) => TS + (i % 13) * 1000): Array<Record<string, unknown>> {
+  return Array.from({ length: n }, (_, i) => {
+    const ts = tsOf(i);
+    return {
+      key: i % 7 === 0 ? null : i % 5 === 0 ? Buffer.from([1, 2, 3, i & 255]) : `k${i}-ключ`,
+      value: i % 11 === 0 ? null : i % 17 === 0 ? Buffer.alloc(0) : 'v'.repeat((i * 37) % 9000) + 'ü✓',
+      headers: i % 3 === 0 ? { a: 'x', é: Buffer.from('yy'), arr: ['1', '22'] } : undefined,
+      ...(ts === undefined ? {} : { timestamp: String(ts) }),
+    };
+  });
+}
+
+function args(compression: number, partitions: Array<{ partition: number; firstSequence: number; messages: unknown[] }>, extra = {}) {
+  return {
+    acks: -1,
+    timeout: 30000,
+    compression,
+    transactionalId: null,
+    producerId: '1234567',
+    producerEpoch: 3,
+    topicData: [
+      { topic: 'tópico', partitions },
+      { topic: 'b', partitions: [{ partition: 1, firstSequence: 5, messages: [{ key: 'x', value: 'y', timestamp: String(TS) }] }] },
+    ],
+    ...extra,
+  };
+}
+
+async function ours(version: number, a: unknown): Promise<Buffer> {
+  return ((await produce.protocol({ version })(a as never).request.encode()) as Encoded).buffer;
+}
+
+describe('Produce request encoder', () => {
+  test('is installed once, on the module kafkajs itself looks requests up in', () => {
+    const requests = require('kafkajs/src/protocol/requests/index.js') as { requests: { Produce: unknown } };
+    expect(requests.requests.Produce).toBe(produce);
+    const protocol = produce.protocol;
+    installProduceEncoder();
+    expect(produce.protocol).toBe(protocol);
+    expect((produce as unknown as Record<symbol, unknown>)[Symbol.for('rtwh.kafka.produceEncoder')]).toBe(true);
+  });
+
+  for (const compression of CODECS) {
+    test(`writes kafkajs's exact bytes for plain messages (compression ${CODEC_NAME[compression]})`, async () => {
+      const msgs = messages(300);
+      const a = args(compression, [
+        { partition: 0, firstSequence: 77, messages: msgs.slice(0, 150) },
+        { partition: 3, firstSequence: 0, messages: msgs.slice(150) },
+      ]);
+      const theirs = (await kafkajsProduceV7(a).encode()).buffer;
+      const mine = await ours(7, a);
+      expect(mine.length).toBe(theirs.length);
+      expect(mine.equals(theirs)).toBe(true);
+    });
+  }
+
+  test('v3 and a transactional id, no producer id: still the same bytes', async () => {
+    const a = args(CompressionTypes.None, [{ partition: 2, firstSequence: 0, messages: messages(40) }], {
+      transactionalId: 'tx-ü',
+      producerId: undefined,
+      producerEpoch: undefined,
+    });
+    expect((await ours(3, a)).equals((await kafkajsProduceV3(a).encode()).buffer)).toBe(true);
+  });
+
+  test('no timestamps (Date.now), timestamp deltas wider than 32 bits, a 1 MiB+ value', async () => {
+    const realNow = Date.now;
+    Date.now = () => TS;
+    try {
+      const none = args(CompressionTypes.None, [{ partition: 0, firstSequence: 1, messages: messages(30, () => undefined) }]);
+      expect((await ours(7, none)).equals((await kafkajsProduceV7(none).encode()).buffer)).toBe(true);
+    } finally {
+      Date.now = realNow;
+    }
+    // 13-digit timestamps only: kafkajs sorts them as strings, which is numeric order only at equal length.
+    const wide = messages(20, (i) => 1_000_000_000_000 + i * 2 ** 33);
+    const a = args(CompressionTypes.None, [{ partition: 0, firstSequence: 0, messages: wide }]);
+    expect((await ours(7, a)).equals((await kafkajsProduceV7(a).encode()).buffer)).toBe(true);
+    const big = Buffer.alloc(1024 * 1024 + 3, 7);
+    const b = args(CompressionTypes.None, [{ partition: 0, firstSequence: 0, messages: [{ key: 'big', value: big, timestamp: String(TS) }] }]);
+    expect((await ours(7, b)).equals((await kafkajsProduceV7(b).encode()).buffer)).toBe(true);
+  });
+
+  for (const compression of CODECS) {
+    test(`a prepared batch is the bytes kafkajs writes for the same records (compression ${CODEC_NAME[compression]})`, async () => {
+      const msgs = messages(200);
+      const records: RecordInput[] = msgs.map((m) => ({
+        key: m.key as RecordInput['key'],
+        value: m.value as RecordInput['value'],
+        headers: m.headers as RecordInput['headers'],
+        timestamp: Number(m.timestamp),
+      }));
+      const ts = records.map((r) => r.timestamp);
+      const encoded = await encodeRecords(records, compression, Math.min(...ts), Math.max(...ts));
+      const ledger = new SequenceLedger();
+      const prepared = new PreparedBatch('tópico', 0, encoded, ledger, 4);
+      // kafkajs numbers the prepared batch as one message; the ledger gives it sequence 0 on a fresh producer id.
+      const mine = await ours(7, args(compression, [{ partition: 0, firstSequence: 99, messages: [prepared] }]));
+      const theirs = (await kafkajsProduceV7(args(compression, [{ partition: 0, firstSequence: 0, messages: msgs }])).encode()).buffer;
+      expect(mine.equals(theirs)).toBe(true);
+    });
+  }
+
+  test("kafkajs's decoder reads our batches back: records, headers, timestamps, producer fields", async () => {
+    const records: RecordInput[] = [
+      { key: null, value: 'plain', headers: { source: 'mock', 'trace-id': 'ü-✓-42' }, timestamp: TS - 60_000 },
+      { key: 'tombstone', value: null, timestamp: TS },
+      { key: Buffer.from([0, 1, 255]), value: Buffer.alloc(0), timestamp: TS + 5 },
+      { key: 'k', value: 'x'.repeat(70_000), timestamp: TS + 2 ** 33 },
+    ];
+    for (const compression of CODECS) {
+      const batch = await encodeRecords(records, compression, TS - 60_000, TS + 2 ** 33);
+      const bytes = finishBatch(batch, { producerId: 987654321012n, producerEpoch: 4, baseSequence: 2 ** 31 - 2, transactional: false });
+      const decoded = await decodeKafkaJsBatch(new KafkaJsDecoder(bytes));
+      expect(decoded.producerId).toBe('987654321012');
+      expect(decoded.producerEpoch).toBe(4);
+      expect(decoded.firstSequence).toBe(2 ** 31 - 2);
+      expect(decoded.maxTimestamp).toBe(String(TS + 2 ** 33));
+      expect(decoded.records.map((r) => [r.key?.toString('hex') ?? null, r.value?.toString() ?? null, r.timestamp, r.offset])).toEqual([
+        [null, 'plain', String(TS - 60_000), '0'],
+        [Buffer.from('tombstone').toString('hex'), null, String(TS), '1'],
+        ['0001ff', '', String(TS + 5), '2'],
+        [Buffer.from('k').toString('hex'), 'x'.repeat(70_000), String(TS + 2 ** 33), '3'],
+      ]);
+      expect(Object.fromEntries(Object.entries(decoded.records[0]!.headers).map(([k, v]) => [k, v.toString()]))).toEqual({
+        source: 'mock',
+        'trace-id': 'ü-✓-42',
+      });
+      // The CRC covers attributes..end.
+      expect(bytes.readUInt32BE(17)).toBe(kafkajsCrc32c(bytes.subarray(21)));
+    }
+  });
+});
+
+describe('sequence ledger of prepared batches', () => {
+  const one = async (n = 3) => encodeRecords(Array.from({ length: n }, (_, i) => ({ key: null, value: `v${i}`, timestamp: TS })), 0, TS, TS);
+
+  test('advances by the record count only when the broker wrote the batch', async () => {
+    const ledger = new SequenceLedger();
+    const a = new PreparedBatch('t', 0, await one(3), ledger, 1);
+    expect(ledger.sequenceFor(a, 7n, 0)).toBe(0);
+    ledger.answered(a, 0);
+    const b = new PreparedBatch('t', 0, await one(5), ledger, 1);
+    expect(ledger.sequenceFor(b, 7n, 0)).toBe(3);
+    ledger.answered(b, 10); // MESSAGE_TOO_LARGE: not written
+    expect(b.outcomeUnknown).toBe(false);
+    const c = new PreparedBatch('t', 0, await one(2), ledger, 1);
+    expect(ledger.sequenceFor(c, 7n, 0)).toBe(3);
+    ledger.answered(c, 0);
+    // Another partition has its own numbering.
+    const d = new PreparedBatch('t', 1, await one(4), ledger, 2);
+    expect(ledger.sequenceFor(d, 7n, 0)).toBe(0);
+  });
+
+  test('a resend keeps its sequence; an unanswered attempt makes the outcome unknown', async () => {
+    const ledger = new SequenceLedger();
+    const a = new PreparedBatch('t', 0, await one(3), ledger, 1);
+    expect(ledger.sequenceFor(a, 7n, 0)).toBe(0);
+    expect(a.outcomeUnknown).toBe(true); // sent, no answer yet
+    expect(ledger.sequenceFor(a, 7n, 0)).toBe(0); // kafkajs's retry after a timeout
+    ledger.answered(a, 6); // NOT_LEADER_FOR_PARTITION on the retry
+    expect(a.outcomeUnknown).toBe(true); // the first attempt may still have been written
+    // A batch written once and sent again (another partition of its request failed) does not advance twice.
+    const b = new PreparedBatch('t', 1, await one(3), ledger, 2);
+    ledger.sequenceFor(b, 7n, 0);
+    ledger.answered(b, 0);
+    ledger.sequenceFor(b, 7n, 0);
+    ledger.answered(b, 0);
+    const c = new PreparedBatch('t', 1, await one(1), ledger, 2);
+    expect(ledger.sequenceFor(c, 7n, 0)).toBe(3);
+  });
+
+  test('refuses to number a second batch while one is unanswered; a new producer id starts over', async () => {
+    const ledger = new SequenceLedger();
+    const a = new PreparedBatch('t', 0, await one(3), ledger, 1);
+    ledger.sequenceFor(a, 7n, 0);
+    const b = new PreparedBatch('t', 0, await one(3), ledger, 1);
+    expect(() => ledger.sequenceFor(b, 7n, 0)).toThrow('two batches in flight');
+    expect(ledger.sequenceFor(b, 8n, 0)).toBe(0);
+    ledger.answered(b, 0);
+    expect(ledger.sequenceFor(a, 8n, 0)).toBe(3);
+  });
+
+  test("wraps like Kafka's DefaultRecordBatch.incrementSequence", () => {
+    expect(incrementSequence(0, 5)).toBe(5);
+    expect(incrementSequence(2 ** 31 - 1, 1)).toBe(0);
+    expect(incrementSequence(2 ** 31 - 3, 5)).toBe(2);
+  });
+});
