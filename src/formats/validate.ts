@@ -75,7 +75,10 @@ export function checkRecord(value: Uint8Array | string | null | undefined): Chec
       // One pass that decodes and checks (fatal): measured faster than isUtf8 followed by toString.
       text = strictUtf8.decode(value);
     } catch {
-      return { ok: false, problem: 'invalid UTF-8', reasons: [`byte ${firstInvalidUtf8(value)} of ${value.length} is not valid UTF-8`], json: false };
+      const at = firstInvalidUtf8(value);
+      if (at >= 0) return { ok: false, problem: 'invalid UTF-8', reasons: [`byte ${at} of ${value.length} is not valid UTF-8`], json: false };
+      // Valid after all: a runtime whose TextDecoder refuses views of shared memory (the Kafka reader's buffers).
+      text = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('utf8');
     }
   }
   const parsed = parseJson(text);

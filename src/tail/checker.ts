@@ -3,18 +3,19 @@
  * come back in submit order. The worker starts in the background: batches submitted before it said `ready` are
  * judged inline, so a short `tail -n 5` never waits for it; a worker that fails hands its batches back inline.
  */
-import { judgeBatch, packValues, type Verdicts } from './judge.ts';
+import type { EnvelopeRecord } from './envelope.ts';
+import { batchBuffers, judgeRecords, packRecords, type JudgeJob, type Verdicts } from './judge.ts';
 
 export interface BatchChecker {
-  submit(values: (Uint8Array | null)[], etl: string | null): Promise<Verdicts>;
+  submit(recs: EnvelopeRecord[], job: JudgeJob): Promise<Verdicts>;
   /** True once a worker takes batches: the caller may keep more than one in flight. */
   readonly parallel: boolean;
   close(): void;
 }
 
 interface Pending {
-  values: (Uint8Array | null)[];
-  etl: string | null;
+  recs: EnvelopeRecord[];
+  job: JudgeJob;
   resolve(v: Verdicts): void;
 }
 
@@ -56,17 +57,17 @@ class WorkerChecker implements BatchChecker {
     this.worker = null;
     for (const [id, p] of this.pending) {
       this.pending.delete(id);
-      p.resolve(judgeBatch(p.values, p.etl));
+      p.resolve(judgeRecords(p.recs, p.job));
     }
   }
 
-  submit(values: (Uint8Array | null)[], etl: string | null): Promise<Verdicts> {
-    if (!this.ready || this.worker === null) return Promise.resolve(judgeBatch(values, etl));
+  submit(recs: EnvelopeRecord[], job: JudgeJob): Promise<Verdicts> {
+    if (!this.ready || this.worker === null) return Promise.resolve(judgeRecords(recs, job));
     const id = this.nextId++;
-    const packed = packValues(values);
+    const batch = packRecords(recs, job);
     return new Promise((resolve) => {
-      this.pending.set(id, { values, etl, resolve });
-      this.worker!.postMessage({ id, bytes: packed.bytes, ends: packed.ends, etl }, [packed.bytes.buffer, packed.ends.buffer] as unknown as Parameters<Worker['postMessage']>[1]);
+      this.pending.set(id, { recs, job, resolve });
+      this.worker!.postMessage({ id, batch }, batchBuffers(batch) as unknown as Parameters<Worker['postMessage']>[1]);
     });
   }
 
@@ -78,8 +79,8 @@ class WorkerChecker implements BatchChecker {
 
 class InlineChecker implements BatchChecker {
   readonly parallel = false;
-  submit(values: (Uint8Array | null)[], etl: string | null): Promise<Verdicts> {
-    return Promise.resolve(judgeBatch(values, etl));
+  submit(recs: EnvelopeRecord[], job: JudgeJob): Promise<Verdicts> {
+    return Promise.resolve(judgeRecords(recs, job));
   }
   close(): void {}
 }

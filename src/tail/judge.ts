@@ -6,6 +6,8 @@
 import { RECORD_FORMATS, type RecordFormat } from '../formats/detect.ts';
 import { checkRecord, checkValidFast, latin1FromUtf8, reasonText, utf8FromLatin1 } from '../formats/validate.ts';
 import { odsEtl, odsEtlValid, recordKind } from './etl.ts';
+import { appendEnvelope, ByteOut, type EnvelopeRecord } from './envelope.ts';
+import type { Headers } from '../bus/types.ts';
 
 export interface Verdicts {
   /** 1 = not printed: rejected by the ETL (with --etl) — without --etl every record is printed. */
@@ -22,6 +24,15 @@ export interface Verdicts {
   /** Rejected/invalid records: their index, the summary category and the one-line reason. */
   problemAt: Int32Array;
   problems: [category: string, line: string][];
+  /** With `envelope`: the jsonl envelopes of the printed records, ready for stdout. */
+  out?: Uint8Array;
+}
+
+export interface JudgeJob {
+  /** --etl database, or null for plain validation. */
+  etl: string | null;
+  /** Also write the jsonl envelopes of the printed records (the bulk output format). */
+  envelope: { metaOnly: boolean } | null;
 }
 
 export function formatOf(v: Verdicts, i: number): RecordFormat | undefined {
@@ -30,6 +41,27 @@ export function formatOf(v: Verdicts, i: number): RecordFormat | undefined {
 }
 
 const FORMAT_CODE = new Map<string, number>(RECORD_FORMATS.map((f, i) => [f, i + 1]));
+
+/** Judges every record (and writes the envelopes of those printed, when asked). */
+export function judgeRecords(recs: readonly EnvelopeRecord[], job: JudgeJob): Verdicts {
+  const v = judgeBatch(
+    recs.map((r) => r.value),
+    job.etl,
+  );
+  if (job.envelope) {
+    let hint = 64;
+    for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
+    const out = new ByteOut(hint);
+    for (let i = 0; i < recs.length; i++) {
+      if (v.rejected[i] === 1) continue;
+      const r = recs[i]!;
+      // JSON values are copied as bytes; only other values need their text (replacement characters if not UTF-8).
+      appendEnvelope(out, r, v.json[i] === 1 || r.value === null ? { text: null, json: v.json[i] === 1 } : { text: r.value.toString('utf8'), json: false }, job.envelope.metaOnly);
+    }
+    v.out = out.take();
+  }
+  return v;
+}
 
 /** Judges every value; `etlDatabase` null = plain validation (everything printed). */
 export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: string | null): Verdicts {
@@ -101,41 +133,153 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
   return v;
 }
 
-/** Values packed into one buffer for a worker: bytes back to back, `ends[i]` their ends, -1 for a null value. */
-export interface PackedValues {
+/**
+ * Byte strings for a worker. Those that live in shared memory (the Kafka reader's responses) are passed by
+ * reference — `shared[where[i]]` at `off[i]`, `len[i]` bytes — the others are copied back to back into `bytes`
+ * (`where[i]` = -1); `where[i]` = -2 is null.
+ */
+export interface PackedBytes {
   bytes: Uint8Array;
-  ends: Int32Array;
+  shared: SharedArrayBuffer[];
+  where: Int16Array;
+  off: Int32Array;
+  len: Int32Array;
 }
 
-export function packValues(values: readonly (Uint8Array | null)[]): PackedValues {
-  let total = 0;
-  for (const x of values) if (x !== null) total += x.length;
-  const bytes = new Uint8Array(total);
-  const ends = new Int32Array(values.length);
-  let o = 0;
-  for (let i = 0; i < values.length; i++) {
-    const x = values[i];
+export function packBytes(list: readonly (Uint8Array | null)[]): PackedBytes {
+  const n = list.length;
+  const where = new Int16Array(n);
+  const off = new Int32Array(n);
+  const len = new Int32Array(n);
+  const shared: SharedArrayBuffer[] = [];
+  let copied = 0;
+  for (let i = 0; i < n; i++) {
+    const x = list[i];
     if (x === null || x === undefined) {
-      ends[i] = -1;
+      where[i] = -2;
       continue;
     }
-    bytes.set(x, o);
-    o += x.length;
-    ends[i] = o;
-  }
-  return { bytes, ends };
-}
-
-export function unpackValues(p: PackedValues): (Uint8Array | null)[] {
-  const out: (Uint8Array | null)[] = new Array(p.ends.length);
-  let start = 0;
-  for (let i = 0; i < p.ends.length; i++) {
-    const end = p.ends[i]!;
-    if (end < 0) out[i] = null;
-    else {
-      out[i] = p.bytes.subarray(start, end);
-      start = end;
+    len[i] = x.length;
+    const buf = x.buffer;
+    if (buf instanceof SharedArrayBuffer) {
+      let k = shared.length - 1;
+      // Records come in runs from the same response: look at the last one first.
+      if (k < 0 || shared[k] !== buf) {
+        k = shared.indexOf(buf);
+        if (k < 0 || k > 32_000) {
+          k = shared.length;
+          shared.push(buf);
+        }
+      }
+      where[i] = k;
+      off[i] = x.byteOffset;
+    } else {
+      where[i] = -1;
+      off[i] = copied;
+      copied += x.length;
     }
   }
+  const bytes = new Uint8Array(copied);
+  if (copied > 0) for (let i = 0; i < n; i++) if (where[i] === -1) bytes.set(list[i]!, off[i]!);
+  return { bytes, shared, where, off, len };
+}
+
+export function unpackBytes(p: PackedBytes): (Buffer | null)[] {
+  const copied = Buffer.from(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
+  const shared = p.shared.map((s) => Buffer.from(s));
+  const out: (Buffer | null)[] = new Array(p.where.length);
+  for (let i = 0; i < p.where.length; i++) {
+    const w = p.where[i]!;
+    const o = p.off[i]!;
+    out[i] = w === -2 ? null : (w === -1 ? copied : shared[w]!).subarray(o, o + p.len[i]!);
+  }
   return out;
+}
+
+/** A batch of records for a worker: typed arrays and byte strings (cheap to send), the job alongside. */
+export interface PackedBatch {
+  job: JudgeJob;
+  values: PackedBytes;
+  /** Only with an envelope to write: the rest of each record. */
+  meta: {
+    topics: string[];
+    topic: Uint16Array;
+    partition: Int32Array;
+    offset: Float64Array;
+    /** NaN = no timestamp (a file line). */
+    timestamp: Float64Array;
+    keys: PackedBytes;
+    /** JSON of the headers, '' when there are none. */
+    headers: string[];
+  } | null;
+}
+
+export function packRecords(recs: readonly EnvelopeRecord[], job: JudgeJob): PackedBatch {
+  const values = packBytes(recs.map((r) => r.value));
+  if (!job.envelope) return { job, values, meta: null };
+  const n = recs.length;
+  const topics: string[] = [];
+  const topicIndex = new Map<string, number>();
+  const meta = {
+    topics,
+    topic: new Uint16Array(n),
+    partition: new Int32Array(n),
+    offset: new Float64Array(n),
+    timestamp: new Float64Array(n),
+    keys: packBytes(recs.map((r) => r.key)),
+    headers: new Array<string>(n),
+  };
+  for (let i = 0; i < n; i++) {
+    const r = recs[i]!;
+    let t = topicIndex.get(r.topic);
+    if (t === undefined) {
+      t = topics.length;
+      topics.push(r.topic);
+      topicIndex.set(r.topic, t);
+    }
+    meta.topic[i] = t;
+    meta.partition[i] = r.partition;
+    meta.offset[i] = r.offset;
+    meta.timestamp[i] = r.timestamp ?? NaN;
+    let h = '';
+    for (const _ in r.headers) {
+      h = JSON.stringify(r.headers);
+      break;
+    }
+    meta.headers[i] = h;
+  }
+  return { job, values, meta };
+}
+
+const NO_HEADERS: Headers = Object.freeze({}) as Headers;
+
+export function unpackRecords(p: PackedBatch): EnvelopeRecord[] {
+  const values = unpackBytes(p.values);
+  const m = p.meta;
+  if (m === null) return values.map((value, offset) => ({ topic: '', partition: 0, offset, timestamp: null, key: null, headers: NO_HEADERS, value }));
+  const keys = unpackBytes(m.keys);
+  return values.map((value, i) => ({
+    topic: m.topics[m.topic[i]!]!,
+    partition: m.partition[i]!,
+    offset: m.offset[i]!,
+    timestamp: Number.isNaN(m.timestamp[i]!) ? null : m.timestamp[i]!,
+    key: keys[i]!,
+    headers: m.headers[i] === '' ? NO_HEADERS : (JSON.parse(m.headers[i]!) as Headers),
+    value,
+  }));
+}
+
+/** The transferable buffers of a batch (moved to the worker, not copied). */
+export function batchBuffers(p: PackedBatch): ArrayBuffer[] {
+  const bytes = (b: PackedBytes) => [b.bytes.buffer, b.where.buffer, b.off.buffer, b.len.buffer];
+  const list = bytes(p.values);
+  if (p.meta) list.push(p.meta.topic.buffer, p.meta.partition.buffer, p.meta.offset.buffer, p.meta.timestamp.buffer, ...bytes(p.meta.keys));
+  return list as ArrayBuffer[];
+}
+
+/** The transferable buffers of verdicts. */
+export function verdictBuffers(v: Verdicts): ArrayBuffer[] {
+  const list = [v.rejected.buffer, v.invalid.buffer, v.json.buffer, v.format.buffer, v.kind.buffer, v.problemAt.buffer];
+  if (v.out) list.push(v.out.buffer);
+  return list as ArrayBuffer[];
 }

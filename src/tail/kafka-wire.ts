@@ -30,8 +30,10 @@ export const KafkaErrorCode = {
 } as const;
 
 export class KafkaConnection {
-  private readonly chunks: Buffer[] = [];
-  private buffered = 0;
+  private frame: Buffer | null = null;
+  private filled = 0;
+  private readonly sizeBuf = Buffer.alloc(4);
+  private sizeBytes = 0;
   private readonly waiting: { resolve(b: Buffer): void; reject(e: unknown): void }[] = [];
   private correlation = 0;
   private failure: Error | null = null;
@@ -74,21 +76,32 @@ export class KafkaConnection {
     for (const w of this.waiting.splice(0)) w.reject(e);
   }
 
+  /**
+   * Responses are assembled chunk by chunk straight into a buffer of their size (no list of chunks joined at the
+   * end), and that buffer is shared memory: the records' bytes go to tail's worker thread by reference.
+   */
   private onData(d: Buffer): void {
-    this.chunks.push(d);
-    this.buffered += d.length;
-    for (;;) {
-      if (this.buffered < 4) return;
-      const head = this.chunks[0]!.length >= 4 ? this.chunks[0]! : Buffer.concat(this.chunks);
-      const size = head.readInt32BE(0);
-      if (this.buffered < 4 + size) return;
-      const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
-      const frame = all.subarray(4, 4 + size);
-      this.chunks.length = 0;
-      this.buffered = all.length - 4 - size;
-      if (this.buffered > 0) this.chunks.push(all.subarray(4 + size));
-      // Responses come back in request order on one connection; skip the correlation id.
-      this.waiting.shift()?.resolve(frame.subarray(4));
+    let pos = 0;
+    while (pos < d.length) {
+      if (this.frame === null) {
+        // The 4-byte size may itself arrive split.
+        while (this.sizeBytes < 4 && pos < d.length) this.sizeBuf[this.sizeBytes++] = d[pos++]!;
+        if (this.sizeBytes < 4) return;
+        const size = this.sizeBuf.readInt32BE(0);
+        this.frame = Buffer.from(new SharedArrayBuffer(size));
+        this.filled = 0;
+        this.sizeBytes = 0;
+      }
+      const n = Math.min(d.length - pos, this.frame.length - this.filled);
+      d.copy(this.frame, this.filled, pos, pos + n);
+      this.filled += n;
+      pos += n;
+      if (this.filled === this.frame.length) {
+        const frame = this.frame;
+        this.frame = null;
+        // Responses come back in request order on one connection; skip the correlation id.
+        this.waiting.shift()?.resolve(frame.subarray(4));
+      }
     }
   }
 

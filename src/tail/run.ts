@@ -6,7 +6,7 @@
  */
 import { render } from '../output/render.ts';
 import { openChecker, type BatchChecker } from './checker.ts';
-import { appendEnvelope, ByteOut, envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
+import { envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
 import { formatOf, type Verdicts } from './judge.ts';
 import type { TailSource } from './source.ts';
 import { TailStats } from './summary.ts';
@@ -126,20 +126,10 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
     if (printed === 0) return;
 
     switch (o.format) {
-      case 'jsonl': {
-        let hint = 64;
-        for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
-        const out = new ByteOut(hint);
-        for (let i = 0; i < n; i++) {
-          if (v.rejected[i] === 1) continue;
-          const r = recs[i]!;
-          const json = v.json[i] === 1;
-          // JSON values are copied as bytes; only other values need their text.
-          appendEnvelope(out, r, json ? { text: null, json: true } : view(r, false), o.metaOnly);
-        }
-        await o.write(out.take());
+      case 'jsonl':
+        // Written by the judge (in the worker when there is one).
+        if (v.out && v.out.length > 0) await o.write(v.out);
         break;
-      }
       case 'raw': {
         const parts: Uint8Array[] = [];
         for (let i = 0; i < n; i++) {
@@ -190,7 +180,7 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
         const recs = await o.source.poll(want, inflight.length > 0 ? 0 : (o.pollMs ?? 500));
         if (recs.length === 0) break;
         requested += recs.length;
-        inflight.push({ recs, verdicts: checker.submit(recs.map((r) => r.value), etl) });
+        inflight.push({ recs, verdicts: checker.submit(recs, { etl, envelope: o.format === 'jsonl' ? { metaOnly: o.metaOnly } : null }) });
       }
       const b = inflight.shift();
       if (b === undefined) {
