@@ -191,8 +191,8 @@ records. Without a running cdc the request waits for one.`,
       if (!m) throw rtwhError('USAGE', `invalid table ${q(name)}: expected database.table, e.g. gmall.base_province`);
       const database = checkIdentifier(m[1]!, 'database');
       const table = checkIdentifier(m[2]!, 'table');
-      const clientId = checkClientId(flags.clientId);
-      const schemaDb = checkIdentifier(flags.schemaDatabase, '--schema-database');
+      const clientId = checkClientId(explicit(cmd, 'clientId', flags.clientId));
+      const schemaDb = checkIdentifier(explicit(cmd, 'schemaDatabase', flags.schemaDatabase), '--schema-database');
       const timeoutS = flags.timeout === undefined ? undefined : wholeNumber('--timeout', flags.timeout, 1, 10_000_000);
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
       const conn = await openCdcConn(parseMysqlUrl(mysql));
@@ -237,6 +237,17 @@ records. Without a running cdc the request waits for one.`,
         await conn.close();
       }
     });
+}
+
+/**
+ * `cdc` and `cdc bootstrap` share option names, and commander hands an option after the subcommand to whichever
+ * command it meets first (the parent): take the value the user gave, wherever it landed.
+ */
+function explicit(cmd: Command, key: string, own: string): string {
+  if (cmd.getOptionValueSource(key) === 'cli') return own;
+  const parent = cmd.parent;
+  if (parent && parent.getOptionValueSource(key) === 'cli') return String(parent.opts()[key]);
+  return own;
 }
 
 function statusDetail(s: CdcStatus): string {

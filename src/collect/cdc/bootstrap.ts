@@ -50,6 +50,8 @@ export interface SnapshotContext {
   eventTime: (ms: number) => number;
   log?: (msg: string) => void;
   onRows?: (n: number) => void;
+  /** cdc is stopping: the snapshot ends where it is (it is done again after the restart). */
+  signal?: AbortSignal;
 }
 
 export interface SnapshotResult {
@@ -77,11 +79,16 @@ export async function runSnapshot(req: BootstrapRequest, ctx: SnapshotContext): 
 
   const base = { database: req.database, table: req.table, primaryKey: t.primaryKey, columns: t.columns };
   const now = () => ctx.eventTime(Date.now());
+  const stopped = () => {
+    if (ctx.signal?.aborted) throw new Error(`bootstrap #${req.id} interrupted by the stop; it runs again after the restart`);
+  };
   const push = async (ev: ChangeEvent) => {
+    stopped();
     const r = ctx.encoder.single(ev);
     if (!r) return;
     ctx.queue.push(r);
     if (ctx.queue.full) await ctx.queue.waitForRoom();
+    stopped();
   };
 
   await push({ ...base, type: 'insert', bootstrap: 'start', ts: now(), data: {} });

@@ -93,9 +93,9 @@ export class CdcQueue {
     this.wake();
   }
 
-  /** Resolves once there is room again (the queue is below its low-water mark). */
+  /** Resolves once there is room again (the queue is below its low-water mark), or at once after release(). */
   waitForRoom(): Promise<void> {
-    if (!this.full) return Promise.resolve();
+    if (!this.full || this.released) return Promise.resolve();
     return new Promise((resolve) => {
       const prev = this.roomWaiters;
       prev.push(resolve);
@@ -103,6 +103,15 @@ export class CdcQueue {
   }
 
   private roomWaiters: (() => void)[] = [];
+  private released = false;
+
+  /** Shutdown: nobody waits for room any more (producers check their own stop signal after waking). */
+  release(): void {
+    this.released = true;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
+  }
 
   /** Takes up to maxRecords records / maxBytes bytes (at least one record), with the markers among and after them. */
   take(maxRecords: number, maxBytes: number): Batch {

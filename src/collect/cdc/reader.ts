@@ -246,6 +246,8 @@ export class BinlogReader {
   }
 
   private fail(err: unknown): void {
+    // A handler cut short by stop() is not a failure.
+    if (this.stopped) return;
     this.stopped = true;
     void this.close();
     const e = err instanceof Error && 'code' in err && typeof (err as RtwhError).exitCode === 'number' ? (err as RtwhError) : mysqlError(err, this.o.target, 'reading the binlog');

@@ -62,6 +62,8 @@ export interface CdcOptions {
   batchBytes?: number;
   positionIntervalMs?: number;
   statusIntervalMs?: number;
+  /** On stop, how long a batch the bus does not answer at all is waited for (default 10 s). */
+  stopGraceMs?: number;
   /** Stop after this many rows were read and sent (tests, benchmarks). */
   maxRows?: number;
   signal: AbortSignal;
@@ -279,7 +281,8 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
     let wakeMain: (() => void) | undefined;
     const stopMain = () => wakeMain?.();
 
-    const handler = new TxnHandler({ encoder, queue, txn, schema, filter, conn, o, eventTime, log, counters, reader: () => reader! });
+    const stopAll = new AbortController();
+    const handler = new TxnHandler({ encoder, queue, txn, schema, filter, conn, o, eventTime, log, counters, reader: () => reader!, signal: stopAll.signal });
     reader = new BinlogReader({
       target,
       replicaId: o.replicaId,
@@ -395,9 +398,11 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
 
     // Shutdown: stop reading, drop the unfinished transaction, send what is queued, store the position.
     stopping = true;
+    stopAll.abort();
+    queue.release();
     await reader.stop();
     txn.clear();
-    writer.stop(true);
+    writer.stop(true, o.stopGraceMs ?? 10_000);
     await writerDone;
     clearInterval(ticker);
     if (fatal) throw fatal;
@@ -432,6 +437,7 @@ interface HandlerContext {
   log: (m: string) => void;
   counters: { rows: number; ddl: number; bootstrapRows: number };
   reader: () => BinlogReader;
+  signal: AbortSignal;
 }
 
 /** What the reader's events do to the transaction buffer and the queue. */
@@ -497,6 +503,7 @@ class TxnHandler {
         c.queue.push(c.encoder.finish(p, e.xid, i, i === n - 1));
         i++;
         if (c.queue.full) await c.queue.waitForRoom();
+        if (c.signal.aborted) return;
       }
       const completions: (() => Promise<void>)[] = [];
       for (const req of bootstraps) {
@@ -512,6 +519,7 @@ class TxnHandler {
           eventTime: c.eventTime,
           log: c.log,
           onRows: (k) => (c.counters.bootstrapRows += k),
+          signal: c.signal,
         });
         completions.push(r.complete);
       }

@@ -80,12 +80,24 @@ export class BusWriter {
     }
   }
 
-  /** Finish what is queued, store the position, end run(). `abandon` leaves a down bus alone instead of retrying. */
-  stop(abandonIfWaiting = true): void {
+  /**
+   * Finish what is queued, store the position, end run(). `abandon` leaves a down bus alone instead of retrying,
+   * and gives a send that gets no answer at all `graceMs` before giving up on it.
+   */
+  stop(abandonIfWaiting = true, graceMs = 10_000): void {
     this.stopping = true;
     this.abandon = abandonIfWaiting;
     this.o.queue.wakeUp();
+    if (abandonIfWaiting) {
+      const t = setTimeout(() => this.giveUp?.(), graceMs);
+      t.unref?.();
+    }
   }
+
+  private giveUp: (() => void) | undefined;
+  private readonly gaveUp = new Promise<'gave-up'>((resolve) => {
+    this.giveUp = () => resolve('gave-up');
+  });
 
   private async idleWait(): Promise<void> {
     // While idle, a position that moved (e.g. filtered transactions) is still stored after the interval.
@@ -128,7 +140,11 @@ export class BusWriter {
     for (;;) {
       try {
         this.producer ??= await this.o.bus.producer(this.o.producer);
-        await this.producer.send(this.o.topic, messages);
+        const sent = await Promise.race([this.producer.send(this.o.topic, messages), this.gaveUp]);
+        if (sent === 'gave-up') {
+          this.o.log?.(`stopping: the bus did not answer a batch of ${records.length} records within the grace period; they will be read again`);
+          return false;
+        }
         if (this.waiting !== undefined) {
           this.o.log?.(`the bus accepts records again after ${((Date.now() - this.waitingSince) / 1000).toFixed(1)} s`);
           this.waiting = undefined;
