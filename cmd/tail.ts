@@ -82,19 +82,19 @@ invalid records and the closing summary (counts per table × type and per reason
       if (flags.input !== undefined) {
         source = openInputSource({ path: flags.input, cwd: ctx.io.cwd, ...(spec ? { spec } : {}) });
       } else {
-        bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
-        try {
-          const read = { topic: topic!, follow, ...(spec ? { spec } : {}), ...(partition === undefined ? {} : { partition }), ...(flags.group ? { group: flags.group } : {}) };
-          // Kafka without a group: read partitions directly (no group join, the fast path); with a group or on the
-          // embedded bus, through the bus's consumer.
-          const loc = parseBusUrl(config.bus, ctx.io.cwd);
-          source =
-            loc.kind === 'kafka' && flags.group === undefined
-              ? await openKafkaFetchSource(bus, loc.brokers, read, config.kafka.clientId)
-              : await openBusSource(bus, read);
-        } catch (e) {
-          await bus.close();
-          throw e;
+        const read = { topic: topic!, follow, ...(spec ? { spec } : {}), ...(partition === undefined ? {} : { partition }), ...(flags.group ? { group: flags.group } : {}) };
+        const loc = parseBusUrl(config.bus, ctx.io.cwd);
+        if (loc.kind === 'kafka' && flags.group === undefined) {
+          // Kafka without a group: read the partitions directly (no group join, no kafkajs: the fast path).
+          source = await openKafkaFetchSource(loc.brokers, read, config.kafka.clientId);
+        } else {
+          bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
+          try {
+            source = await openBusSource(bus, read);
+          } catch (e) {
+            await bus.close();
+            throw e;
+          }
         }
       }
 

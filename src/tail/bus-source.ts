@@ -23,10 +23,8 @@ export interface TopicReadOptions {
   idleEndMs?: number;
 }
 
-/** Current bounds of the topic's partitions (TOPIC_NOT_FOUND when it does not exist, USAGE for a wrong --partition). */
-export async function topicBounds(admin: Admin, topic: string, partition?: number): Promise<PartitionBounds[]> {
-  const info = await admin.describeTopic(topic);
-  const all = info.partitions.map((p) => ({ partition: p.partition, startOffset: p.startOffset, endOffset: p.endOffset }));
+/** The bounds of `partition` only (all when undefined); USAGE naming the value when the topic has no such partition. */
+export function selectPartition(all: PartitionBounds[], topic: string, partition?: number): PartitionBounds[] {
   if (partition === undefined) return all;
   const one = all.filter((p) => p.partition === partition);
   if (one.length === 0) {
@@ -35,12 +33,20 @@ export async function topicBounds(admin: Admin, topic: string, partition?: numbe
   return one;
 }
 
+/** Current bounds of the topic's partitions (TOPIC_NOT_FOUND when it does not exist, USAGE for a wrong --partition). */
+export async function topicBounds(admin: Admin, topic: string, partition?: number): Promise<PartitionBounds[]> {
+  const info = await admin.describeTopic(topic);
+  const all = info.partitions.map((p) => ({ partition: p.partition, startOffset: p.startOffset, endOffset: p.endOffset }));
+  return selectPartition(all, topic, partition);
+}
+
+const FROM_START: OffsetSpec = { text: 'start', from: { kind: 'start' }, until: { kind: 'none' } };
+
 /** The plans of a read: from -o, or from the group's committed offsets, or from the start. */
 export async function planRead(admin: Admin, opts: TopicReadOptions): Promise<PartitionPlan[]> {
   const bounds = await topicBounds(admin, opts.topic, opts.partition);
   const forTime = async (ms: number) => new Map((await admin.offsetsForTimestamp(opts.topic, ms)).map((o) => [o.partition, o.offset]));
-  const spec: OffsetSpec = opts.spec ?? { text: 'start', from: { kind: 'start' }, until: { kind: 'none' } };
-  const plans = await resolvePlans(spec, bounds, opts.follow, forTime);
+  const plans = await resolvePlans(opts.spec ?? FROM_START, bounds, opts.follow, forTime);
   if (opts.spec !== undefined || opts.group === undefined) return plans;
   let committed = new Map<number, number | null>();
   try {

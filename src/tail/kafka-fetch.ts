@@ -8,13 +8,13 @@
  * has, up to LEADER_RETRIES times in a row; an offset that retention deleted restarts at the first stored one.
  */
 import { q, RtwhError } from '../errors.ts';
-import type { Bus } from '../bus/types.ts';
-import { planRead, topicBounds, type TopicReadOptions } from './bus-source.ts';
+import { selectPartition, type TopicReadOptions } from './bus-source.ts';
 import type { EnvelopeRecord } from './envelope.ts';
 import {
-  AbortedTracker, decodeBatches, fetch, fetchLeaders, fetchRequest, KafkaConnection, KafkaErrorCode, nextOffsetAfter, type FetchedPartition,
+  AbortedTracker, decodeBatches, EARLIEST, fetch, fetchLeaders, fetchRequest, KafkaConnection, KafkaErrorCode, KafkaPartitionError, LATEST, listOffsets,
+  loadCodecs, needsCodecs, nextOffsetAfter, type FetchedPartition, type TopicLeaders,
 } from './kafka-wire.ts';
-import type { PartitionPlan } from './offsets.ts';
+import { resolvePlans, type PartitionBounds, type PartitionPlan } from './offsets.ts';
 import { PlanTracker, type TailSource } from './source.ts';
 
 const HIGH_WATER = 50_000;
@@ -179,6 +179,7 @@ class KafkaFetchSource implements TailSource {
       pending = null;
       const prefetch = this.queued < HIGH_WATER ? this.request(parts) : null;
       if (prefetch) pending = fetch(conn, prefetch);
+      if (res.some((fp) => needsCodecs(fp.records))) await loadCodecs();
       const out: EnvelopeRecord[] = [];
       for (const fp of res) {
         const start = from.get(fp.partition);
@@ -260,22 +261,92 @@ class KafkaFetchSource implements TailSource {
   }
 }
 
-/** Opens a direct read of `opts.topic` (no group) on the Kafka cluster at `brokers`. */
-export async function openKafkaFetchSource(bus: Bus, brokers: string[], opts: TopicReadOptions, clientId = 'rtwh-tail'): Promise<TailSource> {
+/** Connections to a cluster for planning: bootstrap, leaders, ListOffsets per leader. */
+class Cluster {
+  private readonly conns = new Map<string, KafkaConnection>();
+
+  constructor(
+    private readonly brokers: string[],
+    private readonly clientId: string,
+  ) {}
+
+  async connection(host: string, port: number): Promise<KafkaConnection> {
+    const key = `${host}:${port}`;
+    let c = this.conns.get(key);
+    if (c === undefined) {
+      c = await KafkaConnection.open(host, port, this.clientId);
+      this.conns.set(key, c);
+    }
+    return c;
+  }
+
+  async leaders(topic: string): Promise<TopicLeaders> {
+    let last: unknown;
+    for (const b of this.brokers) {
+      const i = b.lastIndexOf(':');
+      try {
+        return await fetchLeaders(await this.connection(b.slice(0, i), Number(b.slice(i + 1))), topic);
+      } catch (e) {
+        if (e instanceof RtwhError && e.code !== 'BUS_UNAVAILABLE') throw e;
+        last = e;
+      }
+    }
+    throw last;
+  }
+
+  /** ListOffsets for every partition, each asked of its leader. */
+  async offsets(topic: string, meta: TopicLeaders, timestamp: number): Promise<Map<number, number>> {
+    const byLeader = new Map<number, number[]>();
+    for (const [p, leader] of meta.leaders) byLeader.set(leader, [...(byLeader.get(leader) ?? []), p]);
+    const out = new Map<number, number>();
+    for (const [leader, parts] of byLeader) {
+      const b = meta.brokers.get(leader);
+      if (!b) throw new RtwhError('BUS_ERROR', `partition leader ${leader} of ${q(topic)} is not among the brokers; try again in a moment`);
+      for (const [p, o] of await listOffsets(await this.connection(b.host, b.port), topic, parts, timestamp)) out.set(p, o);
+    }
+    return out;
+  }
+
+  async bounds(topic: string): Promise<PartitionBounds[]> {
+    const meta = await this.leaders(topic);
+    const [lo, hi] = await Promise.all([this.offsets(topic, meta, EARLIEST), this.offsets(topic, meta, LATEST)]);
+    return [...meta.leaders.keys()].sort((a, b) => a - b).map((partition) => ({ partition, startOffset: lo.get(partition) ?? 0, endOffset: hi.get(partition) ?? 0 }));
+  }
+
+  close(): void {
+    for (const c of this.conns.values()) c.close();
+    this.conns.clear();
+  }
+}
+
+/**
+ * Opens a direct read of `opts.topic` (no group) on the Kafka cluster at `brokers`. Planning speaks the protocol
+ * too (Metadata, ListOffsets), so this path never loads kafkajs: start-up time counts for `tail -n 1`.
+ */
+export async function openKafkaFetchSource(brokers: string[], opts: TopicReadOptions, clientId = 'rtwh-tail'): Promise<TailSource> {
   if (opts.group !== undefined) throw new RtwhError('INTERNAL', 'the direct Kafka reader has no consumer group; use the bus source');
-  const admin = await bus.admin();
+  const cluster = new Cluster(brokers, clientId);
   let plans: PartitionPlan[];
   try {
-    plans = await planRead(admin, opts);
-  } finally {
-    await admin.close();
+    const bounds = selectPartition(await cluster.bounds(opts.topic), opts.topic, opts.partition);
+    const forTime = async (ms: number) => {
+      const found = await cluster.offsets(opts.topic, await cluster.leaders(opts.topic), ms);
+      // -1: no record that late; resolvePlans reads a missing partition as "the end".
+      return new Map([...found].filter(([, o]) => o >= 0));
+    };
+    plans = await resolvePlans(opts.spec ?? { text: 'start', from: { kind: 'start' }, until: { kind: 'none' } }, bounds, opts.follow, forTime);
+  } catch (e) {
+    cluster.close();
+    if (e instanceof KafkaPartitionError) throw new RtwhError('BUS_ERROR', `looking up offsets of ${q(opts.topic)} failed: ${e.message}; try again in a moment`, { cause: e });
+    throw e;
   }
+  cluster.close();
   const refresh = async () => {
-    const a = await bus.admin();
+    const c = new Cluster(brokers, clientId);
     try {
-      return new Map((await topicBounds(a, opts.topic)).map((b) => [b.partition, b]));
+      return new Map((await c.bounds(opts.topic)).map((b) => [b.partition, b]));
     } finally {
-      await a.close();
+      c.close();
     }
   };
   const src = new KafkaFetchSource(brokers, opts, plans, clientId, refresh);

@@ -1,22 +1,26 @@
 /**
- * Just enough of the Kafka protocol for tail to read partitions directly: Metadata v1 (leaders), Fetch v4
+ * Just enough of the Kafka protocol for tail to read partitions directly: Metadata v4 (leaders), ListOffsets v2, Fetch v4
  * (read_committed, RecordBatch v2) over one socket per broker, with the next fetch sent before the last one is
  * decoded. Why not kafkajs: its consumer decodes ~230k records/s here (Long.js varints, a message object per
  * record) and needs a group join; tail needs neither a group nor anything else from it. Group reads (--group)
  * still go through the bus.
  *
- * Versions: the broker (Kafka 4.x) accepts Metadata 0-13 and Fetch 4-18; v1/v4 are the last non-flexible ones,
- * so plain int16-length strings and int32 arrays are enough.
+ * Versions: the broker (Kafka 4.x) accepts Metadata 0-13, ListOffsets 1-10 and Fetch 4-18; the ones used here are
+ * non-flexible (plain int16-length strings and int32 arrays).
  */
 import { connect, type Socket } from 'node:net';
 import * as zlib from 'node:zlib';
-import { lz4Codec, snappyCodec } from '../bus/codecs.ts';
 import { q, RtwhError } from '../errors.ts';
 import type { Headers } from '../bus/types.ts';
 import type { EnvelopeRecord } from './envelope.ts';
 
 const API_FETCH = 1;
+const API_LIST_OFFSETS = 2;
 const API_METADATA = 3;
+
+/** ListOffsets timestamps meaning the first stored offset and the end. */
+export const EARLIEST = -2;
+export const LATEST = -1;
 
 /** Kafka error codes tail reacts to; the rest end the read with the code in the message. */
 export const KafkaErrorCode = {
@@ -179,10 +183,14 @@ export interface TopicLeaders {
   leaders: Map<number, number>;
 }
 
-/** Metadata v1 of one topic: its partitions' leaders and the brokers' addresses. */
+/**
+ * Metadata v4 of one topic: its partitions' leaders and the brokers' addresses. v4 because it can say "do not
+ * create the topic": older versions make a broker with auto.create.topics.enable create any topic asked about.
+ */
 export async function fetchLeaders(conn: KafkaConnection, topic: string): Promise<TopicLeaders> {
-  const body = Buffer.concat([Buffer.from([0, 0, 0, 1]), str16(topic)]);
-  const r = new Reader(await conn.request(API_METADATA, 1, body));
+  const body = Buffer.concat([Buffer.from([0, 0, 0, 1]), str16(topic), Buffer.from([0])]);
+  const r = new Reader(await conn.request(API_METADATA, 4, body));
+  r.i32(); // throttle
   const brokers = new Map<number, { host: string; port: number }>();
   for (let n = r.i32(), i = 0; i < n; i++) {
     const id = r.i32();
@@ -191,6 +199,7 @@ export async function fetchLeaders(conn: KafkaConnection, topic: string): Promis
     r.str(); // rack
     brokers.set(id, { host, port });
   }
+  r.str(); // cluster id
   r.i32(); // controller id
   const leaders = new Map<number, number>();
   for (let nt = r.i32(), t = 0; t < nt; t++) {
@@ -209,6 +218,50 @@ export async function fetchLeaders(conn: KafkaConnection, topic: string): Promis
     }
   }
   return { brokers, leaders };
+}
+
+/**
+ * ListOffsets v2 (read_committed) of some partitions on their leader: per partition the first offset whose
+ * timestamp is >= `timestamp`, or EARLIEST / LATEST; -1 when no record is that late.
+ */
+export async function listOffsets(conn: KafkaConnection, topic: string, partitions: number[], timestamp: number): Promise<Map<number, number>> {
+  const t = str16(topic);
+  const b = Buffer.alloc(4 + 1 + 4 + t.length + 4 + partitions.length * 12);
+  let o = b.writeInt32BE(-1, 0);
+  o = b.writeInt8(1, o);
+  o = b.writeInt32BE(1, o);
+  o += t.copy(b, o);
+  o = b.writeInt32BE(partitions.length, o);
+  for (const p of partitions) {
+    o = b.writeInt32BE(p, o);
+    o = b.writeInt32BE(Math.floor(timestamp / 4294967296), o);
+    o = b.writeUInt32BE(((timestamp % 4294967296) + 4294967296) % 4294967296, o);
+  }
+  const r = new Reader(await conn.request(API_LIST_OFFSETS, 2, b));
+  r.i32(); // throttle
+  const out = new Map<number, number>();
+  for (let nt = r.i32(), i = 0; i < nt; i++) {
+    r.str();
+    for (let np = r.i32(), j = 0; j < np; j++) {
+      const partition = r.i32();
+      const err = r.i16();
+      r.i64(); // timestamp
+      const offset = r.i64();
+      if (err !== 0) throw new KafkaPartitionError(err, partition);
+      out.set(partition, offset);
+    }
+  }
+  return out;
+}
+
+/** A per-partition Kafka error code (leader moved, unknown partition, …). */
+export class KafkaPartitionError extends Error {
+  constructor(
+    readonly code: number,
+    readonly partition: number,
+  ) {
+    super(`Kafka error ${code} on partition ${partition}`);
+  }
 }
 
 export interface FetchPartition {
@@ -312,14 +365,39 @@ export class AbortedTracker {
   }
 }
 
+type Codecs = typeof import('../bus/codecs.ts');
+let codecs: Codecs | null = null;
+
+/**
+ * snappy and lz4 come from the bus's codecs, which also register themselves with kafkajs: loaded only when a
+ * compressed batch shows up, so reading an uncompressed topic never loads kafkajs (start-up time).
+ */
+export async function loadCodecs(): Promise<void> {
+  codecs ??= await import('../bus/codecs.ts');
+}
+
+/** True when some batch in `records` is compressed with snappy or lz4 (what needs loadCodecs first). */
+export function needsCodecs(records: Buffer | null): boolean {
+  if (records === null || codecs !== null) return false;
+  let pos = 0;
+  while (pos + 23 <= records.length) {
+    const len = records.readInt32BE(pos + 8);
+    const c = records.readInt16BE(pos + 21) & 7;
+    if (c === 2 || c === 3) return true;
+    if (len < BATCH_HEADER - 12) break;
+    pos += 12 + len;
+  }
+  return false;
+}
+
 function decompress(codec: number, data: Buffer): Buffer {
   switch (codec) {
     case 1:
       return zlib.gunzipSync(data);
     case 2:
-      return snappyCodec.decompress(data);
     case 3:
-      return lz4Codec.decompress(data);
+      if (codecs === null) throw new RtwhError('INTERNAL', 'snappy/lz4 batch decoded before loadCodecs()');
+      return (codec === 2 ? codecs.snappyCodec : codecs.lz4Codec).decompress(data);
     case 4:
       return zlib.zstdDecompressSync(data);
     default:

@@ -2,8 +2,10 @@
  * tail on a REAL Kafka broker (RTWH_TEST_KAFKA, default kafka://127.0.0.1:9092, from `scripts/stack.sh up`): the
  * direct partition reader without a group, the bus consumer with --group. No broker = fail, never skip.
  */
+import { describe, expect, test } from 'bun:test';
 import { connect } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
+import { cli } from '../helpers/cli';
 import { tailSuite } from './suite';
 
 const URL = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
@@ -25,9 +27,9 @@ function reachable(hostPort: string): Promise<string | null> {
   });
 }
 
-/** Topics and groups of this run (suite.ts names them `<prefix>-<base36 ms>-<6 chars>`). */
+/** Topics and groups of this run (suite.ts names them `tail_<what>_<base36 ms>_<6 chars>`). */
 function madeByThisRun(name: string): boolean {
-  const m = /^tail-[a-z]+-([0-9a-z]+)-[0-9a-z]{6}$/.exec(name);
+  const m = /^tail_[a-z]+_([0-9a-z]+)_[0-9a-z]{6}$/.exec(name);
   if (!m) return false;
   const t = parseInt(m[1]!, 36);
   return t >= RUN_STARTED - 1000 && t <= Date.now() + 1000;
@@ -59,3 +61,13 @@ tailSuite('kafka', async () => ({
     }
   },
 }));
+
+describe('rtwh tail on kafka, no broker', () => {
+  test('an unreachable broker is BUS_UNAVAILABLE (exit 4), at once', async () => {
+    const t0 = Date.now();
+    const r = await cli(['tail', 'ods_db', '--json'], { env: { RTWH_BUS: 'kafka://127.0.0.1:1' } });
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stderr).error.code).toBe('BUS_UNAVAILABLE');
+    expect(Date.now() - t0).toBeLessThan(10_000);
+  });
+});

@@ -29,8 +29,12 @@ export interface SuiteBus {
   cleanup(): Promise<void>;
 }
 
+/**
+ * `tail_<what>_<base36 ms>_<6 chars>`: underscores, so the sweeps of other suites (which match `-<ms>-<rand>`)
+ * never delete these topics while this suite runs.
+ */
 export function uniqueTopic(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+  return `${prefix.replace(/-/g, '_')}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
 }
 
 function maxwell(id: number, p: number): string {
@@ -200,7 +204,7 @@ export function tailSuite(kind: 'sqlite' | 'kafka', make: () => Promise<SuiteBus
       await produce(t, [{ value: maxwell(1, 0) }]);
       const loc = sb.url.startsWith('kafka://') ? sb.url.slice('kafka://'.length).split(',') : null;
       const opts = { topic: t, follow: true };
-      const source: TailSource = loc ? await openKafkaFetchSource(bus, loc, opts) : await openBusSource(bus, opts);
+      const source: TailSource = loc ? await openKafkaFetchSource(loc, opts) : await openBusSource(bus, opts);
       const ac = new AbortController();
       let out = '';
       const done = runTail({
