@@ -60,6 +60,10 @@ export interface CdcOptions {
   txnMemoryBytes?: number;
   batchRecords?: number;
   batchBytes?: number;
+  /**
+   * Least time between two position stores. 0 (default): after every acknowledged batch, so a kill -9 re-sends
+   * at most the batch that was in flight. Under load batches grow, so this costs one small write per batch.
+   */
   positionIntervalMs?: number;
   statusIntervalMs?: number;
   /** On stop, how long a batch the bus does not answer at all is waited for (default 10 s). */
@@ -98,7 +102,7 @@ export const CDC_DEFAULTS = {
   txnMemoryBytes: 64 * 1024 * 1024,
   batchRecords: 5000,
   batchBytes: 4 * 1024 * 1024,
-  positionIntervalMs: 1000,
+  positionIntervalMs: 0,
   statusIntervalMs: 1000,
 };
 

@@ -25,7 +25,7 @@ export interface WriterOptions {
   initial: BinlogPosition;
   batchRecords: number;
   batchBytes: number;
-  /** Least time between two position stores while running. */
+  /** Least time between two position stores while running (0: after every acknowledged batch). */
   positionIntervalMs: number;
   onState?: (state: 'writing' | 'waiting', detail?: string) => void;
   log?: (msg: string) => void;

@@ -94,7 +94,6 @@ export function startCdc(o: TestCdcOptions): RunningCdc {
     stateDir: tempDir('rtwh-cdc-state-'),
     schemaDb: CDC_DEFAULTS.schemaDb,
     statusIntervalMs: 200,
-    positionIntervalMs: 100,
     ...rest,
     signal: ac.signal,
     onStatus: (s) => statuses.push(s),
