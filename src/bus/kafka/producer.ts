@@ -319,6 +319,7 @@ export class KafkaProducer implements Producer {
         }
         if (failure) throw failure;
         const lost = round.find((r) => r.batch.writtenAt === null);
+        if (lost) this.retire = true; // kafkajs returned without the broker's word on it: may or may not be written
         if (lost) throw new RtwhError('BUS_ERROR', `produce to ${q(topic)}: no answer for partition ${lost.batch.partition}`);
       }
       if (!regroup) return;
