@@ -1,92 +1,111 @@
 /**
- * Judging batches of values, in a worker when one can be started (check-worker.ts), inline otherwise. Results
- * come back in submit order. The worker starts in the background: batches submitted before it said `ready` are
- * judged inline, so a short `tail -n 5` never waits for it; a worker that fails hands its batches back inline.
+ * Judging batches of records, in worker threads when they can be started (check-worker.ts), inline otherwise.
+ * Results come back in submit order (the caller awaits them in order). Workers start in the background: batches
+ * submitted before one said `ready` are judged inline, so a short `tail -n 5` never waits for them; a worker that
+ * fails hands its batches back to be judged inline.
  */
 import type { EnvelopeRecord } from './envelope.ts';
 import { batchBuffers, judgeRecords, packRecords, type JudgeJob, type Verdicts } from './judge.ts';
 
 export interface BatchChecker {
   submit(recs: EnvelopeRecord[], job: JudgeJob): Promise<Verdicts>;
-  /** True once a worker takes batches: the caller may keep more than one in flight. */
-  readonly parallel: boolean;
+  /** How many batches are worth keeping in flight (1 when judging inline). */
+  readonly depth: number;
   close(): void;
 }
 
 interface Pending {
   recs: EnvelopeRecord[];
   job: JudgeJob;
+  worker: Worker;
   resolve(v: Verdicts): void;
 }
 
+type Transfer = Parameters<Worker['postMessage']>[1];
+
 class WorkerChecker implements BatchChecker {
-  private worker: Worker | null = null;
-  private ready = false;
+  private readonly ready: Worker[] = [];
+  private readonly all: Worker[] = [];
   private nextId = 0;
+  private turn = 0;
   private readonly pending = new Map<number, Pending>();
 
-  constructor() {
-    try {
-      const w = new Worker(new URL('./check-worker.ts', import.meta.url).href);
-      this.worker = w;
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) {
+      let w: Worker;
+      try {
+        w = new Worker(new URL('./check-worker.ts', import.meta.url).href);
+      } catch {
+        return;
+      }
+      this.all.push(w);
       w.addEventListener('message', (e: MessageEvent<'ready' | { id: number; verdicts: Verdicts }>) => {
         if (e.data === 'ready') {
-          this.ready = true;
+          this.ready.push(w);
           return;
         }
         const p = this.pending.get(e.data.id);
         this.pending.delete(e.data.id);
         p?.resolve(e.data.verdicts);
       });
-      w.addEventListener('error', () => this.fail());
-      // The worker must not keep the process alive on its own.
+      w.addEventListener('error', () => this.fail(w));
+      // A worker must not keep the process alive on its own.
       (w as Worker & { unref?: () => void }).unref?.();
-    } catch {
-      this.worker = null;
     }
   }
 
-  get parallel(): boolean {
-    return this.ready;
+  get depth(): number {
+    return this.ready.length + 1;
   }
 
-  /** Worker gone (not in this build, or crashed): what it held is judged here. */
-  private fail(): void {
-    this.ready = false;
-    this.worker?.terminate();
-    this.worker = null;
+  /** A worker gone (not in this build, or crashed): what it held is judged here. */
+  private fail(w: Worker): void {
+    const i = this.ready.indexOf(w);
+    if (i >= 0) this.ready.splice(i, 1);
+    w.terminate();
     for (const [id, p] of this.pending) {
+      if (p.worker !== w) continue;
       this.pending.delete(id);
       p.resolve(judgeRecords(p.recs, p.job));
     }
   }
 
   submit(recs: EnvelopeRecord[], job: JudgeJob): Promise<Verdicts> {
-    if (!this.ready || this.worker === null) return Promise.resolve(judgeRecords(recs, job));
+    if (this.ready.length === 0) return Promise.resolve(judgeRecords(recs, job));
+    const worker = this.ready[this.turn++ % this.ready.length]!;
     const id = this.nextId++;
     const batch = packRecords(recs, job);
     return new Promise((resolve) => {
-      this.pending.set(id, { recs, job, resolve });
-      this.worker!.postMessage({ id, batch }, batchBuffers(batch) as unknown as Parameters<Worker['postMessage']>[1]);
+      this.pending.set(id, { recs, job, worker, resolve });
+      worker.postMessage({ id, batch }, batchBuffers(batch) as unknown as Transfer);
     });
   }
 
   close(): void {
-    this.worker?.terminate();
-    this.worker = null;
+    for (const w of this.all) w.terminate();
+    this.all.length = 0;
+    this.ready.length = 0;
   }
 }
 
 class InlineChecker implements BatchChecker {
-  readonly parallel = false;
+  readonly depth = 1;
   submit(recs: EnvelopeRecord[], job: JudgeJob): Promise<Verdicts> {
     return Promise.resolve(judgeRecords(recs, job));
   }
   close(): void {}
 }
 
-/** A checker with a worker when `parallel` (and the machine has a second core), else inline. */
-export function openChecker(parallel: boolean): BatchChecker {
+/**
+ * A checker with `workers` worker threads (0 = inline). JSON parsing dominates, so on a machine with a second
+ * core the workers take it while the main thread reads and writes.
+ */
+export function openChecker(workers: number): BatchChecker {
+  return workers > 0 ? new WorkerChecker(workers) : new InlineChecker();
+}
+
+/** How many workers suit this machine: one less than its cores, at least 1 when there are 2, at most 3. */
+export function defaultWorkers(): number {
   const cores = (navigator as { hardwareConcurrency?: number }).hardwareConcurrency ?? 1;
-  return parallel && cores > 1 ? new WorkerChecker() : new InlineChecker();
+  return cores < 2 ? 0 : Math.min(3, Math.max(1, cores - 1));
 }

@@ -76,15 +76,24 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
     problemAt: new Int32Array(0),
     problems: [],
   };
-  const kindIndex = new Map<string, number>();
+  const kindIndex = new Map<string, Map<string, number>>();
+  let lastTable = '';
+  let lastType = '';
+  let last = -1;
   const kindOf = (table: string, type: string): number => {
-    const key = `${table}\u0000${type}`;
-    let k = kindIndex.get(key);
+    // Runs of one table × type are the rule (a transaction, a bootstrap): no lookup for them.
+    if (last >= 0 && table === lastTable && type === lastType) return last;
+    let byType = kindIndex.get(table);
+    if (byType === undefined) kindIndex.set(table, (byType = new Map()));
+    let k = byType.get(type);
     if (k === undefined) {
       k = v.kinds.length;
       v.kinds.push([table, type]);
-      kindIndex.set(key, k);
+      byType.set(type, k);
     }
+    lastTable = table;
+    lastType = type;
+    last = k;
     return k;
   };
   const problemAt: number[] = [];

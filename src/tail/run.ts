@@ -5,8 +5,9 @@
  * (back-pressure) instead of filling memory.
  */
 import { render } from '../output/render.ts';
-import { openChecker, type BatchChecker } from './checker.ts';
+import { defaultWorkers, openChecker, type BatchChecker } from './checker.ts';
 import { envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
+import { RECORD_FORMATS } from '../formats/detect.ts';
 import { formatOf, type Verdicts } from './judge.ts';
 import type { TailSource } from './source.ts';
 import { TailStats } from './summary.ts';
@@ -35,8 +36,8 @@ export interface TailRunOptions {
   pollMs?: number;
   /** With a group: how often offsets are committed while reading. */
   commitEveryMs?: number;
-  /** Judge in a worker thread (default: for jsonl and raw, the bulk formats). */
-  worker?: boolean;
+  /** Worker threads that judge batches (default: defaultWorkers() for jsonl and raw, the bulk formats; else 0). */
+  workers?: number;
   onBatch?(stats: TailStats): void;
 }
 
@@ -77,7 +78,7 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
   const stats = new TailStats();
   const next = new Map<number, number>();
   const etl = o.etl?.database ?? null;
-  const checker: BatchChecker = openChecker(o.worker ?? (o.format === 'jsonl' || o.format === 'raw'));
+  const checker: BatchChecker = openChecker(o.workers ?? (o.format === 'jsonl' || o.format === 'raw' ? defaultWorkers() : 0));
   const following = o.source.plans.some((p) => p.end === null);
   let uncommitted = false;
   let lastCommit = Date.now();
@@ -101,18 +102,20 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
   const output = async (recs: EnvelopeRecord[], v: Verdicts) => {
     const n = recs.length;
     stats.read += n;
+    // Counted per batch into arrays, then once into the stats' maps (500k map updates a second add up).
     const kindCounts = new Int32Array(v.kinds.length);
+    const formatCounts = new Int32Array(RECORD_FORMATS.length + 1);
     let printed = 0;
     for (let i = 0; i < n; i++) {
       stats.bytes += recs[i]!.value?.length ?? 0;
       const k = v.kind[i]!;
       if (k >= 0) kindCounts[k]!++;
-      const f = formatOf(v, i);
-      if (f !== undefined && v.invalid[i] === 0) stats.countFormat(f);
+      if (v.invalid[i] === 0) formatCounts[v.format[i]!]!++;
       if (v.rejected[i] === 0) printed++;
     }
-    v.kinds.forEach(([table, type], k) => {
-      for (let c = kindCounts[k]!; c > 0; c--) stats.countKind(table, type);
+    v.kinds.forEach(([table, type], k) => stats.countKind(table, type, kindCounts[k]!));
+    RECORD_FORMATS.forEach((f, i) => {
+      if (formatCounts[i + 1]! > 0) stats.countFormat(f, formatCounts[i + 1]!);
     });
     stats.rejected += v.problemAt.length;
     stats.kept += n - v.problemAt.length;
@@ -174,7 +177,7 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
   try {
     for (;;) {
       // Keep the checker busy: read the next batch while the last one is judged.
-      const depth = checker.parallel ? 2 : 1;
+      const depth = checker.depth;
       while (inflight.length < depth && more()) {
         const want = o.limit === null ? BATCH : Math.min(BATCH, o.limit - requested);
         const recs = await o.source.poll(want, inflight.length > 0 ? 0 : (o.pollMs ?? 500));

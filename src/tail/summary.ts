@@ -24,18 +24,19 @@ export class TailStats {
   readonly byFormat = new Map<string, number>();
   private readonly t0 = performance.now();
 
-  countKind(table: string, type: string): void {
+  countKind(table: string, type: string, n = 1): void {
+    if (n === 0) return;
     let m = this.byKind.get(table);
     if (m === undefined) this.byKind.set(table, (m = new Map()));
-    m.set(type, (m.get(type) ?? 0) + 1);
+    m.set(type, (m.get(type) ?? 0) + n);
   }
 
   countReason(reason: string): void {
     this.byReason.set(reason, (this.byReason.get(reason) ?? 0) + 1);
   }
 
-  countFormat(format: string): void {
-    this.byFormat.set(format, (this.byFormat.get(format) ?? 0) + 1);
+  countFormat(format: string, n = 1): void {
+    this.byFormat.set(format, (this.byFormat.get(format) ?? 0) + n);
   }
 
   seconds(): number {
