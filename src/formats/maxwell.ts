@@ -134,6 +134,31 @@ function quoted(name: string): string {
   return s;
 }
 
+/**
+ * For rows whose keys are exactly a table's columns in order (what a binlog reader hands over), the `{"name":` /
+ * `,"name":` pieces are built once per column list instead of looked up per value.
+ */
+const columnPrefixes = new WeakMap<readonly ColumnInfo[], string[]>();
+function prefixesOf(cols: readonly ColumnInfo[]): string[] {
+  let p = columnPrefixes.get(cols);
+  if (!p) columnPrefixes.set(cols, (p = cols.map((c, i) => `${i === 0 ? '{' : ','}${JSON.stringify(c.name)}:`)));
+  return p;
+}
+
+function columnsRowJson(row: Row, cols: readonly ColumnInfo[]): string | undefined {
+  const prefixes = prefixesOf(cols);
+  if (prefixes.length === 0) return undefined;
+  let s = '';
+  let i = 0;
+  for (const k in row) {
+    // A row that is not exactly the column list (a mock row, a filtered image) takes the general path.
+    if (i >= cols.length || cols[i]!.name !== k) return undefined;
+    s += prefixes[i] + maxwellValue(row[k]!);
+    i++;
+  }
+  return i === cols.length ? `${s}}` : undefined;
+}
+
 function rowJson(row: Row): string {
   let s = '{';
   let first = true;
@@ -168,8 +193,13 @@ export function maxwellJsonHead(ev: ChangeEvent): string {
 
 /** The part after the transaction fields: `,"data":{…}` and `,"old":{…}` when a column changed, and the closing brace. */
 export function maxwellJsonBody(ev: ChangeEvent): string {
-  let s = `,"data":${rowJson(ev.data)}`;
-  if (ev.old && Object.keys(ev.old).length > 0) s += `,"old":${rowJson(ev.old)}`;
+  let s = `,"data":${(ev.columns && columnsRowJson(ev.data, ev.columns)) ?? rowJson(ev.data)}`;
+  if (ev.old) {
+    for (const _ in ev.old) {
+      s += `,"old":${rowJson(ev.old)}`;
+      break;
+    }
+  }
   return `${s}}`;
 }
 
@@ -184,13 +214,36 @@ export function maxwellTxnFields(xid: number | bigint | string | undefined, xoff
 
 /** The record key in Maxwell's default "hash" format. */
 export function maxwellKey(ev: ChangeEvent, opts: MaxwellEncodeOptions = {}): string {
-  let s = `{"database":${quoted(ev.database)},"table":${quoted(ev.table)}`;
+  let s = keyHead(ev.database, ev.table);
   if (ev.primaryKey.length === 0) {
     s += `,"_uuid":${JSON.stringify((opts.uuid ?? (() => crypto.randomUUID()))())}`;
   } else {
-    for (const pk of ev.primaryKey) s += `,${JSON.stringify(`pk.${pk.toLowerCase()}`)}:${maxwellValue(ev.data[pk] ?? null)}`;
+    for (const pk of ev.primaryKey) s += `${pkField(pk)}${maxwellValue(ev.data[pk] ?? null)}`;
   }
   return `${s}}`;
+}
+
+/** `{"database":"gmall","table":"order_info"`, once per table. */
+const keyHeads = new Map<string, string>();
+function keyHead(database: string, table: string): string {
+  const k = `${database}\u0000${table}`;
+  let h = keyHeads.get(k);
+  if (h === undefined) {
+    h = `{"database":${quoted(database)},"table":${quoted(table)}`;
+    if (keyHeads.size < 100_000) keyHeads.set(k, h);
+  }
+  return h;
+}
+
+/** `,"pk.id":`, once per column name. */
+const pkFields = new Map<string, string>();
+function pkField(pk: string): string {
+  let f = pkFields.get(pk);
+  if (f === undefined) {
+    f = `,${JSON.stringify(`pk.${pk.toLowerCase()}`)}:`;
+    if (pkFields.size < 100_000) pkFields.set(pk, f);
+  }
+  return f;
 }
 
 /** Key and value of the topic record for one change. */
@@ -221,7 +274,19 @@ export function maxwellPartitionString(ev: ChangeEvent, by: MaxwellPartitionBy):
 /** Maxwell's partition: abs(hashCode % n), Java's remainder keeping the dividend's sign as JS's does. */
 export function maxwellPartition(ev: ChangeEvent, numPartitions: number, by: MaxwellPartitionBy = 'table'): number {
   if (!Number.isInteger(numPartitions) || numPartitions < 1) throw new RangeError(`numPartitions must be a positive integer, got ${numPartitions}`);
+  if (by !== 'primary_key') return Math.abs(nameHash(by === 'table' ? ev.table : ev.database) % numPartitions);
   return Math.abs(javaStringHashCode(maxwellPartitionString(ev, by)) % numPartitions);
+}
+
+/** Table and database names repeat in every record: their hash codes are computed once. */
+const nameHashes = new Map<string, number>();
+function nameHash(name: string): number {
+  let h = nameHashes.get(name);
+  if (h === undefined) {
+    h = javaStringHashCode(name);
+    if (nameHashes.size < 100_000) nameHashes.set(name, h);
+  }
+  return h;
 }
 
 /** A column in a Maxwell DDL record's table definition (ColumnDefSerializer). */

@@ -22,6 +22,7 @@ import type { CdcFilter } from './filter';
 import type { BinlogPosition } from './position';
 import { columnFromBinlog, SYSTEM_DATABASES, type BinlogColumn, type BinlogColumnSchema, type SchemaCache } from './schema';
 import { rowConverter, sameChangeValue, type RowConverter } from './values';
+import { installFastRows } from './fast-rows';
 
 export type ReaderEvent =
   /** A transaction starts (MariaDB GTID event, or BEGIN). */
@@ -348,6 +349,8 @@ export class BinlogReader {
       case 'writerows':
       case 'updaterows':
       case 'deleterows':
+        // zongji's rows event classes are reachable only through an instance: the faster decoder goes in here.
+        installFastRows(e);
         return this.rows(e.getEventName() as 'writerows' | 'updaterows' | 'deleterows', e as unknown as RowsEventLike);
       default:
         return;

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Bus } from '../../../src/bus/types';
+import { fastRowsDecoded, setFastRows } from '../../../src/collect/cdc/fast-rows';
 import { decimalBase64 } from '../../../src/formats/debezium';
 import type { MysqlConn } from '../../../src/store/mysql';
 import { admin, readTopic, sqliteBus, startCdc, unique, values } from './helpers';
@@ -53,6 +54,7 @@ beforeAll(async () => {
   a = await admin();
   await a.query(`CREATE DATABASE \`${DB}\``);
   await a.query(TABLE);
+  await a.query(`CREATE TABLE \`${DB}\`.warm (id int PRIMARY KEY, v int)`);
   bus = await sqliteBus();
 });
 
@@ -62,21 +64,46 @@ afterAll(async () => {
   await bus.close();
 });
 
-/** Writes the three rows (the TIMESTAMP in a +08:00 session: the binlog holds UTC, Maxwell writes UTC). */
+const UPDATE = `UPDATE \`${DB}\`.types SET d65 = -${D65}, dt6 = '2024-12-31 23:59:59.999999', tm = '-01:02:03', bl = 0x00, js = '[]', st = '', b12 = b'1', bu = 1 WHERE id = 1`;
+
+/**
+ * Writes the three rows (the TIMESTAMP in a +08:00 session: the binlog holds UTC, Maxwell writes UTC), then an
+ * update of row 1. A warm-up insert and update come first: cdc's decoder is installed from the first rows event of
+ * each kind, so the rows that matter go through whichever decoder the test chose.
+ */
 async function writeRows(): Promise<void> {
-  await a.query(`SET time_zone = '+08:00'; ${ROW}; SET time_zone = '+00:00'; ${ZEROES}; ${NULLS};`);
+  await a.query(`DELETE FROM \`${DB}\`.warm; INSERT INTO \`${DB}\`.warm VALUES (1, 1); UPDATE \`${DB}\`.warm SET v = 2;`);
+  await a.query(`SET time_zone = '+08:00'; ${ROW}; SET time_zone = '+00:00'; ${ZEROES}; ${NULLS}; ${UPDATE};`);
 }
 
-describe('every column type', () => {
+/** The records of the types table (the warm-up records left out). */
+async function typeRecords(topic: string) {
+  const types = (rs: Awaited<ReturnType<typeof readTopic>>) => rs.filter((r) => (JSON.parse(r.value!.toString()) as { table?: string; source?: { table: string } }).table === 'types' || (JSON.parse(r.value!.toString()) as { source?: { table: string } }).source?.table === 'types');
+  let recs = types(await readTopic(bus, topic, undefined, 2000, 300));
+  for (let i = 0; i < 50 && recs.length < 4; i++) recs = types(await readTopic(bus, topic, undefined, 2000, 300));
+  return recs;
+}
+
+describe.each([
+  ['cdc\'s row decoder', true],
+  ["zongji's row decoder", false],
+])('every column type (%s)', (_name, fast) => {
+  beforeAll(() => setFastRows(fast));
+  afterAll(() => setFastRows(true));
+
   test('maxwell: values exactly as Maxwell writes them', async () => {
     await a.query(`DELETE FROM \`${DB}\`.types`);
     const topic = unique('types_mx');
     const cdc = startCdc({ bus, database: DB, topic });
     await cdc.started;
+    const before = fastRowsDecoded();
     await writeRows();
-    const recs = await readTopic(bus, topic, 3);
+    const recs = await typeRecords(topic);
     await cdc.stop();
-    expect(recs.length).toBe(3);
+    expect(recs.length).toBe(4);
+    // 3 inserts + both images of the update (and the warm-up update) went through the chosen decoder.
+    if (fast) expect(fastRowsDecoded() - before).toBeGreaterThanOrEqual(5);
+    else expect(fastRowsDecoded()).toBe(before);
     const texts = recs.map((r) => r.value!.toString());
     // The raw text of `data`: digits of decimals and big integers exactly as MySQL holds them.
     expect(texts[0]!.slice(texts[0]!.indexOf('"data":') + 7, -1)).toBe(MAXWELL_ROW1);
@@ -97,6 +124,15 @@ describe('every column type', () => {
     const nulls = r3!.data as Record<string, unknown>;
     expect(Object.keys(nulls)).toEqual(COLUMNS);
     for (const c of COLUMNS.slice(1)) expect(nulls[c], c).toBeNull();
+    // The update: every changed column in old, with the value it had.
+    expect(texts[3]!.slice(texts[3]!.indexOf('"old":'))).toBe(
+      `"old":{"bu":18446744073709551615,"d65":${D65},"dt6":"2025-01-14 10:20:30.123456","tm":"12:34:56","bl":"AP8Q","js":{"b":[1,2.5,"x"],"a":{"n":null,"big":12345678901234567890}},"st":["x","z"],"b12":2730}}`,
+    );
+    expect(texts[3]).toContain(`"d65":-${D65},`);
+    expect(texts[3]).toContain('"dt6":"2024-12-31 23:59:59.999999","dt3"');
+    expect(texts[3]).toContain('"tm":"-01:02:03","tm6"');
+    expect(texts[3]).toContain('"bl":"AA==","bn"');
+    expect(texts[3]).toContain('"js":[],"en":"b","st":[],"bt":1,"b12":1}');
     // The record key is Maxwell's hash form.
     expect(recs[0]!.key!.toString()).toBe(`{"database":"${DB}","table":"types","pk.id":1}`);
   }, 60_000);
@@ -107,10 +143,14 @@ describe('every column type', () => {
     const cdc = startCdc({ bus, database: DB, topic, format: 'debezium' });
     await cdc.started;
     await writeRows();
-    const recs = await readTopic(bus, topic, 3);
+    const recs = await typeRecords(topic);
     await cdc.stop();
-    expect(recs.length).toBe(3);
-    const [r1, r2, r3] = values(recs);
+    expect(recs.length).toBe(4);
+    const [r1, r2, r3, r4] = values(recs);
+    expect(r4!.op).toBe('u');
+    expect(r4!.before).toEqual(r1!.after);
+    expect((r4!.after as Record<string, unknown>).tm).toBe(-(3600 + 120 + 3) * 1_000_000);
+    expect((r4!.after as Record<string, unknown>).d65).toBe(decimalBase64(`-${D65}`));
     expect(Object.keys(r1!)).toEqual(['before', 'after', 'source', 'op', 'ts_ms', 'transaction']);
     expect(r1!.op).toBe('c');
     expect(r1!.before).toBeNull();
