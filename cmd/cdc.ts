@@ -115,6 +115,9 @@ backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the positio
         const result = await runCdc({
           mysql,
           bus,
+          busUrl: config.bus,
+          busClientId: config.kafka.clientId,
+          cwd: ctx.io.cwd,
           topic: flags.topic,
           format,
           partitionBy: flags.partitionBy as MaxwellPartitionBy,

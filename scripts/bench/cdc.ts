@@ -5,14 +5,14 @@
  *   zongji     the binlog library alone (rows decoded, nothing else): the ceiling of any reader built on it
  *   decode     + rows typed into change events (cdc's reader)
  *   encode     + Maxwell JSON, keys, partitions, the queue; the bus discards (what cdc can do without a bus)
- *   sqlite     end to end into the embedded bus
- *   kafka      end to end into Kafka (kafkajs)
+ *   sqlite     end to end into the embedded bus (producing in a worker thread; sqlite-thread: in cdc's thread)
+ *   kafka      end to end into Kafka via kafkajs (worker thread; kafka-thread: in cdc's thread)
  *
  * and, with a writer inserting 5,000 rows/s, the capture lag: from a row's commit (the writer's clock, stored in
  * the row) to its record arriving at a Kafka consumer; p50 / p99 / max. Target: ≥ 100,000 rows/s sustained.
  * Best of --runs (the machine is shared; the best run is the least disturbed). Needs `scripts/stack.sh up`.
  *
- *   bun scripts/bench/cdc.ts [--rows 300000] [--runs 2] [--modes zongji,decode,encode,sqlite,kafka,lag] [--lag-seconds 20]
+ *   bun scripts/bench/cdc.ts [--rows 300000] [--runs 2] [--modes zongji,decode,encode,sqlite,sqlite-thread,kafka,kafka-thread,lag] [--lag-seconds 20]
  */
 import ZongJi from '@vlasky/zongji';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,7 +37,7 @@ const { values: args } = parseArgs({
     kafka: { type: 'string', default: process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092' },
     rows: { type: 'string', default: '300000' },
     runs: { type: 'string', default: '2' },
-    modes: { type: 'string', default: 'zongji,decode,encode,sqlite,kafka,lag' },
+    modes: { type: 'string', default: 'zongji,decode,encode,sqlite,sqlite-thread,kafka,kafka-thread,lag' },
     'lag-seconds': { type: 'string', default: '20' },
   },
 });
@@ -162,7 +162,7 @@ function nullBus(): Bus {
 }
 
 /** runCdc from the load's start until every row was acknowledged; rows/s from the first row to the last. */
-async function endToEnd(bus: Bus, start: BinlogPosition, topic: string): Promise<number> {
+async function endToEnd(bus: Bus, start: BinlogPosition, topic: string, busUrl?: string): Promise<number> {
   const ac = new AbortController();
   let first = 0;
   let last = 0;
@@ -171,6 +171,7 @@ async function endToEnd(bus: Bus, start: BinlogPosition, topic: string): Promise
     const r = await runCdc({
       mysql: args.mysql,
       bus,
+      ...(busUrl ? { busUrl } : {}),
       topic,
       format: 'maxwell',
       partitionBy: 'table',
@@ -207,7 +208,7 @@ async function lag(): Promise<{ p50: number; p99: number; max: number; rows: num
   let started!: () => void;
   const ready = new Promise<void>((r) => (started = r));
   const cdc = runCdc({
-    mysql: args.mysql, bus, topic, format: 'maxwell', partitionBy: 'table', partitions: 1, filter: `exclude: *.*, include: ${DB}.*`,
+    mysql: args.mysql, bus, busUrl: args.kafka, topic, format: 'maxwell', partitionBy: 'table', partitions: 1, filter: `exclude: *.*, include: ${DB}.*`,
     outputDdl: false, replicaId: 34_000 + Math.floor(Math.random() * 1000), clientId: `bench_lag_${Date.now().toString(36)}`,
     positionStore: 'local', stateDir, schemaDb: 'maxwell', signal: ac.signal, onStarted: () => started(),
   });
@@ -255,34 +256,37 @@ async function lag(): Promise<{ p50: number; p99: number; max: number; rows: num
 async function best(name: string, f: () => Promise<number>): Promise<number> {
   let b = 0;
   for (let i = 0; i < RUNS; i++) b = Math.max(b, await f());
-  console.log(`${name.padEnd(8)} ${formatCount(b).padStart(9)} rows/s`);
+  console.log(`${name.padEnd(13)} ${formatCount(b).padStart(9)} rows/s`);
   return b;
 }
 
 console.log(`cdc benchmark: ${formatCount(ROWS)} order_detail rows (~${SKU.length + 200} B each), best of ${RUNS}`);
 const load = await bulkLoad();
-console.log(`load     ${formatCount(ROWS / load.seconds).padStart(9)} rows/s into MariaDB (${load.seconds.toFixed(1)} s, not cdc)`);
+console.log(`load          ${formatCount(ROWS / load.seconds).padStart(9)} rows/s into MariaDB (${load.seconds.toFixed(1)} s, not cdc)`);
 try {
   if (MODES.has('zongji')) await best('zongji', () => zongjiOnly(load.start));
   if (MODES.has('decode')) await best('decode', () => decodeOnly(load.start));
   if (MODES.has('encode')) await best('encode', () => endToEnd(nullBus(), load.start, 'null'));
-  if (MODES.has('sqlite')) {
-    await best('sqlite', async () => {
+  for (const [mode, worker] of [['sqlite', true], ['sqlite-thread', false]] as const) {
+    if (!MODES.has(mode)) continue;
+    await best(mode, async () => {
       const dir = mkdtempSync(join(tmpdir(), 'rtwh-bench-cdc-bus-'));
-      const bus = await openBus(`sqlite:${join(dir, 'bus.db')}`);
+      const url = `sqlite:${join(dir, 'bus.db')}`;
+      const bus = await openBus(url);
       try {
-        return await endToEnd(bus, load.start, 'ods_db');
+        return await endToEnd(bus, load.start, 'ods_db', worker ? url : undefined);
       } finally {
         await bus.close();
         rmSync(dir, { recursive: true, force: true });
       }
     });
   }
-  if (MODES.has('kafka')) {
-    await best('kafka', async () => {
+  for (const [mode, worker] of [['kafka', true], ['kafka-thread', false]] as const) {
+    if (!MODES.has(mode)) continue;
+    await best(mode, async () => {
       const bus = await openBus(args.kafka, { clientId: 'rtwh-bench-cdc' });
       try {
-        return await endToEnd(bus, load.start, `bench_cdc_${Date.now().toString(36)}`);
+        return await endToEnd(bus, load.start, `bench_cdc_${Date.now().toString(36)}`, worker ? args.kafka : undefined);
       } finally {
         await bus.close();
       }
@@ -290,7 +294,7 @@ try {
   }
   if (MODES.has('lag')) {
     const l = await lag();
-    console.log(`lag      at 5,000 rows/s into Kafka: p50 ${l.p50} ms · p99 ${l.p99} ms · max ${l.max} ms (${formatCount(l.rows)} rows)`);
+    console.log(`lag           at 5,000 rows/s into Kafka: p50 ${l.p50} ms · p99 ${l.p99} ms · max ${l.max} ms (${formatCount(l.rows)} rows)`);
   }
 } finally {
   const c = await connectMysql(args.mysql, { database: null });

@@ -26,11 +26,20 @@ import { BinlogReader, type ReaderEvent } from './reader';
 import { maxwellTableDef, SchemaCache, SYSTEM_DATABASES } from './schema';
 import { TxnBuffer } from './txn';
 import { BusWriter } from './writer';
+import { ThreadSink, WorkerSink, type RecordSink } from './sink';
 
 export interface CdcOptions {
   /** Source server, mysql://user:pass@host:port[/db]. */
   mysql: string;
   bus: Bus;
+  /** The bus URL: when given, records are produced by a worker thread opening its own connection to it. */
+  busUrl?: string;
+  /** Produce in a worker thread when busUrl is given (default true). */
+  busWorker?: boolean;
+  /** client id for the worker's bus connection (kafka.client_id). */
+  busClientId?: string;
+  /** Directory a relative sqlite: bus path is resolved against. */
+  cwd?: string;
   topic: string;
   format: CdcFormat;
   partitionBy: MaxwellPartitionBy;
@@ -265,10 +274,16 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
     const encoder = createEncoder({ format: o.format, partitionBy: o.partitionBy, partitions, ...(o.debezium ? { debezium: o.debezium } : {}) });
     const queue = new CdcQueue(o.queueBytes ?? d.queueBytes, o.queueRecords ?? d.queueRecords);
     const txn = new TxnBuffer(o.txnMemoryBytes ?? d.txnMemoryBytes);
+    // Producing in a worker thread overlaps it with decoding; in-process buses (tests) and builds without the
+    // worker produce in this thread.
+    let sink: RecordSink | undefined;
+    if (o.busUrl !== undefined && o.busWorker !== false) {
+      sink = await WorkerSink.start({ url: o.busUrl, cwd: o.cwd ?? process.cwd(), topic: o.topic, ...(o.busClientId ? { clientId: o.busClientId } : {}), ...(o.producer ? { producer: o.producer } : {}) });
+      if (!sink) log('producing in the main thread (the bus worker is not available in this build)');
+    }
+    sink ??= new ThreadSink(o.bus, o.topic, o.producer);
     const writer = new BusWriter({
-      bus: o.bus,
-      topic: o.topic,
-      ...(o.producer ? { producer: o.producer } : {}),
+      sink,
       queue,
       store,
       initial: start,

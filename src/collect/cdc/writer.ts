@@ -1,24 +1,23 @@
 /**
- * The bus side of cdc: takes batches from the queue, produces them, and once the bus acknowledged a batch, moves
- * the committed position to the last marker taken with it and stores it (throttled).
+ * The bus side of cdc: takes batches from the queue in order, hands them to the sink (a producer in this thread, or
+ * one in a worker thread with up to three batches in flight), and once the bus acknowledged a batch — and every
+ * batch before it — moves the committed position to the last marker taken with it and stores it.
  *
  * Commit rule: a position is stored only when every record read before it has been acknowledged by the bus, and
- * only positions at transaction boundaries exist. So a restart after kill -9 re-reads at most what was in flight
- * (duplicates from the last unacknowledged batch), never skips a change.
+ * only positions at transaction boundaries exist. So a restart after kill -9 re-sends at most what was in flight
+ * (the unacknowledged batches), never skips a change.
  *
- * A bus that is down or refusing makes the writer retry the same batch with backoff (status "waiting for the
- * bus"); the queue fills and the reader stops reading. Errors no retry can fix (a record too large for the
- * broker, a bad topic name) stop cdc.
+ * A bus that is down or refusing makes the writer retry the same batches, in order, with backoff (status
+ * "waiting for the bus"); the queue fills and the reader stops reading. Errors no retry can fix (a record too large
+ * for the broker, a bad topic name) stop cdc.
  */
-import type { Bus, Producer, ProducerOptions } from '../../bus/types';
 import { toRtwhError } from '../../errors';
 import type { BinlogPosition, PositionStore } from './position';
-import type { CdcQueue, Marker } from './queue';
+import type { Batch, CdcQueue, Marker } from './queue';
+import { SkippedBatch, type RecordSink } from './sink';
 
 export interface WriterOptions {
-  bus: Bus;
-  topic: string;
-  producer?: ProducerOptions;
+  sink: RecordSink;
   queue: CdcQueue;
   store: PositionStore;
   /** The position stored at start (what a restart would use right now). */
@@ -33,14 +32,24 @@ export interface WriterOptions {
 
 const TRANSIENT = new Set(['BUS_UNAVAILABLE', 'BUS_ERROR']);
 
+interface InFlight {
+  batch: Batch;
+  done: Promise<unknown>;
+}
+
+type Outcome = 'ok' | 'stop';
+
 export class BusWriter {
-  private producer: Producer | undefined;
   private stopping = false;
   private abandon = false;
   private dirty = false;
   private lastSave = 0;
   private waitingSince = 0;
   private saveFailures = 0;
+  private giveUp: (() => void) | undefined;
+  private readonly gaveUp = new Promise<'gave-up'>((resolve) => {
+    this.giveUp = () => resolve('gave-up');
+  });
   committed: BinlogPosition;
   /** Binlog time of the last committed marker. */
   committedTs = 0;
@@ -59,30 +68,34 @@ export class BusWriter {
   /** The loop; resolves after stop() once the queue is drained and the position stored. */
   async run(): Promise<void> {
     const q = this.o.queue;
+    const inflight: InFlight[] = [];
     for (;;) {
-      if (q.empty) {
+      while (inflight.length < this.o.sink.maxInflight && !q.empty) {
+        const batch = q.take(this.o.batchRecords, this.o.batchBytes);
+        inflight.push({ batch, done: this.dispatch(batch) });
+      }
+      if (inflight.length === 0) {
         if (this.stopping) break;
         await this.idleWait();
         continue;
       }
-      const batch = q.take(this.o.batchRecords, this.o.batchBytes);
-      if (batch.records.length > 0) {
-        const ok = await this.send(batch.records);
-        if (!ok) break; // stop requested while the bus was down: keep the last good position
-      }
-      for (const m of batch.markers) await this.commit(m);
+      const outcome = await this.settle(inflight);
+      if (outcome === 'stop') break;
+      const head = inflight.shift()!;
+      this.recordsSent += head.batch.records.length;
+      for (const r of head.batch.records) this.bytesSent += r.bytes;
+      if (head.batch.records.length > 0) this.batches++;
+      for (const m of head.batch.markers) await this.commit(m);
       await this.maybeSave(false);
     }
+    // Whatever is still in flight when stopping on a dead bus is abandoned: it is read again after the restart.
     await this.maybeSave(true);
-    if (this.producer) {
-      await this.producer.close().catch(() => undefined);
-      this.producer = undefined;
-    }
+    await this.o.sink.close().catch(() => undefined);
   }
 
   /**
    * Finish what is queued, store the position, end run(). `abandon` leaves a down bus alone instead of retrying,
-   * and gives a send that gets no answer at all `graceMs` before giving up on it.
+   * and gives a batch that gets no answer at all `graceMs` before giving up on it.
    */
   stop(abandonIfWaiting = true, graceMs = 10_000): void {
     this.stopping = true;
@@ -94,10 +107,56 @@ export class BusWriter {
     }
   }
 
-  private giveUp: (() => void) | undefined;
-  private readonly gaveUp = new Promise<'gave-up'>((resolve) => {
-    this.giveUp = () => resolve('gave-up');
-  });
+  private dispatch(batch: Batch): Promise<unknown> {
+    if (batch.records.length === 0) return Promise.resolve();
+    const p = this.o.sink.send(batch.records);
+    p.catch(() => undefined); // settled (and inspected) in order by settle()
+    return p;
+  }
+
+  /** Waits for the oldest batch; on a transient failure retries it and every later one, in order. */
+  private async settle(inflight: InFlight[]): Promise<Outcome> {
+    let attempt = 0;
+    for (;;) {
+      const head = inflight[0]!;
+      let failure: unknown;
+      try {
+        const r = await Promise.race([head.done, this.gaveUp]);
+        if (r === 'gave-up') {
+          this.o.log?.(`stopping: the bus did not answer within the grace period; ${countRecords(inflight)} records stay unsent and will be read again`);
+          return 'stop';
+        }
+        if (this.waiting !== undefined) {
+          this.o.log?.(`the bus accepts records again after ${((Date.now() - this.waitingSince) / 1000).toFixed(1)} s`);
+          this.waiting = undefined;
+          this.o.onState?.('writing');
+        }
+        return 'ok';
+      } catch (e) {
+        failure = e;
+      }
+      const err = failure instanceof SkippedBatch ? undefined : toRtwhError(failure);
+      if (err && !TRANSIENT.has(err.code)) throw err;
+      if (this.stopping && this.abandon) {
+        this.o.log?.(`stopping while the bus is unavailable (${err?.message ?? 'refused'}); ${countRecords(inflight)} records stay unsent and will be read again`);
+        return 'stop';
+      }
+      attempt++;
+      if (err) {
+        if (this.waiting === undefined) {
+          this.waitingSince = Date.now();
+          this.o.log?.(`the bus refused a batch (${err.message}); retrying with backoff, reading pauses when the queue is full`);
+        }
+        this.waiting = err.message;
+        this.o.onState?.('waiting', err.message);
+      }
+      // Let every batch still in flight settle, then send them all again, oldest first.
+      await Promise.allSettled(inflight.map((f) => f.done));
+      await Promise.race([sleep(Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))), this.gaveUp]);
+      await this.o.sink.reset();
+      for (const f of inflight) f.done = this.dispatch(f.batch);
+    }
+  }
 
   private async idleWait(): Promise<void> {
     // While idle, a position that moved (e.g. filtered transactions) is still stored after the interval.
@@ -133,50 +192,10 @@ export class BusWriter {
       if (force && this.stopping) throw e;
     }
   }
+}
 
-  private async send(records: { key: string | null; value: string; partition: number; timestamp: number; bytes: number }[]): Promise<boolean> {
-    const messages = records.map((r) => ({ key: r.key, value: r.value, partition: r.partition, timestamp: r.timestamp }));
-    let attempt = 0;
-    for (;;) {
-      try {
-        this.producer ??= await this.o.bus.producer(this.o.producer);
-        const sent = await Promise.race([this.producer.send(this.o.topic, messages), this.gaveUp]);
-        if (sent === 'gave-up') {
-          this.o.log?.(`stopping: the bus did not answer a batch of ${records.length} records within the grace period; they will be read again`);
-          return false;
-        }
-        if (this.waiting !== undefined) {
-          this.o.log?.(`the bus accepts records again after ${((Date.now() - this.waitingSince) / 1000).toFixed(1)} s`);
-          this.waiting = undefined;
-          this.o.onState?.('writing');
-        }
-        this.recordsSent += records.length;
-        for (const r of records) this.bytesSent += r.bytes;
-        this.batches++;
-        return true;
-      } catch (e) {
-        const err = toRtwhError(e);
-        if (!TRANSIENT.has(err.code)) throw err;
-        if (this.stopping && this.abandon) {
-          this.o.log?.(`stopping while the bus is unavailable (${err.message}); ${records.length} records stay unsent and will be read again`);
-          return false;
-        }
-        attempt++;
-        if (this.waiting === undefined) {
-          this.waitingSince = Date.now();
-          this.o.log?.(`the bus refused a batch (${err.message}); retrying with backoff, reading pauses when the queue is full`);
-        }
-        this.waiting = err.message;
-        this.o.onState?.('waiting', err.message);
-        // A producer that failed may hold a broken connection: start a fresh one every few attempts.
-        if (attempt % 3 === 0 && this.producer) {
-          await this.producer.close().catch(() => undefined);
-          this.producer = undefined;
-        }
-        await sleep(Math.min(10_000, 250 * 2 ** Math.min(attempt, 6)));
-      }
-    }
-  }
+function countRecords(inflight: InFlight[]): number {
+  return inflight.reduce((n, f) => n + f.batch.records.length, 0);
 }
 
 function samePosition(a: BinlogPosition, b: BinlogPosition): boolean {
@@ -186,4 +205,3 @@ function samePosition(a: BinlogPosition, b: BinlogPosition): boolean {
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
-

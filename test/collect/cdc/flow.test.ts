@@ -7,7 +7,9 @@ import { createHash } from 'node:crypto';
 import { openBus } from '../../../src/bus/index';
 import type { Bus, ProduceMessage, Producer } from '../../../src/bus/types';
 import type { MysqlConn } from '../../../src/store/mysql';
-import { admin, kafkaBus, readTopic, sqliteBus, startCdc, unique, values, waitFor } from './helpers';
+import { join } from 'node:path';
+import { tempDir } from '../../helpers/cli';
+import { admin, kafkaBus, readTopic, sqliteBus, startCdc, TEST_KAFKA, unique, values, waitFor } from './helpers';
 
 const DB = unique('cdc_flow');
 let a: MysqlConn;
@@ -107,6 +109,48 @@ describe('back-pressure', () => {
     expect(cdc.logs.join('\n')).toContain('waiting for the bus');
     await dead.close();
   }, 60_000);
+});
+
+describe('producing in a worker thread', () => {
+  test('records in order on their partitions, positions stored, both for sqlite and Kafka', async () => {
+    const dir = tempDir('rtwh-cdc-worker-');
+    const url = `sqlite:${join(dir, 'bus.db')}`;
+    const local = await openBus(url);
+    const kafka = await kafkaBus();
+    try {
+      for (const [bus, busUrl] of [[local, url], [kafka, TEST_KAFKA]] as const) {
+        const topic = unique('cdc_worker');
+        const cdc = startCdc({ bus, busUrl, database: DB, topic, partitions: 3, partitionBy: 'primary_key', batchRecords: 700 });
+        await cdc.started;
+        for (let t = 0; t < 10; t++) {
+          await a.query(`INSERT INTO \`${DB}\`.t VALUES ${Array.from({ length: 1000 }, (_, i) => `(${100_000 + t * 1000 + i}, 'w')`).join(',')}`);
+        }
+        await a.query(`DELETE FROM \`${DB}\`.t WHERE id >= 100000`);
+        const recs = await readTopic(bus, topic, 20_000, 60_000);
+        const r = await cdc.stop();
+        expect(r.records).toBe(20_000);
+        expect(cdc.logs.join('\n')).not.toContain('main thread');
+        // Per partition, each row's insert comes before its delete, ids in commit order.
+        const byPart = new Map<number, { id: number; type: string }[]>();
+        for (const rec of recs) {
+          const v = JSON.parse(rec.value!.toString()) as { type: string; data: { id: number } };
+          const l = byPart.get(rec.partition) ?? [];
+          l.push({ id: v.data.id, type: v.type });
+          byPart.set(rec.partition, l);
+        }
+        for (const l of byPart.values()) {
+          const ins = l.filter((x) => x.type === 'insert').map((x) => x.id);
+          expect(ins).toEqual([...ins].sort((x, y) => x - y));
+          const firstDelete = l.findIndex((x) => x.type === 'delete');
+          expect(l.slice(firstDelete).every((x) => x.type === 'delete')).toBe(true);
+        }
+        expect(r.to.pos).toBeGreaterThan(0);
+      }
+    } finally {
+      await local.close();
+      await kafka.close();
+    }
+  }, 120_000);
 });
 
 describe('rows over 1 MB', () => {

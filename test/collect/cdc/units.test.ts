@@ -216,3 +216,56 @@ describe('mock dates', () => {
     expect(mockDateClock(undefined)(123)).toBe(123);
   });
 });
+
+describe('the writer', () => {
+  test('a failing bus: batches are retried in order behind the failed one, positions only move past acknowledged records', async () => {
+    const { BusWriter } = await import('../../../src/collect/cdc/writer');
+    const { SkippedBatch } = await import('../../../src/collect/cdc/sink');
+    const { RtwhError } = await import('../../../src/errors');
+    const delivered: string[] = [];
+    const saved: number[] = [];
+    let failNext = 2;
+    let failedState = false;
+    // A sink like the worker: up to three batches in flight; after a failure it refuses the ones behind until reset.
+    const sink = {
+      kind: 'worker' as const,
+      maxInflight: 3,
+      async send(records: readonly OutRecord[]) {
+        await Bun.sleep(1);
+        if (failedState) throw new SkippedBatch();
+        if (failNext > 0 && records[0]!.value === '3') {
+          failNext--;
+          failedState = true;
+          throw new RtwhError('BUS_UNAVAILABLE', 'broker down');
+        }
+        for (const r of records) delivered.push(r.value);
+      },
+      async reset() {
+        failedState = false;
+      },
+      async close() {},
+    };
+    const q = new CdcQueue(1_000_000, 1_000_000);
+    const store = { where: 'memory', load: async () => undefined, save: async (p: { pos: number }) => void saved.push(p.pos), close: async () => {} };
+    const w = new BusWriter({ sink, queue: q, store, initial: { file: 'f', pos: 4 }, batchRecords: 2, batchBytes: 1_000_000, positionIntervalMs: 0 });
+    const run = w.run();
+    for (let i = 1; i <= 9; i++) {
+      q.push(rec(i));
+      q.pushMarker({ position: { file: 'f', pos: 100 + i }, own: false, ts: 0 });
+    }
+    await waitForWriter(() => delivered.length === 9);
+    w.stop(false);
+    await run;
+    expect(delivered).toEqual(['1', '2', '3', '4', '5', '6', '7', '8', '9']);
+    expect(saved).toEqual([...saved].sort((x, y) => x - y));
+    expect(saved[saved.length - 1]).toBe(109);
+    expect(w.recordsSent).toBe(9);
+  });
+
+  function rec(n: number): OutRecord {
+    return { key: null, value: String(n), partition: 0, timestamp: 0, bytes: 1 };
+  }
+  async function waitForWriter(f: () => boolean): Promise<void> {
+    for (let i = 0; i < 2000 && !f(); i++) await Bun.sleep(5);
+  }
+});
