@@ -43,11 +43,6 @@ function keyJson(key: Buffer | null): string {
   return key === null ? 'null' : JSON.stringify(key.toString('utf8'));
 }
 
-function headersJson(h: Headers): string {
-  for (const _ in h) return JSON.stringify(h);
-  return '{}';
-}
-
 const NEWLINE = /[\r\n]/g;
 
 /** The value as JSON text on one line: raw text when JSON (line breaks between tokens become spaces), else a string. */
@@ -116,45 +111,6 @@ export class ByteOut {
     }
     this.buf.set(b, this.len);
     this.len += b.length;
-  }
-
-  /** A whole number >= 0 as decimal digits (offsets, timestamps), without making a string. */
-  int(n: number): void {
-    if (!(n >= 0) || !Number.isSafeInteger(n)) return this.text(String(n));
-    this.ensure(16);
-    const buf = this.buf;
-    let digits = 1;
-    for (let p = 10; p <= n; p *= 10) digits++;
-    let o = this.len + digits;
-    this.len = o;
-    do {
-      const q = Math.floor(n / 10);
-      buf[--o] = 0x30 + (n - q * 10);
-      n = q;
-    } while (n > 0);
-  }
-
-  /**
-   * `b` as a JSON string (with quotes) when it is printable ASCII, escaping quotes and backslashes byte by byte
-   * (record keys are often JSON themselves: Maxwell's {"database":…}); false, writing nothing, otherwise.
-   */
-  asciiJsonString(b: Uint8Array): boolean {
-    for (let i = 0; i < b.length; i++) {
-      const x = b[i]!;
-      if (x < 0x20 || x >= 0x7f) return false;
-    }
-    this.ensure(b.length * 2 + 2);
-    const buf = this.buf;
-    let o = this.len;
-    buf[o++] = 0x22;
-    for (let i = 0; i < b.length; i++) {
-      const x = b[i]!;
-      if (x === 0x22 || x === 0x5c) buf[o++] = 0x5c;
-      buf[o++] = x;
-    }
-    buf[o++] = 0x22;
-    this.len = o;
-    return true;
   }
 
   take(): Buffer {
@@ -265,16 +221,11 @@ export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, me
   else out.text(`,"headers":${JSON.stringify(r.headers)}`);
   if (!metaOnly) {
     out.bytes(VALUE_KEY);
-    if (v.json && value !== null && !hasLineBreak(value)) out.bytes(value);
-    else out.text(valueJson(v));
+    if (value === null) out.bytes(NULL);
+    else if (v.json && !hasLineBreak(value)) out.bytes(value);
+    else out.text(valueJson({ text: v.text ?? value.toString('utf8'), json: v.json }));
   }
   out.bytes(CLOSE);
-}
-
-/** One envelope as one line of JSON (no newline). */
-export function envelopeLine(r: EnvelopeRecord, v: ValueView, metaOnly: boolean): string {
-  const meta = `${head(r.topic)}${r.partition},"offset":${r.offset},"timestamp":${r.timestamp ?? 'null'},"key":${keyJson(r.key)},"headers":${headersJson(r.headers)}`;
-  return metaOnly ? `${meta}}` : `${meta},"value":${valueJson(v)}}`;
 }
 
 /** One envelope pretty-printed (2-space indent); the value is re-indented with every number kept as written. */

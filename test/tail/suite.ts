@@ -341,6 +341,8 @@ export function tailSuite(kind: 'sqlite' | 'kafka', make: () => Promise<SuiteBus
       expect(printed.find((e) => e.key === 'text.txt')!.value).toBe('not json at all');
       expect(printed.find((e) => e.key === 'null value')!.value).toBeNull();
       expect(printed.find((e) => e.key === 'empty.bin')!.value).toBe('');
+      // JSON over two lines is printed on one, as JSON.
+      expect(printed.find((e) => e.key === 'two-lines.json')!.value).toEqual({ database: 'gmall', table: 'x' });
       expect(printed.find((e) => e.key === 'invalid-utf8.bin')!.value as string).toContain('\ufffd');
       const pretty = await run(['tail', t, '--format', 'json', '--quiet']);
       expect(pretty.code).toBe(0);
