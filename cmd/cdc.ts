@@ -8,7 +8,7 @@ import { openCdcConn } from '../src/collect/cdc/conn';
 import { parseFilter } from '../src/collect/cdc/filter';
 import { lagText, type CdcStatus } from '../src/collect/cdc/metrics';
 import { ensureMaxwellSchema, formatPosition, parsePosition } from '../src/collect/cdc/position';
-import { CDC_DEFAULTS, runCdc } from '../src/collect/cdc/run';
+import { CDC_DEFAULTS, defaultReplicaId, runCdc } from '../src/collect/cdc/run';
 import type { CdcFormat } from '../src/collect/cdc/encode';
 import type { Config } from '../src/config/load';
 import { q, rtwhError } from '../src/errors';
@@ -23,7 +23,7 @@ interface CdcFlags {
   partitionBy: string;
   partitions: string;
   outputDdl?: boolean;
-  serverId: string;
+  serverId?: string;
   clientId: string;
   positionStore: string;
   schemaDatabase: string;
@@ -51,7 +51,7 @@ export function registerCdc(program: Command, ctx: Ctx): void {
     .addOption(new Option('--partition-by <what>', 'partition records by (Maxwell producer_partition_by)').choices(['table', 'database', 'primary_key']).default(CDC_DEFAULTS.partitionBy))
     .option('--partitions <n>', 'partitions of the topic if cdc creates it', String(CDC_DEFAULTS.partitions))
     .option('--output-ddl', 'also write DDL records (table-create, table-alter, …) like Maxwell output_ddl (Maxwell format)')
-    .option('--server-id <n>', 'server_id this replica announces to the source (unique among its replicas)', String(CDC_DEFAULTS.replicaId))
+    .option('--server-id <n>', 'server_id this replica announces to the source, unique among its replicas (default 6379 for client id maxwell, else derived from --client-id)')
     .option('--client-id <name>', 'names this capture: its stored position and bootstrap requests', CDC_DEFAULTS.clientId)
     .addOption(new Option('--position-store <where>', 'where the position lives: mysql = <schema-database>.positions in the source (Maxwell\'s table), local = <state_dir>/cdc/').choices(['mysql', 'local']).default('mysql'))
     .option('--schema-database <name>', "Maxwell's schema_database: positions and bootstrap tables", CDC_DEFAULTS.schemaDb)
@@ -84,7 +84,7 @@ backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the positio
       const { config } = ctx.config(cmd);
       const mysql = requireMysql(config);
       const format = flags.format as CdcFormat;
-      const replicaId = wholeNumber('--server-id', flags.serverId, 1, 4294967295);
+      const replicaId = flags.serverId === undefined ? defaultReplicaId(checkClientId(flags.clientId)) : wholeNumber('--server-id', flags.serverId, 1, 4294967295);
       const partitions = wholeNumber('--partitions', flags.partitions, 1, 10_000);
       const queueMb = wholeNumber('--queue-mb', flags.queueMb, 1, 65_536);
       const clientId = checkClientId(flags.clientId);

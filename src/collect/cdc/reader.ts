@@ -114,6 +114,7 @@ export class BinlogReader {
   private lastEventMs = 0;
   private readonly decoders = new Map<number, TableDecoder>();
   private eventsRead = 0;
+  private idClashes: number[] = [];
 
   constructor(private readonly o: ReaderOptions) {
     this.file = o.start.file;
@@ -259,7 +260,20 @@ export class BinlogReader {
     if (this.stopped) return;
     const errno = (e as { errno?: number }).errno;
     const msg = e.message ?? String(e);
-    if ((errno !== undefined && FATAL_ERRNO.has(errno)) || /Could not find first log file|binlog truncated|purged/i.test(msg)) {
+    if (/same server_uuid\/server_id|same server.id/i.test(msg)) {
+      // Another replica connected with our server id and the server dropped us for it. Once can be the ghost of
+      // our own killed connection; again and again is a second cdc (or replica) with the same --server-id.
+      const now = Date.now();
+      this.idClashes = this.idClashes.filter((t) => now - t < 60_000);
+      this.idClashes.push(now);
+      if (this.idClashes.length >= 3) {
+        this.fail(rtwhError('MYSQL_ERROR', `another replica keeps connecting to ${this.o.target.host}:${this.o.target.port} with server id ${this.o.replicaId}: ${msg}`, {
+          cause: e,
+          hint: 'Every cdc (and every replica) needs its own --server-id; the default is derived from --client-id, so distinct client ids get distinct ids.',
+        }));
+        return;
+      }
+    } else if ((errno !== undefined && FATAL_ERRNO.has(errno)) || /Could not find first log file|binlog truncated|purged/i.test(msg)) {
       const where = `${this.resumeAt.file}:${this.resumeAt.pos}`;
       this.fail(
         errno === 1236

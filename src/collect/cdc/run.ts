@@ -10,7 +10,7 @@
 import type { Bus, ProducerOptions } from '../../bus/types';
 import { rtwhError, RtwhError } from '../../errors';
 import type { DebeziumEncodeOptions } from '../../formats/debezium';
-import type { MaxwellDdl, MaxwellPartitionBy } from '../../formats/maxwell';
+import { javaStringHashCode, type MaxwellDdl, type MaxwellPartitionBy } from '../../formats/maxwell';
 import { MOCK_UTC_OFFSET_MS } from '../../mock/db/clock';
 import { parseMysqlUrl } from '../../store/mysql';
 import { bootstrapRequestOf, runSnapshot, type BootstrapRequest } from './bootstrap';
@@ -114,6 +114,16 @@ export const CDC_DEFAULTS = {
   positionIntervalMs: 0,
   statusIntervalMs: 1000,
 };
+
+/**
+ * The server id a replica announces must be unique among the source's replicas, or the server drops one of them.
+ * Maxwell's default is 6379; other client ids get their own id derived from the name, so two cdc with different
+ * --client-id never clash by default.
+ */
+export function defaultReplicaId(clientId: string): number {
+  if (clientId === CDC_DEFAULTS.clientId) return CDC_DEFAULTS.replicaId;
+  return 100_000 + ((javaStringHashCode(clientId) >>> 0) % 1_000_000_000);
+}
 
 /**
  * Maxwell's mock_date: every event time keeps its time of day (Beijing time, the business day's zone) and takes

@@ -86,34 +86,17 @@ export class WorkerSink implements RecordSink {
    * entrypoint): the caller then produces in its own thread.
    */
   static async start(o: WorkerSinkOptions): Promise<WorkerSink | undefined> {
-    let worker: Worker;
-    try {
-      worker = new Worker(new URL('./bus-worker.ts', import.meta.url).href);
-    } catch {
-      return undefined;
+    // From source the worker sits beside this file; in a compiled binary it is an extra entrypoint of the build,
+    // addressed by its path from the repository root.
+    for (const spec of [new URL('./bus-worker.ts', import.meta.url).href, './src/collect/cdc/bus-worker.ts']) {
+      const worker = await startWorker(spec, o.startTimeoutMs ?? 5000);
+      if (!worker) continue;
+      const sink = new WorkerSink(worker);
+      const open: ToWorker = { type: 'open', url: o.url, cwd: o.cwd, topic: o.topic, ...(o.clientId ? { clientId: o.clientId } : {}), ...(o.producer ? { producer: o.producer } : {}) };
+      worker.postMessage(open);
+      return sink;
     }
-    const ready = await new Promise<boolean>((resolve) => {
-      const t = setTimeout(() => resolve(false), o.startTimeoutMs ?? 5000);
-      worker.onmessage = (e: MessageEvent) => {
-        if ((e.data as FromWorker).type === 'ready') {
-          clearTimeout(t);
-          resolve(true);
-        }
-      };
-      worker.onerror = () => {
-        clearTimeout(t);
-        resolve(false);
-      };
-    });
-    if (!ready) {
-      worker.terminate();
-      return undefined;
-    }
-    worker.onerror = null;
-    const sink = new WorkerSink(worker);
-    const open: ToWorker = { type: 'open', url: o.url, cwd: o.cwd, topic: o.topic, ...(o.clientId ? { clientId: o.clientId } : {}), ...(o.producer ? { producer: o.producer } : {}) };
-    worker.postMessage(open);
-    return sink;
+    return undefined;
   }
 
   private onMessage(m: FromWorker): void {
@@ -180,4 +163,33 @@ export class WorkerSink implements RecordSink {
     this.pending.clear();
     this.worker.terminate();
   }
+}
+
+/** A worker that said it is ready, or undefined when `spec` cannot be loaded in this build. */
+async function startWorker(spec: string, timeoutMs: number): Promise<Worker | undefined> {
+  let worker: Worker;
+  try {
+    worker = new Worker(spec);
+  } catch {
+    return undefined;
+  }
+  const ready = await new Promise<boolean>((resolve) => {
+    const t = setTimeout(() => resolve(false), timeoutMs);
+    worker.onmessage = (e: MessageEvent) => {
+      if ((e.data as FromWorker).type === 'ready') {
+        clearTimeout(t);
+        resolve(true);
+      }
+    };
+    worker.onerror = () => {
+      clearTimeout(t);
+      resolve(false);
+    };
+  });
+  if (!ready) {
+    worker.terminate();
+    return undefined;
+  }
+  worker.onerror = null;
+  return worker;
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Bus } from '../../../src/bus/types';
 import { RtwhError } from '../../../src/errors';
 import { formatPosition, LocalPositionStore, parsePosition } from '../../../src/collect/cdc/position';
+import { defaultReplicaId } from '../../../src/collect/cdc/run';
 import type { MysqlConn } from '../../../src/store/mysql';
 import { tempDir } from '../../helpers/cli';
 import { admin, readTopic, sqliteBus, startCdc, unique, values } from './helpers';
@@ -103,6 +104,29 @@ describe("Maxwell's positions table", () => {
     await again.stop();
     expect(join(state, 'cdc')).toBeTruthy();
   }, 60_000);
+});
+
+describe('server ids', () => {
+  test('two cdc announcing the same --server-id: one stops with an error that says so', async () => {
+    const id = 40_000 + Math.floor(Math.random() * 10_000);
+    const one = startCdc({ bus, database: DB, topic: unique('clash1'), replicaId: id });
+    await one.started;
+    const two = startCdc({ bus, database: DB, topic: unique('clash2'), replicaId: id });
+    await two.started;
+    const failed = await Promise.race([one.done.then(() => 'one ok', (e: unknown) => e), two.done.then(() => 'two ok', (e: unknown) => e), Bun.sleep(30_000).then(() => 'none')]);
+    expect(failed).toBeInstanceOf(RtwhError);
+    expect((failed as RtwhError).message).toContain(`server id ${id}`);
+    expect((failed as RtwhError).hint).toContain('--server-id');
+    await one.stop().catch(() => undefined);
+    await two.stop().catch(() => undefined);
+  }, 60_000);
+
+  test('the default server id is 6379 for client id maxwell, and derived from any other client id', () => {
+    expect(defaultReplicaId('maxwell')).toBe(6379);
+    expect(defaultReplicaId('a')).not.toBe(defaultReplicaId('b'));
+    expect(defaultReplicaId('shop')).toBe(defaultReplicaId('shop'));
+    expect(defaultReplicaId('shop')).toBeGreaterThanOrEqual(100_000);
+  });
 });
 
 describe('parsing positions', () => {
