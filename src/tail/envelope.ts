@@ -26,6 +26,8 @@ export interface ValueView {
   text: string | null;
   /** `text` is valid JSON and can be spliced in as is. */
   json: boolean;
+  /** Whether the JSON has line breaks, when the caller knows (else the bytes are searched). */
+  breaks?: boolean;
 }
 
 const topicHeads = new Map<string, string>();
@@ -222,7 +224,7 @@ export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, me
   if (!metaOnly) {
     out.bytes(VALUE_KEY);
     if (value === null) out.bytes(NULL);
-    else if (v.json && !hasLineBreak(value)) out.bytes(value);
+    else if (v.json && !(v.breaks ?? hasLineBreak(value))) out.bytes(value);
     else out.text(valueJson({ text: v.text ?? value.toString('utf8'), json: v.json }));
   }
   out.bytes(CLOSE);

@@ -6,15 +6,17 @@
 import { RECORD_FORMATS, type RecordFormat } from '../formats/detect.ts';
 import { checkRecord, checkValidFast, latin1FromUtf8, reasonText, utf8FromLatin1 } from '../formats/validate.ts';
 import { odsEtl, odsEtlValid, recordKind } from './etl.ts';
-import { appendEnvelope, ByteOut, type EnvelopeRecord } from './envelope.ts';
-import type { Headers } from '../bus/types.ts';
+import type { EnvelopeRecord } from './envelope.ts';
 
 export interface Verdicts {
   /** 1 = not printed: rejected by the ETL (with --etl) — without --etl every record is printed. */
   rejected: Uint8Array;
   /** 1 = the value is invalid (a reason is given); with --etl the same as rejected. */
   invalid: Uint8Array;
-  /** 1 = the value is valid UTF-8 JSON text and can be spliced into the envelope as it is. */
+  /**
+   * 1 = the value is valid UTF-8 JSON text on one line and can be spliced into the envelope as it is;
+   * 2 = the same but spread over lines (the envelope joins them); 0 = not JSON.
+   */
   json: Uint8Array;
   /** Index into RECORD_FORMATS + 1; 0 = none recognised. */
   format: Uint8Array;
@@ -24,15 +26,11 @@ export interface Verdicts {
   /** Rejected/invalid records: their index, the summary category and the one-line reason. */
   problemAt: Int32Array;
   problems: [category: string, line: string][];
-  /** With `envelope`: the jsonl envelopes of the printed records, ready for stdout. */
-  out?: Uint8Array;
 }
 
 export interface JudgeJob {
   /** --etl database, or null for plain validation. */
   etl: string | null;
-  /** Also write the jsonl envelopes of the printed records (the bulk output format). */
-  envelope: { metaOnly: boolean } | null;
 }
 
 export function formatOf(v: Verdicts, i: number): RecordFormat | undefined {
@@ -40,27 +38,19 @@ export function formatOf(v: Verdicts, i: number): RecordFormat | undefined {
   return f === 0 ? undefined : RECORD_FORMATS[f - 1];
 }
 
+/** Done here, in the worker, rather than by the main thread for every envelope it writes. */
+function lineBreaks(b: Uint8Array): boolean {
+  return b.indexOf(0x0a) >= 0 || b.indexOf(0x0d) >= 0;
+}
+
 const FORMAT_CODE = new Map<string, number>(RECORD_FORMATS.map((f, i) => [f, i + 1]));
 
-/** Judges every record (and writes the envelopes of those printed, when asked). */
+/** Judges every record. */
 export function judgeRecords(recs: readonly EnvelopeRecord[], job: JudgeJob): Verdicts {
-  const v = judgeBatch(
+  return judgeBatch(
     recs.map((r) => r.value),
     job.etl,
   );
-  if (job.envelope) {
-    let hint = 64;
-    for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
-    const out = new ByteOut(hint);
-    for (let i = 0; i < recs.length; i++) {
-      if (v.rejected[i] === 1) continue;
-      const r = recs[i]!;
-      // JSON values are copied as bytes; only other values need their text (replacement characters if not UTF-8).
-      appendEnvelope(out, r, v.json[i] === 1 || r.value === null ? { text: null, json: v.json[i] === 1 } : { text: r.value.toString('utf8'), json: false }, job.envelope.metaOnly);
-    }
-    v.out = out.take();
-  }
-  return v;
 }
 
 /** Judges every value; `etlDatabase` null = plain validation (everything printed). */
@@ -105,7 +95,7 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
       const e = dbLatin1 === null ? null : odsEtlValid(fast, dbLatin1);
       const k = e === null ? recordKind(fast) : e.keep ? e : null;
       if (k !== null) {
-        v.json[i] = 1;
+        v.json[i] = lineBreaks(values[i]!) ? 2 : 1;
         v.format[i] = FORMAT_CODE.get(fast.format)!;
         v.kind[i] = kindOf(utf8FromLatin1(k.table), k.type);
         continue;
@@ -113,10 +103,10 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
     }
     const c = checkRecord(values[i]);
     if (c.ok) {
-      v.json[i] = 1;
+      v.json[i] = lineBreaks(values[i]!) ? 2 : 1;
       v.format[i] = FORMAT_CODE.get(c.format)!;
     } else {
-      v.json[i] = c.json ? 1 : 0;
+      v.json[i] = c.json ? (lineBreaks(values[i]!) ? 2 : 1) : 0;
       if (c.format) v.format[i] = FORMAT_CODE.get(c.format)!;
     }
     if (etlDatabase !== null) {
@@ -205,90 +195,27 @@ export function unpackBytes(p: PackedBytes): (Buffer | null)[] {
   return out;
 }
 
-/** A batch of records for a worker: typed arrays and byte strings (cheap to send), the job alongside. */
+/** A batch for a worker: the values (by reference when in shared memory) and the job. */
 export interface PackedBatch {
   job: JudgeJob;
   values: PackedBytes;
-  /** Only with an envelope to write: the rest of each record. */
-  meta: {
-    topics: string[];
-    topic: Uint16Array;
-    partition: Int32Array;
-    offset: Float64Array;
-    /** NaN = no timestamp (a file line). */
-    timestamp: Float64Array;
-    keys: PackedBytes;
-    /** JSON of the headers, '' when there are none. */
-    headers: string[];
-  } | null;
 }
 
 export function packRecords(recs: readonly EnvelopeRecord[], job: JudgeJob): PackedBatch {
-  const values = packBytes(recs.map((r) => r.value));
-  if (!job.envelope) return { job, values, meta: null };
-  const n = recs.length;
-  const topics: string[] = [];
-  const topicIndex = new Map<string, number>();
-  const meta = {
-    topics,
-    topic: new Uint16Array(n),
-    partition: new Int32Array(n),
-    offset: new Float64Array(n),
-    timestamp: new Float64Array(n),
-    keys: packBytes(recs.map((r) => r.key)),
-    headers: new Array<string>(n),
-  };
-  for (let i = 0; i < n; i++) {
-    const r = recs[i]!;
-    let t = topicIndex.get(r.topic);
-    if (t === undefined) {
-      t = topics.length;
-      topics.push(r.topic);
-      topicIndex.set(r.topic, t);
-    }
-    meta.topic[i] = t;
-    meta.partition[i] = r.partition;
-    meta.offset[i] = r.offset;
-    meta.timestamp[i] = r.timestamp ?? NaN;
-    let h = '';
-    for (const _ in r.headers) {
-      h = JSON.stringify(r.headers);
-      break;
-    }
-    meta.headers[i] = h;
-  }
-  return { job, values, meta };
+  return { job, values: packBytes(recs.map((r) => r.value)) };
 }
 
-const NO_HEADERS: Headers = Object.freeze({}) as Headers;
-
-export function unpackRecords(p: PackedBatch): EnvelopeRecord[] {
-  const values = unpackBytes(p.values);
-  const m = p.meta;
-  if (m === null) return values.map((value, offset) => ({ topic: '', partition: 0, offset, timestamp: null, key: null, headers: NO_HEADERS, value }));
-  const keys = unpackBytes(m.keys);
-  return values.map((value, i) => ({
-    topic: m.topics[m.topic[i]!]!,
-    partition: m.partition[i]!,
-    offset: m.offset[i]!,
-    timestamp: Number.isNaN(m.timestamp[i]!) ? null : m.timestamp[i]!,
-    key: keys[i]!,
-    headers: m.headers[i] === '' ? NO_HEADERS : (JSON.parse(m.headers[i]!) as Headers),
-    value,
-  }));
+export function unpackValues(p: PackedBatch): (Buffer | null)[] {
+  return unpackBytes(p.values);
 }
 
 /** The transferable buffers of a batch (moved to the worker, not copied). */
 export function batchBuffers(p: PackedBatch): ArrayBuffer[] {
-  const bytes = (b: PackedBytes) => [b.bytes.buffer, b.where.buffer, b.off.buffer, b.len.buffer];
-  const list = bytes(p.values);
-  if (p.meta) list.push(p.meta.topic.buffer, p.meta.partition.buffer, p.meta.offset.buffer, p.meta.timestamp.buffer, ...bytes(p.meta.keys));
-  return list as ArrayBuffer[];
+  const v = p.values;
+  return [v.bytes.buffer, v.where.buffer, v.off.buffer, v.len.buffer] as ArrayBuffer[];
 }
 
 /** The transferable buffers of verdicts. */
 export function verdictBuffers(v: Verdicts): ArrayBuffer[] {
-  const list = [v.rejected.buffer, v.invalid.buffer, v.json.buffer, v.format.buffer, v.kind.buffer, v.problemAt.buffer];
-  if (v.out) list.push(v.out.buffer);
-  return list as ArrayBuffer[];
+  return [v.rejected.buffer, v.invalid.buffer, v.json.buffer, v.format.buffer, v.kind.buffer, v.problemAt.buffer] as ArrayBuffer[];
 }
