@@ -55,7 +55,7 @@ class WorkerChecker implements BatchChecker {
   }
 
   get depth(): number {
-    return this.ready.length + 1;
+    return this.ready.length * 2 + 1;
   }
 
   /** A worker gone (not in this build, or crashed): what it held is judged here. */
@@ -71,7 +71,9 @@ class WorkerChecker implements BatchChecker {
   }
 
   submit(recs: EnvelopeRecord[], job: JudgeJob): Promise<Verdicts> {
-    if (this.ready.length === 0) return Promise.resolve(judgeRecords(recs, job));
+    // Workers two batches behind: judge this one here rather than wait for them (the main thread would otherwise
+    // idle until they catch up). This balances the threads whatever the machine.
+    if (this.ready.length === 0 || this.pending.size >= this.ready.length * 2) return Promise.resolve(judgeRecords(recs, job));
     const worker = this.ready[this.turn++ % this.ready.length]!;
     const id = this.nextId++;
     const batch = packRecords(recs, job);
