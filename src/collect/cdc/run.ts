@@ -241,6 +241,7 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
   });
   let http: HttpEndpoint | undefined;
   let reader: BinlogReader | undefined;
+  let sinkToClose: RecordSink | undefined;
   try {
     const server = await checkServer(conn, o.replicaId);
     for (const w of server.warnings) log(`warning: ${w}`);
@@ -292,6 +293,7 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
       if (!sink) log('producing in the main thread (the bus worker is not available in this build)');
     }
     sink ??= new ThreadSink(o.bus, o.topic, o.producer);
+    sinkToClose = sink;
     const writer = new BusWriter({
       sink,
       queue,
@@ -448,6 +450,7 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
     };
   } finally {
     await reader?.stop().catch(() => undefined);
+    await sinkToClose?.close().catch(() => undefined);
     http?.stop();
     await store?.close().catch(() => undefined);
     await conn.close();
@@ -565,7 +568,10 @@ class TxnHandler {
   private statement(e: Extract<ReaderEvent, { kind: 'statement' }>): void | Promise<void> {
     const c = this.c;
     const ddl = classifyDdl(e.sql, e.database);
-    const relevant = ddl?.targets.some((t) => !SYSTEM_DATABASES.has(t.database) && t.database !== c.o.schemaDb);
+    // Schema changes of databases and tables the filter leaves out need no re-read (other tenants' DDL is frequent).
+    const tracked = (db: string, table: string | undefined) =>
+      !SYSTEM_DATABASES.has(db) && db !== c.o.schemaDb && (table === undefined ? c.filter.includesDatabase(db) : c.filter.mayInclude(db, table) && !c.filter.isBlacklisted(db, table));
+    const relevant = ddl?.targets.some((t) => tracked(t.database, t.table) || (t.to !== undefined && tracked(t.to.database, t.to.table)));
     if (!ddl || !relevant || ddl.kind === 'table-truncate') {
       c.queue.pushMarker({ position: e.position, own: false, ts: e.ts });
       this.backPressure();

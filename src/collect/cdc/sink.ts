@@ -155,7 +155,14 @@ export class WorkerSink implements RecordSink {
     this.worker.postMessage({ type: 'reset' } satisfies ToWorker);
   }
 
-  async close(): Promise<void> {
+  private closing: Promise<void> | undefined;
+
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
     const closed = new Promise<void>((r) => (this.closedWaiter = r));
     this.worker.postMessage({ type: 'close' } satisfies ToWorker);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
