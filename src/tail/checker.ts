@@ -23,6 +23,8 @@ interface Pending {
 
 type Transfer = Parameters<Worker['postMessage']>[1];
 
+const WORKER_SPECS = [new URL('./check-worker.ts', import.meta.url).href, './src/tail/check-worker.ts'];
+
 class WorkerChecker implements BatchChecker {
   private readonly ready: Worker[] = [];
   private readonly all: Worker[] = [];
@@ -31,27 +33,40 @@ class WorkerChecker implements BatchChecker {
   private readonly pending = new Map<number, Pending>();
 
   constructor(count: number) {
-    for (let i = 0; i < count; i++) {
-      let w: Worker;
-      try {
-        w = new Worker(new URL('./check-worker.ts', import.meta.url).href);
-      } catch {
+    for (let i = 0; i < count; i++) this.start(0);
+  }
+
+  /**
+   * From source the worker sits beside this file; in a compiled binary it is an extra entrypoint of the build,
+   * found by its path from the project root. A spec that fails to load (error before `ready`) tries the next.
+   */
+  private start(spec: number): void {
+    const url = WORKER_SPECS[spec];
+    if (url === undefined) return;
+    let w: Worker;
+    try {
+      w = new Worker(url);
+    } catch {
+      return this.start(spec + 1);
+    }
+    this.all.push(w);
+    let ready = false;
+    w.addEventListener('message', (e: MessageEvent<'ready' | { id: number; verdicts: Verdicts }>) => {
+      if (e.data === 'ready') {
+        ready = true;
+        this.ready.push(w);
         return;
       }
-      this.all.push(w);
-      w.addEventListener('message', (e: MessageEvent<'ready' | { id: number; verdicts: Verdicts }>) => {
-        if (e.data === 'ready') {
-          this.ready.push(w);
-          return;
-        }
-        const p = this.pending.get(e.data.id);
-        this.pending.delete(e.data.id);
-        p?.resolve(e.data.verdicts);
-      });
-      w.addEventListener('error', () => this.fail(w));
-      // A worker must not keep the process alive on its own.
-      (w as Worker & { unref?: () => void }).unref?.();
-    }
+      const p = this.pending.get(e.data.id);
+      this.pending.delete(e.data.id);
+      p?.resolve(e.data.verdicts);
+    });
+    w.addEventListener('error', () => {
+      this.fail(w);
+      if (!ready) this.start(spec + 1);
+    });
+    // A worker must not keep the process alive on its own.
+    (w as Worker & { unref?: () => void }).unref?.();
   }
 
   get depth(): number {
@@ -62,6 +77,8 @@ class WorkerChecker implements BatchChecker {
   private fail(w: Worker): void {
     const i = this.ready.indexOf(w);
     if (i >= 0) this.ready.splice(i, 1);
+    const j = this.all.indexOf(w);
+    if (j >= 0) this.all.splice(j, 1);
     w.terminate();
     for (const [id, p] of this.pending) {
       if (p.worker !== w) continue;
