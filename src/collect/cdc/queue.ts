@@ -145,25 +145,6 @@ export class CdcQueue {
     return { records, markers };
   }
 
-  /**
-   * Drops what follows the last marker (the unfinished transaction of a connection that broke), so the re-read
-   * from that marker does not queue it twice. Returns how many records were dropped.
-   */
-  dropAfterLastMarker(): number {
-    let i = this.items.length - 1;
-    while (i >= this.head && !('marker' in this.items[i]!)) i--;
-    const dropped = this.items.splice(i + 1);
-    let n = 0;
-    for (const e of dropped) {
-      if ('marker' in e) continue;
-      this.bytesQueued -= e.bytes;
-      this.recordsQueued--;
-      n++;
-    }
-    this.checkLowWater();
-    return n;
-  }
-
   private checkLowWater(): void {
     if (this.bytesQueued < this.maxBytes / 2 && this.recordsQueued < this.maxRecords / 2) {
       if (this.wasFull) {

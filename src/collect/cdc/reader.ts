@@ -69,7 +69,9 @@ export interface ReaderOptions {
 interface TableDecoder {
   database: string;
   table: string;
+  /** zongji's column array this decoder was built from, and its column type codes. */
   source: unknown;
+  types: number[];
   columns: ColumnInfo[];
   primaryKey: readonly string[];
   convert: RowConverter;
@@ -395,7 +397,7 @@ export class BinlogReader {
     if (cached && cached.table === tm.tableName && cached.database === tm.parentSchema) {
       if (cached.source === cols) return cached;
       // zongji rebuilds the entry on every table map; same names and types → same decoder.
-      if (cached.columns.length === cols.length && cols.every((c, i) => c.name === cached.columns[i]!.name && c.type === (cached as TableDecoder & { types: number[] }).types[i])) {
+      if (cached.columns.length === cols.length && cols.every((c, i) => c.name === cached.columns[i]!.name && c.type === cached.types[i])) {
         cached.source = cols;
         return cached;
       }
@@ -406,7 +408,7 @@ export class BinlogReader {
     const schemas = tm.columnSchemas as unknown as BinlogColumnSchema[];
     const columns = cols.map((c, i) => columnFromBinlog(c, schemas[i], known?.jsonColumns.has(c.name) ?? false));
     const bootstrapTable = db === this.o.schemaDb && table === 'bootstrap';
-    const d: TableDecoder & { types: number[] } = {
+    const d: TableDecoder = {
       database: db,
       table,
       source: cols,

@@ -165,16 +165,6 @@ describe('the queue', () => {
     expect(q.empty).toBe(true);
   });
 
-  test('what follows the last marker can be dropped (a transaction cut by a lost connection)', () => {
-    const q = new CdcQueue(1_000, 1_000);
-    q.push(rec(1));
-    q.pushMarker({ position: { file: 'f', pos: 1 }, own: false, ts: 0 });
-    q.push(rec(2));
-    q.push(rec(3));
-    expect(q.dropAfterLastMarker()).toBe(2);
-    expect(q.depth).toBe(1);
-  });
-
   test('waitForRoom resolves below half, or at once after release()', async () => {
     const q = new CdcQueue(20, 1000);
     q.push(rec(1));
