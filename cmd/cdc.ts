@@ -71,8 +71,9 @@ Examples:
 
 Reads the ROW binlog (binlog_format=ROW, binlog_row_image=FULL; binlog_row_metadata=FULL recommended) and writes
 one record per row change: Maxwell JSON byte for byte (key {"database","table","pk.id"}, partition like
-producer_partition_by), or Flink CDC's Debezium JSON. With mock.date set, ts takes the mock date like Maxwell's
-mock_date.
+producer_partition_by), or Flink CDC's Debezium JSON. With mock.date set, changes dated after the mock day take
+the mock date and keep their time of day (Maxwell's mock_date); changes already dated on or before it (rtwh mock
+db stamps business times) keep their ts.
 
 The position is stored after the bus acknowledged everything up to a transaction boundary, in Maxwell's
 positions table (or --position-store local): after kill -9 a restart resends at most the last unacknowledged

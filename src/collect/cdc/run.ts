@@ -126,14 +126,18 @@ export function defaultReplicaId(clientId: string): number {
 }
 
 /**
- * Maxwell's mock_date: every event time keeps its time of day (Beijing time, the business day's zone) and takes
- * the mock date as its day, so `ts` and the rows' business dates agree. Without a mock date, time passes through.
+ * Maxwell's mock_date: an event time takes the mock date as its day and keeps its time of day (Beijing time, the
+ * business day's zone), so `ts` and the rows' business dates agree when data for the mock day is written now.
+ * Events already dated on or before the mock date keep their time: `rtwh mock db` stamps each transaction with its
+ * business time (SET TIMESTAMP), back-dated init days included, and those must not all collapse onto one day.
+ * Without a mock date, time passes through.
  */
 export function mockDateClock(mockDate: string | undefined): (ms: number) => number {
   if (!mockDate) return (ms) => ms;
   const dayStart = Date.parse(`${mockDate}T00:00:00Z`) - MOCK_UTC_OFFSET_MS;
   const day = 86_400_000;
-  return (ms) => dayStart + ((((ms + MOCK_UTC_OFFSET_MS) % day) + day) % day);
+  const dayEnd = dayStart + day;
+  return (ms) => (ms < dayEnd ? ms : dayStart + ((((ms + MOCK_UTC_OFFSET_MS) % day) + day) % day));
 }
 
 interface ServerInfo {

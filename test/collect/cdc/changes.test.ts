@@ -124,17 +124,20 @@ describe('filters', () => {
 });
 
 describe('mock date', () => {
-  test("ts keeps its time of day and takes the mock date (Maxwell's mock_date), Beijing time", async () => {
+  test("ts after the mock day keeps its time of day and takes the mock date (Maxwell's mock_date); earlier ts stay", async () => {
     const topic = unique('cdc_mock');
     const cdc = startCdc({ bus: sqlite, database: DB, topic, mockDate: '2025-01-14' });
     await cdc.started;
-    await a.query(`SET TIMESTAMP = UNIX_TIMESTAMP('2031-06-30 23:59:58'); INSERT INTO \`${DB}\`.order_detail (order_id, sku_name, sku_num) VALUES (5, 'm', 1); SET TIMESTAMP = DEFAULT;`);
-    const [rec] = await readTopic(sqlite, topic, 1);
+    await a.query(`SET TIMESTAMP = UNIX_TIMESTAMP('2031-06-30 23:59:58'); INSERT INTO \`${DB}\`.order_detail (order_id, sku_name, sku_num) VALUES (5, 'm', 1);
+      SET TIMESTAMP = UNIX_TIMESTAMP('2025-01-10 01:00:00'); INSERT INTO \`${DB}\`.order_detail (order_id, sku_name, sku_num) VALUES (6, 'm', 1); SET TIMESTAMP = DEFAULT;`);
+    const [rec, back] = await readTopic(sqlite, topic, 2);
     await cdc.stop();
     const v = JSON.parse(rec!.value!.toString()) as { ts: number };
     // 2031-06-30 23:59:58 UTC is 07:59:58 on 07-01 in Beijing; the day becomes 2025-01-14, the time stays.
     expect(v.ts).toBe(Date.parse('2025-01-14T07:59:58+08:00') / 1000);
     expect(rec!.timestamp).toBe(v.ts * 1000);
+    // A time before the mock day is a business time already (rtwh mock db's back-dated days): kept.
+    expect((JSON.parse(back!.value!.toString()) as { ts: number }).ts).toBe(Date.parse('2025-01-10T01:00:00Z') / 1000);
   }, 60_000);
 });
 

@@ -198,11 +198,14 @@ describe('the transaction buffer', () => {
 });
 
 describe('mock dates', () => {
-  test("the day becomes the mock date (Beijing time), the time of day stays (Maxwell's mock_date)", () => {
+  test("later days become the mock date (Beijing time), the time of day stays (Maxwell's mock_date)", () => {
     const clock = mockDateClock('2025-01-14');
     expect(clock(Date.parse('2031-06-30T23:59:58Z'))).toBe(Date.parse('2025-01-14T07:59:58+08:00'));
     expect(clock(Date.parse('2025-01-14T10:00:00+08:00'))).toBe(Date.parse('2025-01-14T10:00:00+08:00'));
-    expect(clock(Date.parse('1969-12-31T20:00:00Z'))).toBe(Date.parse('2025-01-14T04:00:00+08:00'));
+    // Times on or before the mock day are business times already (rtwh mock db stamps them): kept.
+    expect(clock(Date.parse('2025-01-03T09:30:00+08:00'))).toBe(Date.parse('2025-01-03T09:30:00+08:00'));
+    expect(clock(Date.parse('2025-01-14T23:59:59+08:00'))).toBe(Date.parse('2025-01-14T23:59:59+08:00'));
+    expect(clock(Date.parse('2025-01-15T00:00:01+08:00'))).toBe(Date.parse('2025-01-14T00:00:01+08:00'));
     expect(mockDateClock(undefined)(123)).toBe(123);
   });
 });
