@@ -18,10 +18,10 @@ import { resolvePlans, type PartitionBounds, type PartitionPlan } from './offset
 import { PlanTracker, type TailSource } from './source.ts';
 
 const HIGH_WATER = 50_000;
-// Small responses: each is one allocation the reader fills, and 1 MB ones are recycled by the allocator while
-// 8 MB ones cost fresh pages every time (measured: a third of the read time went to copying them together).
-const MAX_BYTES = 8 * 1024 * 1024;
-const PARTITION_MAX_BYTES = 1024 * 1024;
+// Responses land in shared memory of their own size (kafka-wire.ts); 4 MB per partition keeps round trips few
+// (one fetch is in flight per broker) without holding much: a response is ~8k gmall rows.
+const MAX_BYTES = 16 * 1024 * 1024;
+const PARTITION_MAX_BYTES = 4 * 1024 * 1024;
 const MAX_WAIT_MS = 500;
 const LEADER_RETRIES = 20;
 const LEADER_ERRORS = new Set<number>([
