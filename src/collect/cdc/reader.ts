@@ -89,6 +89,13 @@ interface RowsEventLike {
   rows: Record<string, unknown>[] | { before: Record<string, unknown>; after: Record<string, unknown> }[];
 }
 
+/** zongji's event class names (getTypeName); a stream's first event is one of them unless a build mangled them. */
+const KNOWN_EVENTS = new Set([
+  'Rotate', 'Format', 'Xid', 'Query', 'IntVar', 'TableMap', 'WriteRows', 'UpdateRows', 'DeleteRows', 'Gtid', 'AnonymousGtid',
+  'PreviousGtids', 'Heartbeat', 'MariadbGtid', 'MariadbGtidList', 'BinlogCheckpoint', 'AnnotateRows', 'RowsQuery',
+  'StartEncryption', 'XaPrepare', 'TransactionPayload', 'PartialUpdateRows', 'Unknown',
+]);
+
 /** Errors after which reconnecting cannot help. */
 const FATAL_ERRNO = new Set([1236 /* position not in the binlog (purged, or never existed) */, 1045 /* access denied */, 1227 /* missing REPLICATION privilege */]);
 
@@ -117,6 +124,7 @@ export class BinlogReader {
   private readonly decoders = new Map<number, TableDecoder>();
   private eventsRead = 0;
   private idClashes: number[] = [];
+  private namesChecked = false;
 
   constructor(private readonly o: ReaderOptions) {
     this.file = o.start.file;
@@ -241,12 +249,9 @@ export class BinlogReader {
     this.file = this.resumeAt.file;
     this.pos = this.resumeAt.pos;
     this.inTxn = false;
-    zj.start({
-      serverId: this.o.replicaId,
-      filename: this.resumeAt.file,
-      position: this.resumeAt.pos,
-      includeEvents: ['rotate', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'xid', 'query', 'mariadbgtid', 'gtid'],
-    });
+    // No includeEvents: zongji matches those against its classes' names, and a build that minified class names
+    // would silently get nothing. Every event comes through instead and the first one is checked (namesChecked).
+    zj.start({ serverId: this.o.replicaId, filename: this.resumeAt.file, position: this.resumeAt.pos });
   }
 
   private fail(err: unknown): void {
@@ -314,6 +319,14 @@ export class BinlogReader {
   }
 
   private onEvent(e: AnyBinlogEvent): void | Promise<void> {
+    if (!this.namesChecked) {
+      this.namesChecked = true;
+      if (!KNOWN_EVENTS.has(e.getTypeName())) {
+        throw rtwhError('INTERNAL', `binlog events arrive under unknown names (${JSON.stringify(e.getTypeName())}): this rtwh build renamed the binlog library's classes`, {
+          hint: 'zongji tells binlog events apart by class name; build without identifier minification (Bun.build minify.identifiers: false).',
+        });
+      }
+    }
     if (e.nextPosition > 0) this.pos = e.nextPosition;
     if (e.timestamp > 0) this.lastEventMs = e.timestamp;
     switch (e.getEventName()) {
