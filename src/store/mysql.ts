@@ -7,6 +7,7 @@
  *
  * mysql2 is imported on the first connect: commands that never talk to MySQL do not load it.
  */
+import { Readable } from 'node:stream';
 import type { Connection } from 'mysql2/promise';
 import { checkMysqlUrl } from '../config/schema.ts';
 import { maskSecrets, maskUrl } from '../config/mask.ts';
@@ -92,12 +93,73 @@ export interface MysqlConnectOptions {
   connectTimeoutMs?: number;
 }
 
+/**
+ * What `LOAD DATA LOCAL INFILE '<name>'` statements of one query may read: name → bytes, held in memory. The
+ * server asks for a file by the name the statement gives; a name that is not here is refused (a server can
+ * never make the client read a real file).
+ */
+export type LocalFiles = ReadonlyMap<string, Uint8Array>;
+
+/** LOCAL INFILE data travels in packets of at most this size: far below any max_allowed_packet. */
+const INFILE_CHUNK = 256 * 1024;
+
+/** Buffers (mysql2 copies each with Buffer#copy) viewing the data, not copying it. */
+function* chunksOf(data: Uint8Array): Generator<Buffer> {
+  for (let i = 0; i < data.length; i += INFILE_CHUNK) {
+    yield Buffer.from(data.buffer, data.byteOffset + i, Math.min(INFILE_CHUNK, data.length - i));
+  }
+}
+
+function infileStream(files: LocalFiles, name: string): Readable {
+  const data = files.get(name);
+  if (data === undefined) {
+    const s = new Readable({ read() {} });
+    queueMicrotask(() => s.destroy(new Error(`the server asked for LOCAL INFILE ${JSON.stringify(name)}, which this query does not send`)));
+    return s;
+  }
+  return Readable.from(chunksOf(data), { objectMode: false });
+}
+
+/**
+ * mysql2 hangs a 'pause' and a 'drain' listener on the socket for every LOCAL INFILE it sends and takes off
+ * only the last one's when the query ends: with several LOAD DATA in one query the others would stay for the
+ * life of the connection. When the server asks for the next file the previous one is done, so whatever was
+ * added since the query began is taken off then, and after the query.
+ */
+async function queryWithFiles<T>(conn: Connection, sql: string, files: LocalFiles, target: MysqlTarget, doing?: string): Promise<T> {
+  const socket = (conn as unknown as { connection?: { stream?: NodeJS.EventEmitter } }).connection?.stream;
+  const before = socket ? { pause: socket.listeners('pause'), drain: socket.listeners('drain') } : undefined;
+  const tidy = (): void => {
+    if (!socket || !before) return;
+    for (const ev of ['pause', 'drain'] as const) {
+      for (const l of socket.listeners(ev)) if (!before[ev].includes(l)) socket.removeListener(ev, l as (...a: unknown[]) => void);
+    }
+  };
+  try {
+    const [rows] = await conn.query({
+      sql,
+      infileStreamFactory: (name: string) => {
+        tidy();
+        return infileStream(files, name);
+      },
+    });
+    return rows as T;
+  } catch (e) {
+    throw mysqlError(e, target, doing);
+  } finally {
+    tidy();
+  }
+}
+
 export interface MysqlConn {
   readonly target: MysqlTarget;
   /** The database the connection uses, if any. */
   readonly database: string | undefined;
-  /** Runs SQL; rows come back as objects keyed by column, in column order. */
-  query<T = Record<string, unknown>[]>(sql: string, doing?: string): Promise<T>;
+  /**
+   * Runs SQL; rows come back as objects keyed by column, in column order. `files` are what its
+   * `LOAD DATA LOCAL INFILE` statements read; without them the server may read nothing.
+   */
+  query<T = Record<string, unknown>[]>(sql: string, doing?: string, files?: LocalFiles): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -133,7 +195,8 @@ export async function connectMysql(urlOrTarget: string | MysqlTarget, opts: Mysq
   return {
     target,
     database,
-    async query<T>(sql: string, doing?: string): Promise<T> {
+    async query<T>(sql: string, doing?: string, files?: LocalFiles): Promise<T> {
+      if (files) return queryWithFiles<T>(conn, sql, files, target, doing);
       try {
         const [rows] = await conn.query(sql);
         return rows as T;
@@ -173,6 +236,37 @@ export function sqlLiteral(v: ChangeValue | boolean | undefined): string {
 }
 
 const DECIMAL_RE = /^-?\d+(\.\d+)?$/;
+
+/**
+ * A value as a field of `LOAD DATA … INFILE` text in the default format (fields end with a tab, lines with
+ * \n, escaped by backslash, nothing enclosing): NULL is \N; a backslash, tab, newline, carriage return or
+ * NUL in a string is escaped, so every string reads back exactly — "NULL" and "\N" included.
+ */
+export function infileField(v: ChangeValue | boolean | undefined): string {
+  if (typeof v === 'string') return INFILE_ESCAPE_ANY.test(v) ? v.replace(INFILE_ESCAPE_ALL, (c) => INFILE_ESCAPES[c]!) : v;
+  if (v === null || v === undefined) return '\\N';
+  switch (typeof v) {
+    case 'number':
+      if (!Number.isFinite(v)) throw new RangeError(`cannot write ${v} to MySQL`);
+      return String(v);
+    case 'bigint':
+      return v.toString();
+    case 'boolean':
+      return v ? '1' : '0';
+    default:
+      if (v instanceof ExactDecimal) {
+        if (!DECIMAL_RE.test(v.text)) throw new RangeError(`not a decimal: ${JSON.stringify(v.text)}`);
+        return v.text;
+      }
+      throw new RangeError(`cannot write ${String(v)} to MySQL`);
+  }
+}
+
+const INFILE_ESCAPES: Record<string, string> = { '\0': '\\0', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };
+// eslint-disable-next-line no-control-regex
+const INFILE_ESCAPE_ANY = /[\0\t\n\r\\]/;
+// eslint-disable-next-line no-control-regex
+const INFILE_ESCAPE_ALL = /[\0\t\n\r\\]/g;
 
 /**
  * Generated rows repeat their strings (product names, status codes, the day's timestamps): quoting each
