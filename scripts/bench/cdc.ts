@@ -246,11 +246,18 @@ async function lag(): Promise<{ p50: number; p99: number; max: number; rows: num
   await c.close();
   ac.abort();
   await cdc;
+  await dropTopic(bus, topic);
   await bus.close();
   rmSync(stateDir, { recursive: true, force: true });
   lags.sort((x, y) => x - y);
   const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))] ?? NaN;
   return { p50: q(0.5), p99: q(0.99), max: lags[lags.length - 1] ?? NaN, rows: lags.length };
+}
+
+async function dropTopic(bus: Bus, topic: string): Promise<void> {
+  const admin = await bus.admin();
+  await admin.deleteTopic(topic).catch(() => undefined);
+  await admin.close();
 }
 
 async function best(name: string, f: () => Promise<number>): Promise<number> {
@@ -285,9 +292,11 @@ try {
     if (!MODES.has(mode)) continue;
     await best(mode, async () => {
       const bus = await openBus(args.kafka, { clientId: 'rtwh-bench-cdc' });
+      const topic = `bench_cdc_${Date.now().toString(36)}`;
       try {
-        return await endToEnd(bus, load.start, `bench_cdc_${Date.now().toString(36)}`, worker ? args.kafka : undefined);
+        return await endToEnd(bus, load.start, topic, worker ? args.kafka : undefined);
       } finally {
+        await dropTopic(bus, topic);
         await bus.close();
       }
     });

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import type { Bus } from '../../../src/bus/types';
 import { javaStringHashCode } from '../../../src/formats/maxwell';
 import type { MysqlConn } from '../../../src/store/mysql';
-import { admin, kafkaBus, readTopic, sqliteBus, startCdc, unique, values, withoutTxnFields } from './helpers';
+import { admin, dropKafkaTopics, kafkaBus, kafkaTopic, readTopic, sqliteBus, startCdc, unique, values, withoutTxnFields } from './helpers';
 
 const DB = unique('cdc_chg');
 let a: MysqlConn;
@@ -29,13 +29,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await a.query(`DROP DATABASE IF EXISTS \`${DB}\``);
   await a.close();
+  await dropKafkaTopics(kafka);
   await kafka.close();
   await sqlite.close();
 });
 
 describe('maxwell round trip on Kafka', () => {
   test('insert, update, delete: the exact records, keys and partitions', async () => {
-    const topic = unique('cdc_chg_mx');
+    const topic = kafkaTopic('cdc_chg_mx');
     const cdc = startCdc({ bus: kafka, database: DB, topic, partitions: 3, filter: `exclude: *.*, include: ${DB}.*, exclude: ${DB}.skipped` });
     await cdc.started;
     await a.query(`INSERT INTO \`${DB}\`.order_info VALUES (35, 7, '1001', 1299.00, '2025-01-14 10:00:00', NULL);
@@ -85,7 +86,7 @@ describe('maxwell round trip on Kafka', () => {
 
   test('partition by primary key and by database', async () => {
     for (const by of ['primary_key', 'database'] as const) {
-      const topic = unique(`cdc_chg_${by}`);
+      const topic = kafkaTopic(`cdc_chg_${by}`);
       const cdc = startCdc({ bus: kafka, database: DB, topic, partitions: 4, partitionBy: by });
       await cdc.started;
       await a.query(`INSERT INTO \`${DB}\`.order_detail (order_id, sku_name, sku_num) VALUES (1, 'a', 1), (1, 'b', 1), (1, 'c', 1), (1, 'd', 1)`);
@@ -143,7 +144,7 @@ describe('mock date', () => {
 
 describe('debezium round trip', () => {
   test('c, u (full before image), d with binlog coordinates', async () => {
-    const topic = unique('cdc_chg_dbz');
+    const topic = kafkaTopic('cdc_chg_dbz');
     const cdc = startCdc({ bus: kafka, database: DB, topic, format: 'debezium' });
     await cdc.started;
     await a.query(`INSERT INTO \`${DB}\`.order_info VALUES (77, 1, '1001', 10.00, '2025-01-14 10:00:00', NULL);

@@ -9,7 +9,7 @@ import type { Bus, ProduceMessage, Producer } from '../../../src/bus/types';
 import type { MysqlConn } from '../../../src/store/mysql';
 import { join } from 'node:path';
 import { tempDir } from '../../helpers/cli';
-import { admin, kafkaBus, readTopic, sqliteBus, startCdc, TEST_KAFKA, unique, values, waitFor } from './helpers';
+import { admin, dropKafkaTopics, kafkaBus, kafkaTopic, readTopic, sqliteBus, startCdc, TEST_KAFKA, unique, values, waitFor } from './helpers';
 
 const DB = unique('cdc_flow');
 let a: MysqlConn;
@@ -119,7 +119,7 @@ describe('producing in a worker thread', () => {
     const kafka = await kafkaBus();
     try {
       for (const [bus, busUrl] of [[local, url], [kafka, TEST_KAFKA]] as const) {
-        const topic = unique('cdc_worker');
+        const topic = busUrl === TEST_KAFKA ? kafkaTopic('cdc_worker') : unique('cdc_worker');
         const cdc = startCdc({ bus, busUrl, database: DB, topic, partitions: 3, partitionBy: 'primary_key', batchRecords: 700 });
         await cdc.started;
         for (let t = 0; t < 10; t++) {
@@ -148,6 +148,7 @@ describe('producing in a worker thread', () => {
       }
     } finally {
       await local.close();
+      await dropKafkaTopics(kafka);
       await kafka.close();
     }
   }, 120_000);
@@ -156,7 +157,7 @@ describe('producing in a worker thread', () => {
 describe('rows over 1 MB', () => {
   test('a 2 MB LONGTEXT and a 2 MB BLOB through Kafka, byte for byte', async () => {
     const kafka = await kafkaBus();
-    const topic = unique('cdc_big');
+    const topic = kafkaTopic('cdc_big');
     try {
       const cdc = startCdc({ bus: kafka, database: DB, topic });
       await cdc.started;
@@ -175,6 +176,7 @@ describe('rows over 1 MB', () => {
       expect(upd!.data.body).toBe(`${text}!`);
       expect(upd!.old!.body).toBe(text);
     } finally {
+      await dropKafkaTopics(kafka);
       await kafka.close();
     }
   }, 120_000);

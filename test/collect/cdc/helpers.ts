@@ -42,6 +42,25 @@ export async function sqliteBus(dir = tempDir('rtwh-cdc-')): Promise<Bus> {
   return openBus(`sqlite:${join(dir, 'bus.db')}`);
 }
 
+/** Kafka topics a test created, deleted by dropKafkaTopics() when it ends. */
+const kafkaTopics = new Set<string>();
+
+export function kafkaTopic(prefix: string): string {
+  const t = unique(prefix);
+  kafkaTopics.add(t);
+  return t;
+}
+
+export async function dropKafkaTopics(bus: Bus): Promise<void> {
+  const admin = await bus.admin();
+  try {
+    for (const t of kafkaTopics) await admin.deleteTopic(t).catch(() => undefined);
+    kafkaTopics.clear();
+  } finally {
+    await admin.close();
+  }
+}
+
 export async function kafkaBus(): Promise<Bus> {
   const bus = await openBus(TEST_KAFKA, { clientId: 'rtwh-cdc-test' });
   try {

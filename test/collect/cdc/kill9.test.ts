@@ -10,12 +10,13 @@ import { join, resolve } from 'node:path';
 import type { Bus } from '../../../src/bus/types';
 import type { MysqlConn } from '../../../src/store/mysql';
 import { tempDir } from '../../helpers/cli';
-import { admin, kafkaBus, readTopic, TEST_KAFKA, unique, urlFor, waitFor } from './helpers';
+import { admin, dropKafkaTopics, kafkaBus, kafkaTopic, readTopic, TEST_KAFKA, unique, urlFor, waitFor } from './helpers';
 
 const MAIN = resolve(import.meta.dir, '../../../cmd/main.ts');
 const KILLS = Number(process.env.RTWH_CDC_KILLS ?? 8);
 const DB = unique('cdc_k9');
 const MOCK = `${DB}_mock`;
+const CLIENT = unique('k9');
 let a: MysqlConn;
 let kafka: Bus;
 
@@ -29,8 +30,9 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await a.query(`DROP DATABASE IF EXISTS \`${DB}\`; DROP DATABASE IF EXISTS \`${MOCK}\`;`);
+  await a.query(`DROP DATABASE IF EXISTS \`${DB}\`; DROP DATABASE IF EXISTS \`${MOCK}\`; DELETE FROM maxwell.positions WHERE client_id = '${CLIENT}';`);
   await a.close();
+  await dropKafkaTopics(kafka);
   await kafka.close();
 });
 
@@ -98,8 +100,8 @@ describe('kill -9 under load', () => {
   test(`${KILLS} kills at random points: every change arrives`, async () => {
     const dir = tempDir('rtwh-cdc-k9-');
     const log = join(dir, 'cdc.log');
-    const topic = unique('cdc_k9');
-    const clientId = unique('k9');
+    const topic = kafkaTopic('cdc_k9');
+    const clientId = CLIENT;
     const cdcArgs = ['cdc', '--mysql', urlFor(DB), '--bus', TEST_KAFKA, '--topic', topic, '--partitions', '3', '--client-id', clientId,
       '--filter', `exclude: *.*, include: ${DB}.*, include: ${MOCK}.*`, '--server-id', String(20_000 + Math.floor(Math.random() * 10_000))];
 

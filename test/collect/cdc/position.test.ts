@@ -16,6 +16,7 @@ import { admin, readTopic, sqliteBus, startCdc, unique, values } from './helpers
 const DB = unique('cdc_pos');
 let a: MysqlConn;
 let bus: Bus;
+const mysqlClients: string[] = [];
 
 beforeAll(async () => {
   a = await admin();
@@ -24,6 +25,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const c of mysqlClients) await a.query(`DELETE FROM maxwell.positions WHERE client_id = '${c}'`);
   await a.query(`DROP DATABASE IF EXISTS \`${DB}\``);
   await a.close();
   await bus.close();
@@ -36,6 +38,7 @@ async function ids(topic: string, n?: number): Promise<number[]> {
 describe("Maxwell's positions table", () => {
   test('stored after the bus acknowledged; a restart continues there; one cdc per client id', async () => {
     const clientId = unique('pos');
+    mysqlClients.push(clientId);
     const topic = unique('cdc_pos');
     const first = startCdc({ bus, database: DB, topic, clientId, positionStore: 'mysql' });
     const { start } = await first.started;
