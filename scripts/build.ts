@@ -120,6 +120,7 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
   const entry = resolve(ROOT, values.entry);
+  const WORKERS = ['src/collect/cdc/bus-worker.ts', 'src/tail/check-worker.ts'];
   const outfile = resolve(ROOT, values.outfile);
   if (!existsSync(entry)) {
     console.error(`build: entry ${entry} does not exist (pass --entry FILE)`);
@@ -130,10 +131,13 @@ async function main(): Promise<number> {
   const started = performance.now();
   const duck = duckdbAssets();
   const result = await Bun.build({
-    entrypoints: [entry],
+    // Worker threads are extra entrypoints: a compiled binary can only start workers it embeds
+    // (cdc's bus producer, tail's record judge). Both fall back to the main thread when absent.
+    entrypoints: [entry, ...WORKERS.map((w) => resolve(ROOT, w))],
     compile: { outfile },
     target: 'bun',
-    minify: !values['no-minify'],
+    // Identifiers keep their names: zongji tells binlog events apart by class name, which renaming breaks.
+    minify: values['no-minify'] ? false : { whitespace: true, syntax: true, identifiers: false },
     // Precompiled bytecode: the JS engine skips parsing the bundle at every start.
     bytecode: !values['no-bytecode'],
     format: 'esm',
