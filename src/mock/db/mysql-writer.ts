@@ -44,6 +44,9 @@ export interface MysqlWriteOptions {
 /** Flush the pipelined SQL at about this size: big enough to amortise the round trip, far below max_allowed_packet. */
 const FLUSH_BYTES = 512 * 1024;
 
+/** fast mode: rows of the first group (see writeFast). */
+const FIRST_GROUP_ROWS = 1000;
+
 /** fast mode: the longest the generator runs without letting the event loop answer the server. */
 const YIELD_MS = 0.25;
 
@@ -118,6 +121,13 @@ function upsertTail(table: string, row: Row): string {
 
 /** Most rows in one multi-row INSERT of fast mode. */
 const MAX_STATEMENT_ROWS = 1000;
+
+/**
+ * Fewer rows of a kind to a table go as INSERT (or upsert) even where LOAD DATA is allowed: a LOAD costs the
+ * server a round trip to the client mid-query (for its text) and a SHOW WARNINGS, more than it saves on a
+ * few rows.
+ */
+const INFILE_MIN_ROWS = 64;
 
 const columnLists = new Map<string, string>();
 function columnList(table: string, row: Row): string {
@@ -228,7 +238,7 @@ function tableStatements(w: Work, rows: readonly RowChange[], infile: boolean, n
     return;
   }
   const update = first.type === 'update';
-  if (!infile || (update && !REPLACEABLE.has(table))) {
+  if (!infile || rows.length < INFILE_MIN_ROWS || (update && !REPLACEABLE.has(table))) {
     // multi-row INSERTs, or upserts: the rows of one statement are applied in order
     const head = insertHead(table, first.data);
     const tail = update ? `${upsertTail(table, first.data)};` : ';';
@@ -362,6 +372,12 @@ async function writeExact(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysq
  */
 async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: MysqlWriteOptions): Promise<number> {
   const batchRows = opts.batchRows ?? 10_000;
+  /**
+   * The groups start small and double up to batchRows: the server gets its first group after a moment of
+   * generating instead of a whole batch's worth, and each group is generated while the server runs the one
+   * before (the client makes rows about twice as fast as the server writes them).
+   */
+  let groupRows = Math.min(batchRows, FIRST_GROUP_ROWS);
   const infile = opts.infile ?? (await localInfileAllowed(conn));
   /** `open`: the lane's transaction holds the last group's changes, not committed yet. */
   const lanes = [conn, ...(opts.moreConnections ?? [])].map((c) => ({ conn: c, stamp: stamper(), open: false }));
@@ -435,7 +451,10 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
       if (failure) throw failure.error;
       group.push(...txn.changes);
       groupTs = txn.ts;
-      if (group.length >= batchRows) await sendGroup();
+      if (group.length >= groupRows) {
+        await sendGroup();
+        groupRows = Math.min(batchRows, groupRows * 2);
+      }
     }
     await sendGroup();
     await settle();

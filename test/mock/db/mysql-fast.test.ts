@@ -62,22 +62,23 @@ async function checksums(db: string): Promise<Record<string, string>> {
   return Object.fromEntries(r.map((x) => [x.Table.slice(db.length + 1), String(x.Checksum)]));
 }
 
+/** Enough rows of a kind to one table in one group for the writer to LOAD them (fewer go as INSERT). */
+const MANY = 70;
+const ids = (from: number, n = MANY) => Array.from({ length: n }, (_, i) => from + i);
+
 describe('mock db --fast', () => {
   test('awkward values and several updates of one row end as exact mode writes them, with or without LOAD DATA', async () => {
     const awkward = ['tab\there', 'new\nline', 'back\\slash', 'NULL', '\\N', '\\', 'cr\rlf\r\n', 'nul\0byte', `quote ' and "`, '😀 中文 ünï', '', ' padded '];
-    const users = awkward.map((s, i) => user(i + 1, { nick_name: s, name: i % 2 ? null : s, email: `${i}@x` }));
-    const u1 = update(users[0]!, { nick_name: 'first\tupdate', operate_time: '2025-01-14 10:00:05' });
-    const u1b = update(u1.data, { nick_name: 'second \\N update', email: null, operate_time: '2025-01-14 10:00:06' });
-    const late = user(50, { nick_name: 'late' });
-    const lateUp = update(late, { phone_num: '13800000000', operate_time: '2025-01-14 10:00:09' });
-    const stream = txns(
-      users.slice(0, 6).map(insert),
-      users.slice(6).map(insert),
-      [u1],
-      [u1b, insert(late)],
-      [lateUp],
-      [update(users[3]!, { nick_name: 'NULL again', operate_time: '2025-01-14 10:00:10' })],
-    );
+    const pick = (i: number) => awkward[i % awkward.length]!;
+    const users = ids(1, 2 * MANY).map((id) => user(id, { nick_name: pick(id), name: id % 2 ? null : pick(id + 1), email: `${id}@x` }));
+    const first = users.slice(0, MANY);
+    const second = users.slice(MANY);
+    const up1 = first.map((u, i) => update(u, { nick_name: `first\t${pick(i + 2)}`, operate_time: '2025-01-14 10:00:05' }));
+    const up2 = up1.map((u, i) => update(u.data, { nick_name: `second ${pick(i + 3)}`, email: null, operate_time: '2025-01-14 10:00:06' }));
+    const up3 = second.map((u, i) => update(u, { phone_num: pick(i + 4), operate_time: '2025-01-14 10:00:09' }));
+    // groups of at least 200 rows: [inserts, updates, updates of the same rows + more inserts] then [updates]
+    const stream = txns(first.map(insert), up1, [...up2, ...second.map(insert)], up3);
+    const total = 5 * MANY;
     const expected = new Map<number, Row>();
     for (const t of stream) for (const c of t.changes) expected.set(Number(c.data.id), c.data);
 
@@ -85,11 +86,10 @@ describe('mock db --fast', () => {
     const load = await freshDb();
     const plain = await freshDb();
     try {
-      expect(await writeTxns(exact.conn, stream)).toBe(17);
-      // batches of 5 rows: inserts and updates of one row in one group, and across groups
-      expect(await writeTxns(load.conn, stream, { fast: true, batchRows: 5, infile: true })).toBe(17);
-      expect(await writeTxns(plain.conn, stream, { fast: true, batchRows: 5, infile: false })).toBe(17);
-      const want = [...expected.values()].sort((a, b) => Number(a.id) - Number(b.id)).map((r) => ({ ...r }));
+      expect(await writeTxns(exact.conn, stream)).toBe(total);
+      expect(await writeTxns(load.conn, stream, { fast: true, batchRows: 200, infile: true })).toBe(total);
+      expect(await writeTxns(plain.conn, stream, { fast: true, batchRows: 200, infile: false })).toBe(total);
+      const want = [...expected.values()].sort((x, y) => Number(x.id) - Number(y.id)).map((r) => ({ ...r }));
       const got = await rows(exact.conn);
       expect(got).toEqual(want);
       expect(await rows(load.conn)).toEqual(got);
@@ -104,32 +104,34 @@ describe('mock db --fast', () => {
 
   test('a duplicate key or a value that does not fit fails its group, which is rolled back; earlier groups stay', async () => {
     const { conn } = await freshDb();
+    const idsIn = async () => (await rows(conn)).map((r) => Number(r.id));
     try {
-      const ok = txns([insert(user(1)), insert(user(2))]);
-      expect(await writeTxns(conn, ok, { fast: true, infile: true })).toBe(2);
+      expect(await writeTxns(conn, txns(ids(1).map((id) => insert(user(id)))), { fast: true, infile: true })).toBe(MANY);
 
-      const dup = txns([insert(user(3)), insert(user(4))], [insert(user(5)), insert(user(1))]);
+      // groups of MANY rows: the second one holds a duplicate of row 1
+      const dup = txns(ids(MANY + 1).map((id) => insert(user(id))), [...ids(2 * MANY + 1, MANY - 1).map((id) => insert(user(id))), insert(user(1))]);
       const committed: number[] = [];
-      const e1 = await writeTxns(conn, dup, { fast: true, batchRows: 2, infile: true, onRows: (n) => committed.push(n) }).catch((e: Error) => e);
+      const e1 = await writeTxns(conn, dup, { fast: true, batchRows: MANY, infile: true, onRows: (n) => committed.push(n) }).catch((e: Error) => e);
       expect(e1).toBeInstanceOf(Error);
       expect((e1 as Error).message).toContain('inserting into user_info: Duplicate entry');
-      expect(committed).toEqual([2]);
-      expect((await rows(conn)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+      expect(committed).toEqual([MANY]);
+      expect(await idsIn()).toEqual(ids(1, 2 * MANY));
 
-      const long = txns([insert(user(6))], [update(user(6), { login_name: 'x'.repeat(201) })]);
+      // (REPLACE keeps strict mode: an error straight away)
+      const long = txns(ids(1).map((id) => update(user(id), { login_name: id === 9 ? 'x'.repeat(201) : `v${id}` })));
       const e2 = await writeTxns(conn, long, { fast: true, infile: true }).catch((e: Error) => e);
-      // (REPLACE keeps strict mode: an error straight away; a plain LOCAL load only warns, and the check catches that)
       expect((e2 as Error).message).toMatch(/Data (too long|truncated) for column 'login_name'/);
-      expect((await rows(conn)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+      expect((await rows(conn)).filter((r) => String(r.login_name).startsWith('v'))).toEqual([]);
 
-      const bad = txns([insert(user(7, { birthday: 'not a date' }))]);
+      // a plain LOCAL load only warns: the check turns that into the error
+      const bad = txns(ids(3 * MANY + 1).map((id) => insert(user(id, id === 3 * MANY + 5 ? { birthday: 'not a date' } : {}))));
       const e3 = await writeTxns(conn, bad, { fast: true, infile: true }).catch((e: Error) => e);
-      expect((e3 as Error).message).toContain('inserting into user_info: ');
-      expect((await rows(conn)).map((r) => r.id)).toEqual([1, 2, 3, 4]);
+      expect((e3 as Error).message).toContain("inserting into user_info: Data truncated for column 'birthday' at row 5");
+      expect(await idsIn()).toEqual(ids(1, 2 * MANY));
 
       // the connection goes on working
-      expect(await writeTxns(conn, txns([insert(user(8))]), { fast: true, infile: true })).toBe(1);
-      expect((await rows(conn)).map((r) => r.id)).toEqual([1, 2, 3, 4, 8]);
+      expect(await writeTxns(conn, txns([insert(user(1000))]), { fast: true, infile: true })).toBe(1);
+      expect(await idsIn()).toEqual([...ids(1, 2 * MANY), 1000]);
     } finally {
       await conn.close();
     }
@@ -144,20 +146,22 @@ describe('mock db --fast', () => {
       Object.assign(data, { id, user_id: 1, sku_id: 2, spu_id: 3, is_cancel: '0', create_time: '2025-01-14 10:00:00' });
       return { table: 'favor_info', type: 'insert', data };
     };
+    const idsOf = async (table: string) => (await rows(conn, table)).map((r) => Number(r.id));
     try {
-      const opts = { fast: true, batchRows: 4, infile: true, moreConnections: [second] };
-      const ok = txns([insert(user(1)), insert(user(2)), favor(1), favor(2)]);
-      expect(await writeTxns(conn, ok, opts)).toBe(4);
-      const bad = txns([insert(user(3)), insert(user(4)), favor(3), favor(1)]);
+      const opts = { fast: true, batchRows: 2 * MANY, infile: true, moreConnections: [second] };
+      const ok = txns([...ids(1).map((id) => insert(user(id))), ...ids(1).map(favor)]);
+      expect(await writeTxns(conn, ok, opts)).toBe(2 * MANY);
+      const bad = txns([...ids(MANY + 1).map((id) => insert(user(id))), ...ids(MANY + 1, MANY - 1).map(favor), favor(1)]);
       const e = await writeTxns(conn, bad, opts).catch((x: Error) => x);
       expect((e as Error).message).toContain('inserting into favor_info: Duplicate entry');
-      expect((await rows(conn)).map((r) => r.id)).toEqual([1, 2]);
-      expect((await rows(conn, 'favor_info')).map((r) => r.id)).toEqual([1, 2]);
+      expect(await idsOf('user_info')).toEqual(ids(1));
+      expect(await idsOf('favor_info')).toEqual(ids(1));
       // and the same changes written over two connections end as over one
-      const stream = txns([insert(user(5)), favor(5)], [update(user(5), { nick_name: 'five', operate_time: '2025-01-14 10:00:03' }), favor(6)]);
-      expect(await writeTxns(conn, stream, { ...opts, batchRows: 2 })).toBe(4);
-      expect((await rows(conn)).map((r) => [r.id, r.nick_name])).toEqual([[1, 'nick 1'], [2, 'nick 2'], [5, 'five']]);
-      expect((await rows(conn, 'favor_info')).map((r) => r.id)).toEqual([1, 2, 5, 6]);
+      const more = ids(MANY + 1).map((id) => user(id));
+      const stream = txns([...more.map(insert), ...ids(MANY + 1).map(favor)], [...more.map((u) => update(u, { nick_name: 'five', operate_time: '2025-01-14 10:00:03' })), ...ids(2 * MANY + 1).map(favor)]);
+      expect(await writeTxns(conn, stream, opts)).toBe(4 * MANY);
+      expect((await rows(conn)).filter((r) => r.nick_name === 'five').map((r) => Number(r.id))).toEqual(ids(MANY + 1));
+      expect(await idsOf('favor_info')).toEqual(ids(1, 3 * MANY));
     } finally {
       await second.close();
       await conn.close();
@@ -181,14 +185,13 @@ describe('mock db --fast', () => {
     const { db, conn } = await freshDb();
     try {
       const [status] = await admin.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
-      const a = user(1);
-      const b = user(2);
-      const a1 = update(a, { nick_name: 'a one', operate_time: '2025-01-14 10:00:02' });
-      const a2 = update(a1.data, { nick_name: 'a two', operate_time: '2025-01-14 10:00:03' });
-      const b1 = update(b, { user_level: '2', operate_time: '2025-01-14 10:00:04' });
-      // two groups: [a, b, a1, a2] and [b1]
-      const stream = txns([insert(a), insert(b)], [a1], [a2], [b1]);
-      expect(await writeTxns(conn, stream, { fast: true, batchRows: 4, infile: true })).toBe(5);
+      const users = ids(1).map((id) => user(id));
+      const up1 = users.map((u) => update(u, { nick_name: `${String(u.nick_name)} one`, operate_time: '2025-01-14 10:00:02' }));
+      const up2 = up1.map((u) => update(u.data, { nick_name: `${String(u.data.nick_name)} two`, operate_time: '2025-01-14 10:00:03' }));
+      const up3 = users.map((u) => update(up2[Number(u.id) - 1]!.data, { user_level: '2', operate_time: '2025-01-14 10:00:04' }));
+      // two groups: [inserts, updates, updates of the same rows] and [updates]
+      const stream = txns(users.map(insert), up1, up2, up3);
+      expect(await writeTxns(conn, stream, { fast: true, batchRows: 3 * MANY, infile: true })).toBe(4 * MANY);
 
       const t = new URL(urlFor(db));
       const proc = Bun.spawnSync(
@@ -216,14 +219,19 @@ describe('mock db --fast', () => {
         if (col && events.length > 0) events[events.length - 1]![part][col[1]!] = col[2]!;
       }
       const ours = events.filter((e) => e.kind !== 'other');
-      expect(ours.map((e) => e.kind)).toEqual(['INSERT INTO user_info', 'INSERT INTO user_info', 'UPDATE user_info', 'UPDATE user_info', 'UPDATE user_info']);
-      // @3 = nick_name, @9 = user_level
-      expect(ours.slice(2, 4).map((e) => [e.before['3'], e.after['3']])).toEqual([["'nick 1'", "'a one'"], ["'a one'", "'a two'"]]);
-      expect([ours[4]!.before['9'], ours[4]!.after['9']]).toEqual(["'1'", "'2'"]);
+      expect(ours.map((e) => e.kind)).toEqual([...Array(MANY).fill('INSERT INTO user_info'), ...Array(3 * MANY).fill('UPDATE user_info')]);
+      // user 1: @3 = nick_name, @9 = user_level; its updates in order, each with the image before it
+      const of1 = ours.filter((e) => e.after['1'] === '1');
+      expect(of1.map((e) => [e.before['3'], e.after['3'], e.after['9']])).toEqual([
+        [undefined, "'nick 1'", "'1'"],
+        ["'nick 1'", "'nick 1 one'", "'1'"],
+        ["'nick 1 one'", "'nick 1 one two'", "'1'"],
+        ["'nick 1 one two'", "'nick 1 one two'", "'2'"],
+      ]);
       // full images: every column on both sides
-      for (const e of ours.slice(2)) expect([Object.keys(e.before).length, Object.keys(e.after).length]).toEqual([14, 14]);
+      for (const e of ours.slice(MANY)) expect([Object.keys(e.before).length, Object.keys(e.after).length]).toEqual([14, 14]);
       // each group is stamped with its last business transaction's time
-      expect(ours.map((e) => e.time)).toEqual([...Array(4).fill(T0 + 2000), T0 + 3000]);
+      expect(ours.map((e) => e.time)).toEqual([...Array(3 * MANY).fill(T0 + 2000), ...Array(MANY).fill(T0 + 3000)]);
     } finally {
       await conn.close();
     }
