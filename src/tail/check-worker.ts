@@ -1,16 +1,16 @@
 /**
- * Worker entry: judges batches of record values off the main thread (parsing JSON is most of tail's CPU time), so
- * reading and printing go on meanwhile. Messages: {id, batch} in, {id, verdicts} out;
+ * Worker entry: judges batches of records off the main thread (parsing JSON is most of tail's CPU time) and writes
+ * their jsonl envelopes, so reading goes on meanwhile. Messages: {id, batch} in, {id, verdicts} out;
  * `ready` first. A compiled binary has this worker only when the build lists this file as an entrypoint; without it
  * tail judges inline (checker.ts).
  */
-import { judgeBatch, unpackValues, verdictBuffers, type PackedBatch } from './judge.ts';
+import { judgeRecords, unpackRecords, verdictBuffers, type PackedBatch } from './judge.ts';
 
 declare const self: Worker;
 
 self.onmessage = (e: MessageEvent<{ id: number; batch: PackedBatch }>) => {
   const { id, batch } = e.data;
-  const verdicts = judgeBatch(unpackValues(batch), batch.job.etl);
+  const verdicts = judgeRecords(unpackRecords(batch), batch.job);
   self.postMessage({ id, verdicts }, verdictBuffers(verdicts) as unknown as Parameters<Worker['postMessage']>[1]);
 };
 self.postMessage('ready');

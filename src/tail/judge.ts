@@ -6,7 +6,8 @@
 import { RECORD_FORMATS, type RecordFormat } from '../formats/detect.ts';
 import { checkRecord, checkValidFast, latin1FromUtf8, reasonText, utf8FromLatin1 } from '../formats/validate.ts';
 import { odsEtl, odsEtlValid, recordKind } from './etl.ts';
-import type { EnvelopeRecord } from './envelope.ts';
+import type { Headers } from '../bus/types.ts';
+import { appendEnvelope, ByteOut, type EnvelopeRecord } from './envelope.ts';
 
 export interface Verdicts {
   /** 1 = not printed: rejected by the ETL (with --etl) — without --etl every record is printed. */
@@ -26,11 +27,15 @@ export interface Verdicts {
   /** Rejected/invalid records: their index, the summary category and the one-line reason. */
   problemAt: Int32Array;
   problems: [category: string, line: string][];
+  /** With `envelope`: the jsonl envelopes of the printed records, ready for stdout. */
+  out?: Uint8Array;
 }
 
 export interface JudgeJob {
   /** --etl database, or null for plain validation. */
   etl: string | null;
+  /** Also write the jsonl envelopes of the printed records (the bulk output format): the worker takes that too. */
+  envelope?: { metaOnly: boolean } | null;
 }
 
 export function formatOf(v: Verdicts, i: number): RecordFormat | undefined {
@@ -45,12 +50,24 @@ function lineBreaks(b: Uint8Array): boolean {
 
 const FORMAT_CODE = new Map<string, number>(RECORD_FORMATS.map((f, i) => [f, i + 1]));
 
-/** Judges every record. */
+/** Judges every record, and writes the envelopes of those printed when the job asks. */
 export function judgeRecords(recs: readonly EnvelopeRecord[], job: JudgeJob): Verdicts {
-  return judgeBatch(
+  const v = judgeBatch(
     recs.map((r) => r.value),
     job.etl,
   );
+  if (job.envelope) {
+    let hint = 64;
+    for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
+    const out = new ByteOut(hint);
+    for (let i = 0; i < recs.length; i++) {
+      if (v.rejected[i] === 1) continue;
+      // JSON values are copied as bytes; appendEnvelope decodes the others itself.
+      appendEnvelope(out, recs[i]!, { text: null, json: v.json[i] !== 0, breaks: v.json[i] === 2 }, job.envelope.metaOnly);
+    }
+    v.out = out.take();
+  }
+  return v;
 }
 
 /** Judges every value; `etlDatabase` null = plain validation (everything printed). */
@@ -195,27 +212,95 @@ export function unpackBytes(p: PackedBytes): (Buffer | null)[] {
   return out;
 }
 
-/** A batch for a worker: the values (by reference when in shared memory) and the job. */
+/** A batch for a worker: the values (by reference when in shared memory), the rest of each record when the
+ * worker writes envelopes, and the job. */
 export interface PackedBatch {
   job: JudgeJob;
   values: PackedBytes;
+  meta: {
+    topics: string[];
+    topic: Uint16Array;
+    partition: Int32Array;
+    offset: Float64Array;
+    /** NaN = no timestamp (a file line). */
+    timestamp: Float64Array;
+    keys: PackedBytes;
+    /** JSON of the headers, '' when there are none. */
+    headers: string[];
+  } | null;
 }
 
 export function packRecords(recs: readonly EnvelopeRecord[], job: JudgeJob): PackedBatch {
-  return { job, values: packBytes(recs.map((r) => r.value)) };
+  const values = packBytes(recs.map((r) => r.value));
+  if (!job.envelope) return { job, values, meta: null };
+  const n = recs.length;
+  const topics: string[] = [];
+  const meta = {
+    topics,
+    topic: new Uint16Array(n),
+    partition: new Int32Array(n),
+    offset: new Float64Array(n),
+    timestamp: new Float64Array(n),
+    keys: packBytes(recs.map((r) => r.key)),
+    headers: new Array<string>(n),
+  };
+  let lastTopic = '';
+  let lastIndex = -1;
+  for (let i = 0; i < n; i++) {
+    const r = recs[i]!;
+    if (r.topic !== lastTopic || lastIndex < 0) {
+      lastIndex = topics.indexOf(r.topic);
+      if (lastIndex < 0) lastIndex = topics.push(r.topic) - 1;
+      lastTopic = r.topic;
+    }
+    meta.topic[i] = lastIndex;
+    meta.partition[i] = r.partition;
+    meta.offset[i] = r.offset;
+    meta.timestamp[i] = r.timestamp ?? NaN;
+    let h = '';
+    for (const _ in r.headers) {
+      h = JSON.stringify(r.headers);
+      break;
+    }
+    meta.headers[i] = h;
+  }
+  return { job, values, meta };
+}
+
+const NO_HEADERS: Headers = Object.freeze({}) as Headers;
+
+/** The records of a batch as the worker sees them (only the values when it writes no envelopes). */
+export function unpackRecords(p: PackedBatch): EnvelopeRecord[] {
+  const values = unpackBytes(p.values);
+  const m = p.meta;
+  if (m === null) return values.map((value, offset) => ({ topic: '', partition: 0, offset, timestamp: null, key: null, headers: NO_HEADERS, value }));
+  const keys = unpackBytes(m.keys);
+  return values.map((value, i) => ({
+    topic: m.topics[m.topic[i]!]!,
+    partition: m.partition[i]!,
+    offset: m.offset[i]!,
+    timestamp: Number.isNaN(m.timestamp[i]!) ? null : m.timestamp[i]!,
+    key: keys[i]!,
+    headers: m.headers[i] === '' ? NO_HEADERS : (JSON.parse(m.headers[i]!) as Headers),
+    value,
+  }));
 }
 
 export function unpackValues(p: PackedBatch): (Buffer | null)[] {
   return unpackBytes(p.values);
 }
 
-/** The transferable buffers of a batch (moved to the worker, not copied). */
+/** The transferable buffers of a batch (moved to the worker, not copied; shared memory is shared anyway). */
 export function batchBuffers(p: PackedBatch): ArrayBuffer[] {
-  const v = p.values;
-  return [v.bytes.buffer, v.where.buffer, v.off.buffer, v.len.buffer] as ArrayBuffer[];
+  const bytes = (b: PackedBytes) => [b.bytes.buffer, b.where.buffer, b.off.buffer, b.len.buffer];
+  const list = bytes(p.values);
+  if (p.meta) list.push(p.meta.topic.buffer, p.meta.partition.buffer, p.meta.offset.buffer, p.meta.timestamp.buffer, ...bytes(p.meta.keys));
+  return list as ArrayBuffer[];
 }
 
 /** The transferable buffers of verdicts. */
 export function verdictBuffers(v: Verdicts): ArrayBuffer[] {
-  return [v.rejected.buffer, v.invalid.buffer, v.json.buffer, v.format.buffer, v.kind.buffer, v.problemAt.buffer] as ArrayBuffer[];
+  const list = [v.rejected.buffer, v.invalid.buffer, v.json.buffer, v.format.buffer, v.kind.buffer, v.problemAt.buffer];
+  if (v.out) list.push(v.out.buffer);
+  return list as ArrayBuffer[];
 }
