@@ -5,7 +5,7 @@
 import { describe, expect, test } from 'bun:test';
 import { openChecker } from '../../src/tail/checker';
 import type { EnvelopeRecord } from '../../src/tail/envelope';
-import { judgeBatch, judgeRecords, packBytes, packRecords, unpackBytes, unpackValues } from '../../src/tail/judge';
+import { judgeBatch, judgeRecords, packBytes, packRecords, unpackBytes, unpackRecords, unpackValues } from '../../src/tail/judge';
 import * as S from '../formats/corpus/good';
 
 const VALUES: (string | Buffer | null)[] = [
@@ -60,6 +60,9 @@ describe('judge', () => {
     const text = (list: (Uint8Array | null)[]) => list.map((b) => (b === null ? null : Buffer.from(b).toString('latin1')));
     expect(text(unpackBytes(p))).toEqual(text(recs.map((r) => r.value)));
     expect(text(unpackValues(packRecords(recs, { etl: null })))).toEqual(text(recs.map((r) => r.value)));
+    const back = unpackRecords(packRecords(recs, { etl: null, envelope: { metaOnly: false } }));
+    const plain = (r: EnvelopeRecord) => ({ ...r, key: r.key?.toString() ?? null, value: r.value?.toString('latin1') ?? null });
+    expect(back.map(plain)).toEqual(recs.map(plain));
   });
 
   test('the worker gives the same verdicts as inline judging', async () => {
@@ -68,9 +71,16 @@ describe('judge', () => {
     while (checker.depth < 5 && Date.now() < deadline) await Bun.sleep(20);
     expect(checker.depth).toBe(5);
     try {
-      for (const job of [{ etl: null }, { etl: 'gmall' }, { etl: '商城' }]) {
-        expect(await checker.submit(records(), job)).toEqual(judgeRecords(records(), job));
+      const text = (v: { out?: Uint8Array }) => ({ ...v, out: v.out && Buffer.from(v.out).toString() });
+      for (const job of [{ etl: null }, { etl: 'gmall' }, { etl: '商城', envelope: { metaOnly: true } }, { etl: null, envelope: { metaOnly: false } }]) {
+        expect(text(await checker.submit(records(), job))).toEqual(text(judgeRecords(records(), job)));
       }
+      // The envelopes the worker writes: exact values, non-JSON as strings, headers kept.
+      const out = Buffer.from((await checker.submit(records(), { etl: null, envelope: { metaOnly: false } })).out!).toString();
+      expect(out).toContain(`"value":${S.BIG_NUMBERS}}`);
+      expect(out).toContain('"value":"plain text"}');
+      expect(out).toContain('"headers":{"h":"v"}');
+      expect(out.trim().split('\n')).toHaveLength(VALUES.length);
     } finally {
       checker.close();
     }
