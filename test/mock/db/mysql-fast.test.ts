@@ -76,11 +76,16 @@ describe('mock db --fast', () => {
     const up1 = first.map((u, i) => update(u, { nick_name: `first\t${pick(i + 2)}`, operate_time: '2025-01-14 10:00:05' }));
     const up2 = up1.map((u, i) => update(u.data, { nick_name: `second ${pick(i + 3)}`, email: null, operate_time: '2025-01-14 10:00:06' }));
     const up3 = second.map((u, i) => update(u, { phone_num: pick(i + 4), operate_time: '2025-01-14 10:00:09' }));
-    // groups of at least 200 rows: [inserts, updates, updates of the same rows + more inserts] then [updates]
-    const stream = txns(first.map(insert), up1, [...up2, ...second.map(insert)], up3);
-    const total = 5 * MANY;
+    // deletes (the generator makes none) keep their place among the table's changes: two rows just updated are
+    // deleted, and one of them is inserted again
+    const gone: RowChange[] = up3.slice(0, 2).map((u) => ({ table: 'user_info', type: 'delete', data: u.data }));
+    const again = user(MANY + 2, { nick_name: 'back\tagain' });
+    // groups of at least 200 rows: [inserts, updates, updates of the same rows + more inserts] then [updates, deletes, insert]
+    const stream = txns(first.map(insert), up1, [...up2, ...second.map(insert)], up3, gone, [insert(again)]);
+    const total = 5 * MANY + 3;
     const expected = new Map<number, Row>();
-    for (const t of stream) for (const c of t.changes) expected.set(Number(c.data.id), c.data);
+    for (const t of stream) for (const c of t.changes) if (c.type === 'delete') expected.delete(Number(c.data.id));
+    else expected.set(Number(c.data.id), c.data);
 
     const exact = await freshDb();
     const load = await freshDb();
