@@ -31,6 +31,7 @@ class WorkerChecker implements BatchChecker {
   private nextId = 0;
   private turn = 0;
   private readonly pending = new Map<number, Pending>();
+  private closed = false;
 
   constructor(count: number) {
     for (let i = 0; i < count; i++) this.start(0);
@@ -42,7 +43,7 @@ class WorkerChecker implements BatchChecker {
    */
   private start(spec: number): void {
     const url = WORKER_SPECS[spec];
-    if (url === undefined) return;
+    if (url === undefined || this.closed) return;
     let w: Worker;
     try {
       w = new Worker(url);
@@ -101,6 +102,7 @@ class WorkerChecker implements BatchChecker {
   }
 
   close(): void {
+    this.closed = true;
     for (const w of this.all) w.terminate();
     this.all.length = 0;
     this.ready.length = 0;
