@@ -71,3 +71,30 @@ describe('rtwh tail on kafka, no broker', () => {
     expect(Date.now() - t0).toBeLessThan(10_000);
   });
 });
+
+describe('rtwh tail on kafka, compressed batches', () => {
+  test.each(['gzip', 'snappy', 'lz4'] as const)('%s batches are read like plain ones', async (compression) => {
+    const { openBus } = await import('../../src/bus/index');
+    const { uniqueTopic } = await import('./suite');
+    const bus = await openBus(URL);
+    const topic = uniqueTopic(`tail-${compression}`);
+    try {
+      const admin = await bus.admin();
+      await admin.createTopic({ name: topic, partitions: 1 });
+      await admin.close();
+      const p = await bus.producer({ compression });
+      const values = Array.from({ length: 300 }, (_, i) => `{"database":"gmall","table":"t","type":"insert","ts":1736821234,"data":{"id":${i},"big":9007199254740993}}`);
+      await p.send(topic, values.map((value) => ({ value })));
+      await p.close();
+      const r = await cli(['tail', topic, '--etl', '--format', 'raw'], { env: { RTWH_BUS: URL } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${values.join('\n')}\n`);
+      expect(r.stderr).toContain('kept 300 · rejected 0');
+    } finally {
+      const admin = await bus.admin();
+      await admin.deleteTopic(topic).catch(() => {});
+      await admin.close();
+      await bus.close();
+    }
+  }, 60_000);
+});
