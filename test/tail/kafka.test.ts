@@ -98,3 +98,36 @@ describe('rtwh tail on kafka, compressed batches', () => {
     }
   }, 60_000);
 });
+
+describe('rtwh tail on kafka, transactions', () => {
+  test('records of an aborted transaction are never shown; committed ones are', async () => {
+    const { uniqueTopic } = await import('./suite');
+    const topic = uniqueTopic('tail-txn');
+    const kafka = new Kafka({ brokers: BROKERS, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+    const producer = kafka.producer({ transactionalId: `${topic}-tx`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const value = (id: number) => `{"database":"gmall","table":"t","type":"insert","ts":1736821234,"data":{"id":${id}}}`;
+      let tx = await producer.transaction();
+      await tx.send({ topic, messages: [{ value: value(1) }, { value: value(2) }] });
+      await tx.abort();
+      tx = await producer.transaction();
+      await tx.send({ topic, messages: [{ value: value(3) }, { value: value(4) }] });
+      await tx.commit();
+      const r = await cli(['tail', topic, '--format', 'raw'], { env: { RTWH_BUS: URL } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${value(3)}\n${value(4)}\n`);
+      // Offsets: 0-1 aborted, 2 abort marker, 3-4 committed, 5 commit marker; the read ends at the end all the same.
+      expect(r.stderr).toContain('read 2 records');
+      const o = await cli(['tail', topic, '-o', '3'], { env: { RTWH_BUS: URL } });
+      expect(o.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { offset: number }).offset)).toEqual([3, 4]);
+    } finally {
+      await producer.disconnect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+      await admin.disconnect();
+    }
+  }, 60_000);
+});
