@@ -23,18 +23,18 @@ export type MockDbTarget =
       fast?: boolean;
       /** fast: rows per DB transaction (default 10000). */
       batchRows?: number;
-      /** fast: connections writing each group's tables side by side (default 1). */
+      /** fast: connections writing each group's tables side by side (default 2). */
       connections?: number;
     }
   | { kind: 'bus'; bus: Bus; topic: string; database: string; partitions?: number; statePath: string; producer?: ProducerOptions };
 
 /**
- * --fast: connections per run. More let the server work on several tables of a group at once (it runs one
- * statement per connection at a time), which pays only where it has idle cores: on the 2-vCPU dev machine,
- * where the generator keeps one core busy, two connections measured no faster than one (10×: median 42k vs
- * 43k rows/s; 100×: 49k vs 44k, within the noise) — and one keeps each group one transaction.
+ * --fast: connections per run. Two let the server write two tables of a group at once (it runs one statement
+ * per connection at a time) while the client generates the next group. On the 2-vCPU dev machine, quiet:
+ * 10× median 46k rows/s with two vs 39k with one (three: 48k), 100× 41k vs 32k; under heavy load from other
+ * jobs they come out the same.
  */
-const FAST_CONNECTIONS = 1;
+const FAST_CONNECTIONS = 2;
 
 export interface MockDbRun {
   /** The business dates to generate, in order (one for `mock db`, the back-dated days and today for `mock init`). */
