@@ -34,7 +34,7 @@ export interface Verdicts {
 export interface JudgeJob {
   /** --etl database, or null for plain validation. */
   etl: string | null;
-  /** Also write the jsonl envelopes of the printed records (the bulk output format): the worker takes that too. */
+  /** Also write the jsonl envelopes of the printed records (the runner writes them itself: cheaper in all). */
   envelope?: { metaOnly: boolean } | null;
 }
 
