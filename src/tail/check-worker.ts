@@ -1,6 +1,6 @@
 /**
- * Worker entry: judges batches of records off the main thread (parsing JSON is most of tail's CPU time) and writes
- * their jsonl envelopes, so reading goes on meanwhile. Messages: {id, batch} in, {id, verdicts} out;
+ * Worker entry: judges batches of records off the main thread (parsing JSON is most of tail's CPU time), and writes
+ * their jsonl envelopes when the job asks, so reading and printing go on meanwhile. Messages: {id, batch} in, {id, verdicts} out;
  * `ready` first. A compiled binary has this worker only when the build lists this file as an entrypoint; without it
  * tail judges inline (checker.ts).
  */
