@@ -218,6 +218,11 @@ export async function connectMysql(urlOrTarget: string | MysqlTarget, opts: Mysq
 export function sqlLiteral(v: ChangeValue | boolean | undefined): string {
   if (typeof v === 'string') return stringLiteral(v);
   if (v === null || v === undefined) return 'NULL';
+  return scalarText(v);
+}
+
+/** Numbers, booleans and decimals are written the same way in SQL text and in LOAD DATA text. */
+function scalarText(v: Exclude<ChangeValue | boolean, string | null>): string {
   switch (typeof v) {
     case 'number':
       if (!Number.isFinite(v)) throw new RangeError(`cannot write ${v} to MySQL`);
@@ -245,21 +250,7 @@ const DECIMAL_RE = /^-?\d+(\.\d+)?$/;
 export function infileField(v: ChangeValue | boolean | undefined): string {
   if (typeof v === 'string') return INFILE_ESCAPE_ANY.test(v) ? v.replace(INFILE_ESCAPE_ALL, (c) => INFILE_ESCAPES[c]!) : v;
   if (v === null || v === undefined) return '\\N';
-  switch (typeof v) {
-    case 'number':
-      if (!Number.isFinite(v)) throw new RangeError(`cannot write ${v} to MySQL`);
-      return String(v);
-    case 'bigint':
-      return v.toString();
-    case 'boolean':
-      return v ? '1' : '0';
-    default:
-      if (v instanceof ExactDecimal) {
-        if (!DECIMAL_RE.test(v.text)) throw new RangeError(`not a decimal: ${JSON.stringify(v.text)}`);
-        return v.text;
-      }
-      throw new RangeError(`cannot write ${String(v)} to MySQL`);
-  }
+  return scalarText(v);
 }
 
 const INFILE_ESCAPES: Record<string, string> = { '\0': '\\0', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\\': '\\\\' };
