@@ -1,0 +1,80 @@
+/**
+ * The dimension layer's shared shapes: one routing rule from the `table_process` config table, the store that
+ * holds the dim tables (embedded SQLite file or MySQL/MariaDB), and what the dim job writes into it.
+ *
+ * Dim values are text, as in the seed's Phoenix tables (every column VARCHAR): a DECIMAL keeps its digits, a
+ * DATETIME its "YYYY-MM-DD hh:mm:ss", a BIGINT its decimal digits, NULL stays NULL. Later jobs read names and ids.
+ */
+
+/** One routing rule: rows of `sourceTable` go to dim table `sinkTable`, projected onto `sinkColumns`, keyed by `sinkPk`. */
+export interface TableProcess {
+  sourceTable: string;
+  sinkTable: string;
+  /** In config order; always contains `sinkPk`. */
+  sinkColumns: string[];
+  /** Primary-key column of the dim table (config NULL/empty → `id`). */
+  sinkPk: string;
+  /** Phoenix-only table options (`SALT_BUCKETS = 4`): recorded and reported, never put into SQL. */
+  sinkExtend: string | null;
+  /** 2023 variant only (`sink_family`, HBase column family): recorded. */
+  sinkFamily?: string | null;
+}
+
+/** A dim row: column → text value or NULL. */
+export type DimRow = Record<string, string | null>;
+
+/** One change the dim job applies: an upsert of the projected row, or a delete by key. */
+export type DimWrite =
+  | { op: 'upsert'; table: string; pk: string; id: string; row: DimRow }
+  | { op: 'delete'; table: string; pk: string; id: string };
+
+/** Input position stored with the writes (the NEXT offset to read, Kafka's convention). */
+export interface StoredOffset {
+  group: string;
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+/** What ensureTable did. */
+export interface EnsureResult {
+  created: boolean;
+  /** Columns added to an existing table (never removed). */
+  added: string[];
+}
+
+/** A row that changed (update or delete) after a reader may have cached it: invalidation feed for lookup caches. */
+export interface DimInvalidation {
+  seq: number;
+  table: string;
+  id: string;
+}
+
+/**
+ * The dim store. Both implementations are safe with several writers at once (two dim jobs): DDL is idempotent
+ * (create if missing, add missing columns), writes are upserts/deletes by key.
+ */
+export interface DimStore {
+  /** `sqlite:PATH` or `mysql://user:…@host:port/db` (password masked). */
+  readonly description: string;
+  /** Creates the dim table for a rule, or adds the rule's columns it lacks. Never drops a column. */
+  ensureTable(tp: TableProcess): Promise<EnsureResult>;
+  dropTable(sinkTable: string): Promise<boolean>;
+  /**
+   * Applies writes in order and stores the input offsets, in ONE transaction: after a crash either both or
+   * neither are there. Updates and deletes of existing rows are also appended to the invalidation feed.
+   */
+  apply(writes: readonly DimWrite[], offsets: readonly StoredOffset[]): Promise<void>;
+  /** Offsets stored by `apply` for a group: `topic:partition` → next offset to read. */
+  offsets(group: string): Promise<Map<string, number>>;
+  get(table: string, id: string): Promise<DimRow | undefined>;
+  getMany(table: string, ids: readonly string[]): Promise<Map<string, DimRow>>;
+  /** Invalidation feed entries after `seq` (at most `limit`), oldest first; `latestSeq()` to start from now. */
+  invalidationsSince(seq: number, limit?: number): Promise<DimInvalidation[]>;
+  latestSeq(): Promise<number>;
+  /** Dim tables that exist (any created by ensureTable), with their columns. */
+  tables(): Promise<Map<string, string[]>>;
+  /** Every row of a dim table, ordered by key (tests, `rtwh dim show`). */
+  scan(table: string): Promise<DimRow[]>;
+  close(): Promise<void>;
+}
