@@ -14,6 +14,7 @@ import type { Config } from '../src/config/load';
 import { q, rtwhError } from '../src/errors';
 import type { MaxwellPartitionBy } from '../src/formats/maxwell';
 import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
+import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
 interface CdcFlags {
@@ -274,8 +275,3 @@ function checkClientId(v: string): string {
   return v;
 }
 
-function wholeNumber(flag: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw rtwhError('USAGE', `invalid ${flag} ${q(v)}: expected a whole number from ${min} to ${max}`);
-  return n;
-}

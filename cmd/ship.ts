@@ -6,6 +6,7 @@ import { startProgress, summaryLine, formatCount } from '../src/cli/progress';
 import { checkGroupDir, parseFileGroup } from '../src/collect/taildir/file-group';
 import { SHIP_DEFAULTS, shipLog, type ShipProgress } from '../src/collect/taildir/shipper';
 import { q, rtwhError } from '../src/errors';
+import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
 interface ShipLogFlags {
@@ -121,8 +122,3 @@ function collect(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), v];
 }
 
-function wholeNumber(flag: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || n < min || n > max) throw rtwhError('USAGE', `invalid ${flag} ${q(v)}: expected a whole number from ${min} to ${max}`);
-  return n;
-}

@@ -10,6 +10,7 @@ import { openKafkaFetchSource } from '../src/tail/kafka-fetch';
 import { parseOffsetSpec, type OffsetSpec } from '../src/tail/offsets';
 import { runTail, TAIL_FORMATS, type TailFormat } from '../src/tail/run';
 import type { TailSource } from '../src/tail/source';
+import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
 interface TailFlags {
@@ -149,8 +150,3 @@ invalid records and the closing summary (counts per table × type and per reason
     });
 }
 
-function wholeNumber(flag: string, v: string, min: number): number {
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < min) throw rtwhError('USAGE', `invalid ${flag} ${q(v)}: expected a whole number >= ${min}`);
-  return n;
-}
