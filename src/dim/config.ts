@@ -169,32 +169,42 @@ export interface ParsedRules {
 }
 
 /**
- * Many rows → rules; `where(i)` names row i in messages (a file line). A second row for a source table already
- * seen is rejected: one rule per source table, as the 2022 table's primary key guarantees.
+ * Collects rules and rejections in row order. A second row for a source table already seen is rejected: one rule
+ * per source table, as the 2022 table's primary key guarantees.
  */
-export function rulesFromRows(rows: readonly Record<string, unknown>[], opts: { variant?: ConfigVariant; where?: (i: number) => string } = {}): ParsedRules {
-  const rules: TableProcess[] = [];
-  const rejected: RejectedRule[] = [];
-  const first = new Map<string, number>();
-  const at = (i: number) => (opts.where ? `${opts.where(i)}: ` : '');
-  rows.forEach((row, i) => {
-    const r = ruleFromRow(row, opts.variant);
+class RuleCollector {
+  readonly rules: TableProcess[] = [];
+  readonly rejected: RejectedRule[] = [];
+  private readonly first = new Map<string, string>();
+
+  constructor(private readonly variant?: ConfigVariant) {}
+
+  add(row: Record<string, unknown>, where?: string): void {
+    const at = where ? `${where}: ` : '';
+    const r = ruleFromRow(row, this.variant);
     if (isRejected(r)) {
-      rejected.push({ sourceTable: r.sourceTable, reason: `${at(i)}${r.reason}` });
+      this.reject({ sourceTable: r.sourceTable, reason: `${at}${r.reason}` });
       return;
     }
-    const earlier = first.get(r.sourceTable);
+    const earlier = this.first.get(r.sourceTable);
     if (earlier !== undefined) {
-      rejected.push({
-        sourceTable: r.sourceTable,
-        reason: `${at(i)}source_table ${q(r.sourceTable)} appears again${opts.where ? ` (first at ${opts.where(earlier)})` : ''}: expected one rule per source table`,
-      });
+      this.reject({ sourceTable: r.sourceTable, reason: `${at}source_table ${q(r.sourceTable)} appears again${earlier ? ` (first at ${earlier})` : ''}: expected one rule per source table` });
       return;
     }
-    first.set(r.sourceTable, i);
-    rules.push(r);
-  });
-  return { rules, rejected };
+    this.first.set(r.sourceTable, where ?? '');
+    this.rules.push(r);
+  }
+
+  reject(r: RejectedRule): void {
+    this.rejected.push(r);
+  }
+}
+
+/** Many rows → rules, in order; `where(i)` names row i in messages (a file line). */
+export function rulesFromRows(rows: readonly Record<string, unknown>[], opts: { variant?: ConfigVariant; where?: (i: number) => string } = {}): ParsedRules {
+  const c = new RuleCollector(opts.variant);
+  rows.forEach((row, i) => c.add(row, opts.where?.(i)));
+  return { rules: c.rules, rejected: c.rejected };
 }
 
 /** The standard config rows (15 dim tables of the 2022 course + base_dic), embedded in the binary. */
@@ -294,29 +304,22 @@ export function parseConfigCsv(text: string, origin = 'CSV'): ParsedRules {
   if (missing.length > 0) {
     throw rtwhError('DIM_CONFIG_FILE', `${origin} header ${displayValue(header.join(','))} lacks ${missing.join(', ')}: expected ${CONFIG_COLUMNS['2022'].join(',')} (2022) or ${CONFIG_COLUMNS['2023'].join(',')} (2023)`);
   }
-  const variant = detectVariant(header);
-  const rules: TableProcess[] = [];
-  const rejected: RejectedRule[] = [];
-  const rows: Record<string, unknown>[] = [];
-  const lines: number[] = [];
+  const c = new RuleCollector(detectVariant(header));
+  const src = header.indexOf('source_table');
   for (const rec of records.slice(1)) {
+    const where = `${origin} line ${rec.line}`;
     if (rec.cells.length !== header.length) {
-      const src = header.indexOf('source_table');
-      rejected.push({
+      c.reject({
         sourceTable: (rec.cells[src] ?? '').slice(0, 80),
-        reason: `${origin} line ${rec.line}: ${rec.cells.length} fields where the header has ${header.length}: quote sink_columns ("id,name"), it contains commas`,
+        reason: `${where}: ${rec.cells.length} fields where the header has ${header.length}: quote sink_columns ("id,name"), it contains commas`,
       });
       continue;
     }
     const row: Record<string, unknown> = {};
     header.forEach((h, k) => (row[h] = rec.cells[k]));
-    rows.push(row);
-    lines.push(rec.line);
+    c.add(row, where);
   }
-  const parsed = rulesFromRows(rows, { ...(variant ? { variant } : {}), where: (k) => `${origin} line ${lines[k]}` });
-  rules.push(...parsed.rules);
-  rejected.push(...parsed.rejected);
-  return { rules, rejected };
+  return { rules: c.rules, rejected: c.rejected };
 }
 
 /** table_process rows from a JSON array of row objects. */
@@ -328,19 +331,16 @@ export function parseConfigJson(text: string, origin = 'JSON'): ParsedRules {
     throw rtwhError('DIM_CONFIG_FILE', `${origin} is not valid JSON: ${(e as Error).message}`, { cause: e });
   }
   if (!Array.isArray(doc)) throw rtwhError('DIM_CONFIG_FILE', `${origin} holds ${doc === null ? 'null' : typeof doc}: expected an array of table_process row objects`);
-  const rows: Record<string, unknown>[] = [];
-  const index: number[] = [];
-  const rejected: RejectedRule[] = [];
+  const c = new RuleCollector();
   doc.forEach((el: unknown, i) => {
+    const where = `${origin} element ${i}`;
     if (typeof el !== 'object' || el === null || Array.isArray(el)) {
-      rejected.push({ sourceTable: '', reason: `${origin} element ${i}: ${displayValue(JSON.stringify(el))}: expected an object with source_table, sink_table, sink_columns, sink_pk, sink_extend` });
+      c.reject({ sourceTable: '', reason: `${where}: ${displayValue(JSON.stringify(el))}: expected an object with source_table, sink_table, sink_columns, sink_pk, sink_extend` });
       return;
     }
-    rows.push(el as Record<string, unknown>);
-    index.push(i);
+    c.add(el as Record<string, unknown>, where);
   });
-  const parsed = rulesFromRows(rows, { where: (k) => `${origin} element ${index[k]}` });
-  return { rules: parsed.rules, rejected: [...rejected, ...parsed.rejected] };
+  return { rules: c.rules, rejected: c.rejected };
 }
 
 /** `--config-file table_process.csv|json`. */
