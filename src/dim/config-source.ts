@@ -357,7 +357,7 @@ class MysqlConfigSource implements ConfigSource {
         onFatal: (e) => this.onReaderFatal(e),
         onState: (s, detail) => {
           if (this.closed) return;
-          if (s === 'reading') this.setState('following');
+          if (s === 'reading') this.setState('following', `reading the binlog of ${this.database}.${this.table}`);
           else if (s === 'waiting') this.setState('waiting', detail);
         },
         ...(this.o.log ? { log: this.o.log } : {}),
