@@ -20,6 +20,8 @@ export interface TableDef {
   primaryKey: readonly string[];
   /** Extra index clauses. */
   indexes?: readonly string[];
+  /** InnoDB ROW_FORMAT, when not the server's default (see UPDATED_IN_PLACE). */
+  rowFormat?: 'REDUNDANT';
 }
 
 type Col = readonly [name: string, sql: string, comment?: string];
@@ -41,7 +43,21 @@ const INT = 'int DEFAULT NULL';
 const DT = 'datetime DEFAULT NULL';
 const DEC = (p: number, s: number) => `decimal(${p},${s}) DEFAULT NULL`;
 
-export const TABLES: readonly TableDef[] = [
+/**
+ * The tables whose rows a mock day updates. They are created ROW_FORMAT=REDUNDANT: most of the day's updates
+ * give a NULL column a value (cart_info.is_ordered and order_time, order_info.operate_time, user_info.
+ * operate_time, payment_info.callback_time …). In the default DYNAMIC (and COMPACT) format a NULL takes no
+ * room in the record, so such an update makes the record longer and InnoDB deletes and re-inserts it; in
+ * REDUNDANT a NULL of a fixed-size type keeps its room, and the update is done in place. Measured on MariaDB
+ * 10.11 with a 100× day: the server's CPU per written row falls from ~10.5 µs to ~7.5 µs. The format is
+ * invisible to SQL and to binlog readers (same columns, same row events). The insert-only tables keep the
+ * default, as the original schema has it.
+ */
+export const UPDATED_IN_PLACE: ReadonlySet<string> = new Set([
+  'cart_info', 'coupon_use', 'favor_info', 'order_info', 'order_refund_info', 'payment_info', 'refund_payment', 'user_info',
+]);
+
+const DECLARED: readonly TableDef[] = [
   table('activity_info', '活动表', ['id'], [
     ID('活动id'), ['activity_name', V(200), '活动名称'], ['activity_type', V(10), '活动类型（1：满减，2：折扣）'],
     ['activity_desc', V(2000), '活动描述'], ['start_time', DT, '开始时间'], ['end_time', DT, '结束时间'], ['create_time', DT, '创建时间'],
@@ -219,6 +235,8 @@ export const TABLES: readonly TableDef[] = [
   ]),
 ];
 
+export const TABLES: readonly TableDef[] = DECLARED.map((t) => (UPDATED_IN_PLACE.has(t.name) ? { ...t, rowFormat: 'REDUNDANT' } : t));
+
 export const TABLE_INDEX: ReadonlyMap<string, TableDef> = new Map(TABLES.map((t) => [t.name, t]));
 
 export function tableDef(name: string): TableDef {
@@ -245,7 +263,8 @@ export function createTableSql(t: TableDef): string {
   if (t.primaryKey.length > 0) lines.push(`  PRIMARY KEY (${t.primaryKey.map((k) => `\`${k}\``).join(', ')})`);
   for (const ix of t.indexes ?? []) lines.push(`  ${ix}`);
   const comment = t.comment ? ` COMMENT=${commentSql(t.comment)}` : '';
-  return `CREATE TABLE \`${t.name}\` (\n${lines.join(',\n')}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci${comment}`;
+  const format = t.rowFormat ? ` ROW_FORMAT=${t.rowFormat}` : '';
+  return `CREATE TABLE \`${t.name}\` (\n${lines.join(',\n')}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci${format}${comment}`;
 }
 
 /** The category view of the original schema (used by the admin pages and some ADS queries). */

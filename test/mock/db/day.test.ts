@@ -5,7 +5,7 @@ import { baseData } from '../../../src/mock/db/base';
 import { dayStartMs } from '../../../src/mock/db/clock';
 import { collectDay } from '../../../src/mock/db/day';
 import { mockDbOptions, parseMockDbOptions, type MockDbOptions } from '../../../src/mock/db/options';
-import { primaryKeyOf } from '../../../src/mock/db/schema';
+import { primaryKeyOf, tableDef, UPDATED_IN_PLACE } from '../../../src/mock/db/schema';
 import { streamProblems } from './stream-checks';
 
 const DATE = '2025-01-14';
@@ -46,6 +46,12 @@ describe('one generated day', () => {
     ]) {
       expect(c[k] ?? 0, k).toBeGreaterThan(0);
     }
+  });
+
+  test('updates only tables created for in-place updates (ROW_FORMAT=REDUNDANT), and every such table is updated', () => {
+    const updated = new Set(d.txns.flatMap((t) => t.changes).filter((x) => x.type === 'update').map((x) => x.table));
+    expect([...updated].sort()).toEqual([...UPDATED_IN_PLACE].sort());
+    for (const t of updated) expect(tableDef(t).rowFormat, t).toBe('REDUNDANT');
   });
 
   test('is sound: time order, all times on the date, legal status flows, references, amounts, full rows', () => {

@@ -13,7 +13,7 @@ import { BASE_DIC } from '../../../src/mock/db/catalog';
 import { maxwellPartition } from '../../../src/formats/maxwell';
 import { mockDbOptions } from '../../../src/mock/db/options';
 import { busStatePath, runMockDb } from '../../../src/mock/db/run';
-import { primaryKeyOf, TABLES } from '../../../src/mock/db/schema';
+import { primaryKeyOf, TABLES, UPDATED_IN_PLACE } from '../../../src/mock/db/schema';
 import { connectMysql, type MysqlConn } from '../../../src/store/mysql';
 import { cli } from '../../helpers/cli';
 import { adminConn, dropDb, uniqueDb, urlFor } from './mysql-env';
@@ -59,12 +59,13 @@ async function checksums(db: string): Promise<Record<string, string>> {
 }
 
 describe('mock db --init into MariaDB', () => {
-  test('creates every gmall table as utf8mb4', async () => {
-    const tables = await a.query<{ TABLE_NAME: string; TABLE_COLLATION: string }[]>(
-      `SELECT TABLE_NAME, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA='${dbs.a}' AND TABLE_TYPE='BASE TABLE'`,
+  test('creates every gmall table as utf8mb4, the updated ones ROW_FORMAT=REDUNDANT', async () => {
+    const tables = await a.query<{ TABLE_NAME: string; TABLE_COLLATION: string; ROW_FORMAT: string }[]>(
+      `SELECT TABLE_NAME, TABLE_COLLATION, ROW_FORMAT FROM information_schema.TABLES WHERE TABLE_SCHEMA='${dbs.a}' AND TABLE_TYPE='BASE TABLE'`,
     );
     expect(tables.map((t) => t.TABLE_NAME).sort()).toEqual(TABLES.map((t) => t.name).sort());
     expect(tables.every((t) => t.TABLE_COLLATION.startsWith('utf8mb4'))).toBe(true);
+    expect(tables.filter((t) => t.ROW_FORMAT === 'Redundant').map((t) => t.TABLE_NAME).sort()).toEqual([...UPDATED_IN_PLACE].sort());
     const cs = await a.query<{ c: string }[]>(
       `SELECT DISTINCT CHARACTER_SET_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='${dbs.a}' AND CHARACTER_SET_NAME IS NOT NULL`,
     );
