@@ -6,7 +6,8 @@
  *   takes the binlog position, then reads every row; follow() reads the binlog from that position with the
  *   project's own BinlogReader (only that one table decoded) and turns row changes into ConfigChanges as they
  *   commit. Without a binlog, or without the REPLICATION privileges, it polls the table every second instead and
- *   diffs (state 'polling', one warning). A server that goes away is waited for (state 'waiting').
+ *   diffs (state 'polling', one warning). A server that goes away is waited for (state 'waiting'). DDL on the
+ *   table (TRUNCATE, ALTER, RENAME) and a purged binlog position make it read the whole table again and diff.
  *
  * Rules are keyed by source table. A change that makes a row invalid is a 'rejected' change: the previous rule of
  * that source table (if any) stays in force until the row is fixed or deleted.
@@ -161,6 +162,8 @@ class MysqlConfigSource implements ConfigSource {
   /** Row events of the transaction being read. */
   private txn: ChangeEvent[] = [];
   private tableMissing = false;
+  /** Once: a purged binlog position was replaced by the current one. */
+  private restarted = false;
 
   constructor(
     private readonly target: MysqlTarget,
@@ -363,17 +366,52 @@ class MysqlConfigSource implements ConfigSource {
         ...(this.o.log ? { log: this.o.log } : {}),
       });
       if (this.closed) return;
+      this.startBackoffMs = 0;
       this.reader.start();
     } catch (e) {
+      if (this.closed) return;
+      if (e instanceof RtwhError && e.code === 'MYSQL_UNAVAILABLE' && errnoOf(e) !== 1045) {
+        // The server is away before the reader could start: wait for it like the reader would.
+        this.startBackoffMs = Math.min(10_000, this.startBackoffMs === 0 ? 500 : this.startBackoffMs * 2);
+        this.setState('waiting', `${e.message}; retrying in ${(this.startBackoffMs / 1000).toFixed(1)} s`);
+        this.pollTimer = setTimeout(() => void this.startReader(), this.startBackoffMs);
+        return;
+      }
       this.onReaderFatal(e);
     }
   }
 
+  private startBackoffMs = 0;
+
+  /**
+   * The reader stopped for good. The binlog at our position is gone (purged): read the table again from a new
+   * position and follow from there. Anything else (no REPLICATION SLAVE, …): poll.
+   */
   private onReaderFatal(e: unknown): void {
     if (this.closed) return;
     this.reader = undefined;
     const errno = errnoOf(e);
     const msg = messageOf(e);
+    if (errno === 1236 && !this.restarted) {
+      this.restarted = true;
+      this.o.log?.(`config ${this.description}: ${msg}; reading the table again and following from the current position`);
+      void (async () => {
+        try {
+          const start = await this.binlogStart(await this.connection());
+          if (this.closed) return;
+          if (!start) {
+            this.schedulePoll(0);
+            return;
+          }
+          this.start = start;
+          await this.resync();
+          await this.startReader();
+        } catch (err) {
+          this.onReaderFatal(err);
+        }
+      })();
+      return;
+    }
     const why =
       (errno !== undefined && ACCESS_ERRNO.has(errno)) || /access denied|REPLICATION/i.test(msg)
         ? `user ${q(this.target.user)} may not read the binlog (needs REPLICATION SLAVE): ${msg}`

@@ -315,6 +315,37 @@ describe('server restarts', () => {
   }, 120_000);
 });
 
+describe('a purged binlog position', () => {
+  test('the table is read again and followed from the current position, without falling back to polling', async () => {
+    const m = await startMariadb();
+    try {
+      const t = parseMysqlUrl(m.url);
+      await initConfig(t);
+      const warnings: string[] = [];
+      const src = track(mysqlConfigSource(t, { onWarning: (w) => warnings.push(w), log: () => {} }));
+      await src.load();
+      // A change, then the binlog holding it and the load position is purged before follow() starts.
+      const adm = await admin(m.url);
+      await adm.query(`DELETE FROM gmall_config.table_process WHERE source_table = 'base_region'`);
+      await adm.query('FLUSH BINARY LOGS');
+      const [last] = await adm.query<{ File: string }[]>('SHOW MASTER STATUS');
+      await adm.query(`PURGE BINARY LOGS TO '${last!.File}'`);
+      const { changes, done } = collect(src);
+      await waitFor('the missed delete, from reading the table', () => changes.some((c) => c.kind === 'delete' && c.sourceTable === 'base_region'), 20_000);
+      await waitFor('following again', () => src.state === 'following');
+      await adm.query(`INSERT INTO gmall_config.table_process VALUES ('order_detail', 'dim_order_detail', 'id,order_id', NULL, NULL)`);
+      await adm.close();
+      await waitFor('the insert after', () => upserted(changes, 'order_detail').length > 0, 20_000);
+      expect(warnings).toEqual([]);
+      expect(src.state).toBe('following');
+      await src.close();
+      expect(await done).toBe('resolved');
+    } finally {
+      await m.dispose();
+    }
+  }, 120_000);
+});
+
 describe('static sources and replica ids', () => {
   test('static: load() gives copies, follow() resolves at once', async () => {
     const rules = standardRules();
