@@ -47,8 +47,12 @@ export interface EnsureResult {
 export interface DimInvalidation {
   seq: number;
   table: string;
+  /** The row's key; `ALL_ROWS` ('*') when the whole table went (dropTable): forget every row of `table`. */
   id: string;
 }
+
+/** `DimInvalidation.id` of a whole-table entry. A real id '*' is covered too (forgetting more is always safe). */
+export const ALL_ROWS = '*';
 
 /**
  * The dim store. Both implementations are safe with several writers at once (two dim jobs): DDL is idempotent
@@ -72,6 +76,11 @@ export interface DimStore {
   /** Invalidation feed entries after `seq` (at most `limit`), oldest first; `latestSeq()` to start from now. */
   invalidationsSince(seq: number, limit?: number): Promise<DimInvalidation[]>;
   latestSeq(): Promise<number>;
+  /**
+   * The feed is pruned (oldest first, keeping about the last hour / million entries): every entry with
+   * seq <= this number is gone. A reader whose last seen seq is below it missed some and must forget all.
+   */
+  invalidationFloor(): Promise<number>;
   /** Dim tables that exist (any created by ensureTable), with their columns. */
   tables(): Promise<Map<string, string[]>>;
   /** Every row of a dim table, ordered by key (tests, `rtwh dim show`). */
