@@ -1,7 +1,8 @@
 /**
  * The shared dim store on MySQL or MariaDB (`mysql://user:pass@host:port/db`; the database is created when
- * missing). Dim tables: the key column VARCHAR(191), every other column TEXT, utf8mb4 with a binary collation
- * (ids compare exactly, as in SQLite). Internal tables: `_rtwh_offsets`, `_rtwh_invalidations`,
+ * missing). Dim tables: the key column VARCHAR(191), every other column MEDIUMTEXT (TEXT stops at 64 KB, where the
+ * seed's Phoenix VARCHAR had no limit; short values cost the same), utf8mb4 with a binary collation (ids compare
+ * exactly, as in SQLite). Internal tables: `_rtwh_offsets`, `_rtwh_invalidations`,
  * `_rtwh_dim_tables` (dim tables and their key column), `_rtwh_meta` (feed floor, writer lock row).
  *
  * apply() is one transaction sent as few multi-statement queries: it first locks the `writer` row (two dim
@@ -217,7 +218,6 @@ export class MysqlDimStore implements DimStore {
       let delay = 100;
       let reportedAt = 0;
       for (;;) {
-        if (this.closed && this.stop.signal.aborted) throw rtwhError('INTERNAL', `the dim store ${this.description} is closed`);
         if (this.stop.signal.aborted) throw abortError(this.description);
         try {
           this.conn ??= await this.connect();
@@ -271,7 +271,7 @@ export class MysqlDimStore implements DimStore {
       let existing = await this.columnsOf(c, table);
       let created = false;
       if (existing.length === 0) {
-        const defs = columns.map((col) => (col === pk ? `${quoteIdent(col)} VARCHAR(191) NOT NULL` : `${quoteIdent(col)} TEXT NULL`));
+        const defs = columns.map((col) => (col === pk ? `${quoteIdent(col)} VARCHAR(191) NOT NULL` : `${quoteIdent(col)} MEDIUMTEXT NULL`));
         const h = await c.query<Header>(`CREATE TABLE IF NOT EXISTS ${qt} (${defs.join(', ')}, PRIMARY KEY (${quoteIdent(pk)})) ${TABLE_OPTIONS}`, `creating dim table ${table}`);
         created = h.warningStatus === 0;
         existing = await this.columnsOf(c, table);
@@ -285,12 +285,12 @@ export class MysqlDimStore implements DimStore {
       for (const col of columns) {
         if (have.has(col.toLowerCase())) continue;
         if (this.flavor === 'mariadb') {
-          const h = await c.query<Header>(`ALTER TABLE ${qt} ADD COLUMN IF NOT EXISTS ${quoteIdent(col)} TEXT NULL`, `adding column ${col} to ${table}`);
+          const h = await c.query<Header>(`ALTER TABLE ${qt} ADD COLUMN IF NOT EXISTS ${quoteIdent(col)} MEDIUMTEXT NULL`, `adding column ${col} to ${table}`);
           if (h.warningStatus === 0) added.push(col);
         } else {
           // MySQL 8 has no ADD COLUMN IF NOT EXISTS: another job adding the same column first is ER_DUP_FIELDNAME.
           try {
-            await c.query(`ALTER TABLE ${qt} ADD COLUMN ${quoteIdent(col)} TEXT NULL`, `adding column ${col} to ${table}`);
+            await c.query(`ALTER TABLE ${qt} ADD COLUMN ${quoteIdent(col)} MEDIUMTEXT NULL`, `adding column ${col} to ${table}`);
             added.push(col);
           } catch (e) {
             if (errno(e) !== 1060) throw e;
