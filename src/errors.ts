@@ -48,6 +48,7 @@ export const catalog = {
   DIM_SCHEMA: { exit: EXIT.refused, hint: 'The dim table does not fit the table_process rule; fix the rule, or drop the dim table and let the dim job create it again.' },
   DIM_TABLE_NOT_FOUND: { exit: EXIT.notFound, hint: 'The dim job creates dim tables from table_process; `rtwh run dim` first, or check the name.' },
   CACHE_URL: { exit: EXIT.usage, hint: 'Use --cache redis://host:port (or redis://:password@host:port/db).' },
+  CACHE_UNAVAILABLE: { exit: EXIT.unavailable, hint: 'Is Redis up at the --cache URL? Lookups fall back to the dim store meanwhile; invalidations are kept and sent when it is back.' },
   POSITION_FILE: { exit: EXIT.data, hint: 'The ship position file is damaged. Restore it, or move it away to ship every file from the start again (that re-sends lines already shipped).' },
   DIM_CONFIG_FILE: { exit: EXIT.usage, hint: 'Give --config-file a .csv (header row, RFC 4180 quoting) or a .json array of table_process rows (source_table, sink_table, sink_columns, sink_pk, sink_extend).' },
   DIM_CONFIG_TABLE: { exit: EXIT.data, hint: 'The config table needs the 2022 columns (source_table, sink_table, sink_columns, sink_pk, sink_extend) or the 2023 ones (source_table, sink_table, sink_family, sink_columns, sink_row_key); `rtwh run dim --init-config` creates it with the standard rows.' },
