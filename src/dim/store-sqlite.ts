@@ -102,7 +102,9 @@ export class SqliteDimStore implements DimStore {
       // NORMAL in WAL: every commit stays atomic and survives a process crash (kill -9); only an OS crash may
       // lose the last commits, and the job replays those from the offsets stored with them.
       this.db.run('PRAGMA synchronous = NORMAL');
-      this.db.run('PRAGMA cache_size = -32000');
+      // Up to 128 MB of page cache (allocated as used): upserting 1M user_info rows measured 456k rows/s with it,
+      // 288k with 32 MB (the b-tree outgrows a small cache); mmap_size measured no gain.
+      this.db.run('PRAGMA cache_size = -131072');
       this.db.run('PRAGMA journal_size_limit = 67108864');
       this.write(() => this.db.run(INTERNAL_SCHEMA));
     } catch (e) {
