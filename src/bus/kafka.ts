@@ -13,7 +13,8 @@
  * Pieces: kafka/client.ts (settings, quiet logs, error mapping), kafka/producer.ts, kafka/consumer.ts (the pull
  * adapter over kafkajs's push consumer), kafka/admin.ts; codecs.ts adds snappy/lz4/zstd to kafkajs. The produce path
  * writes record batches itself: kafka/record-batch.ts (batch v2 writer), kafka/crc32c.ts, and kafka/produce-request.ts
- * (our encoder behind kafkajs's Produce request, plus the idempotent sequence ledger) — ~4x kafkajs's own encoding.
+ * (our encoder behind kafkajs's Produce request, plus the idempotent sequence ledger) — ~4x kafkajs's own encoding —
+ * and kafka/pipeline.ts (several Produce requests in flight per broker, retried in order).
  */
 import type { Kafka } from 'kafkajs';
 import { RtwhError } from '../errors.ts';

@@ -178,8 +178,10 @@ describe('Produce request encoder', () => {
       const ts = records.map((r) => r.timestamp);
       const encoded = await encodeRecords(records, compression, Math.min(...ts), Math.max(...ts));
       const ledger = new SequenceLedger();
+      ledger.reset(1234567n, 3);
       const prepared = new PreparedBatch('tópico', 0, encoded, ledger, 4);
-      // kafkajs numbers the prepared batch as one message; the ledger gives it sequence 0 on a fresh producer id.
+      // The ledger numbers the batch (sequence 0 on a fresh producer id); kafkajs's firstSequence is not used.
+      ledger.assign(prepared);
       const mine = await ours(7, args(compression, [{ partition: 0, firstSequence: 99, messages: [prepared] }]));
       const theirs = (await kafkajsProduceV7(args(compression, [{ partition: 0, firstSequence: 0, messages: msgs }])).encode()).buffer;
       expect(mine.equals(theirs)).toBe(true);
@@ -220,50 +222,68 @@ describe('Produce request encoder', () => {
 describe('sequence ledger of prepared batches', () => {
   const one = async (n = 3) => encodeRecords(Array.from({ length: n }, (_, i) => ({ key: null, value: `v${i}`, timestamp: TS })), 0, TS, TS);
 
-  test('advances by the record count only when the broker wrote the batch', async () => {
+  test('numbers batches in the order they are handed over, several per partition before any answer', async () => {
     const ledger = new SequenceLedger();
-    const a = new PreparedBatch('t', 0, await one(3), ledger, 1);
-    expect(ledger.sequenceFor(a, 7n, 0)).toBe(0);
-    ledger.answered(a, 0);
-    const b = new PreparedBatch('t', 0, await one(5), ledger, 1);
-    expect(ledger.sequenceFor(b, 7n, 0)).toBe(3);
-    ledger.answered(b, 10); // MESSAGE_TOO_LARGE: not written
-    expect(b.outcomeUnknown).toBe(false);
-    const c = new PreparedBatch('t', 0, await one(2), ledger, 1);
-    expect(ledger.sequenceFor(c, 7n, 0)).toBe(3);
-    ledger.answered(c, 0);
-    // Another partition has its own numbering.
+    ledger.reset(7n, 0);
+    const [a, b, c] = [new PreparedBatch('t', 0, await one(3), ledger, 2), new PreparedBatch('t', 0, await one(5), ledger, 2), new PreparedBatch('t', 0, await one(2), ledger, 2)];
     const d = new PreparedBatch('t', 1, await one(4), ledger, 2);
-    expect(ledger.sequenceFor(d, 7n, 0)).toBe(0);
+    for (const x of [a, b, d, c]) ledger.assign(x);
+    expect([a.sequence, b.sequence, c.sequence, d.sequence]).toEqual([0, 3, 8, 0]);
+    expect([a.producerId, a.producerEpoch]).toEqual([7n, 0]);
   });
 
-  test('a resend keeps its sequence; an unanswered attempt makes the outcome unknown', async () => {
+  test('a refused batch and the ones behind it are renumbered from the last written one after rewind()', async () => {
     const ledger = new SequenceLedger();
+    ledger.reset(7n, 0);
     const a = new PreparedBatch('t', 0, await one(3), ledger, 1);
-    expect(ledger.sequenceFor(a, 7n, 0)).toBe(0);
+    const b = new PreparedBatch('t', 0, await one(5), ledger, 1);
+    const c = new PreparedBatch('t', 0, await one(2), ledger, 1);
+    for (const x of [a, b, c]) ledger.assign(x);
+    ledger.answered(a, 0, 100);
+    ledger.answered(b, 10); // MESSAGE_TOO_LARGE: not written
+    ledger.answered(c, 45); // OUT_OF_ORDER_SEQUENCE_NUMBER: behind a refused one
+    expect([a.state, b.state, c.state, a.writtenAt]).toEqual(['written', 'refused', 'refused', 100]);
+    expect(b.outcomeUnknown).toBe(false);
+    ledger.rewind();
+    expect(c.generation).not.toBe(ledger.generation);
+    ledger.assign(c);
+    expect(c.sequence).toBe(3);
+    // A late answer for a batch of an older generation changes nothing.
+    ledger.answered(b, 0, 5);
+    expect(b.state).toBe('refused');
+  });
+
+  test('a resend keeps its numbers; an attempt without an answer leaves the outcome unknown until written', async () => {
+    const ledger = new SequenceLedger();
+    ledger.reset(7n, 0);
+    const a = new PreparedBatch('t', 0, await one(3), ledger, 1);
+    ledger.assign(a);
+    a.state = 'sent';
     expect(a.outcomeUnknown).toBe(true); // sent, no answer yet
-    expect(ledger.sequenceFor(a, 7n, 0)).toBe(0); // kafkajs's retry after a timeout
-    ledger.answered(a, 6); // NOT_LEADER_FOR_PARTITION on the retry
+    a.uncertain = true; // the request ended without its answer (connection lost)
+    ledger.answered(a, 6); // NOT_LEADER_FOR_PARTITION on the resend
     expect(a.outcomeUnknown).toBe(true); // the first attempt may still have been written
-    // A batch written once and sent again (another partition of its request failed) does not advance twice.
-    const b = new PreparedBatch('t', 1, await one(3), ledger, 2);
-    ledger.sequenceFor(b, 7n, 0);
-    ledger.answered(b, 0);
-    ledger.sequenceFor(b, 7n, 0);
-    ledger.answered(b, 0);
-    const c = new PreparedBatch('t', 1, await one(1), ledger, 2);
-    expect(ledger.sequenceFor(c, 7n, 0)).toBe(3);
+    ledger.answered(a, 0, 7); // the next resend: written (or recognised as the duplicate of the first)
+    expect([a.outcomeUnknown, a.writtenAt, a.sequence]).toEqual([false, 7, 0]);
+    ledger.answered(a, 0, 7); // answered twice: counted once
+    const b = new PreparedBatch('t', 0, await one(1), ledger, 1);
+    ledger.assign(b);
+    expect(b.sequence).toBe(3);
   });
 
-  test('refuses to number a second batch while one is unanswered; a new producer id starts over', async () => {
+  test('a new producer id starts every partition at 0; not idempotent means producer id -1 and sequence 0', async () => {
     const ledger = new SequenceLedger();
     const a = new PreparedBatch('t', 0, await one(3), ledger, 1);
-    ledger.sequenceFor(a, 7n, 0);
+    ledger.assign(a);
+    expect([a.producerId, a.producerEpoch, a.sequence]).toEqual([-1n, 0, 0]);
+    ledger.reset(9n, 1);
+    ledger.assign(a);
     const b = new PreparedBatch('t', 0, await one(3), ledger, 1);
-    expect(() => ledger.sequenceFor(b, 7n, 0)).toThrow('two batches in flight');
-    expect(ledger.sequenceFor(b, 8n, 0)).toBe(0);
-    ledger.answered(b, 0);
-    expect(ledger.sequenceFor(a, 8n, 0)).toBe(3);
+    ledger.assign(b);
+    expect([b.sequence, b.producerEpoch]).toEqual([3, 1]);
+    ledger.reset(10n, 0);
+    ledger.assign(b);
+    expect([b.producerId, b.sequence]).toEqual([10n, 0]);
   });
 
   test("wraps like Kafka's DefaultRecordBatch.incrementSequence", () => {

@@ -1,4 +1,4 @@
-// Type shims for the two kafkajs 2.2.4 internal modules src/bus/kafka/produce-request.ts hooks (see there why).
+// Type shims for the kafkajs 2.2.4 internal modules src/bus/kafka/produce-request.ts and pipeline.ts use (see there why).
 // Only what it uses.
 
 declare module 'kafkajs/src/protocol/requests/produce/index.js' {
@@ -43,4 +43,17 @@ declare module 'kafkajs/src/protocol/encoder.js' {
     readonly buffer: Buffer;
     size(): number;
   }
+}
+
+declare module 'kafkajs/src/protocol/error.js' {
+  interface ErrorCode {
+    type: string;
+    code: number;
+    retriable: boolean;
+    message: string;
+  }
+  /** Kafka's error codes as kafkajs knows them. */
+  export const errorCodes: ErrorCode[];
+  /** A KafkaJSProtocolError (type, code, retriable) for a Kafka error code. */
+  export function createErrorFromCode(code: number): Error & { type: string; code: number; retriable: boolean };
 }

@@ -10,15 +10,15 @@
  * and the socket write. A lost sequence (see below) would be silent data loss, so the ledger is tested on its own.
  * kafkajs has no public hook for any of it. It does look a request's encoder up per call, through the exported
  * `protocol` function of its `requests/produce` module (lookupRequest → definition.protocol({version})). That one
- * property is what installProduceEncoder() replaces; everything else (metadata, connections, retries, the idempotent
- * producer's id, per-broker lock and epoch) stays kafkajs's. Only versions 3–7 are taken over (the ones that carry
- * record batch v2; Kafka 4 refuses older ones anyway); the request bytes are what kafkajs would write for the same
+ * property is what installProduceEncoder() replaces; metadata and connections stay kafkajs's. Only versions 3–7 are
+ * taken over (the ones that carry record batch v2; Kafka 4 refuses older ones anyway); the request bytes are what kafkajs would write for the same
  * messages (test/bus/kafka-record-batch.test.ts checks, byte for byte).
  *
- * A PreparedBatch (see below) carries a whole partition's records, already written. kafkajs counts it as ONE message
- * when it numbers sequences, so for prepared batches the sequence comes from the owning producer's SequenceLedger,
- * which advances only on the broker's per-partition answer. That is also stricter than kafkajs, which rolls back the
- * sequences of every partition of a request when any one of them fails — including those the broker had written.
+ * A PreparedBatch (see below) carries a whole partition's records, already written, and the producer id, epoch and
+ * first sequence its SequenceLedger assigned; the encoder writes those into the batch header. The requests are sent
+ * by pipeline.ts (several in flight), which numbers batches in send order and records the broker's answer per
+ * partition (trackingResponse) before kafkajs's parse throws on the first partition error and loses the others.
+ * A lost or reused sequence would be silent data loss or a dropped batch, so the ledger is tested on its own.
  */
 import produce, { type ProduceProtocol, type ProduceProtocolArgs, type ProduceResponse } from 'kafkajs/src/protocol/requests/produce/index.js';
 import Encoder from 'kafkajs/src/protocol/encoder.js';
@@ -29,25 +29,27 @@ const INSTALLED = Symbol.for('rtwh.kafka.produceEncoder');
 /** Kafka error codes that mean "these records are in the log". 46 = DUPLICATE_SEQUENCE_NUMBER (pre-2.x brokers). */
 const WRITTEN = new Set([0, 46]);
 
-/** One send attempt of a prepared batch under one producer id. */
-interface Attempt {
-  producerId: bigint;
-  producerEpoch: number;
-  sequence: number;
-  /** 'sent': encoded into a request with no answer yet. */
-  state: 'sent' | 'written' | 'refused';
-}
-
 /**
- * A partition's records, written once (see record-batch.ts), as one kafkajs "message". kafkajs's send() checks only
- * that a message's `value` is not undefined; our partitioner (producer.ts) returns `partition`.
+ * A partition's records, written once (see record-batch.ts), as one kafkajs "message" of a Produce request. The
+ * producer id, epoch and first sequence are the ones its SequenceLedger assigned (pipeline.ts assigns them in send
+ * order, just before the batch first goes out under the current producer id).
  */
 export class PreparedBatch {
   readonly [PREPARED] = true;
   readonly value = null;
-  attempt: Attempt | null = null;
-  /** An earlier attempt went unanswered (timeout, lost connection): the broker may have written it. */
+  producerId = -1n;
+  producerEpoch = 0;
+  sequence = 0;
+  /** The ledger generation the numbers above belong to (-1: none assigned yet). */
+  generation = -1;
+  /**
+   * 'new': not in a request yet; 'sent': in a request with no answer yet; 'written' (the broker has it, at
+   * writtenAt); 'refused' (the broker answered errorCode for it).
+   */
+  state: 'new' | 'sent' | 'written' | 'refused' = 'new';
+  /** A request with this batch ended without the broker's answer for it: it may or may not be in the log. */
   uncertain = false;
+  errorCode = 0;
   /** The offset of the first record, once the broker has answered that it wrote the batch. */
   writtenAt: number | null = null;
 
@@ -64,9 +66,9 @@ export class PreparedBatch {
     return this.batch.count;
   }
 
-  /** Whether this batch's last attempt may or may not be in the log. */
+  /** Whether this batch may or may not be in the log. */
   get outcomeUnknown(): boolean {
-    return this.uncertain || this.attempt?.state === 'sent';
+    return this.state !== 'written' && (this.uncertain || this.state === 'sent');
   }
 }
 
@@ -75,54 +77,73 @@ export function isPreparedBatch(x: unknown): x is PreparedBatch {
 }
 
 /**
- * Idempotent-producer sequence numbers per topic-partition for prepared batches, under one producer id and epoch.
- * Kafka accepts a batch whose first sequence is the previous batch's last + 1; a resend of an already-written batch
- * with its original sequence is answered as a success without writing it again.
+ * Idempotent-producer sequence numbers per topic-partition, under one producer id and epoch. Kafka writes a batch
+ * whose first sequence is the previous written batch's last + 1, refuses a later one as OUT_OF_ORDER_SEQUENCE_NUMBER
+ * (so batches sent while an earlier one failed are never written ahead of it), and answers a resend of one of the
+ * last five written batches, with its original sequence, as a success without writing it again.
+ *
+ * `assign` numbers batches in the order they are handed over — the send order, also with several requests in
+ * flight. `answered` records the broker's word per batch. `rewind` (after batches were refused for good and will not
+ * be resent) hands out numbers again from the last written batch; it is only correct when no batch's outcome is
+ * unknown — otherwise the producer takes a new producer id instead (`reset`).
  */
 export class SequenceLedger {
-  private producerId: bigint | null = null;
-  private producerEpoch = -1;
+  producerId = -1n;
+  producerEpoch = 0;
+  /** Bumped by reset() and rewind(): numbers of an older generation are not valid any more. */
+  generation = 0;
   private readonly next = new Map<string, number>();
-  private readonly inFlight = new Map<string, PreparedBatch>();
+  /** The sequence after the last batch the broker wrote, per partition. */
+  private readonly acked = new Map<string, number>();
 
-  sequenceFor(b: PreparedBatch, producerId: bigint, producerEpoch: number): number {
-    if (producerId !== this.producerId || producerEpoch !== this.producerEpoch) {
-      this.producerId = producerId;
-      this.producerEpoch = producerEpoch;
-      this.next.clear();
-      this.inFlight.clear();
-    }
-    const tp = `${b.topic}\u0000${b.partition}`;
-    const a = b.attempt;
-    if (a && a.producerId === producerId && a.producerEpoch === producerEpoch) {
-      // A resend of this batch (kafkajs's retry): same sequence, so the broker can recognise a duplicate.
-      if (a.state === 'sent') b.uncertain = true;
-      if (a.state !== 'written') a.state = 'sent';
-      this.inFlight.set(tp, b);
-      return a.sequence;
-    }
-    const other = this.inFlight.get(tp);
-    if (other && other !== b && other.attempt?.state === 'sent') {
-      // Never give two unanswered batches of one partition the same sequence (rtwh sends one request at a time).
-      throw new Error(`internal: two batches in flight for ${b.topic}[${b.partition}]`);
-    }
-    const sequence = this.next.get(tp) ?? 0;
-    b.attempt = { producerId, producerEpoch, sequence, state: 'sent' };
-    b.uncertain = false;
-    this.inFlight.set(tp, b);
-    return sequence;
+  get idempotent(): boolean {
+    return this.producerId >= 0n;
   }
 
-  answered(b: PreparedBatch, errorCode: number): void {
-    const a = b.attempt;
-    if (!a || a.producerId !== this.producerId || a.producerEpoch !== this.producerEpoch) return;
+  /** A new producer id (InitProducerId): every partition starts at sequence 0. */
+  reset(producerId: bigint, producerEpoch: number): void {
+    this.producerId = producerId;
+    this.producerEpoch = producerEpoch;
+    this.generation++;
+    this.next.clear();
+    this.acked.clear();
+  }
+
+  /** Numbers `b` as the next batch of its partition. Not idempotent: producer id -1, sequence 0 (as kafkajs). */
+  assign(b: PreparedBatch): void {
+    b.generation = this.generation;
+    b.uncertain = false;
+    if (b.state !== 'written') b.state = 'new';
+    if (!this.idempotent) {
+      b.producerId = -1n;
+      b.producerEpoch = 0;
+      b.sequence = 0;
+      return;
+    }
     const tp = `${b.topic}\u0000${b.partition}`;
-    if (this.inFlight.get(tp) === b) this.inFlight.delete(tp);
+    const sequence = this.next.get(tp) ?? 0;
+    b.producerId = this.producerId;
+    b.producerEpoch = this.producerEpoch;
+    b.sequence = sequence;
+    this.next.set(tp, incrementSequence(sequence, b.count));
+  }
+
+  /** Every batch not written keeps no number: the next assign() continues after the last written batch. */
+  rewind(): void {
+    this.generation++;
+    for (const tp of this.next.keys()) this.next.set(tp, this.acked.get(tp) ?? 0);
+  }
+
+  answered(b: PreparedBatch, errorCode: number, baseOffset?: number): void {
+    if (b.generation !== this.generation || b.state === 'written') return;
     if (WRITTEN.has(errorCode)) {
-      if (a.state !== 'written') this.next.set(tp, incrementSequence(a.sequence, b.count));
-      a.state = 'written';
-    } else if (a.state !== 'written') {
-      a.state = 'refused';
+      b.state = 'written';
+      b.errorCode = 0;
+      if (baseOffset !== undefined) b.writtenAt = baseOffset;
+      if (this.idempotent) this.acked.set(`${b.topic}\u0000${b.partition}`, incrementSequence(b.sequence, b.count));
+    } else {
+      b.state = 'refused';
+      b.errorCode = errorCode;
     }
   }
 }
@@ -179,9 +200,10 @@ async function encodeProduce(args: ProduceProtocolArgs, prepared: PreparedBatch[
       let batch: Buffer;
       const only = p.messages.length === 1 ? p.messages[0] : undefined;
       if (isPreparedBatch(only)) {
-        const sequence = producerId < 0n ? (p.firstSequence ?? 0) : only.ledger.sequenceFor(only, producerId, producerEpoch);
+        // Numbered by its ledger (pipeline.ts), in send order; kafkajs's own numbers are not used.
+        if (only.state !== 'written') only.state = 'sent';
         prepared.push(only);
-        batch = finishBatch(only.batch, { producerId, producerEpoch, baseSequence: sequence, transactional });
+        batch = finishBatch(only.batch, { producerId: only.producerId, producerEpoch: only.producerEpoch, baseSequence: only.sequence, transactional });
       } else {
         if (p.messages.some(isPreparedBatch)) throw new Error('internal: a prepared batch must be alone in its partition');
         const encoded = await plainBatch(p.messages, args.compression);
@@ -241,8 +263,7 @@ function trackingResponse(response: ProduceResponse, prepared: PreparedBatch[]):
           const a = answers.get(`${b.topic}\u0000${b.partition}`);
           // No entry for a partition we sent: treat as unanswered (it stays 'sent', i.e. outcome unknown).
           if (a === undefined) continue;
-          b.ledger.answered(b, a.errorCode);
-          if (WRITTEN.has(a.errorCode) && a.baseOffset !== undefined) b.writtenAt = Number(a.baseOffset);
+          b.ledger.answered(b, a.errorCode, a.baseOffset === undefined ? undefined : Number(a.baseOffset));
         }
       }
       return response.parse(data);

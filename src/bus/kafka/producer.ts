@@ -1,5 +1,5 @@
 /**
- * Bus Producer over a kafkajs producer.
+ * Bus Producer for Kafka.
  *
  * Partitioning is Kafka's default (murmur2 of the key, the Java client's algorithm, src/bus/partitioner.ts) for keyed
  * records, so a key lands on the same partition whichever client wrote it — and the same one the sqlite bus picks.
@@ -7,32 +7,35 @@
  * "sticky" idea): one batch per call instead of one per record.
  *
  * Fast path (see produce-request.ts for the profile behind it): send() groups its records per partition itself and
- * writes each group as a ready record batch (a PreparedBatch); kafkajs receives ONE message per partition, so its
- * per-record work (quadratic grouping, BigInt murmur2, per-record encoders) disappears. kafkajs still does metadata,
- * connections, retries, the idempotent producer id and the per-broker request lock; our Produce encoder puts the
- * batches on the wire and our SequenceLedger numbers them.
+ * writes each group as a ready record batch (a PreparedBatch); pipeline.ts sends them as Produce requests over
+ * kafkajs's cluster (metadata, connections, producer id) with several requests in flight.
  *
- * In flight: kafkajs's idempotent producer holds a per-broker lock around each Produce request, so there is one
- * request in flight per broker whatever maxInFlightRequests says. send() calls therefore queue here, in call order;
- * calls made while a request is in flight go out together in the next request (COALESCE_BYTES), so a caller that
- * does not await each send before the next (or several callers) fill requests instead of waiting on each other.
+ * In flight: up to GROUPS_IN_FLIGHT groups of send() calls are worked on at once — one being encoded while the
+ * requests of the ones before it are on the wire (at most pipeline.ts's MAX_IN_FLIGHT requests). Calls queued while
+ * that many are in flight go out together (COALESCE_BYTES), one batch per partition.
  *
  * Guarantees:
- * - acks=all and an idempotent producer by default (acks 'leader' = 1, not idempotent).
+ * - acks=all and an idempotent producer by default (acks 'leader' = 1, not idempotent, one request at a time).
  * - Order: records of the send() calls of one producer reach each partition in call order, and within a call in
- *   their order (a partition's records beyond MAX_BATCH_BYTES go in consecutive requests, each awaited).
- * - Each call gets its own results; when a coalesced request fails because of some records (too large, no such
- *   partition), the calls it held are sent again one by one, so only the call with those records fails.
- * - A batch whose fate is unknown after kafkajs gave up (no answer) retires the producer id before the next send, so
- *   a later batch can never be taken for its duplicate.
+ *   their order; batches are numbered in that order and a batch refused by the broker is never overtaken by a later
+ *   one (the broker refuses a sequence gap; pipeline.ts resends in order).
+ * - Results settle in call order. When a call fails because of the bus (unreachable, refusing after the retries),
+ *   the calls already in flight behind it fail too (NotSent, "not sent, an earlier send failed") unless the broker
+ *   had written all of their records; calls made after that are sent normally. A caller that retries the failed
+ *   calls in order therefore never finds a later call's records ahead of an earlier one's.
+ * - When a call fails because of its own records (too large, no such partition), it fails alone: the calls in flight
+ *   behind it are sent again in order, and the calls coalesced with it are sent again one by one.
+ * - A batch whose fate is unknown after the retries retires the producer id before the next send, so a later batch
+ *   can never be taken for its duplicate.
  * - Every failure reaches the caller as an RtwhError (client.ts kafkaFailure).
  */
-import { CompressionTypes, type Kafka, type PartitionerArgs, type Producer as KafkaJsProducer } from 'kafkajs';
+import { CompressionTypes, type Kafka } from 'kafkajs';
 import { RtwhError, q } from '../../errors.ts';
 import { murmur2, toPositive } from '../partitioner.ts';
 import type { Compression, ProduceMessage, ProduceResult, Producer, ProducerOptions } from '../types.ts';
-import { checkTopicName, kafkaFailure, RETRY, type KafkaContext } from './client.ts';
-import { installProduceEncoder, isPreparedBatch, PreparedBatch, SequenceLedger } from './produce-request.ts';
+import { checkTopicName, kafkaFailure, type KafkaContext } from './client.ts';
+import { isNotSent, type Layout, ProducePipe } from './pipeline.ts';
+import { installProduceEncoder, PreparedBatch } from './produce-request.ts';
 import { encodeRecords, type RecordInput } from './record-batch.ts';
 
 const CODECS: Record<Compression, CompressionTypes> = {
@@ -48,26 +51,8 @@ const CODECS: Record<Compression, CompressionTypes> = {
  */
 export const MAX_BATCH_BYTES = 1_000_000;
 
-/** Broker answers that mean "this producer id's sequence state is gone" (topic recreated, producer state expired). */
-const FENCED_SEQUENCE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH']);
-
-/** A topic's partitions as kafkajs's metadata last showed them. */
-interface Layout {
-  count: number;
-  ids: Set<number>;
-  /** Partitions with a leader, ascending. */
-  live: number[];
-}
-
-/** Thrown by our partitioner inside kafkajs's send: the grouping was made for other metadata (or this was a probe). */
-class Regroup extends Error {
-  constructor(readonly topic: string) {
-    // kafkajs logs this at error level (when its log is on) before handing it back: say it is expected.
-    super(`rtwh: reading the partitions of topic ${q(topic)} again (expected, not a failure)`);
-  }
-}
-
-const PROBE = Symbol('rtwh.kafka.probe');
+/** Groups of send() calls worked on at once (encoding one while the requests of the others are on the wire). */
+const GROUPS_IN_FLIGHT = 4;
 
 /**
  * Consecutive queued send() calls to one topic go out together up to this many (approximate) record bytes. Their
@@ -118,79 +103,61 @@ function isAboutRecords(e: unknown): boolean {
 
 const utf8 = new TextEncoder();
 
-function inChain<T>(e: unknown, pick: (x: unknown) => x is T): T | undefined {
-  let x: unknown = e;
-  for (let i = 0; i < 10 && x && typeof x === 'object'; i++) {
-    if (pick(x)) return x;
-    x = (x as { cause?: unknown }).cause;
-  }
-  return undefined;
+/** One group of calls on its way: where its records went, and how its attempt ended. */
+interface Flight {
+  group: Job[];
+  topic: string;
+  messages: ProduceMessage[];
+  sizes: Int32Array;
+  starts: number[];
+  placed: Placement;
+  failure: unknown;
+  /** Resolves once this group's batches were handed to the pipeline (or it failed before): the next may go. */
+  submitted: Promise<void>;
+  done: Promise<void>;
 }
 
 export class KafkaProducer implements Producer {
   private readonly acks: number;
   private readonly compression: CompressionTypes;
-  private readonly layouts = new Map<string, Layout>();
   private readonly roundRobin = new Map<string, number>();
-  private readonly ledger = new SequenceLedger();
-  private producer: KafkaJsProducer;
-  /** Set when a batch may or may not have been written: the next send starts under a new producer id. */
-  private retire = false;
-  /** send() calls not yet started, in call order; pump() works them off one group at a time. */
+  /** send() calls not yet started, in call order. */
   private readonly queue: Job[] = [];
-  private pumping = false;
+  /** Groups on their way, in call order; settled from the front. */
+  private readonly active: Flight[] = [];
+  private lastSubmitted: Promise<void> = Promise.resolve();
+  /** A group failed: no new group starts until the ones in flight are settled. */
+  private trouble = false;
+  private settling = false;
   private closed = false;
   private keyBuf = Buffer.allocUnsafe(256);
 
   private constructor(
     private readonly ctx: KafkaContext,
-    private readonly client: Kafka,
-    opts: ProducerOptions,
+    private readonly pipe: ProducePipe,
+    acks: number,
+    compression: CompressionTypes,
   ) {
-    installProduceEncoder();
-    this.acks = (opts.acks ?? 'all') === 'all' ? -1 : 1;
-    this.compression = CODECS[opts.compression ?? 'none'];
-    this.producer = this.create();
+    this.acks = acks;
+    this.compression = compression;
   }
 
   static async open(ctx: KafkaContext, client: Kafka, opts: ProducerOptions = {}): Promise<KafkaProducer> {
-    const p = new KafkaProducer(ctx, client, opts);
-    try {
-      await p.producer.connect();
-    } catch (e) {
-      throw kafkaFailure(e, ctx.brokers, { action: 'connect producer' });
-    }
-    return p;
+    installProduceEncoder();
+    const acks = (opts.acks ?? 'all') === 'all' ? -1 : 1;
+    const compression = CODECS[opts.compression ?? 'none'];
+    const pipe = await ProducePipe.open(ctx, client, { acks, compression, maxInFlight: acks === -1 ? Number.POSITIVE_INFINITY : 1 });
+    return new KafkaProducer(ctx, pipe, acks, compression);
   }
 
-  private create(): KafkaJsProducer {
-    const idempotent = this.acks === -1;
-    return this.client.producer({
-      // Idempotence makes kafkajs's own retries safe (no duplicate on a lost ack); kafkajs requires acks=all for it
-      // and serialises requests per broker (its broker lock: one request in flight) so sequences stay in order.
-      idempotent,
-      maxInFlightRequests: idempotent ? 1 : undefined,
-      allowAutoTopicCreation: true,
-      retry: RETRY,
-      createPartitioner: () => (args) => this.partition(args),
-    });
+  /** Requests outstanding right now (tests). */
+  get requestsInFlight(): number {
+    return this.pipe.inFlight;
   }
 
-  /** kafkajs asks once per PreparedBatch (one per partition per request): confirm the grouping still holds. */
-  private partition({ topic, partitionMetadata, message }: PartitionerArgs): number {
-    const ids = new Set<number>();
-    const live: number[] = [];
-    for (const m of partitionMetadata) {
-      ids.add(m.partitionId);
-      if (m.leader >= 0) live.push(m.partitionId);
-    }
-    live.sort((a, b) => a - b);
-    this.layouts.set(topic, { count: partitionMetadata.length, ids, live });
-    if (isPreparedBatch(message) && message.partitionCount === partitionMetadata.length && ids.has(message.partition)) {
-      return message.partition;
-    }
-    // A probe, or records grouped for a partition count that has changed since.
-    throw new Regroup(topic);
+  /** Test hook: drop the connections to the brokers now, whatever is in flight (pipeline.ts resends in order). */
+  dropConnections(): void {
+    this.pipe.dropConnections();
   }
 
   async send(topic: string, messages: ProduceMessage[]): Promise<ProduceResult[]> {
@@ -202,23 +169,23 @@ export class KafkaProducer implements Producer {
     for (let i = 0; i < messages.length; i++) bytes += sizes[i] = approxSize(messages[i]!);
     return new Promise<ProduceResult[]>((resolve, reject) => {
       this.queue.push({ topic, messages, sizes, bytes, resolve, reject });
-      if (!this.pumping) void this.pump();
+      this.launch();
     });
   }
 
-  /** Runs the queued sends in call order, one group (one or more consecutive sends to one topic) at a time. */
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    try {
-      while (this.queue.length > 0) await this.runGroup(this.takeGroup());
-    } finally {
-      this.pumping = false;
+  /** Starts groups from the queue while fewer than GROUPS_IN_FLIGHT are on their way. */
+  private launch(): void {
+    while (!this.trouble && this.queue.length > 0 && this.active.length < GROUPS_IN_FLIGHT) {
+      const f = this.flight(this.takeGroup(), this.lastSubmitted);
+      this.lastSubmitted = f.submitted;
+      this.active.push(f);
     }
+    if (!this.settling && this.active.length > 0) void this.settleLoop();
   }
 
   /**
    * The first queued send, and the sends queued right behind it for the same topic, up to COALESCE_BYTES: sends made
-   * while a request was in flight go out together in the next one (one batch per partition) instead of one by one.
+   * while requests were in flight go out together (one batch per partition) instead of one by one.
    */
   private takeGroup(): Job[] {
     const first = this.queue.shift()!;
@@ -233,7 +200,7 @@ export class KafkaProducer implements Producer {
     return group;
   }
 
-  private async runGroup(group: Job[]): Promise<void> {
+  private flight(group: Job[], prev: Promise<void>): Flight {
     const topic = group[0]!.topic;
     const messages = group.length === 1 ? group[0]!.messages : group.flatMap((j) => j.messages);
     const starts: number[] = [];
@@ -247,16 +214,90 @@ export class KafkaProducer implements Producer {
       sizes = new Int32Array(n);
       group.forEach((j, k) => sizes.set(j.sizes, starts[k]));
     }
-    const placed: Placement = { partition: new Int32Array(n).fill(-1), offset: new Float64Array(n) };
-    let failure: unknown = null;
+    let markSubmitted!: () => void;
+    const f: Flight = {
+      group,
+      topic,
+      messages,
+      sizes,
+      starts,
+      placed: { partition: new Int32Array(n).fill(-1), offset: new Float64Array(n) },
+      failure: null,
+      submitted: new Promise<void>((r) => (markSubmitted = r)),
+      done: Promise.resolve(),
+    };
+    f.done = (async () => {
+      let handedOver = false;
+      try {
+        await this.sendNow(f, prev, () => {
+          handedOver = true;
+          markSubmitted();
+        });
+      } catch (e) {
+        f.failure = e;
+        // Failed before its batches went to the pipeline: the groups behind it must not pass it either.
+        if (!handedOver) this.pipe.refuse(e);
+      }
+      await prev;
+      markSubmitted();
+    })();
+    return f;
+  }
+
+  /** Settles the groups in call order; after a failure, settles everything in flight before starting anew. */
+  private async settleLoop(): Promise<void> {
+    this.settling = true;
     try {
-      await this.sendNow(topic, messages, sizes, starts, placed);
-    } catch (e) {
-      failure = e;
+      while (this.active.length > 0) {
+        const head = this.active[0]!;
+        await head.done;
+        if (head.failure !== null) this.trouble = true;
+        if (!this.trouble) {
+          this.active.shift();
+          this.finish(head);
+          this.launch();
+          continue;
+        }
+        await Promise.all(this.active.map((f) => f.done));
+        const troubled = this.active.splice(0);
+        const first = troubled.find((f) => f.failure !== null)!.failure;
+        for (const f of troubled) {
+          this.pipe.resume();
+          // Behind a call that failed for its own records, the calls refused with it are sent again, in order (that
+          // call fails alone); behind a failing bus they fail too, so that a caller retrying in order keeps order.
+          if (f.failure !== null && isNotSent(f.failure) && isAboutRecords(first)) {
+            f.failure = null;
+            try {
+              await this.sendNow(f, Promise.resolve(), () => {});
+            } catch (e) {
+              f.failure = e;
+            }
+          }
+          if (f.failure === null) this.finish(f);
+          else await this.settleFailed(f);
+        }
+        this.pipe.resume();
+        this.trouble = false;
+        this.launch();
+      }
+    } finally {
+      this.settling = false;
     }
+  }
+
+  /** Every record of the group was written: each call gets its results. */
+  private finish(f: Flight): void {
+    f.group.forEach((job, k) => {
+      const from = f.starts[k]!;
+      job.resolve(ranges(f.topic, f.placed, from, from + job.messages.length));
+    });
+  }
+
+  private async settleFailed(f: Flight): Promise<void> {
+    const { group, topic, placed, failure } = f;
     const retry: number[] = [];
     group.forEach((job, k) => {
-      const from = starts[k]!;
+      const from = f.starts[k]!;
       const to = from + job.messages.length;
       let written = 0;
       for (let i = from; i < to; i++) if (placed.partition[i]! >= 0) written++;
@@ -264,14 +305,25 @@ export class KafkaProducer implements Producer {
       else if (written === 0 && group.length > 1 && isAboutRecords(failure)) retry.push(k);
       else job.reject(failure ?? new RtwhError('BUS_ERROR', `produce to ${q(topic)}: records left unsent`));
     });
-    // A coalesced request failed because of some records: send each affected call alone, so that only the call
-    // with the offending records sees the error.
+    // A coalesced group failed because of some records: send each affected call alone, so that only the call with
+    // the offending records sees the error.
     for (const k of retry) {
       const job = group[k]!;
-      const own: Placement = { partition: new Int32Array(job.messages.length).fill(-1), offset: new Float64Array(job.messages.length) };
+      const own: Flight = {
+        group: [job],
+        topic,
+        messages: job.messages,
+        sizes: job.sizes,
+        starts: [0],
+        placed: { partition: new Int32Array(job.messages.length).fill(-1), offset: new Float64Array(job.messages.length) },
+        failure: null,
+        submitted: Promise.resolve(),
+        done: Promise.resolve(),
+      };
+      this.pipe.resume();
       try {
-        await this.sendNow(topic, job.messages, job.sizes, [0], own);
-        job.resolve(ranges(topic, own, 0, job.messages.length));
+        await this.sendNow(own, Promise.resolve(), () => {});
+        job.resolve(ranges(topic, own.placed, 0, job.messages.length));
       } catch (e) {
         job.reject(e);
       }
@@ -279,50 +331,41 @@ export class KafkaProducer implements Producer {
   }
 
   /**
-   * Sends `messages` (the calls starting at `starts`), filling in where each record went. Throws an RtwhError; the
-   * records already written are those with a partition in `placed`.
+   * Encodes the group's unwritten records and hands their batches to the pipeline once the group before it has
+   * handed over its own (`prev`), then waits for the broker. Fills in where each record went; throws an RtwhError
+   * (the records already written are those with a partition in `placed`).
    */
-  private async sendNow(topic: string, messages: ProduceMessage[], sizes: Int32Array, starts: number[], placed: Placement): Promise<void> {
+  private async sendNow(f: Flight, prev: Promise<void>, onSubmitted: () => void): Promise<void> {
+    const { topic, messages, sizes, starts, placed } = f;
     if (this.closed) throw new RtwhError('BUS_ERROR', `produce to ${q(topic)}: the producer is closed`);
-    if (this.retire) await this.renew(topic);
-    let layout = this.layouts.get(topic) ?? (await this.probe(topic));
-    for (let regroups = 0; ; regroups++) {
-      const todo: number[] = [];
-      for (let i = 0; i < messages.length; i++) if (placed.partition[i]! < 0) todo.push(i);
-      if (todo.length === 0) return;
-      if (!this.partitionsExist(messages, todo, layout)) {
-        layout = await this.probe(topic);
-        this.checkPartitions(topic, messages, todo, layout);
+    const todo: number[] = [];
+    for (let i = 0; i < messages.length; i++) if (placed.partition[i]! < 0) todo.push(i);
+    if (todo.length === 0) return;
+    let layout = await this.pipe.layout(topic);
+    if (!this.partitionsExist(messages, todo, layout)) {
+      layout = await this.pipe.layout(topic, true);
+      this.checkPartitions(topic, messages, todo, layout);
+    }
+    const rounds = await this.prepare(topic, messages, sizes, todo, starts, layout);
+    await prev;
+    const waits = rounds.map((round) => this.pipe.submit(topic, round.map((r) => r.batch)));
+    onSubmitted();
+    const outcomes = await Promise.allSettled(waits);
+    // The broker answers per partition: when it refused one, the others may still be written.
+    for (const round of rounds) {
+      for (const { batch, indices } of round) {
+        if (batch.writtenAt === null) continue;
+        const base = batch.writtenAt;
+        indices.forEach((i, k) => {
+          placed.partition[i] = batch.partition;
+          placed.offset[i] = base + k;
+        });
       }
-      const rounds = await this.prepare(topic, messages, sizes, todo, starts, layout);
-      let regroup = false;
-      for (const round of rounds) {
-        let failure: unknown = null;
-        try {
-          await this.dispatch(topic, round.map((r) => r.batch));
-        } catch (e) {
-          if (inChain(e, (x): x is Regroup => x instanceof Regroup) && regroups < 3) {
-            layout = this.layouts.get(topic) ?? layout;
-            regroup = true;
-            break;
-          }
-          failure = e instanceof RtwhError ? e : kafkaFailure(e, this.ctx.brokers, { action: `produce to ${q(topic)}`, topic });
-        }
-        // The broker answers per partition: when it refused one, the others of the request may still be written.
-        for (const { batch, indices } of round) {
-          if (batch.writtenAt === null) continue;
-          const base = batch.writtenAt;
-          indices.forEach((i, k) => {
-            placed.partition[i] = batch.partition;
-            placed.offset[i] = base + k;
-          });
-        }
-        if (failure) throw failure;
-        const lost = round.find((r) => r.batch.writtenAt === null);
-        if (lost) this.retire = true; // kafkajs returned without the broker's word on it: may or may not be written
-        if (lost) throw new RtwhError('BUS_ERROR', `produce to ${q(topic)}: no answer for partition ${lost.batch.partition}`);
-      }
-      if (!regroup) return;
+    }
+    const failed = outcomes.find((o) => o.status === 'rejected');
+    if (failed) {
+      const e = failed.reason;
+      throw e instanceof RtwhError ? e : kafkaFailure(e, this.ctx.brokers, { action: `produce to ${q(topic)}`, topic });
     }
   }
 
@@ -416,7 +459,7 @@ export class KafkaProducer implements Producer {
         } catch (e) {
           throw new RtwhError('BUS_ERROR', `produce to ${q(topic)}: cannot write the record batch: ${(e as Error).message}`, { cause: e });
         }
-        const batch = new PreparedBatch(topic, partition, encoded, this.ledger, layout.count);
+        const batch = new PreparedBatch(topic, partition, encoded, this.pipe.ledger, layout.count);
         (rounds[round] ??= []).push({ batch, indices: indices.slice(start, end) });
         start = end;
       }
@@ -424,66 +467,10 @@ export class KafkaProducer implements Producer {
     return rounds;
   }
 
-  /** One kafkajs send of one batch per partition; the FENCED retry; failures as RtwhError. Results: batch.writtenAt. */
-  private async dispatch(topic: string, batches: PreparedBatch[]): Promise<void> {
-    try {
-      await this.sendOnce(topic, batches);
-    } catch (e) {
-      if (inChain(e, (x): x is Regroup => x instanceof Regroup)) throw e;
-      if (batches.some((b) => b.outcomeUnknown)) this.retire = true;
-      const types = collectTypes(e);
-      if (!types.some((t) => FENCED_SEQUENCE.has(t))) throw kafkaFailure(e, this.ctx.brokers, { action: `produce to ${q(topic)}`, topic });
-      // The broker forgot this producer id (e.g. the topic was deleted and recreated). The batch was refused, so
-      // a new producer id and one resend is safe; kafkajs itself cannot bump the epoch.
-      // Only the partitions the broker did not write: it answers each partition of a request on its own.
-      await this.renew(topic);
-      const refused = batches.filter((b) => b.writtenAt === null);
-      try {
-        if (refused.length > 0) await this.sendOnce(topic, refused);
-        return;
-      } catch (e2) {
-        if (inChain(e2, (x): x is Regroup => x instanceof Regroup)) throw e2;
-        if (batches.some((b) => b.outcomeUnknown)) this.retire = true;
-        throw kafkaFailure(e2, this.ctx.brokers, { action: `produce to ${q(topic)}`, topic });
-      }
-    }
-  }
-
-  private sendOnce(topic: string, batches: PreparedBatch[]) {
-    return this.producer.send({ topic, messages: batches, acks: this.acks, compression: this.compression });
-  }
-
-  /** A new kafkajs producer: a new producer id, so sequence numbers start over. */
-  private async renew(topic: string): Promise<void> {
-    await this.producer.disconnect().catch(() => {});
-    this.producer = this.create();
-    this.retire = false;
-    try {
-      await this.producer.connect();
-    } catch (e) {
-      this.retire = true;
-      throw kafkaFailure(e, this.ctx.brokers, { action: `produce to ${q(topic)}`, topic });
-    }
-  }
-
-  /** Learns a topic's partitions through kafkajs's own metadata path (auto-creating it, like a first send). */
-  private async probe(topic: string): Promise<Layout> {
-    try {
-      await this.producer.send({ topic, messages: [{ value: null, [PROBE]: true } as never], acks: this.acks });
-    } catch (e) {
-      if (!inChain(e, (x): x is Regroup => x instanceof Regroup)) {
-        throw kafkaFailure(e, this.ctx.brokers, { action: `produce to ${q(topic)}`, topic });
-      }
-    }
-    const layout = this.layouts.get(topic);
-    if (!layout) throw new RtwhError('BUS_ERROR', `produce to ${q(topic)}: no partition metadata`);
-    return layout;
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.producer.disconnect().catch(() => {});
+    await this.pipe.close();
   }
 }
 
@@ -494,15 +481,4 @@ function approxSize(m: ProduceMessage): number {
   if (m.value != null) n += typeof m.value === 'string' ? Buffer.byteLength(m.value) : m.value.length;
   if (m.headers) for (const k in m.headers) n += Buffer.byteLength(k) + Buffer.byteLength(m.headers[k] ?? '') + 10;
   return n;
-}
-
-function collectTypes(e: unknown): string[] {
-  const out: string[] = [];
-  let x: unknown = e;
-  for (let i = 0; i < 10 && x && typeof x === 'object'; i++) {
-    const t = (x as { type?: unknown }).type;
-    if (typeof t === 'string') out.push(t);
-    x = (x as { cause?: unknown }).cause;
-  }
-  return out;
 }
