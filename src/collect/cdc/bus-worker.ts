@@ -1,9 +1,14 @@
 /**
  * The producing side of cdc in its own thread. Decoding the binlog and writing JSON keep one core busy; producing
- * (SQLite inserts, or kafkajs batching and compression) is as much work again, so it runs here and the two
+ * (SQLite inserts, or record batches and Kafka requests) is as much work again, so it runs here and the two
  * overlap. Batches are produced strictly in the order they arrive; after a failure every later batch is refused
  * ("skipped") until the main thread says `reset`, so a retry re-sends them in order and a partition never sees
  * a later batch before an earlier one.
+ *
+ * On Kafka the batches are handed to the producer without waiting for the one before (the writer keeps several in
+ * flight): the producer numbers them in arrival order, keeps several requests in flight, settles them in order, and
+ * when one fails because of the bus, fails the ones behind it that it had not written (src/bus/kafka/producer.ts),
+ * which are answered here as skipped. The sqlite producer is driven one batch at a time.
  *
  * Protocol (postMessage): main → worker  open | send | reset | close;  worker → main  ready | ack | error | skipped | closed.
  */
@@ -34,6 +39,8 @@ let producerOptions: ProducerOptions | undefined;
 let failed = false;
 let openError: { code: string; message: string } | undefined;
 let chain: Promise<void> = Promise.resolve();
+/** Sends handed to the Kafka producer and not settled yet. */
+const outstanding = new Set<Promise<void>>();
 
 const post = (m: FromWorker) => self.postMessage(m);
 
@@ -74,22 +81,43 @@ async function handle(m: ToWorker): Promise<void> {
       }
       try {
         producer ??= await bus.producer(producerOptions);
-        await producer.send(topic, messages);
-        post({ type: 'ack', id: m.id });
       } catch (e) {
         failed = true;
         const err = toRtwhError(e);
         post({ type: 'error', id: m.id, code: err.code, message: err.message });
+        return;
+      }
+      const sent = producer.send(topic, messages).then(
+        () => post({ type: 'ack', id: m.id }),
+        (e: unknown) => {
+          if (failed) {
+            // Behind the batch that failed: not written, sent again after the reset.
+            post({ type: 'skipped', id: m.id });
+            return;
+          }
+          failed = true;
+          const err = toRtwhError(e);
+          post({ type: 'error', id: m.id, code: err.code, message: err.message });
+        },
+      );
+      // Kafka: the next batch may go while this one is on its way (see above).
+      if (bus.kind !== 'kafka') {
+        await sent;
+      } else {
+        outstanding.add(sent);
+        void sent.finally(() => outstanding.delete(sent));
       }
       return;
     }
     case 'reset':
+      await Promise.all(outstanding);
       failed = false;
       // A producer that failed may hold a broken connection: the retry gets a fresh one.
       await producer?.close().catch(() => undefined);
       producer = undefined;
       return;
     case 'close':
+      await Promise.all(outstanding);
       await producer?.close().catch(() => undefined);
       producer = undefined;
       await bus?.close().catch(() => undefined);
