@@ -4,17 +4,18 @@
  * MariaDB at 10× the default volume (--scale 10).
  *
  * Each timed run is the day after an untimed `--init` of the previous day, so it starts from a realistic
- * state (its time includes reading that state back). The figure is the best of --runs runs: the machine is
- * shared, and the best run is the least disturbed. Needs `scripts/stack.sh up`.
+ * state (its time includes connecting and reading that state back, as the command's own rows/s does). Each
+ * line gives the median and the best of --runs runs, and the load average (1 min) before and after them: the
+ * machine is shared, and the best run is the least disturbed. Needs `scripts/stack.sh up`.
  *
  * Mode `client` generates the day and builds its SQL without sending it: what the client side alone can do,
  * to tell a slow server from a slow generator.
  *
- *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 3] [--modes client,exact,fast,bus]
+ *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,exact,fast,bus]
  *     [--connections N] [--batch-rows N]   (fast: the writer's connections and rows per transaction)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBus } from '../../src/bus/index';
@@ -30,7 +31,7 @@ const { values: args } = parseArgs({
   options: {
     mysql: { type: 'string', default: process.env.RTWH_TEST_MYSQL ?? 'mysql://root:rtwh-root@127.0.0.1:3307/gmall' },
     scales: { type: 'string', default: '1,10' },
-    runs: { type: 'string', default: '3' },
+    runs: { type: 'string', default: '5' },
     modes: { type: 'string', default: 'client,exact,fast,bus' },
     /** fast: connections and rows per transaction (default: the writer's). */
     connections: { type: 'string' },
@@ -121,17 +122,23 @@ function rate(r: MockDbResult): number {
 }
 
 const modes = args.modes.split(',');
+const load = (): string => loadavg()[0]!.toFixed(2);
 for (const scale of args.scales.split(',')) {
   for (const mode of modes) {
-    let best: MockDbResult | undefined;
+    const before = load();
+    const results: MockDbResult[] = [];
     for (let i = 0; i < RUNS; i++) {
-      const r = mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : await mysqlRun(scale, mode === 'fast');
-      if (!best || rate(r) > rate(best)) best = r;
+      results.push(mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : await mysqlRun(scale, mode === 'fast'));
     }
+    results.sort((x, y) => rate(x) - rate(y));
+    const median = results[(results.length - 1) >> 1]!;
+    const best = results[results.length - 1]!;
     const what = mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : `MariaDB ${mode}`;
     const unit = mode === 'bus' ? 'msgs/s' : 'rows/s';
-    const line = `scale ${scale.padStart(3)}  ${what.padEnd(22)} ${formatCount(best!.rows).padStart(9)} rows  ${best!.seconds.toFixed(2).padStart(6)} s  ${formatCount(rate(best!)).padStart(9)} ${unit}`;
-    console.log(line);
+    console.log(
+      `scale ${scale.padStart(3)}  ${what.padEnd(22)} ${formatCount(best.rows).padStart(9)} rows  median ${median.seconds.toFixed(2).padStart(6)} s ${formatCount(rate(median)).padStart(9)} ${unit}` +
+        `  best ${best.seconds.toFixed(2).padStart(6)} s ${formatCount(rate(best)).padStart(9)} ${unit}  load ${before} → ${load()}`,
+    );
   }
 }
-console.log(`\nbest of ${RUNS} runs; one business day (${DAY}) after an untimed --init of ${PREV}`);
+console.log(`\nmedian and best of ${RUNS} runs; one business day (${DAY}) after an untimed --init of ${PREV}; load = 1-minute load average (${cpus().length} CPUs)`);

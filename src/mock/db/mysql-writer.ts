@@ -50,6 +50,9 @@ const FIRST_GROUP_ROWS = 1000;
 /** fast mode: the longest the generator runs without letting the event loop answer the server. */
 const YIELD_MS = 0.25;
 
+/** fast mode: groups built ahead of the one the server is writing, at most (memory stays bounded at any --scale). */
+const MAX_QUEUED_GROUPS = 4;
+
 const insertHeads = new Map<string, string>();
 function insertHead(table: string, row: Row): string {
   let h = insertHeads.get(table);
@@ -363,19 +366,29 @@ async function writeExact(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysq
   return total;
 }
 
+/** A group built and waiting for the lanes: each lane's part, its rows, the mock time it is stamped with. */
+interface BuiltGroup {
+  parts: Work[];
+  rows: number;
+  ts: number;
+}
+
 /**
  * One group per query on each connection, its COMMIT deferred to the start of the connection's next query:
  * the LOAD results are checked first, and a group that did not load cleanly is rolled back on every
  * connection. With several connections (`lanes`) each table's part of a group goes to one of them and they
- * run side by side; the next group starts when all are done, so every table's changes stay in order. While
- * the server runs a group the next one is generated.
+ * run side by side; the next group starts when all are done, so every table's changes stay in order.
+ *
+ * The client keeps generating while the server works: built groups wait in a queue (up to MAX_QUEUED_GROUPS
+ * batches), so the generator runs at its own pace instead of one group ahead, and once it is done the server
+ * has both cores of a small machine to itself. Every YIELD_MS of generating the event loop answers the
+ * server (a LOAD DATA asks for its text in the middle of a query) and starts the next group.
  */
 async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: MysqlWriteOptions): Promise<number> {
   const batchRows = opts.batchRows ?? 10_000;
   /**
    * The groups start small and double up to batchRows: the server gets its first group after a moment of
-   * generating instead of a whole batch's worth, and each group is generated while the server runs the one
-   * before (the client makes rows about twice as fast as the server writes them).
+   * generating instead of a whole batch's worth.
    */
   let groupRows = Math.min(batchRows, FIRST_GROUP_ROWS);
   const infile = opts.infile ?? (await localInfileAllowed(conn));
@@ -384,10 +397,12 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
   let total = 0;
   /** Rows of the last group, committed once every lane has committed its part. */
   let uncommitted = 0;
-  let inflight: Promise<void> | undefined;
-  /** The queries in flight read LOAD DATA files: the server asks for each in the middle of a query. */
-  let loading = false;
   let failure: { error: unknown } | undefined;
+  const queue: BuiltGroup[] = [];
+  /** Runs the queued groups one after another while there are some; undefined when idle. */
+  let sender: Promise<void> | undefined;
+  /** Called when a group is done (or the sender failed): the generator may be waiting for room in the queue. */
+  let room: (() => void) | undefined;
   let group: RowChange[] = [];
   let groupTs = 0;
 
@@ -396,11 +411,6 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
     uncommitted = 0;
     total += rows;
     if (rows > 0) opts.onRows?.(rows);
-  };
-  const settle = async (): Promise<void> => {
-    if (inflight) await inflight;
-    inflight = undefined;
-    if (failure) throw failure.error;
   };
 
   /** One lane's part of a group: COMMIT of its previous part first, then its statements; the LOADs checked. */
@@ -419,32 +429,41 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
     if (problem) throw problem;
   };
 
-  const sendGroup = async (): Promise<void> => {
+  /** Errors are kept, not thrown here: the generating loop and the end throw them. */
+  const send = async (): Promise<void> => {
+    try {
+      for (let g = queue.shift(); g !== undefined && !failure; g = queue.shift()) {
+        const done = await Promise.allSettled(lanes.map((lane, i) => run(lane, g!.parts[i]!, g!.ts)));
+        // the previous group: every lane committed its part first
+        committed();
+        const bad = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
+        if (bad) failure = { error: bad.reason };
+        else uncommitted = g.rows;
+        room?.();
+      }
+    } catch (e) {
+      failure ??= { error: e };
+    } finally {
+      sender = undefined;
+      room?.();
+    }
+  };
+
+  const seal = async (): Promise<void> => {
+    if (failure) throw failure.error;
     if (group.length === 0) return;
-    const rows = group.length;
-    const parts = shareOut(groupWork(group, infile), lanes.length);
-    const ts = groupTs;
+    queue.push({ parts: shareOut(groupWork(group, infile), lanes.length), rows: group.length, ts: groupTs });
     group = [];
-    await settle();
-    loading = parts.some((p) => p.files.size > 0);
-    // Errors are kept, not left unhandled while the generator runs; the next settle() throws them.
-    inflight = Promise.allSettled(lanes.map((lane, i) => run(lane, parts[i]!, ts))).then((done) => {
-      loading = false;
-      // the previous group: every lane committed its part first
-      committed();
-      const bad = done.find((d): d is PromiseRejectedResult => d.status === 'rejected');
-      if (bad) failure = { error: bad.reason };
-      else uncommitted = rows;
-    });
+    sender ??= send();
+    while (queue.length > MAX_QUEUED_GROUPS && !failure) await new Promise<void>((r) => (room = r));
+    room = undefined;
   };
 
   try {
     let n = 0;
     let lastYield = performance.now();
     for (const txn of txns) {
-      // The server waits for each LOAD DATA file of the query in flight: let the event loop answer it every
-      // YIELD_MS of generating.
-      if (loading && (++n & 15) === 0 && performance.now() - lastYield >= YIELD_MS) {
+      if (sender && (++n & 15) === 0 && performance.now() - lastYield >= YIELD_MS) {
         await new Promise<void>((r) => setImmediate(r));
         lastYield = performance.now();
       }
@@ -452,18 +471,20 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
       group.push(...txn.changes);
       groupTs = txn.ts;
       if (group.length >= groupRows) {
-        await sendGroup();
+        await seal();
         groupRows = Math.min(batchRows, groupRows * 2);
       }
     }
-    await sendGroup();
-    await settle();
+    await seal();
+    while (sender) await sender;
+    if (failure) throw failure.error;
     await Promise.all(lanes.filter((l) => l.open).map((l) => l.conn.query('COMMIT', 'writing mock transactions').then(() => (l.open = false))));
     committed();
   } catch (e) {
-    if (inflight) await inflight;
+    queue.length = 0;
+    while (sender) await sender;
     await Promise.all(lanes.map((l) => l.conn.query('ROLLBACK').catch(() => {})));
-    throw e;
+    throw failure?.error ?? e;
   } finally {
     await Promise.all(lanes.map((l) => l.conn.query('SET TIMESTAMP=DEFAULT').catch(() => {})));
   }
@@ -479,11 +500,21 @@ export async function createSchema(conn: MysqlConn): Promise<void> {
 /** Tables whose `id` is a number given out by AUTO_INCREMENT (and by the generator). */
 const COUNTED = TABLES.filter((t) => t.primaryKey.length === 1 && t.primaryKey[0] === 'id' && /^(big)?int\b/.test(tableDef(t.name).columns[0]!.sql));
 
-/** The state the next day starts from, read from the database: MAX(id) of every table and all users. */
-export async function loadStateFromMysql(conn: MysqlConn): Promise<MockState> {
+/**
+ * The state the next day starts from, read from the database: MAX(id) of every table and all users. With a
+ * second connection (`other`) the two queries run side by side: reading user_info is most of the time, and
+ * the client decodes its rows while the server answers the other.
+ */
+export async function loadStateFromMysql(conn: MysqlConn, other?: MysqlConn): Promise<MockState> {
+  const maxQuery = (other ?? conn).query<{ t: string; m: number | string }[]>(
+    COUNTED.map((t) => `SELECT '${t.name}' AS t, COALESCE(MAX(id), 0) AS m FROM ${quoteIdent(t.name)}`).join(' UNION ALL '),
+  );
+  // (the users query waits for it on one connection; on two, an error is thrown where it is awaited, below)
+  const usersQuery = other ? conn.query<Row[]>('SELECT * FROM user_info ORDER BY id', 'reading user_info') : undefined;
+  usersQuery?.catch(() => {});
   let maxes: { t: string; m: number | string }[];
   try {
-    maxes = await conn.query(COUNTED.map((t) => `SELECT '${t.name}' AS t, COALESCE(MAX(id), 0) AS m FROM ${quoteIdent(t.name)}`).join(' UNION ALL '));
+    maxes = await maxQuery;
   } catch (e) {
     const code = e instanceof RtwhError && typeof e.cause === 'object' && e.cause !== null ? (e.cause as { code?: unknown }).code : undefined;
     if (code !== 'ER_NO_SUCH_TABLE') throw e;
@@ -493,6 +524,6 @@ export async function loadStateFromMysql(conn: MysqlConn): Promise<MockState> {
   }
   const lastIds: Record<string, number> = {};
   for (const { t, m } of maxes) if (Number(m) > 0) lastIds[t] = Number(m);
-  const users = await conn.query<Row[]>('SELECT * FROM user_info ORDER BY id', 'reading user_info');
+  const users = await (usersQuery ?? conn.query<Row[]>('SELECT * FROM user_info ORDER BY id', 'reading user_info'));
   return { lastIds, xid: 0, users };
 }

@@ -118,7 +118,7 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
     const database = target.database ?? 'gmall';
     where = `${database} on ${target.host}:${target.port}`;
     let conn: MysqlConn | undefined;
-    /** --fast: the other connections, opened while the state is read. */
+    /** --fast: the other connections, opened with the first one. */
     let more: Promise<MysqlConn>[] = [];
     try {
       if (run.init) {
@@ -129,13 +129,13 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
           await admin.close();
         }
       }
-      conn = await connectMysql(target, { database, multipleStatements: true });
-      const c = conn;
       if (t.fast) {
         more = Array.from({ length: Math.max(0, (t.connections ?? FAST_CONNECTIONS) - 1) }, () => connectMysql(target, { database, multipleStatements: true }));
         // a failure is thrown where they are awaited, not reported as unhandled before
         for (const m of more) m.catch(() => {});
       }
+      conn = await connectMysql(target, { database, multipleStatements: true });
+      const c = conn;
       const write = async (txns: Iterable<ChangeTxn>, detail: string) =>
         writeTxns(c, txns, { fast: t.fast ?? false, ...(t.batchRows ? { batchRows: t.batchRows } : {}), moreConnections: await Promise.all(more), onRows: onRows(detail) });
       let state: MockState;
@@ -147,7 +147,8 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
         await writeTxns(conn, base.txns, { onRows: onRows('base data') });
         state = base.state;
       } else {
-        state = await loadStateFromMysql(conn);
+        // the state is read over the first two connections at once (they connect side by side)
+        state = await loadStateFromMysql(conn, more[0] ? await more[0] : undefined);
       }
       await days(state, write);
     } finally {
