@@ -7,7 +7,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { EXIT, RtwhError, rtwhError, toRtwhError } from '../src/errors';
 import { maskSecrets } from '../src/config/mask';
 import { makeCtx, withCommonFlags, type CliIO } from './context';
-import { registerRun, registerServe } from './planned';
+import { registerRun, registerServe } from './run';
 import { registerCdc } from './cdc';
 import { registerTail } from './tail';
 import { registerMock } from './mock';
@@ -57,7 +57,7 @@ Exit codes: 0 ok, 1 bug, 2 usage/config, 3 not built yet, 4 service unreachable,
   registerShip(program, ctx);
   registerCdc(program, ctx);
   registerTail(program, ctx);
-  registerRun(program);
+  registerRun(program, ctx);
   registerQuery(program, ctx);
   registerServe(program);
   registerTopics(program, ctx);

@@ -30,7 +30,6 @@ describe('help and version', () => {
 
 describe('groups that are not built yet say so and exit 3', () => {
   const planned: string[][] = [
-    ['run', 'dim'],
     ['run', 'dwd'],
     ['run', 'dws'],
     ['serve'],
@@ -43,7 +42,7 @@ describe('groups that are not built yet say so and exit 3', () => {
   });
 
   test('their help says it too', async () => {
-    const r = await cli(['run', 'dim', '--help']);
+    const r = await cli(['run', 'dws', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('not built yet');
   });
@@ -59,7 +58,7 @@ describe('errors', () => {
   });
 
   test('--json turns any error into one JSON object on stderr', async () => {
-    const r = await cli(['run', 'dim', '--json']);
+    const r = await cli(['run', 'dws', '--json']);
     expect(r.code).toBe(3);
     const e = JSON.parse(r.stderr) as { error: { code: string; exit: number; message: string; hint: string } };
     expect(e.error.code).toBe('NOT_BUILT');

@@ -1,0 +1,226 @@
+/** `rtwh run …`: the warehouse jobs. Thin wiring: flags → options, status line, signals, summary. */
+import { resolve } from 'node:path';
+import { Option, type Command } from 'commander';
+import { openBus } from '../src/bus/index';
+import type { Bus } from '../src/bus/types';
+import { enqueueBootstrap } from '../src/collect/cdc/bootstrap';
+import { openCdcConn } from '../src/collect/cdc/conn';
+import { ensureMaxwellSchema } from '../src/collect/cdc/position';
+import { dlqTopic } from '../src/bus/dead-letter';
+import { serveHttp, type HttpEndpoint } from '../src/cli/http';
+import { formatCount, startProgress, summaryLine } from '../src/cli/progress';
+import { stopOnSignals, wantSpinner } from '../src/cli/stop';
+import type { Config } from '../src/config/load';
+import { q, rtwhError } from '../src/errors';
+import { readConfigFile, standardRules } from '../src/dim/config';
+import { initConfig, mysqlConfigSource, staticConfigSource, type ConfigSource } from '../src/dim/config-source';
+import { runDimJob, type DimStatus } from '../src/dim/job';
+import { invalidateRedis } from '../src/dim/lookup';
+import { dimDetail, dimHealth, dimMetrics } from '../src/dim/metrics';
+import { openDimStore } from '../src/dim/store';
+import type { DimStore } from '../src/dim/types';
+import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
+import { wholeNumber } from './flags';
+import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
+import { planned } from './planned';
+
+interface DimFlags {
+  topic: string;
+  group: string;
+  dimStore?: string;
+  configFile?: string;
+  standardConfig?: boolean;
+  configDatabase: string;
+  configTable: string;
+  initConfig?: boolean;
+  configVariant: string;
+  database?: string;
+  dlq?: string;
+  from: string;
+  untilIdle?: boolean;
+  dropOnDelete?: boolean;
+  cache?: string;
+  bootstrap?: string;
+  schemaDatabase: string;
+  http?: string | boolean;
+  batch: string;
+}
+
+const JOBS = {
+  dwd: 'the detail-layer issue',
+  dws: 'the summary-layer issue',
+};
+
+export function registerRun(program: Command, ctx: Ctx): void {
+  const run = program
+    .command('run')
+    .description('Run the warehouse jobs: dim (dimension sink), dwd (detail facts), dws (window aggregates)');
+  registerDim(run, ctx);
+  planned(run, 'dwd', 'Split app logs and build the transaction fact streams', JOBS.dwd);
+  planned(run, 'dws', 'Aggregate DWD streams in event-time windows into the OLAP store', JOBS.dws);
+}
+
+export function registerServe(program: Command): void {
+  planned(program, 'serve', 'Dashboard, query API and /metrics over the warehouse, bound to 127.0.0.1', JOBS.dws);
+}
+
+function registerDim(run: Command, ctx: Ctx): void {
+  withCommonFlags(run.command('dim'))
+    .description('Route dimension changes from ods_db into the dim store, driven live by table_process')
+    .option('--topic <topic>', 'input topic of row changes (Maxwell or Debezium JSON)', 'ods_db')
+    .option('--group <name>', 'consumer group; also names the offsets kept in the dim store', 'rtwh-dim')
+    .option('--dim-store <url>', 'sqlite:PATH or mysql://user:pass@host:port/db (default sqlite:<state_dir>/dim.db)')
+    .option('--config-file <file>', 'table_process rows from a .csv or .json file instead of MySQL')
+    .option('--standard-config', 'use the standard gmall rows shipped with rtwh, even when --mysql is set')
+    .option('--config-database <name>', 'database of the config table in the --mysql server', 'gmall_config')
+    .option('--config-table <name>', 'the config table', 'table_process')
+    .option('--init-config', 'create the config table in the --mysql server and load the standard rows, then run')
+    .addOption(new Option('--config-variant <v>', 'columns of the config table --init-config creates').choices(['2022', '2023']).default('2022'))
+    .option('--database <name>', 'route changes of this source database only; * for any (default etl.database)')
+    .option('--dlq <topic>', 'dead-letter topic (default <topic>_dlq)')
+    .addOption(new Option('--from <where>', 'where to start a partition the dim store has no offset for').choices(['earliest', 'latest']).default('earliest'))
+    .option('--until-idle', 'stop once the input is drained: commit and exit 0 (tests, batch runs, the demo)')
+    .option('--drop-on-delete', 'drop the dim table when its table_process row is deleted (default: keep it)')
+    .option('--cache <url>', 'redis://host:port: delete <sink_table>:<id> keys of updated and deleted rows (the seed\'s Redis cache)')
+    .option('--bootstrap <cdc-client-id>', 'when a rule is added or gains columns, ask that running `rtwh cdc` for a snapshot of the source table (Maxwell bootstrap)')
+    .option('--schema-database <name>', "with --bootstrap: Maxwell's schema_database of that cdc", 'maxwell')
+    .option('--http [port]', 'serve /metrics and /healthz on http.bind (127.0.0.1) : port (default http.port)')
+    .option('--batch <n>', 'records per store transaction', '5000')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rtwh run dim --mysql mysql://root:secret@127.0.0.1:3306/gmall --init-config
+  rtwh run dim --bus sqlite:.rtwh/bus.db --until-idle
+  rtwh run dim --dim-store mysql://root:secret@127.0.0.1:3306/gmall_dim --cache redis://127.0.0.1:6379 --http
+
+Config: --config-file, else the table_process table of the --mysql server (followed live through its binlog:
+insert a row and routing starts with the next batch, add columns and the dim table gains them, delete it and
+routing stops), else the standard gmall rows. Names from the config must match ^[A-Za-z_][A-Za-z0-9_]{0,63}$;
+a bad row is reported and skipped. sink_extend (Phoenix's SALT_BUCKETS …) is recorded, never executed.
+
+Delivery: the dim rows and the input offsets are written in one store transaction, and reading resumes from
+the stored offsets, so kill -9 at any moment neither loses nor repeats a change. Records that are not valid
+row changes go to the dead-letter topic with the reason. Ctrl-C or SIGTERM: finish the batch, commit, exit 0.`,
+    )
+    .action(async (flags: DimFlags, cmd: Command) => {
+      const { config } = ctx.config(cmd);
+      const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
+      const batch = wholeNumber('--batch', flags.batch, 1, 100_000);
+      const database = flags.database === undefined ? config.etl.database : flags.database === '*' ? '*' : checkIdentifier(flags.database, '--database');
+      const configDb = checkIdentifier(flags.configDatabase, '--config-database');
+      const configTable = checkIdentifier(flags.configTable, '--config-table');
+      if (flags.initConfig && (flags.configFile || flags.standardConfig)) throw rtwhError('USAGE', '--init-config writes the config table in MySQL; it cannot be combined with --config-file or --standard-config');
+      const http = flags.http === undefined ? undefined : { bind: config.http.bind, port: flags.http === true ? config.http.port : wholeNumber('--http', String(flags.http), 0, 65535) };
+      const storeUrl = flags.dimStore ?? `sqlite:${resolve(ctx.io.cwd, config.stateDir, 'dim.db')}`;
+      const say = (m: string) => ctx.err(`dim: ${m}`);
+
+      const stop = stopOnSignals(() => say('stopping: finishing the batch and committing (Ctrl-C again to quit at once)'));
+      let store: DimStore | undefined;
+      let bootstrapper: Awaited<ReturnType<typeof snapshotRequester>> | undefined;
+      let source: ConfigSource | undefined;
+      let bus: Bus | undefined;
+      let endpoint: HttpEndpoint | undefined;
+      let last: DimStatus | undefined;
+      const spinner = wantSpinner(ctx.io.isTTY);
+      const progress = startProgress({ label: `dim ← ${flags.topic}`, unit: 'records', enabled: spinner });
+      let lastLine = Date.now();
+      try {
+        store = await openDimStore(storeUrl, { cwd: ctx.io.cwd, signal: stop.signal, onWaiting: (why) => say(`waiting for the dim store: ${why}`) });
+        if (flags.bootstrap !== undefined) bootstrapper = await snapshotRequester(config, flags.bootstrap, flags.schemaDatabase, database);
+        source = await configSource(flags, config, configDb, configTable, ctx.io.cwd, say);
+        bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
+        say(`routing ${flags.topic} on ${bus.displayUrl} into ${store.description} (group ${flags.group}, database ${database})`);
+        if (http) {
+          endpoint = serveHttp(http.bind, http.port, () => (last ? dimMetrics(last) : []), () => (last ? dimHealth(last) : { ok: true, body: { status: 'starting' } }));
+          say(`metrics on ${endpoint.url}/metrics`);
+        }
+        const redis = flags.cache;
+        const result = await runDimJob({
+          bus,
+          topic: flags.topic,
+          group: flags.group,
+          store,
+          config: source,
+          database,
+          dlq: flags.dlq ?? dlqTopic(flags.topic),
+          startFrom: flags.from as 'earliest' | 'latest',
+          untilIdle: Boolean(flags.untilIdle),
+          dropOnDelete: Boolean(flags.dropOnDelete),
+          batchRecords: batch,
+          ...(bootstrapper ? { bootstrap: bootstrapper.request } : {}),
+          ...(redis ? { afterApply: (writes) => invalidateRedis(redis, writes) } : {}),
+          signal: stop.signal,
+          log: say,
+          onStatus: (s) => {
+            last = s;
+            progress.add(s.records - progress.done, dimDetail(s));
+            if (!spinner && Date.now() - lastLine >= 30_000) {
+              lastLine = Date.now();
+              say(`${formatCount(s.records)} records (${formatCount(s.recordsPerSecond)}/s) · ${dimDetail(s)}`);
+            }
+          },
+        });
+        progress.stop();
+        const s = result.status;
+        const tables = Object.entries(s.tables).filter(([, c]) => c.upserts + c.deletes > 0);
+        if (json) ctx.out(JSON.stringify({ records: s.records, seconds: Number(result.seconds.toFixed(3)), tables: s.tables, dead_letters: s.deadLetters, skipped_other_database: s.skippedOtherDatabase, skipped_unconfigured: s.skippedUnconfigured, control_records: s.controlRecords, config_version: s.configVersion, rules: s.rules, rejected_rules: s.rejectedRules }));
+        const extra = [`${tables.length} dim table${tables.length === 1 ? '' : 's'} written`, dimDetail(s)];
+        if (s.skippedUnconfigured + s.skippedOtherDatabase) extra.push(`${formatCount(s.skippedUnconfigured + s.skippedOtherDatabase)} changes not configured`);
+        ctx.err(`${summaryLine('routed', s.records, 'records', `from ${flags.topic} into ${store.description}`, result.seconds)} · ${extra.join(' · ')}`);
+      } finally {
+        progress.stop();
+        stop.dispose();
+        endpoint?.stop();
+        await source?.close().catch(() => undefined);
+        await store?.close().catch(() => undefined);
+        await bootstrapper?.close().catch(() => undefined);
+        await bus?.close().catch(() => undefined);
+      }
+    });
+}
+
+async function configSource(flags: DimFlags, config: Config, database: string, table: string, cwd: string, say: (m: string) => void): Promise<ConfigSource> {
+  if (flags.configFile !== undefined) {
+    const path = resolve(cwd, flags.configFile);
+    const { rules, rejected } = readConfigFile(path);
+    return staticConfigSource(rules, rejected, flags.configFile);
+  }
+  if (config.mysql && !flags.standardConfig) {
+    const target = parseMysqlUrl(config.mysql);
+    if (flags.initConfig) {
+      const n = await initConfig(target, { database, table, variant: flags.configVariant as '2022' | '2023' });
+      say(`loaded ${n} standard rows into ${database}.${table}`);
+    }
+    let said: string | undefined;
+    return mysqlConfigSource(target, {
+      database,
+      table,
+      onWarning: say,
+      onState: (state, detail) => {
+        const line = `config ${database}.${table}: ${state}${detail ? ` (${detail})` : ''}`;
+        if (line !== said) say(line);
+        said = line;
+      },
+    });
+  }
+  if (flags.initConfig) throw rtwhError('USAGE', '--init-config needs a MySQL server: give --mysql (or RTWH_MYSQL)');
+  return staticConfigSource(standardRules(), [], 'the standard gmall rules (fixtures/table_process.json)');
+}
+
+
+/** `--bootstrap`: files snapshot requests in `<schema db>.bootstrap` for the running cdc, as `rtwh cdc bootstrap` does. */
+async function snapshotRequester(config: Config, clientId: string, schemaDatabase: string, database: string) {
+  if (!config.mysql) throw rtwhError('USAGE', '--bootstrap needs the source MySQL server: give --mysql (or RTWH_MYSQL)');
+  if (database === '*') throw rtwhError('USAGE', '--bootstrap needs one source database: give --database NAME');
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(clientId)) throw rtwhError('USAGE', `invalid --bootstrap ${q(clientId)}: expected a cdc client id (1–64 letters, digits, ".", "_" or "-")`);
+  const schemaDb = checkIdentifier(schemaDatabase, '--schema-database');
+  const conn = await openCdcConn(parseMysqlUrl(config.mysql));
+  await ensureMaxwellSchema(conn, schemaDb);
+  return {
+    request: async (table: string) => {
+      await enqueueBootstrap(conn, { database, table, clientId, schemaDb });
+    },
+    close: () => conn.close(),
+  };
+}

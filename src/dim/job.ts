@@ -1,0 +1,453 @@
+/**
+ * The dimension job (`rtwh run dim`): ods_db changes → dim tables, routed by the table_process rules, which it
+ * follows live.
+ *
+ * Delivery: the dim store is the job's state. Each batch's writes and the input offsets they came from are applied
+ * in ONE store transaction; when a partition is assigned, reading starts from the offset stored there (the bus
+ * group's committed offset is only a mirror, for `rtwh groups`). So a kill -9 at any point loses nothing and
+ * applies nothing twice: the records after the stored offset are read again, the ones before it never. Dead
+ * letters are sent before the batch is applied: after a crash between the two they are sent again (their headers
+ * name topic, partition and offset, so they can be told apart); rows are never lost for them.
+ *
+ * Two jobs may run at once (same group: they share the partitions; different groups: each routes everything).
+ * DDL is idempotent in the store (create if missing, add missing columns), so neither job's CREATE breaks the
+ * other — the seed's "broadcast state creates the table twice" problem does not arise.
+ *
+ * Config changes are applied between batches: a new rule routes from the next batch on, a rule with new columns
+ * first adds them to the dim table (never drops any), a deleted rule stops routing (and drops the table with
+ * dropOnDelete).
+ */
+import type { Admin, Bus, BusRecord, Consumer, Producer, TopicPartitionOffset } from '../bus/types';
+import { deadLetter } from '../bus/dead-letter';
+import { RtwhError } from '../errors';
+import { decodeChanges } from '../formats/validated-change';
+import type { RejectedRule } from './config';
+import type { ConfigChange, ConfigSource } from './config-source';
+import { route } from './route';
+import type { DimStore, DimWrite, StoredOffset, TableProcess } from './types';
+
+export interface DimJobOptions {
+  bus: Bus;
+  /** Input topic (ods_db). */
+  topic: string;
+  /** Consumer group; also the key of the offsets stored in the dim store. */
+  group: string;
+  store: DimStore;
+  config: ConfigSource;
+  /** Only changes of this source database are routed ('*' = any). */
+  database: string;
+  /** Dead-letter topic. */
+  dlq: string;
+  /** Where to start a partition the store has no offset for. */
+  startFrom: 'earliest' | 'latest';
+  untilIdle: boolean;
+  dropOnDelete: boolean;
+  /** Records per poll and per store transaction (default 5000). */
+  batchRecords?: number;
+  /**
+   * Asks the capture for a snapshot of a source table (like `rtwh cdc bootstrap`), so a rule added or widened
+   * while the job runs fills its dim table with the rows that exist, not only the ones that change from now on.
+   */
+  bootstrap?: (sourceTable: string) => Promise<void>;
+  /** Called after each applied batch (Redis invalidation). Failures are logged, never stop the job. */
+  afterApply?: (writes: readonly DimWrite[]) => Promise<void>;
+  signal?: AbortSignal;
+  log: (message: string) => void;
+  onStatus?: (s: DimStatus) => void;
+  statusIntervalMs?: number;
+}
+
+export interface TableCounts {
+  upserts: number;
+  deletes: number;
+}
+
+export interface DimStatus {
+  state: 'starting' | 'running' | 'waiting' | 'stopping' | 'stopped';
+  waitingFor?: string;
+  group: string;
+  topic: string;
+  /** Input records read (after the stored offsets). */
+  records: number;
+  recordsPerSecond: number;
+  /** Per dim table. */
+  tables: Record<string, TableCounts>;
+  /** Changes of other databases, of tables without a rule, and records that are not row changes. */
+  skippedOtherDatabase: number;
+  skippedUnconfigured: number;
+  controlRecords: number;
+  deadLetters: number;
+  /** Increases with every config change applied (1 after the initial load). */
+  configVersion: number;
+  rules: number;
+  rejectedRules: number;
+  configState: ConfigSource['state'];
+  /** Records in the assigned partitions not routed yet; null until known. */
+  lag: number | null;
+  startedAt: number;
+}
+
+export interface DimJobResult {
+  status: DimStatus;
+  seconds: number;
+}
+
+const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
+
+function abortable(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Errors worth waiting out (a store or bus that is down) rather than failing the job. */
+function transient(e: unknown): boolean {
+  return e instanceof RtwhError && (e.code === 'MYSQL_UNAVAILABLE' || e.code === 'DIM_STORE_UNAVAILABLE' || e.code === 'BUS_UNAVAILABLE' || e.code === 'BUS_ERROR');
+}
+
+export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
+  const batch = o.batchRecords ?? 5000;
+  const status: DimStatus = {
+    state: 'starting',
+    group: o.group,
+    topic: o.topic,
+    records: 0,
+    recordsPerSecond: 0,
+    tables: {},
+    skippedOtherDatabase: 0,
+    skippedUnconfigured: 0,
+    controlRecords: 0,
+    deadLetters: 0,
+    configVersion: 0,
+    rules: 0,
+    rejectedRules: 0,
+    configState: o.config.state,
+    lag: null,
+    startedAt: Date.now(),
+  };
+  const rules = new Map<string, TableProcess>();
+  const createdAtStart: string[] = [];
+  const extendedAtStart: string[] = [];
+  const pending: ConfigChange[] = [];
+  let followError: unknown;
+
+  const noteRejected = (r: RejectedRule) => {
+    status.rejectedRules++;
+    o.log(`table_process row ${JSON.stringify(r.sourceTable)} rejected: ${r.reason}; the other rules go on`);
+  };
+
+  /** Retries `fn` while the error is transient (store or bus down), reporting the wait in the status. */
+  const patiently = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    let delay = 250;
+    for (;;) {
+      try {
+        const r = await fn();
+        if (status.state === 'waiting') {
+          status.state = 'running';
+          delete status.waitingFor;
+          o.log(`${what}: available again`);
+        }
+        return r;
+      } catch (e) {
+        if (!transient(e) || o.signal?.aborted) throw e;
+        if (status.state !== 'waiting') o.log(`${what}: ${(e as Error).message}; retrying`);
+        status.state = 'waiting';
+        status.waitingFor = what;
+        await abortable(delay, o.signal);
+        delay = Math.min(delay * 2, 5000);
+      }
+    }
+  };
+
+  const requestBootstrap = async (rule: TableProcess, why: string) => {
+    if (!o.bootstrap) return;
+    await patiently(`bootstrap request for ${rule.sourceTable}`, () => o.bootstrap!(rule.sourceTable));
+    o.log(`requested a snapshot of ${rule.sourceTable} (${why})`);
+  };
+
+  const applyRule = async (rule: TableProcess, initial: boolean) => {
+    const before = rules.get(rule.sourceTable);
+    if (before && before.sinkTable !== rule.sinkTable) await dropRule(rule.sourceTable, 'moved to another sink table');
+    // A live change asks for the snapshot BEFORE the table changes: a crash in between repeats the request at
+    // the restart (the store then still lacks the columns), never loses it.
+    const widened = before !== undefined && before.sinkTable === rule.sinkTable && rule.sinkColumns.some((c) => !before.sinkColumns.includes(c));
+    if (!initial && (!before || before.sinkTable !== rule.sinkTable || widened)) await requestBootstrap(rule, before ? 'its rule changed' : 'a new rule');
+    const r = await patiently(`dim store ${o.store.description}`, () => o.store.ensureTable(rule));
+    if (initial && r.added.length) await requestBootstrap(rule, `its dim table gained ${r.added.join(', ')}`);
+    rules.set(rule.sourceTable, rule);
+    status.tables[rule.sinkTable] ??= { upserts: 0, deletes: 0 };
+    if (initial) {
+      if (r.created) createdAtStart.push(rule.sinkTable);
+      if (r.added.length) o.log(`${rule.sinkTable}: added column${r.added.length > 1 ? 's' : ''} ${r.added.join(', ')}`);
+      if (rule.sinkExtend) extendedAtStart.push(rule.sinkTable);
+      return;
+    }
+    const extend = rule.sinkExtend ? ` (sink_extend ${JSON.stringify(rule.sinkExtend)} is Phoenix-only: recorded, not applied)` : '';
+    if (r.created) o.log(`created ${rule.sinkTable} for ${rule.sourceTable} (${rule.sinkColumns.length} columns, key ${rule.sinkPk})${extend}`);
+    else if (r.added.length) o.log(`${rule.sinkTable}: added column${r.added.length > 1 ? 's' : ''} ${r.added.join(', ')}`);
+    else if (!before) o.log(`routing ${rule.sourceTable} → ${rule.sinkTable} (table already there)`);
+  };
+
+  const dropRule = async (sourceTable: string, why: string) => {
+    const rule = rules.get(sourceTable);
+    if (!rule) return;
+    rules.delete(sourceTable);
+    const stillUsed = [...rules.values()].some((r) => r.sinkTable === rule.sinkTable);
+    if (o.dropOnDelete && !stillUsed) {
+      await patiently(`dim store ${o.store.description}`, () => o.store.dropTable(rule.sinkTable));
+      o.log(`stopped routing ${sourceTable} (${why}); dropped ${rule.sinkTable}`);
+    } else {
+      o.log(`stopped routing ${sourceTable} (${why}); ${rule.sinkTable} is kept`);
+    }
+  };
+
+  const applyConfig = async (c: ConfigChange) => {
+    if (c.kind === 'upsert') await applyRule(c.rule, false);
+    else if (c.kind === 'delete') await dropRule(c.sourceTable, 'its table_process row was deleted');
+    else noteRejected(c.rejected);
+    status.configVersion++;
+    status.rules = rules.size;
+  };
+
+  // 1. The config as it is now, then its changes as they happen.
+  const loaded = await patiently(`config ${o.config.description}`, () => o.config.load());
+  for (const r of loaded.rejected) noteRejected(r);
+  for (const r of loaded.rules) await applyRule(r, true);
+  status.configVersion = 1;
+  status.rules = rules.size;
+  o.log(`config ${o.config.description}: ${rules.size} rule${rules.size === 1 ? '' : 's'}${loaded.rejected.length ? `, ${loaded.rejected.length} rejected` : ''}`);
+  if (createdAtStart.length) o.log(`created ${createdAtStart.length} dim table${createdAtStart.length === 1 ? '' : 's'}: ${createdAtStart.join(', ')}`);
+  if (extendedAtStart.length) o.log(`sink_extend of ${extendedAtStart.join(', ')} is Phoenix-only: recorded, not applied`);
+  if (rules.size === 0) o.log('no table_process rule yet: nothing is routed until one is added (`rtwh run dim --init-config` loads the standard rows)');
+  const following = o.config
+    .follow((c) => {
+      pending.push(c);
+    })
+    .catch((e: unknown) => {
+      followError = e;
+    });
+
+  // 2. The input, from the offsets stored with the dim rows.
+  let consumer: Consumer | undefined;
+  let admin: Admin | undefined;
+  let producer: Producer | undefined;
+  const next = new Map<string, number>(); // partition key → next offset to route
+  const t0 = performance.now();
+  let lastStatus = 0;
+  let lastRecords = 0;
+  let lastStatusAt = t0;
+  let aborted = false;
+  o.signal?.addEventListener('abort', () => (aborted = true), { once: true });
+
+  const report = async (force = false) => {
+    const now = performance.now();
+    if (!force && now - lastStatus < (o.statusIntervalMs ?? 1000)) return;
+    lastStatus = now;
+    status.recordsPerSecond = ((status.records - lastRecords) * 1000) / Math.max(now - lastStatusAt, 1);
+    lastRecords = status.records;
+    lastStatusAt = now;
+    status.configState = o.config.state;
+    status.lag = await lag().catch(() => null);
+    o.onStatus?.({ ...status, tables: { ...status.tables } });
+  };
+
+  const ends = async (): Promise<Map<number, { start: number; end: number }> | null> => {
+    try {
+      const info = await admin!.describeTopic(o.topic);
+      return new Map(info.partitions.map((p) => [p.partition, { start: p.startOffset, end: p.endOffset }]));
+    } catch (e) {
+      if (e instanceof RtwhError && e.code === 'TOPIC_NOT_FOUND') return null;
+      throw e;
+    }
+  };
+
+  const lag = async (): Promise<number | null> => {
+    const e = await ends();
+    if (!e || !consumer) return null;
+    let total = 0;
+    for (const tp of consumer.assignment()) {
+      const n = next.get(tpKey(tp.topic, tp.partition));
+      const pe = e.get(tp.partition);
+      if (n === undefined || !pe) return null;
+      total += Math.max(0, pe.end - n);
+    }
+    return total;
+  };
+
+  /** Newly assigned partitions start at the stored offset (or startFrom); this poll's records of them are dropped. */
+  const sync = async (): Promise<Set<string>> => {
+    const assigned = consumer!.assignment();
+    const fresh = new Set<string>();
+    const keys = new Set(assigned.map((tp) => tpKey(tp.topic, tp.partition)));
+    for (const k of [...next.keys()]) if (!keys.has(k)) next.delete(k);
+    const unsynced = assigned.filter((tp) => !next.has(tpKey(tp.topic, tp.partition)));
+    if (unsynced.length === 0) return fresh;
+    const stored = await patiently(`dim store ${o.store.description}`, () => o.store.offsets(o.group));
+    const e = await patiently(`bus ${o.bus.displayUrl}`, ends);
+    for (const tp of unsynced) {
+      const k = tpKey(tp.topic, tp.partition);
+      const pe = e?.get(tp.partition);
+      const from = pe ? (o.startFrom === 'earliest' ? pe.start : pe.end) : 0;
+      let at = stored.get(k);
+      if (at !== undefined && pe && (at > pe.end || at < pe.start)) {
+        o.log(`the stored offset ${at} of ${k} is outside the topic (${pe.start}…${pe.end}; recreated or expired?): starting at ${o.startFrom} (${from})`);
+        at = from;
+      }
+      at ??= from;
+      await consumer!.seek({ ...tp, offset: at });
+      next.set(k, at);
+      fresh.add(k);
+    }
+    return fresh;
+  };
+
+  const sendDeadLetters = async (msgs: ReturnType<typeof deadLetter>[]) => {
+    if (msgs.length === 0) return;
+    await patiently(`dead-letter topic ${o.dlq}`, async () => {
+      producer ??= await o.bus.producer();
+      await producer.send(o.dlq, msgs);
+    });
+    status.deadLetters += msgs.length;
+  };
+
+  /** Applies the batch; a write the store refuses for good is retried alone and dead-lettered if it fails again. */
+  const applyBatch = async (writes: DimWrite[], origins: BusRecord[], offsets: StoredOffset[]) => {
+    try {
+      await patiently(`dim store ${o.store.description}`, () => o.store.apply(writes, offsets));
+      return;
+    } catch (e) {
+      if (aborted || transient(e) || writes.length === 0) throw e;
+      o.log(`a batch was refused (${(e as Error).message}); applying its writes one by one`);
+    }
+    const dead: ReturnType<typeof deadLetter>[] = [];
+    for (let i = 0; i < writes.length; i++) {
+      try {
+        await patiently(`dim store ${o.store.description}`, () => o.store.apply([writes[i]!], []));
+      } catch (e) {
+        if (transient(e)) throw e;
+        const r = origins[i]!;
+        dead.push(deadLetter(r.value ?? '', `the dim store refused the ${writes[i]!.op} of ${writes[i]!.table} id ${writes[i]!.id}: ${(e as Error).message}`, 'run dim', { topic: r.topic, partition: r.partition, offset: r.offset }, r.key));
+      }
+    }
+    await sendDeadLetters(dead);
+    await patiently(`dim store ${o.store.description}`, () => o.store.apply([], offsets));
+  };
+
+  try {
+    consumer = await patiently(`bus ${o.bus.displayUrl}`, () => o.bus.consumer({ group: o.group, topics: [o.topic], startFrom: o.startFrom, maxPollRecords: batch }));
+    admin = await patiently(`bus ${o.bus.displayUrl}`, () => o.bus.admin());
+    status.state = 'running';
+    let idlePolls = 0;
+    while (!aborted) {
+      if (followError) throw followError;
+      while (pending.length) await applyConfig(pending.shift()!);
+
+      const records = await patiently(`bus ${o.bus.displayUrl}`, () => consumer!.poll({ timeoutMs: o.untilIdle ? 200 : 500, maxRecords: batch }));
+      const fresh = await sync();
+      const writes: DimWrite[] = [];
+      const origins: BusRecord[] = [];
+      const dead: ReturnType<typeof deadLetter>[] = [];
+      const advanced = new Set<string>();
+      for (const r of records) {
+        const k = tpKey(r.topic, r.partition);
+        const at = next.get(k);
+        if (at === undefined || fresh.has(k) || r.offset < at) continue;
+        next.set(k, r.offset + 1);
+        advanced.add(k);
+        status.records++;
+        const key = r.key === null ? null : r.key.toString('utf8');
+        const decoded = decodeChanges(r.value, { key });
+        if (!decoded.ok) {
+          dead.push(deadLetter(r.value ?? '', `${decoded.problem}: ${decoded.reasons.join('; ')}`, 'run dim', { topic: r.topic, partition: r.partition, offset: r.offset }, r.key));
+          continue;
+        }
+        if (decoded.changes.length === 0) {
+          status.controlRecords++;
+          noteControl(r, o.log);
+          continue;
+        }
+        for (const c of decoded.changes) {
+          const res = route(c, o.database, rules);
+          switch (res.kind) {
+            case 'writes':
+              for (const w of res.writes) {
+                writes.push(w);
+                origins.push(r);
+                const t = (status.tables[w.table] ??= { upserts: 0, deletes: 0 });
+                if (w.op === 'upsert') t.upserts++;
+                else t.deletes++;
+              }
+              break;
+            case 'other-database':
+              status.skippedOtherDatabase++;
+              break;
+            case 'unconfigured':
+            case 'empty':
+              status.skippedUnconfigured++;
+              break;
+            case 'bad':
+              dead.push(deadLetter(r.value ?? '', res.reason, 'run dim', { topic: r.topic, partition: r.partition, offset: r.offset }, r.key));
+              break;
+          }
+        }
+      }
+      if (advanced.size > 0) {
+        idlePolls = 0;
+        const offsets: StoredOffset[] = [...advanced].map((k) => {
+          const i = k.lastIndexOf(':');
+          return { group: o.group, topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: next.get(k)! };
+        });
+        await sendDeadLetters(dead);
+        await applyBatch(writes, origins, offsets);
+        if (o.afterApply && writes.length) await o.afterApply(writes).catch((e: unknown) => o.log(`cache invalidation failed: ${(e as Error).message}`));
+        // The bus group mirrors the stored offsets so `rtwh groups` shows the lag; a failure here loses nothing.
+        await consumer.commit(offsets.map((x): TopicPartitionOffset => ({ topic: x.topic, partition: x.partition, offset: x.offset }))).catch(() => undefined);
+      } else if (records.length === 0 && fresh.size === 0) {
+        idlePolls++;
+        if (o.untilIdle && idlePolls >= 2 && pending.length === 0 && (await drained())) break;
+      }
+      await report();
+    }
+    status.state = 'stopping';
+  } finally {
+    await o.config.close().catch(() => undefined);
+    await following;
+    await consumer?.close().catch(() => undefined);
+    await producer?.close().catch(() => undefined);
+    await report(true).catch(() => undefined);
+    await admin?.close().catch(() => undefined);
+    status.state = 'stopped';
+  }
+  return { status: { ...status, tables: { ...status.tables } }, seconds: (performance.now() - t0) / 1000 };
+
+  /** Every assigned partition routed up to its end (a missing topic counts as drained: nothing to route). */
+  async function drained(): Promise<boolean> {
+    const e = await ends();
+    if (e === null) return true;
+    const assigned = consumer!.assignment();
+    if (assigned.length === 0) return [...e.values()].every((p) => p.end === p.start);
+    return assigned.every((tp) => {
+      const n = next.get(tpKey(tp.topic, tp.partition));
+      const pe = e.get(tp.partition);
+      return pe !== undefined && n !== undefined && n >= pe.end;
+    });
+  }
+}
+
+/** bootstrap-start / bootstrap-complete and DDL records route nothing; the bootstrap ones are worth a log line. */
+function noteControl(r: BusRecord, log: (m: string) => void): void {
+  if (!r.value || r.value.length > 100_000) return;
+  try {
+    const o = JSON.parse(r.value.toString('utf8')) as { type?: unknown; database?: unknown; table?: unknown };
+    if (o.type === 'bootstrap-start' || o.type === 'bootstrap-complete') log(`${String(o.type)} ${String(o.database)}.${String(o.table)}`);
+  } catch {
+    // not JSON: decodeChanges would have rejected it
+  }
+}

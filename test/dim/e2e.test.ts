@@ -1,0 +1,241 @@
+/**
+ * The dim job against the real thing: MariaDB (source + table_process) → `rtwh cdc` → Kafka → `rtwh run dim` →
+ * dim store. Every dim table is compared with its MySQL source table directly (the projection on sink_columns,
+ * values as MySQL prints them). Covers the full standard config on a mock day, live config changes (insert,
+ * column update, delete, hostile rows), two jobs at once, and kill -9 at random points under writes and config
+ * changes. RTWH_DIM_KILLS sets how many kills (default 6).
+ */
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Bus } from '../../src/bus/types';
+import type { BinlogPosition } from '../../src/collect/cdc/position';
+import { openDimStore } from '../../src/dim/store';
+import type { DimRow, DimStore } from '../../src/dim/types';
+import { initConfig } from '../../src/dim/config-source';
+import { parseMysqlUrl, sqlLiteral, type MysqlConn } from '../../src/store/mysql';
+import { cli, tempDir } from '../helpers/cli';
+import { admin, dropKafkaTopics, kafkaBus, kafkaTopic, startCdc, TEST_KAFKA, TEST_MYSQL, unique, urlFor, waitFor, type RunningCdc } from '../collect/cdc/helpers';
+
+const MAIN = resolve(import.meta.dir, '../../cmd/main.ts');
+const KILLS = Number(process.env.RTWH_DIM_KILLS ?? 6);
+const DB = unique('dim_e2e');
+const CFG = `${DB}_cfg`;
+const CLIENT = unique('dimcdc');
+let a: MysqlConn;
+let kafka: Bus;
+let cdc: RunningCdc;
+let topic: string;
+let dir: string;
+
+beforeAll(async () => {
+  a = await admin();
+  await a.query(`CREATE DATABASE \`${DB}\``);
+  kafka = await kafkaBus();
+  topic = kafkaTopic('dim_ods');
+  dir = tempDir('rtwh-dim-e2e-');
+  cdc = startCdc({ bus: kafka, database: DB, topic, partitions: 3, clientId: CLIENT });
+  await cdc.started;
+  const mock = await cli(['mock', 'db', '--mysql', urlFor(DB), '--date', '2025-01-14', '--seed', '5', '--init'], { cwd: dir });
+  expect(mock.code).toBe(0);
+  // Each test can run alone (-t); the first one also loads the rows through `--init-config`.
+  await initConfig(parseMysqlUrl(TEST_MYSQL), { database: CFG });
+}, 120_000);
+
+afterAll(async () => {
+  await cdc?.stop().catch(() => undefined);
+  await a.query(`DROP DATABASE IF EXISTS \`${DB}\`; DROP DATABASE IF EXISTS \`${CFG}\`; DELETE FROM maxwell.bootstrap WHERE client_id = ${sqlLiteral(CLIENT)}`);
+  await a.close();
+  await dropKafkaTopics(kafka);
+  await kafka.close();
+});
+
+function before(p: BinlogPosition, q: BinlogPosition): boolean {
+  return p.file < q.file || (p.file === q.file && p.pos < q.pos);
+}
+
+/** Waits until cdc has everything the server has written so far on the topic (its stored position passed it). */
+async function cdcCaughtUp(): Promise<void> {
+  const rows = await a.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
+  const end = { file: rows[0]!.File, pos: Number(rows[0]!.Position) };
+  await waitFor('cdc to catch up', () => {
+    const s = cdc.last();
+    return s !== undefined && !before(s.committed, end);
+  }, 60_000);
+}
+
+const common = (store: string, extra: string[] = []) => ['run', 'dim', '--mysql', urlFor(DB), '--bus', TEST_KAFKA, '--topic', topic, '--config-database', CFG, '--database', DB, '--dim-store', store, ...extra];
+
+/** The source table projected on the rule's columns, every value as MySQL prints it. */
+async function sourceRows(table: string, columns: string[], pk: string): Promise<[string, DimRow][]> {
+  const sel = columns.map((c) => `CAST(\`${c}\` AS CHAR) AS \`${c}\``).join(', ');
+  const rows = await a.query<DimRow[]>(`SELECT ${sel} FROM \`${DB}\`.\`${table}\``);
+  return rows.map((r): [string, DimRow] => [r[pk]!, { ...r }]).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+}
+
+async function dimRows(store: DimStore, table: string, pk: string): Promise<[string, DimRow][]> {
+  const rows = await store.scan(table);
+  return rows.map((r): [string, DimRow] => [r[pk]!, r]).sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0));
+}
+
+interface Rule {
+  source_table: string;
+  sink_table: string;
+  sink_columns: string;
+  sink_pk: string | null;
+}
+
+async function currentRules(): Promise<Rule[]> {
+  return a.query<Rule[]>(`SELECT source_table, sink_table, sink_columns, sink_pk FROM \`${CFG}\`.table_process`);
+}
+
+/** Every configured dim table equals its source's projection. */
+async function expectDimEqualsSource(storeUrl: string, only?: string[]): Promise<number> {
+  const store = await openDimStore(storeUrl, { cwd: dir });
+  let total = 0;
+  try {
+    for (const r of await currentRules()) {
+      if (only && !only.includes(r.source_table)) continue;
+      const pk = r.sink_pk || 'id';
+      const cols = r.sink_columns.split(',').map((c) => c.trim());
+      const want = await sourceRows(r.source_table, cols, pk);
+      const got = await dimRows(store, r.sink_table, pk);
+      expect({ table: r.sink_table, rows: got }).toEqual({ table: r.sink_table, rows: want });
+      total += want.length;
+    }
+  } finally {
+    await store.close();
+  }
+  return total;
+}
+
+function spawnDim(args: string[], log: string): Bun.Subprocess {
+  const fd = openSync(log, 'a');
+  try {
+    return Bun.spawn([process.execPath, MAIN, ...args], { cwd: dir, stdin: 'ignore', stdout: fd, stderr: fd, env: { ...process.env, NO_COLOR: '1' } });
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('run dim: MariaDB + cdc + Kafka', () => {
+  const store1 = () => `sqlite:${join(dir, 'dim1.db')}`;
+
+  test('the standard config on a mock day: every dim table equals its MySQL source', async () => {
+    await cdcCaughtUp();
+    const run = await cli([...common(store1(), ['--init-config', '--until-idle'])], { cwd: dir });
+    expect(run.stderr).toContain('loaded 16 standard rows');
+    expect(run.code).toBe(0);
+    const rows = await expectDimEqualsSource(store1());
+    expect(rows).toBeGreaterThan(1500);
+  }, 120_000);
+
+  test('live config: insert, column update, delete and hostile rows, without a restart', async () => {
+    const log = join(dir, 'live.log');
+    const job = spawnDim(common(store1(), ['--group', 'live']), log);
+    const store = await openDimStore(store1(), { cwd: dir });
+    try {
+      await waitFor('the job to follow the config', () => readFileSync(log, 'utf8').includes(': following'), 30_000);
+      // A new rule: the table is created and routing starts.
+      await a.query(`INSERT INTO \`${CFG}\`.table_process (source_table, sink_table, sink_columns, sink_pk) VALUES ('order_status_log', 'dim_order_status_log', 'id,order_id,order_status', 'id')`);
+      await waitFor('dim_order_status_log to be created', () => readFileSync(log, 'utf8').includes('created dim_order_status_log'), 30_000);
+      await a.query(`INSERT INTO \`${DB}\`.order_status_log (id, order_id, order_status, operate_time) VALUES (900001, 1, '1002', '2025-01-14 12:00:00')`);
+      await waitFor('the new row to be routed', async () => (await store.get('dim_order_status_log', '900001'))?.order_status === '1002', 30_000);
+
+      // New columns: the table gains them and keeps its rows.
+      const before = (await store.scan('dim_base_trademark')).length;
+      await a.query(`UPDATE \`${CFG}\`.table_process SET sink_columns = 'id,tm_name,logo_url' WHERE source_table = 'base_trademark'`);
+      await waitFor('logo_url to be added', () => readFileSync(log, 'utf8').includes('dim_base_trademark: added column logo_url'), 30_000);
+      await a.query(`UPDATE \`${DB}\`.base_trademark SET logo_url = 'https://logo/1.png' WHERE id = 1`);
+      await waitFor('logo_url to be routed', async () => (await store.get('dim_base_trademark', '1'))?.logo_url === 'https://logo/1.png', 30_000);
+      expect((await store.scan('dim_base_trademark')).length).toBe(before);
+      expect((await store.get('dim_base_trademark', '2'))?.tm_name).toBeTruthy();
+
+      // Hostile rows are rejected; the others go on.
+      await a.query(`INSERT INTO \`${CFG}\`.table_process (source_table, sink_table, sink_columns, sink_pk) VALUES ('x', 'x; drop table y', 'id', 'id')`);
+      const longList = Array.from({ length: 500 }, (_, i) => `c${i}_abcdefgh`).join(',');
+      await a.query(`INSERT INTO \`${CFG}\`.table_process (source_table, sink_table, sink_columns, sink_pk) VALUES ('y', 'dim_y', '${'z'.repeat(5000)}', 'id'), ('z', 'dim_z', ${sqlLiteral(longList)}, 'id')`);
+      await waitFor('the hostile row to be rejected', () => readFileSync(log, 'utf8').includes('"x" rejected'), 30_000);
+      await waitFor('the long name to be rejected', () => readFileSync(log, 'utf8').includes('"y" rejected'), 30_000);
+
+      // A deleted rule stops routing (the table is kept).
+      await a.query(`DELETE FROM \`${CFG}\`.table_process WHERE source_table = 'base_trademark'`);
+      await waitFor('routing to stop', () => readFileSync(log, 'utf8').includes('stopped routing base_trademark'), 30_000);
+      await a.query(`UPDATE \`${DB}\`.base_trademark SET tm_name = 'renamed after delete' WHERE id = 2`);
+      await a.query(`INSERT INTO \`${DB}\`.order_status_log (id, order_id, order_status, operate_time) VALUES (900002, 1, '1004', '2025-01-14 12:00:01')`);
+      await waitFor('the sentinel to be routed', async () => (await store.get('dim_order_status_log', '900002')) !== undefined, 30_000);
+      expect((await store.get('dim_base_trademark', '2'))?.tm_name).not.toBe('renamed after delete');
+      expect(job.exitCode).toBeNull();
+      job.kill('SIGTERM');
+      expect(await job.exited).toBe(0);
+      expect(readFileSync(log, 'utf8')).toContain('routed');
+      // Put the rule back for the tests that follow.
+      await a.query(`INSERT INTO \`${CFG}\`.table_process (source_table, sink_table, sink_columns, sink_pk) VALUES ('base_trademark', 'dim_base_trademark', 'id,tm_name,logo_url', 'id')`);
+      await a.query(`DELETE FROM \`${CFG}\`.table_process WHERE source_table IN ('x', 'y', 'z')`);
+    } finally {
+      if (job.exitCode === null) job.kill('SIGKILL');
+      await store.close();
+    }
+  }, 180_000);
+
+  test('kill -9 at random points under writes and config changes: the dim tables still equal their sources', async () => {
+    const storeUrl = `sqlite:${join(dir, 'dim-k9.db')}`;
+    const log = join(dir, 'k9.log');
+    let stop = false;
+    let seq = 0;
+    // Writes while the job is killed again and again: inserts, updates and deletes of users and provinces.
+    const writer = (async () => {
+      while (!stop) {
+        seq++;
+        const id = 800000 + (seq % 300);
+        await a.query(`INSERT INTO \`${DB}\`.user_info (id, login_name, name, user_level, birthday, gender, create_time, operate_time, status) VALUES (${id}, 'k9_${id}', 'n${seq}', '1', '1990-01-01', 'F', '2025-01-14 10:00:00', NULL, '1') ON DUPLICATE KEY UPDATE name = VALUES(name), operate_time = '2025-01-14 11:00:00', user_level = '${seq % 5}'`);
+        if (seq % 7 === 0) await a.query(`DELETE FROM \`${DB}\`.user_info WHERE id = ${800000 + ((seq * 13) % 300)}`);
+        if (seq % 11 === 0) await a.query(`UPDATE \`${DB}\`.base_province SET area_code = '${seq}' WHERE id = ${1 + (seq % 34)}`);
+        if (seq % 20 === 0) await Bun.sleep(5);
+      }
+    })();
+    try {
+      for (let k = 0; k < KILLS; k++) {
+        const job = spawnDim(common(storeUrl, ['--group', 'k9', '--bootstrap', CLIENT, '--batch', String(50 + Math.floor(Math.random() * 500))]), log);
+        // A config change while the store already holds the narrower table: the job (this one, or the next after
+        // the kill) adds the column and asks cdc for a snapshot, so the rows already there get their values.
+        if (k === Math.min(2, KILLS - 1)) await a.query(`UPDATE \`${CFG}\`.table_process SET sink_columns = 'id,login_name,name,user_level,birthday,gender,create_time,operate_time,status' WHERE source_table = 'user_info'`);
+        await Bun.sleep(700 + Math.random() * 2500);
+        job.kill('SIGKILL');
+        await job.exited;
+      }
+    } finally {
+      stop = true;
+      await writer;
+    }
+    expect(seq).toBeGreaterThan(300);
+    // The last run may itself ask for a snapshot (a kill came between the config change and the request):
+    // a second drained run then routes it.
+    let last = '';
+    for (let i = 0; i < 2; i++) {
+      await cdcCaughtUp();
+      const run = await cli(common(storeUrl, ['--group', 'k9', '--bootstrap', CLIENT, '--until-idle']), { cwd: dir });
+      expect(run.code).toBe(0);
+      last += run.stderr;
+    }
+    await expectDimEqualsSource(storeUrl);
+    const k9 = readFileSync(log, 'utf8');
+    expect(k9).not.toContain('Error');
+    expect(k9.match(/dim: routing/g)?.length).toBe(KILLS);
+    expect(`${k9}${last}`).toContain('requested a snapshot of user_info');
+  }, 240_000);
+
+  test('two dim jobs at once in one group share the partitions and the store', async () => {
+    await cdcCaughtUp();
+    const storeUrl = `sqlite:${join(dir, 'dim-two.db')}`;
+    const logA = join(dir, 'two-a.log');
+    const logB = join(dir, 'two-b.log');
+    const jobA = spawnDim(common(storeUrl, ['--group', 'two', '--until-idle']), logA);
+    const jobB = spawnDim(common(storeUrl, ['--group', 'two', '--until-idle']), logB);
+    expect(await jobA.exited).toBe(0);
+    expect(await jobB.exited).toBe(0);
+    await expectDimEqualsSource(storeUrl);
+    // Both created nothing twice: the store's DDL is idempotent, and neither failed on the other's tables.
+    expect(`${readFileSync(logA, 'utf8')}${readFileSync(logB, 'utf8')}`).not.toMatch(/already exists|Error/);
+  }, 180_000);
+});
