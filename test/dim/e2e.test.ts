@@ -130,9 +130,22 @@ describe('run dim: MariaDB + cdc + Kafka', () => {
     expect(rows).toBeGreaterThan(1500);
   }, 120_000);
 
+  test('the same day into a MariaDB dim store', async () => {
+    await cdcCaughtUp();
+    const storeUrl = urlFor(`${DB}_dim`);
+    try {
+      const run = await cli(common(storeUrl, ['--group', 'mysql-store', '--until-idle']), { cwd: dir });
+      expect(run.code).toBe(0);
+      expect(run.stderr).not.toContain('rtwh-root');
+      expect(await expectDimEqualsSource(storeUrl)).toBeGreaterThan(1500);
+    } finally {
+      await a.query(`DROP DATABASE IF EXISTS \`${DB}_dim\``);
+    }
+  }, 120_000);
+
   test('live config: insert, column update, delete and hostile rows, without a restart', async () => {
     const log = join(dir, 'live.log');
-    const job = spawnDim(common(store1(), ['--group', 'live']), log);
+    const job = spawnDim(common(store1(), ['--group', 'live', '--http', '0']), log);
     const store = await openDimStore(store1(), { cwd: dir });
     try {
       await waitFor('the job to follow the config', () => readFileSync(log, 'utf8').includes(': following'), 30_000);
@@ -165,6 +178,16 @@ describe('run dim: MariaDB + cdc + Kafka', () => {
       await a.query(`INSERT INTO \`${DB}\`.order_status_log (id, order_id, order_status, operate_time) VALUES (900002, 1, '1004', '2025-01-14 12:00:01')`);
       await waitFor('the sentinel to be routed', async () => (await store.get('dim_order_status_log', '900002')) !== undefined, 30_000);
       expect((await store.get('dim_base_trademark', '2'))?.tm_name).not.toBe('renamed after delete');
+      // /metrics (bound to 127.0.0.1, port chosen by the system with --http 0).
+      const url = /metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(readFileSync(log, 'utf8'))?.[1];
+      expect(url).toBeDefined();
+      await waitFor('the status to reach /metrics', async () => (await (await fetch(`${url}/metrics`)).text()).includes('table="dim_order_status_log"'), 10_000);
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      expect(metrics).toMatch(/rtwh_dim_records_total\{group="live",topic="[^"]+"\} [1-9]\d*/);
+      expect(metrics).toMatch(/rtwh_dim_rejected_rules_total\{[^}]*\} [2-9]/);
+      expect(metrics).toContain('rtwh_dim_up{');
+      const health = await fetch(`${url}/healthz`);
+      expect(health.status).toBe(200);
       expect(job.exitCode).toBeNull();
       job.kill('SIGTERM');
       expect(await job.exited).toBe(0);
