@@ -190,7 +190,7 @@ async function configSource(flags: DimFlags, config: Config, database: string, t
     const target = parseMysqlUrl(config.mysql);
     if (flags.initConfig) {
       const n = await initConfig(target, { database, table, variant: flags.configVariant as '2022' | '2023' });
-      say(`loaded ${n} standard rows into ${database}.${table}`);
+      say(`config ${database}.${table}: ${n ? `added ${n} standard row${n === 1 ? '' : 's'}` : 'the standard rows are there already'}`);
     }
     let said: string | undefined;
     return mysqlConfigSource(target, {

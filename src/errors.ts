@@ -43,6 +43,7 @@ export const catalog = {
   DUCKDB_OPEN: { exit: EXIT.unavailable, hint: 'Check the path; if another rtwh process (a dws job or `rtwh serve`) writes that file, query through it or stop it first.' },
   MYSQL_UNAVAILABLE: { exit: EXIT.unavailable, hint: 'Is MySQL/MariaDB up and the URL right? For the dev stack run `scripts/stack.sh up`; set --mysql or RTWH_MYSQL.' },
   MYSQL_ERROR: { exit: EXIT.unavailable, hint: 'MySQL refused the statement; the cause is shown above.' },
+  DIM_OFFSET_FENCED: { exit: EXIT.refused, hint: 'Another dim job advanced this partition meanwhile; the job re-reads the stored offsets and goes on.' },
   DIM_STORE_URL: { exit: EXIT.usage, hint: 'Use --dim-store sqlite:PATH (or a plain file path) or mysql://user:pass@host:port/db.' },
   DIM_STORE_UNAVAILABLE: { exit: EXIT.unavailable, hint: 'Check that the dim store file and its directory are writable and not on a network file system, and that no stuck process holds it (`ps`).' },
   DIM_SCHEMA: { exit: EXIT.refused, hint: 'The dim table does not fit the table_process rule; fix the rule, or drop the dim table and let the dim job create it again.' },
@@ -53,6 +54,9 @@ export const catalog = {
   DIM_CONFIG_FILE: { exit: EXIT.usage, hint: 'Give --config-file a .csv (header row, RFC 4180 quoting) or a .json array of table_process rows (source_table, sink_table, sink_columns, sink_pk, sink_extend).' },
   DIM_CONFIG_TABLE: { exit: EXIT.data, hint: 'The config table needs the 2022 columns (source_table, sink_table, sink_columns, sink_pk, sink_extend) or the 2023 ones (source_table, sink_table, sink_family, sink_columns, sink_row_key); `rtwh run dim --init-config` creates it with the standard rows.' },
   POSITION_LOCKED: { exit: EXIT.refused, hint: 'Another `rtwh ship log` uses this position file; stop it first, or give this one its own --position.' },
+  JOB_LOCKED: { exit: EXIT.refused, hint: 'Another process runs this job with this state file; stop it first (Ctrl-C lets it commit), or give this run its own --state FILE.' },
+  JOB_STATE: { exit: EXIT.data, hint: 'The job state file is not usable as it is; restore it, or move it away to start the job from --from again (outputs already on the bus are then produced again).' },
+  JOB_FAILED: { exit: EXIT.internal, hint: 'The job logic threw: a bug in the job. Nothing of that batch was committed; the record is read again on the next start. Run with RTWH_DEBUG=1 for the stack trace and report it.' },
   INTERRUPTED: { exit: EXIT.interrupted, hint: 'Stopped by a signal; committed work is kept.' },
   INTERNAL: { exit: EXIT.internal, hint: 'This is a bug in rtwh. Run again with RTWH_DEBUG=1 for the stack trace and report it.' },
 } as const satisfies Record<string, CatalogEntry>;

@@ -566,9 +566,9 @@ export interface InitConfigOptions {
 }
 
 /**
- * Creates the config database and table when missing (2022 or 2023 columns) and loads the standard rows; a
- * standard row already there is set back to its standard values, other rows are left alone. Returns how many
- * standard rows were loaded (16). Running it twice changes nothing.
+ * Creates the config database and table when missing (2022 or 2023 columns) and adds the standard rows it lacks;
+ * rows already there — standard ones a user edited included — are left as they are. Returns how many rows it
+ * added (16 on an empty table, 0 when run again).
  */
 export async function initConfig(target: MysqlTarget, opts: InitConfigOptions = {}): Promise<number> {
   const database = checkIdentifier(opts.database ?? CONFIG_DEFAULTS.database, 'config database');
@@ -611,11 +611,9 @@ export async function initConfig(target: MysqlTarget, opts: InitConfigOptions = 
         : [r.source_table, r.sink_table, 'info', r.sink_columns, r.sink_pk ?? 'id'],
     );
     const cols = CONFIG_COLUMNS[variant];
-    const key = variant === '2022' ? 'source_table' : 'sink_table';
     const values = rows.map((r) => `(${r.map((v) => sqlLiteral(v)).join(', ')})`).join(',\n');
-    const update = cols.filter((c) => c !== key).map((c) => `${quoteIdent(c)} = VALUES(${quoteIdent(c)})`).join(', ');
-    await conn.query(`INSERT INTO ${qualified} (${cols.map(quoteIdent).join(', ')}) VALUES\n${values}\nON DUPLICATE KEY UPDATE ${update}`, 'loading the standard config rows');
-    return rows.length;
+    const r = await conn.query<{ affectedRows?: number }>(`INSERT IGNORE INTO ${qualified} (${cols.map(quoteIdent).join(', ')}) VALUES\n${values}`, 'loading the standard config rows');
+    return Number(r.affectedRows ?? 0);
   } finally {
     await conn.close();
   }

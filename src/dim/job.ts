@@ -239,6 +239,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
   let admin: Admin | undefined;
   let producer: Producer | undefined;
   const next = new Map<string, number>(); // partition key → next offset to route
+  const storedAt = new Map<string, number | null>(); // partition key → the offset the store holds (fencing)
   const t0 = performance.now();
   let lastStatus = 0;
   let lastRecords = 0;
@@ -286,7 +287,11 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
     const assigned = consumer!.assignment();
     const fresh = new Set<string>();
     const keys = new Set(assigned.map((tp) => tpKey(tp.topic, tp.partition)));
-    for (const k of [...next.keys()]) if (!keys.has(k)) next.delete(k);
+    for (const k of [...next.keys()]) {
+      if (keys.has(k)) continue;
+      next.delete(k);
+      storedAt.delete(k);
+    }
     const unsynced = assigned.filter((tp) => !next.has(tpKey(tp.topic, tp.partition)));
     if (unsynced.length === 0) return fresh;
     const stored = await patiently(`dim store ${o.store.description}`, () => o.store.offsets(o.group));
@@ -296,6 +301,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
       const pe = e?.get(tp.partition);
       const from = pe ? (o.startFrom === 'earliest' ? pe.start : pe.end) : 0;
       let at = stored.get(k);
+      storedAt.set(k, at ?? null);
       if (at !== undefined && pe && (at > pe.end || at < pe.start)) {
         o.log(`the stored offset ${at} of ${k} is outside the topic (${pe.start}…${pe.end}; recreated or expired?): starting at ${o.startFrom} (${from})`);
         at = from;
@@ -323,7 +329,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
       await patiently(`dim store ${o.store.description}`, () => o.store.apply(writes, offsets));
       return;
     } catch (e) {
-      if (aborted || transient(e) || writes.length === 0) throw e;
+      if (aborted || transient(e) || writes.length === 0 || (e instanceof RtwhError && e.code === 'DIM_OFFSET_FENCED')) throw e;
       o.log(`a batch was refused (${(e as Error).message}); applying its writes one by one`);
     }
     const dead: ReturnType<typeof deadLetter>[] = [];
@@ -402,10 +408,23 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
         idlePolls = 0;
         const offsets: StoredOffset[] = [...advanced].map((k) => {
           const i = k.lastIndexOf(':');
-          return { group: o.group, topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: next.get(k)! };
+          return { group: o.group, topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: next.get(k)!, expected: storedAt.get(k) ?? null };
         });
         await sendDeadLetters(dead);
-        await applyBatch(writes, origins, offsets);
+        try {
+          await applyBatch(writes, origins, offsets);
+        } catch (e) {
+          if (!(e instanceof RtwhError && e.code === 'DIM_OFFSET_FENCED')) throw e;
+          // Another job (same group) took these partitions and moved on: drop this batch, start again from what
+          // the store holds when they come back.
+          o.log(`${e.message}; this batch is dropped and the partitions are read again from the store`);
+          for (const k of advanced) {
+            next.delete(k);
+            storedAt.delete(k);
+          }
+          continue;
+        }
+        for (const x of offsets) storedAt.set(tpKey(x.topic, x.partition), x.offset);
         if (o.afterApply && writes.length) await o.afterApply(writes).catch((e: unknown) => o.log(`cache invalidation failed: ${(e as Error).message}`));
         // The bus group mirrors the stored offsets so `rtwh groups` shows the lag; a failure here loses nothing.
         await consumer.commit(offsets.map((x): TopicPartitionOffset => ({ topic: x.topic, partition: x.partition, offset: x.offset }))).catch(() => undefined);

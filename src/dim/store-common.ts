@@ -3,7 +3,7 @@
  * the table_process config, the column list of a rule, cutting a batch of writes into runs that one multi-row
  * statement can carry, and the pruning policy of the invalidation feed.
  */
-import { q, rtwhError } from '../errors.ts';
+import { q, rtwhError, type RtwhError } from '../errors.ts';
 import type { DimRow, DimWrite, StoredOffset, TableProcess } from './types.ts';
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -131,6 +131,11 @@ export const GET_CHUNK = 256;
 export const FEED_PAGE = 10_000;
 
 /** An input position about to be stored: a group and topic, a partition and an offset that are whole numbers. */
+/** apply() refused: the stored offset is not the one the job read (another job advanced the partition). */
+export function offsetFenced(o: StoredOffset, have: number | null, where: string): RtwhError {
+  return rtwhError('DIM_OFFSET_FENCED', `${o.topic}:${o.partition} of group ${q(o.group)} is at ${have ?? 'no offset'} in ${where}, not ${o.expected ?? 'no offset'} as this job read it: another job advanced it`);
+}
+
 export function checkOffset(o: StoredOffset): void {
   if (typeof o.group !== 'string' || typeof o.topic !== 'string' || !Number.isSafeInteger(o.partition) || !Number.isSafeInteger(o.offset) || o.partition < 0 || o.offset < 0) {
     throw rtwhError('INTERNAL', `bad stored offset ${q(JSON.stringify(o))}`);

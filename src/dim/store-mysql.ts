@@ -19,7 +19,7 @@
 import { maskUrl } from '../config/mask.ts';
 import { q, RtwhError, rtwhError } from '../errors.ts';
 import { connectMysql, parseMysqlUrl, quoteIdent, sqlLiteral, type MysqlConn, type MysqlTarget } from '../store/mysql.ts';
-import { checkDimTable, checkOffset, FEED_PAGE, feedPolicy, ruleColumns, writeRuns, type FeedPolicy, type ResolvedFeedPolicy, type WriteRun } from './store-common.ts';
+import { checkDimTable, checkOffset, FEED_PAGE, offsetFenced, feedPolicy, ruleColumns, writeRuns, type FeedPolicy, type ResolvedFeedPolicy, type WriteRun } from './store-common.ts';
 import { ALL_ROWS, type DimInvalidation, type DimRow, type DimStore, type DimWrite, type EnsureResult, type StoredOffset, type TableProcess } from './types.ts';
 
 export interface MysqlDimStoreOptions {
@@ -385,6 +385,28 @@ export class MysqlDimStore implements DimStore {
         if (have.toLowerCase() !== run.pk.toLowerCase()) throw rtwhError('DIM_SCHEMA', `dim table ${q(run.table)} is keyed by ${q(have)}, the write by ${q(run.pk)}`);
       }
       const stmts = ["START TRANSACTION", "SELECT v FROM _rtwh_meta WHERE k = 'writer' FOR UPDATE"];
+      const fenced = offsets.filter((o) => o.expected !== undefined);
+      if (fenced.length > 0) {
+        // Fencing needs the stored offsets under the writer lock before anything is written: one round trip more.
+        const doing = 'checking the stored offsets';
+        try {
+          await c.query(`${stmts.join('; ')}`, doing);
+          stmts.length = 0;
+          const have = await c.query<{ topic: string; p: number; o: number | string }[]>(
+            `SELECT topic, \`partition\` AS p, \`offset\` AS o FROM _rtwh_offsets WHERE \`group\` = ${sqlLiteral(fenced[0]!.group)} FOR UPDATE`,
+            doing,
+          );
+          const at = new Map(have.map((r) => [`${r.topic}:${r.p}`, Number(r.o)]));
+          for (const o of fenced) {
+            const cur = at.get(`${o.topic}:${o.partition}`) ?? null;
+            if (cur !== o.expected) throw offsetFenced(o, cur, this.description);
+          }
+        } catch (e) {
+          if (classify(e) !== 'lost') await c.query('ROLLBACK').catch(() => {});
+          if (e instanceof RtwhError && e.code === 'DIM_OFFSET_FENCED') throw e;
+          throw mapWriteError(e, this.description);
+        }
+      }
       for (const run of runs) this.runStatements(run, stmts);
       if (offsets.length > 0) {
         const rows = offsets.map((o) => `(${sqlLiteral(o.group)}, ${sqlLiteral(o.topic)}, ${o.partition}, ${o.offset})`);

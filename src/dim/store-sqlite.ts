@@ -20,6 +20,7 @@ import {
   CHUNKS,
   checkDimTable,
   checkOffset,
+  offsetFenced,
   FEED_PAGE,
   feedPolicy,
   GET_CHUNK,
@@ -252,6 +253,15 @@ export class SqliteDimStore implements DimStore {
     const runs = writeRuns(writes);
     for (const o of offsets) checkOffset(o);
     this.write(() => {
+      const fenced = offsets.filter((o) => o.expected !== undefined);
+      if (fenced.length > 0) {
+        const cur = this.stmt('SELECT "offset" AS o FROM _rtwh_offsets WHERE "group" = ? AND topic = ? AND "partition" = ?');
+        for (const o of fenced) {
+          const row = cur.get(o.group, o.topic, o.partition) as { o: number } | null;
+          const have = row ? row.o : null;
+          if (have !== o.expected) throw offsetFenced(o, have, this.description);
+        }
+      }
       for (const run of runs) {
         this.requirePk(run.table, run.pk);
         try {

@@ -34,6 +34,12 @@ export interface StoredOffset {
   topic: string;
   partition: number;
   offset: number;
+  /**
+   * Fencing: the stored offset this writer started its batch from (null: none was stored). When given and the
+   * store holds another value, another job advanced the partition meanwhile: apply() changes nothing and fails
+   * with DIM_OFFSET_FENCED, so a job that lost a partition in a rebalance cannot overwrite newer rows.
+   */
+  expected?: number | null;
 }
 
 /** What ensureTable did. */

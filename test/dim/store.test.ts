@@ -190,6 +190,22 @@ for (const b of backends) {
       expect((await s.offsets('g1')).get('ods_db:0')).toBe(11);
     });
 
+    test('fencing: an apply that expects another stored offset changes nothing (a job that lost its partition)', async () => {
+      const t = 'dim_fenced';
+      await s.ensureTable(rule(t, ['id', 'v']));
+      await s.apply([up(t, '1', { v: 'a' })], [{ group: 'gf', topic: 'ods_db', partition: 0, offset: 10, expected: null }]);
+      await s.apply([up(t, '1', { v: 'b' })], [{ group: 'gf', topic: 'ods_db', partition: 0, offset: 20, expected: 10 }]);
+      // A second job read 10 too, and is now late with older rows.
+      const e = await rejection(s.apply([up(t, '1', { v: 'stale' }), up(t, '2', { v: 'x' })], [{ group: 'gf', topic: 'ods_db', partition: 0, offset: 15, expected: 10 }]));
+      expect(e.code).toBe('DIM_OFFSET_FENCED');
+      expect(e.message).toContain('ods_db:0');
+      expect(await s.get(t, '1')).toEqual({ id: '1', v: 'b' });
+      expect(await s.get(t, '2')).toBeUndefined();
+      expect((await s.offsets('gf')).get('ods_db:0')).toBe(20);
+      const e2 = await rejection(s.apply([], [{ group: 'gf', topic: 'ods_db', partition: 1, offset: 3, expected: 2 }]));
+      expect(e2.code).toBe('DIM_OFFSET_FENCED');
+    });
+
     test('invalidation feed: updates and deletes of existing rows, not inserts; dropTable forgets the table', async () => {
       const t = 'dim_feed';
       await s.ensureTable(rule(t, ['id', 'v']));
