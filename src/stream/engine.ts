@@ -206,6 +206,8 @@ export class Engine {
     }
     for (const [k, v] of Object.entries(partitionTimes)) this.partTime.set(k, v);
     this.wm = watermark;
+    // Idleness counts from now: the time the job was stopped is not event time that passed.
+    this.lastRecordWall = this.now();
   }
 
   /** Runs a batch through the job (prepare, then process each record). */

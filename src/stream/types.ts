@@ -144,6 +144,8 @@ export interface RunOptions {
   statePath: string;
   /** Dead-letter topic for every input (default `<input topic>_dlq`). */
   dlq?: (inputTopic: string) => string;
+  /** Consumer group (only mirrors the stored offsets for `rtwh groups`); default `rtwh-<job>` (spaces → '_'). */
+  group?: string;
   /** Where to start an input partition the state file has no offset for. */
   startFrom: 'earliest' | 'latest';
   untilIdle: boolean;

@@ -1,0 +1,228 @@
+/**
+ * The outbox's two halves around the commit:
+ *
+ * - Routing (before the commit): each output record gets its partition (murmur2 of the key with the topic's
+ *   partition count, as the bus does — src/bus/partitioner.ts; keyless records round-robin over the partitions
+ *   with a counter kept in the state file, so the choice is deterministic) and the next sequence number of that
+ *   partition; records of one batch become one chunk per partition.
+ * - Forwarding (after the commit): each record goes to its partition with the headers `rtwh.producer` =
+ *   `<job>/<output>` and `rtwh.seq` (OUT_HEADER). Before forwarding chunks whose fate is unknown (after a crash,
+ *   or after a failed send), `lastSeqsOnBus` reads the tail of each of their partitions to learn the last
+ *   sequence the bus holds; what is at or below it is dropped, the rest is sent. Records of one producer reach a
+ *   partition in sequence order (one writer per state file, sends in order), so the last one of ours in a
+ *   partition carries the highest sequence it holds.
+ */
+import { partitionForKey, toPositive } from '../bus/partitioner';
+import type { Admin, Bus, Headers, ProduceMessage, Producer } from '../bus/types';
+import { RtwhError } from '../errors';
+import { OUT_HEADER } from './types';
+import { seqKey, type OutboxChunk, type OutRecord } from './state-store';
+
+/** An output record before routing. */
+export interface Routable extends OutRecord {
+  topic: string;
+}
+
+export class OutputRouter {
+  /** Last assigned seq per `topic\0partition`; round-robin counters at partition -1. */
+  readonly seqs: Map<string, number>;
+  private readonly partitions = new Map<string, number>();
+
+  constructor(seqs: Map<string, number>) {
+    this.seqs = seqs;
+  }
+
+  setPartitions(topic: string, n: number): void {
+    this.partitions.set(topic, n);
+  }
+
+  knows(topic: string): boolean {
+    return this.partitions.has(topic);
+  }
+
+  /**
+   * Chunks of `records` per (topic, partition) in first-appearance order, with their sequence numbers; returns the
+   * counters changed (to store with the chunks). Nothing changes here until `accept` (the commit may fail).
+   */
+  route(records: readonly Routable[]): { chunks: OutboxChunk[]; seqs: Map<string, number> } {
+    const chunks = new Map<string, OutboxChunk>();
+    const seqs = new Map<string, number>();
+    const next = (k: string) => seqs.get(k) ?? this.seqs.get(k) ?? 0;
+    for (const r of records) {
+      const n = this.partitions.get(r.topic);
+      if (n === undefined) throw new Error(`output topic ${r.topic} was not prepared`);
+      let p: number;
+      if (r.key !== null) p = n === 1 ? 0 : partitionForKey(r.key, n);
+      else {
+        const rk = seqKey(r.topic, -1);
+        const c = next(rk) + 1;
+        seqs.set(rk, c);
+        p = toPositive(c - 1) % n;
+      }
+      const k = seqKey(r.topic, p);
+      const seq = next(k) + 1;
+      seqs.set(k, seq);
+      let chunk = chunks.get(k);
+      if (!chunk) {
+        chunk = { id: 0, topic: r.topic, partition: p, firstSeq: seq, records: [] };
+        chunks.set(k, chunk);
+      }
+      chunk.records.push({ producer: r.producer, key: r.key, value: r.value, ts: r.ts, headers: r.headers });
+    }
+    return { chunks: [...chunks.values()], seqs };
+  }
+
+  /** The routed batch was committed: its counters are the current ones. */
+  accept(seqs: ReadonlyMap<string, number>): void {
+    for (const [k, v] of seqs) this.seqs.set(k, v);
+  }
+}
+
+/** The messages of `chunk` with sequence above `after`. */
+export function chunkMessages(chunk: OutboxChunk, after = 0): ProduceMessage[] {
+  const out: ProduceMessage[] = [];
+  const start = Math.max(0, after - chunk.firstSeq + 1);
+  for (let i = start; i < chunk.records.length; i++) {
+    const r = chunk.records[i]!;
+    const headers: Headers = r.headers ? { ...r.headers } : {};
+    headers[OUT_HEADER.producer] = r.producer;
+    headers[OUT_HEADER.seq] = String(chunk.firstSeq + i);
+    out.push({ key: r.key, value: r.value, partition: chunk.partition, timestamp: r.ts, headers });
+  }
+  return out;
+}
+
+/** Sends chunks (one send per topic, records in chunk order); resolves when the bus acknowledged all. */
+export async function sendChunks(producer: Producer, chunks: readonly OutboxChunk[], after?: ReadonlyMap<string, number>): Promise<number> {
+  const byTopic = new Map<string, ProduceMessage[]>();
+  let n = 0;
+  for (const c of chunks) {
+    const msgs = chunkMessages(c, after?.get(seqKey(c.topic, c.partition)) ?? 0);
+    if (msgs.length === 0) continue;
+    n += msgs.length;
+    const list = byTopic.get(c.topic);
+    if (list) for (const m of msgs) list.push(m);
+    else byTopic.set(c.topic, msgs);
+  }
+  await Promise.all([...byTopic].map(([t, msgs]) => producer.send(t, msgs)));
+  return n;
+}
+
+export interface TailTarget {
+  topic: string;
+  partition: number;
+  /** Producer header values that are ours in this partition. */
+  producers: ReadonlySet<string>;
+  /** Records of ours that may be there (sizes the first window read). */
+  expected: number;
+}
+
+export interface TailOptions {
+  /** Records read back at most per partition before giving up (default 1,000,000). */
+  maxScan?: number;
+  /** A partition that delivers nothing for this long before its end ends the read (default 5000 ms). */
+  idleGiveUpMs?: number;
+  log?: (m: string) => void;
+}
+
+/**
+ * The highest sequence of ours in each target partition (0 when none is found), reading back from the end: a
+ * window first, then windows four times larger until a record of ours is found, the partition's start is
+ * reached, or maxScan records were read.
+ */
+export async function lastSeqsOnBus(bus: Bus, admin: Admin, targets: readonly TailTarget[], o: TailOptions = {}): Promise<Map<string, number>> {
+  const result = new Map<string, number>();
+  if (targets.length === 0) return result;
+  const maxScan = o.maxScan ?? 1_000_000;
+  const idleGiveUpMs = o.idleGiveUpMs ?? 5000;
+  const topics = [...new Set(targets.map((t) => t.topic))];
+  const bounds = new Map<string, { start: number; end: number }>();
+  for (const topic of topics) {
+    try {
+      const info = await admin.describeTopic(topic);
+      for (const p of info.partitions) bounds.set(seqKey(topic, p.partition), { start: p.startOffset, end: p.endOffset });
+    } catch (e) {
+      if (!(e instanceof RtwhError && e.code === 'TOPIC_NOT_FOUND')) throw e;
+    }
+  }
+  interface Scan {
+    t: TailTarget;
+    from: number;
+    to: number;
+    window: number;
+    start: number;
+    scanned: number;
+    found: number | null;
+    /** Highest offset read in the current range. */
+    seen: number;
+  }
+  const scans: Scan[] = [];
+  for (const t of targets) {
+    const k = seqKey(t.topic, t.partition);
+    const b = bounds.get(k);
+    if (!b || b.end <= b.start) {
+      result.set(k, 0);
+      continue;
+    }
+    const window = Math.min(b.end - b.start, t.expected + 512);
+    scans.push({ t, from: b.end - window, to: b.end, window, start: b.start, scanned: 0, found: null, seen: b.end - window - 1 });
+  }
+  if (scans.length === 0) return result;
+  const consumer = await bus.consumer({ topics: [...new Set(scans.map((s) => s.t.topic))], maxPollRecords: 5000, clientId: 'rtwh-job-recovery' });
+  try {
+    // Partitions that are not read are parked at their end.
+    for (const [k, b] of bounds) {
+      const i = k.indexOf('\u0000');
+      const topic = k.slice(0, i);
+      const partition = Number(k.slice(i + 1));
+      if (!scans.some((s) => s.t.topic === topic && s.t.partition === partition)) await consumer.seek({ topic, partition, offset: b.end });
+    }
+    let active = scans;
+    while (active.length > 0) {
+      const byKey = new Map(active.map((s) => [seqKey(s.t.topic, s.t.partition), s]));
+      for (const s of active) await consumer.seek({ topic: s.t.topic, partition: s.t.partition, offset: s.from });
+      let idleSince = Date.now();
+      let open = active.length;
+      while (open > 0) {
+        const recs = await consumer.poll({ timeoutMs: 200, maxRecords: 5000 });
+        if (recs.length === 0) {
+          if (Date.now() - idleSince > idleGiveUpMs) {
+            o.log?.(`recovery: ${[...byKey.keys()].map((k) => k.replace('\u0000', ':')).join(', ')} delivered nothing for ${idleGiveUpMs} ms before the end of the range; taking what was read`);
+            break;
+          }
+          continue;
+        }
+        idleSince = Date.now();
+        for (const r of recs) {
+          const s = byKey.get(seqKey(r.topic, r.partition));
+          if (!s || r.offset < s.from || r.offset >= s.to || r.offset <= s.seen) continue;
+          s.seen = r.offset;
+          s.scanned++;
+          const producer = r.headers[OUT_HEADER.producer];
+          if (producer !== undefined && s.t.producers.has(producer)) {
+            const seq = Number(r.headers[OUT_HEADER.seq]);
+            if (Number.isSafeInteger(seq) && seq > (s.found ?? 0)) s.found = seq;
+          }
+          if (r.offset >= s.to - 1) open--;
+        }
+      }
+      const more: Scan[] = [];
+      for (const s of active) {
+        if (s.found !== null || s.from <= s.start || s.scanned >= maxScan) {
+          if (s.found === null && s.from > s.start) o.log?.(`recovery: no record of ours in the last ${s.scanned} records of ${s.t.topic}:${s.t.partition}; taking none as sent`);
+          result.set(seqKey(s.t.topic, s.t.partition), s.found ?? 0);
+          continue;
+        }
+        s.window *= 4;
+        s.to = s.from;
+        s.from = Math.max(s.start, s.to - s.window);
+        s.seen = s.from - 1;
+        more.push(s);
+      }
+      active = more;
+    }
+  } finally {
+    await consumer.close().catch(() => undefined);
+  }
+  return result;
+}

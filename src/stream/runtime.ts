@@ -1,0 +1,435 @@
+/**
+ * The runtime around the engine: `runJob(spec, bus, options)` runs a declared job against the bus with its state
+ * in one SQLite file (state-store.ts), exactly once downstream.
+ *
+ *   poll a batch ─► engine.processBatch ─► engine.advance ─► engine.checkpoint
+ *     ─► ONE transaction: state, timers, input offsets, partition times + watermark, outputs and dead letters
+ *        into the outbox (partition and per-partition sequence assigned) and the acknowledged outbox rows deleted
+ *     ─► forward the new outbox chunks (in order per partition; the next batch is processed meanwhile)
+ *
+ * - Inputs start at the offsets in the state file (inputs.ts), never at the group's committed offset, which is
+ *   only mirrored (best effort) for `rtwh groups`.
+ * - At start, and after a send failed, the outbox chunks not known to be acknowledged are forwarded after reading
+ *   the tail of their partitions (outbox.ts lastSeqsOnBus): what the bus holds already is not sent again.
+ * - A quiet stream: every poll (200 ms) ends with engine.advance(), so the idle watermark closes windows and fires
+ *   timers; what they emit is committed and forwarded like any batch.
+ * - `untilIdle`: once every input partition is processed to its end and the outbox is empty, drain() fires every
+ *   timer (watermark +∞), that is committed and forwarded, and the job returns. The stored watermark stays the last
+ *   finite one, so a later run goes on in event time rather than treating every record as late. (Entries with a
+ *   TTL did expire at +∞, as they would at the end of any bounded run.)
+ * - A bus or server that is away is waited for (status 'waiting'); a job logic that throws stops the job with
+ *   JOB_FAILED naming the record, and nothing of that batch is committed.
+ */
+import { deadLetter, dlqTopic } from '../bus/dead-letter';
+import type { Admin, Bus, BusRecord, Consumer, Producer } from '../bus/types';
+import { q, RtwhError, rtwhError } from '../errors';
+import { Engine, resolveOptions, type Checkpoint } from './engine';
+import { InputPositions, topicBounds, type Bounds } from './inputs';
+import { lastSeqsOnBus, OutputRouter, sendChunks, type Routable, type TailTarget } from './outbox';
+import { patience, transient } from './retry';
+import { offsetKey, seqKey, StateStore, type OutboxChunk } from './state-store';
+import type { InputRecord, JobContext, JobLogic, JobResult, JobSpec, JobStatus, RunOptions } from './types';
+
+/** `dwd log` → `dwd_log` (state file and group names). */
+export function jobSlug(spec: Pick<JobSpec, 'name'>): string {
+  return spec.name.trim().replace(/\s+/g, '_');
+}
+
+/** The job's consumer group unless RunOptions.group says otherwise: `rtwh-dwd_log`. */
+export function jobGroup(spec: Pick<JobSpec, 'name'>): string {
+  return `rtwh-${jobSlug(spec)}`;
+}
+
+/** The producer header value of an output: `<job>/<output>`; dead letters use `<job>/dlq`. */
+export function producerName(spec: Pick<JobSpec, 'name'>, output: string): string {
+  return `${spec.name}/${output}`;
+}
+
+export interface JobTopics {
+  /** Logical input name → topic. */
+  inputs: Map<string, string>;
+  /** Logical output name → topic. */
+  outputs: Map<string, string>;
+}
+
+/** Topic names of the inputs and outputs, from fixed names or the options naming them. */
+export function resolveTopics(spec: JobSpec, options: Readonly<Record<string, string>>): JobTopics {
+  const pick = (kind: string, x: { name: string; topic?: string; topicOption?: string }): string => {
+    const t = x.topicOption !== undefined ? options[x.topicOption] : x.topic;
+    if (t === undefined || t === '') {
+      throw rtwhError('INTERNAL', `job ${q(spec.name)}: ${kind} ${q(x.name)} has no topic${x.topicOption ? ` (option --${x.topicOption} is not declared)` : ''}`);
+    }
+    return t;
+  };
+  return {
+    inputs: new Map(spec.inputs.map((i) => [i.name, pick('input', i)])),
+    outputs: new Map(spec.outputs.map((x) => [x.name, pick('output', x)])),
+  };
+}
+
+/** An input record that keeps the original bytes (dead letters carry them unchanged). */
+interface BusInput extends InputRecord {
+  raw: Buffer | null;
+}
+
+function jobFailure(spec: JobSpec, where: string, e: unknown, details: Record<string, unknown>): RtwhError {
+  const msg = e instanceof Error ? e.message : String(e);
+  return rtwhError('JOB_FAILED', `job ${q(spec.name)} failed on ${where}: ${msg}`, { cause: e, details: { job: spec.name, ...details } });
+}
+
+/** The job's logic with every call wrapped so a throw names the job and the record (or timer) it was at. */
+function guarded(spec: JobSpec): JobSpec {
+  return {
+    ...spec,
+    create(options) {
+      const l = spec.create(options);
+      const w: JobLogic = {
+        process(r: InputRecord, ctx: JobContext) {
+          try {
+            l.process(r, ctx);
+          } catch (e) {
+            throw jobFailure(spec, `${r.topic} partition ${r.partition} offset ${r.offset}`, e, { topic: r.topic, partition: r.partition, offset: r.offset });
+          }
+        },
+      };
+      if (l.prepare) {
+        const prepare = l.prepare.bind(l);
+        w.prepare = async (records, ctx) => {
+          try {
+            await prepare(records, ctx);
+          } catch (e) {
+            if (transient(e)) throw e;
+            const f = records[0]!;
+            throw jobFailure(spec, `the batch of ${records.length} records from ${f.topic} partition ${f.partition} offset ${f.offset} (prepare)`, e, { topic: f.topic, partition: f.partition, offset: f.offset });
+          }
+        };
+      }
+      if (l.onTimer) {
+        const onTimer = l.onTimer.bind(l);
+        w.onTimer = (name, key, time, ctx) => {
+          try {
+            onTimer(name, key, time, ctx);
+          } catch (e) {
+            throw jobFailure(spec, `timer ${q(name)} of key ${q(key)} at ${time}`, e, { timer: name, key, time });
+          }
+        };
+      }
+      return w;
+    },
+  };
+}
+
+interface Flight {
+  upTo: number;
+  p: Promise<unknown>;
+}
+
+export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<JobResult> {
+  const t0 = performance.now();
+  const batchSize = o.batchRecords ?? 5000;
+  let options: Record<string, string>;
+  try {
+    options = resolveOptions(spec, o.options);
+  } catch (e) {
+    throw rtwhError('USAGE', (e as Error).message);
+  }
+  const topics = resolveTopics(spec, options);
+  const inputTopics = [...new Set(topics.inputs.values())];
+  const inputOf = new Map<string, string>();
+  for (const [name, t] of topics.inputs) if (!inputOf.has(t)) inputOf.set(t, name);
+  const dlqOf = o.dlq ?? dlqTopic;
+  const group = o.group ?? jobGroup(spec);
+  const busWhat = `bus ${bus.displayUrl}`;
+  const dlqProducer = producerName(spec, 'dlq');
+
+  const status: JobStatus = {
+    job: spec.name,
+    state: 'starting',
+    records: 0,
+    recordsPerSecond: 0,
+    emitted: Object.fromEntries(spec.outputs.map((x) => [x.name, 0])),
+    deadLetters: 0,
+    counters: {},
+    watermark: -Infinity,
+    lag: null,
+    outboxPending: 0,
+    stateEntries: 0,
+    timersPending: 0,
+    startedAt: Date.now(),
+  };
+  let phase: JobStatus['state'] = 'starting';
+  const setPhase = (s: JobStatus['state']) => {
+    phase = s;
+    if (status.state !== 'waiting') status.state = s;
+  };
+  let aborted = o.signal?.aborted ?? false;
+  const onAbort = () => (aborted = true);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const patiently = patience({
+    log: o.log,
+    ...(o.signal ? { signal: o.signal } : {}),
+    onWaiting(what) {
+      if (what === undefined) {
+        status.state = phase;
+        delete status.waitingFor;
+      } else {
+        status.state = 'waiting';
+        status.waitingFor = what;
+      }
+    },
+  });
+
+  const store = StateStore.open(o.statePath, spec.name);
+  let consumer: Consumer | undefined;
+  let admin: Admin | undefined;
+  let producer: Producer | undefined;
+  let statusTimer: ReturnType<typeof setInterval> | undefined;
+  let reporting = false;
+  let lastStatusAt = performance.now();
+  let lastRecords = 0;
+  let failed = false;
+
+  try {
+    const loaded = store.load();
+    const engine = new Engine(guarded(spec), options, o.dims ? { dims: o.dims } : {});
+    engine.restore(loaded.state, loaded.timers, loaded.partitionTimes, loaded.watermark ?? -Infinity);
+    const router = new OutputRouter(loaded.seqs);
+    const stored = loaded.offsets;
+    const inputs = new InputPositions(o.startFrom, o.log);
+    let pending: OutboxChunk[] = loaded.outbox;
+    let ackedUpTo = 0;
+    let deletedUpTo = 0;
+    let storedWatermark = loaded.watermark ?? -Infinity;
+    const flights: Flight[] = [];
+    let mirroring = false;
+
+    const bounds = async (): Promise<Bounds> => (await topicBounds(admin!, inputTopics)).bounds;
+
+    const report = async () => {
+      if (reporting) return;
+      reporting = true;
+      try {
+        const now = performance.now();
+        status.recordsPerSecond = ((status.records - lastRecords) * 1000) / Math.max(now - lastStatusAt, 1);
+        lastRecords = status.records;
+        lastStatusAt = now;
+        status.counters = { ...engine.counters };
+        status.watermark = engine.watermark;
+        status.stateEntries = engine.stateSize;
+        status.timersPending = engine.timerCount;
+        status.outboxPending = pending.reduce((a, c) => a + c.records.length, 0);
+        if (admin && consumer) status.lag = await bounds().then((b) => inputs.lag(b, consumer!), () => null);
+        o.onStatus?.({ ...status, emitted: { ...status.emitted }, counters: { ...status.counters } });
+      } finally {
+        reporting = false;
+      }
+    };
+    statusTimer = setInterval(() => void report().catch(() => undefined), o.statusIntervalMs ?? 1000);
+
+    admin = await patiently(busWhat, () => bus.admin());
+    producer = await patiently(busWhat, () => bus.producer());
+
+    const ensureTopic = async (topic: string, partitions?: number) => {
+      if (router.knows(topic)) return;
+      const n = await patiently(busWhat, async () => {
+        try {
+          if (await admin!.createTopic({ name: topic, ...(partitions ? { partitions } : {}) })) o.log(`created topic ${topic} with ${partitions ?? 'the default number of'} partition${partitions === 1 ? '' : 's'}`);
+        } catch (e) {
+          if (!(e instanceof RtwhError && e.code === 'TOPIC_EXISTS')) throw e;
+        }
+        return (await admin!.describeTopic(topic)).partitions.length;
+      });
+      router.setPartitions(topic, n);
+    };
+    for (const x of spec.outputs) await ensureTopic(topics.outputs.get(x.name)!, x.partitions ?? 1);
+
+    /** Producer header values of ours per output topic. */
+    const oursIn = (topic: string, chunks: readonly OutboxChunk[]): Set<string> => {
+      const s = new Set<string>([dlqProducer]);
+      for (const [name, t] of topics.outputs) if (t === topic) s.add(producerName(spec, name));
+      for (const c of chunks) if (c.topic === topic) for (const r of c.records) s.add(r.producer);
+      return s;
+    };
+
+    /** Forwards `chunks` whose fate is unknown: only what the bus does not hold yet (read from its tails). */
+    const recoverSend = async (chunks: readonly OutboxChunk[]) => {
+      const targets = new Map<string, TailTarget>();
+      for (const c of chunks) {
+        const k = seqKey(c.topic, c.partition);
+        const t = targets.get(k);
+        if (t) (t as { expected: number }).expected += c.records.length;
+        else targets.set(k, { topic: c.topic, partition: c.partition, producers: oursIn(c.topic, chunks), expected: c.records.length });
+      }
+      const last = await lastSeqsOnBus(bus, admin!, [...targets.values()], { log: o.log });
+      const total = chunks.reduce((a, c) => a + c.records.length, 0);
+      const sent = await sendChunks(producer!, chunks, last);
+      o.log(`outbox: ${total} committed record${total === 1 ? '' : 's'} whose delivery was unknown: ${total - sent} already on the bus, ${sent} sent now`);
+    };
+
+    const dropAcked = (upTo: number) => {
+      ackedUpTo = Math.max(ackedUpTo, upTo);
+      let i = 0;
+      while (i < pending.length && pending[i]!.id <= upTo) i++;
+      if (i > 0) pending = pending.slice(i);
+    };
+
+    /** Waits until at most `max` forwards are in flight; a failed one makes every unacknowledged chunk go through recovery. */
+    const settle = async (max: number) => {
+      while (flights.length > max) {
+        const f = flights[0]!;
+        const err = await f.p;
+        if (err === null) {
+          flights.shift();
+          dropAcked(f.upTo);
+          continue;
+        }
+        for (const g of flights) await g.p;
+        flights.length = 0;
+        if (!transient(err)) throw err;
+        o.log(`forwarding failed (${(err as Error).message}); re-reading the output tails before sending again`);
+        const chunks = pending;
+        await patiently(busWhat, () => recoverSend(chunks));
+        if (chunks.length) dropAcked(chunks[chunks.length - 1]!.id);
+      }
+    };
+
+    const launch = (chunks: OutboxChunk[]) => {
+      if (chunks.length === 0) return;
+      const p = sendChunks(producer!, chunks).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      flights.push({ upTo: chunks[chunks.length - 1]!.id, p });
+    };
+
+    const mirror = (offsets: { topic: string; partition: number; next: number }[]) => {
+      if (offsets.length === 0 || mirroring || !consumer) return;
+      mirroring = true;
+      consumer
+        .commit(offsets.map((x) => ({ topic: x.topic, partition: x.partition, offset: x.next })))
+        .catch(() => undefined)
+        .finally(() => (mirroring = false));
+    };
+
+    /** Commits what the engine did since the last checkpoint (and the input positions); then forwards it. */
+    const commit = async (cp: Checkpoint) => {
+      const routable: Routable[] = [];
+      for (const e of cp.outputs) {
+        const topic = topics.outputs.get(e.output);
+        if (topic === undefined) throw rtwhError('JOB_FAILED', `job ${q(spec.name)} emitted to ${q(e.output)}, which is not one of its outputs (${spec.outputs.map((x) => x.name).join(', ')})`, { details: { job: spec.name, output: e.output } });
+        routable.push({ topic, producer: producerName(spec, e.output), key: e.key, value: e.value, ts: cleanTs(e.ts), headers: null });
+      }
+      for (const d of cp.deadLetters) {
+        const r = d.record as BusInput;
+        const m = deadLetter(r.raw ?? r.value ?? '', d.reason, spec.name, { topic: r.topic, partition: r.partition, offset: r.offset }, r.key);
+        const topic = dlqOf(r.topic);
+        await ensureTopic(topic);
+        routable.push({ topic, producer: dlqProducer, key: r.key, value: m.value as string | Buffer, ts: cleanTs(r.timestamp), headers: m.headers ?? null });
+      }
+      const { chunks, seqs } = router.route(routable);
+      const offsets = inputs.takeChanged();
+      const wm = Number.isFinite(cp.watermark) ? cp.watermark : storedWatermark;
+      const nothing = chunks.length === 0 && cp.state.length === 0 && cp.timersAdded.length === 0 && cp.timersRemoved.length === 0 && offsets.length === 0 && wm === storedWatermark && ackedUpTo <= deletedUpTo;
+      if (nothing) return;
+      const deleteUpTo = ackedUpTo > deletedUpTo ? ackedUpTo : 0;
+      store.commit({
+        state: cp.state,
+        timersAdded: cp.timersAdded,
+        timersRemoved: cp.timersRemoved,
+        offsets,
+        partitionTimes: cp.partitionTimes,
+        watermark: Number.isFinite(wm) ? wm : null,
+        chunks,
+        seqs,
+        deleteUpTo,
+      });
+      if (deleteUpTo) deletedUpTo = deleteUpTo;
+      storedWatermark = wm;
+      router.accept(seqs);
+      for (const x of offsets) stored.set(offsetKey(x.topic, x.partition), x.next);
+      for (const e of cp.outputs) status.emitted[e.output] = (status.emitted[e.output] ?? 0) + 1;
+      status.deadLetters += cp.deadLetters.length;
+      for (const c of chunks) pending.push(c);
+      launch(chunks);
+      mirror(offsets);
+    };
+
+    // The outbox left by the last run: forward what the bus does not hold yet.
+    if (pending.length > 0) {
+      const chunks = pending;
+      await patiently(busWhat, () => recoverSend(chunks));
+      dropAcked(chunks[chunks.length - 1]!.id);
+    }
+
+    consumer = await patiently(busWhat, () => bus.consumer({ group, topics: inputTopics, startFrom: o.startFrom, maxPollRecords: batchSize, clientId: `rtwh-${jobSlug(spec)}` }));
+    setPhase('running');
+    o.log(`running: ${inputTopics.join(', ')} → ${[...new Set(topics.outputs.values())].join(', ')} (group ${group}, state ${o.statePath}${loaded.offsets.size ? `, ${loaded.offsets.size} stored offset${loaded.offsets.size === 1 ? '' : 's'}` : ''})`);
+
+    let idlePolls = 0;
+    while (!aborted) {
+      const recs = await patiently(busWhat, () => consumer!.poll({ timeoutMs: 200, maxRecords: batchSize }));
+      const fresh = await patiently(busWhat, () => inputs.sync(consumer!, stored, bounds));
+      const batch: BusInput[] = [];
+      for (const r of recs) if (inputs.accept(r, fresh)) batch.push(toInput(r, inputOf.get(r.topic) ?? r.topic));
+      if (batch.length > 0) {
+        idlePolls = 0;
+        await patiently('the job\'s lookups', () => engine.processBatch(batch));
+        status.records += batch.length;
+      }
+      engine.advance();
+      await commit(engine.checkpoint());
+      await settle(batch.length > 0 ? 2 : 0);
+      if (o.untilIdle && batch.length === 0 && recs.length === 0 && fresh.size === 0) {
+        idlePolls++;
+        if (idlePolls >= 2 && pending.length === 0) {
+          const b = await patiently(busWhat, bounds);
+          if (inputs.drained(b, consumer)) {
+            setPhase('draining');
+            engine.drain();
+            await commit(engine.checkpoint());
+            break;
+          }
+        }
+      }
+    }
+    setPhase('stopping');
+    await settle(0);
+    if (ackedUpTo > deletedUpTo) {
+      store.commit({ state: [], timersAdded: [], timersRemoved: [], offsets: [], partitionTimes: {}, watermark: null, chunks: [], seqs: new Map(), deleteUpTo: ackedUpTo });
+      deletedUpTo = ackedUpTo;
+    }
+    await report().catch(() => undefined);
+  } catch (e) {
+    failed = true;
+    throw e;
+  } finally {
+    if (statusTimer) clearInterval(statusTimer);
+    o.signal?.removeEventListener('abort', onAbort);
+    await consumer?.close().catch(() => undefined);
+    await producer?.close().catch(() => undefined);
+    await admin?.close().catch(() => undefined);
+    store.close();
+    status.state = 'stopped';
+    delete status.waitingFor;
+    if (!failed) o.onStatus?.({ ...status, emitted: { ...status.emitted }, counters: { ...status.counters } });
+  }
+  return { status: { ...status, emitted: { ...status.emitted }, counters: { ...status.counters } }, seconds: (performance.now() - t0) / 1000 };
+}
+
+function toInput(r: BusRecord, input: string): BusInput {
+  return {
+    input,
+    topic: r.topic,
+    partition: r.partition,
+    offset: r.offset,
+    timestamp: r.timestamp,
+    key: r.key === null ? null : r.key.toString('utf8'),
+    value: r.value === null ? null : r.value.toString('utf8'),
+    raw: r.value,
+  };
+}
+
+/** A record timestamp the bus accepts: whole ms, not negative. */
+function cleanTs(ts: number): number {
+  return Number.isFinite(ts) && ts > 0 ? Math.trunc(ts) : 0;
+}

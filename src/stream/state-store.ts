@@ -1,0 +1,285 @@
+/**
+ * A job's state file (bun:sqlite, WAL): keyed state, timers, input offsets, partition event times and the
+ * watermark, and the OUTBOX of outputs committed but not yet acknowledged by the bus — all written in ONE
+ * transaction per batch (commit()).
+ *
+ * One process per state file: the file is opened in SQLite's EXCLUSIVE locking mode and written at once, so the
+ * connection holds the file's write lock until it is closed. The kernel releases that lock when the process dies
+ * (kill -9 included), so there is no stale lock to clean up; a second process (or a second runJob in this one)
+ * gets SQLITE_BUSY at open and is refused with JOB_LOCKED. `<state>.owner` names the owner's pid for that message.
+ *
+ * The outbox holds CHUNKS, not single records: one row per (batch, output topic, partition) with the records'
+ * per-partition sequence numbers first_seq…last_seq and the records as one JSON array. That is the same
+ * information as a row per record (topic, partition, seq, producer, key, value, ts, headers) at a fraction of
+ * the SQLite work per record, which is what lets a pass-through job reach the DWD throughput target.
+ */
+import { Database, type Statement } from 'bun:sqlite';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { q, RtwhError, rtwhError } from '../errors';
+import type { StateChange, TimerEntry } from './engine';
+import type { Headers } from '../bus/types';
+
+export const STATE_SCHEMA_VERSION = '1';
+
+/** One output record in the outbox; its sequence number is the chunk's firstSeq + its index. */
+export interface OutRecord {
+  producer: string;
+  key: string | null;
+  /** Text (outputs), or the original bytes (dead letters). */
+  value: string | Buffer | null;
+  ts: number;
+  /** Extra headers (dead letters); the producer and seq headers are added when forwarding. */
+  headers: Headers | null;
+}
+
+export interface OutboxChunk {
+  /** Row id; chunks are forwarded in id order. 0 until stored. */
+  id: number;
+  topic: string;
+  partition: number;
+  firstSeq: number;
+  records: OutRecord[];
+}
+
+export interface StoredInputOffset {
+  topic: string;
+  partition: number;
+  /** Next offset to process. */
+  next: number;
+}
+
+export interface LoadedState {
+  state: StateChange[];
+  timers: TimerEntry[];
+  offsets: Map<string, number>;
+  partitionTimes: Record<string, number>;
+  /** null = -Infinity (nothing observed yet). */
+  watermark: number | null;
+  outbox: OutboxChunk[];
+  /** Last assigned sequence per output partition (`topic\0partition`), and the keyless round-robin counters (`topic\0-1`). */
+  seqs: Map<string, number>;
+}
+
+export interface CommitBatch {
+  state: readonly StateChange[];
+  timersAdded: readonly TimerEntry[];
+  timersRemoved: readonly TimerEntry[];
+  offsets: readonly StoredInputOffset[];
+  partitionTimes: Readonly<Record<string, number>>;
+  /** Finite watermark to keep; null leaves the stored one. */
+  watermark: number | null;
+  /** New chunks (their ids are set by commit). */
+  chunks: OutboxChunk[];
+  /** Sequence counters changed by these chunks. */
+  seqs: ReadonlyMap<string, number>;
+  /** Deletes the outbox rows with id <= this (acknowledged by the bus); 0 = none. */
+  deleteUpTo: number;
+}
+
+export const seqKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
+export const offsetKey = (topic: string, partition: number): string => `${topic}:${partition}`;
+
+type Encoded = string | null | { b: string };
+type StoredRecord = [number, string | null, Encoded, number, Headers | null];
+
+function encodeValue(v: string | Buffer | null): Encoded {
+  if (v === null || typeof v === 'string') return v;
+  const text = v.toString('utf8');
+  return Buffer.byteLength(text) === v.length && Buffer.from(text, 'utf8').equals(v) ? text : { b: v.toString('base64') };
+}
+
+function decodeValue(v: Encoded): string | Buffer | null {
+  if (v === null || typeof v === 'string') return v;
+  return Buffer.from(v.b, 'base64');
+}
+
+function isBusy(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /database is locked/.test(String((e as Error).message));
+}
+
+export class StateStore {
+  private readonly db: Database;
+  private readonly ownerFile: string;
+  private readonly s: {
+    putState: Statement;
+    delState: Statement;
+    addTimer: Statement;
+    delTimer: Statement;
+    putOffset: Statement;
+    putPartTime: Statement;
+    putMeta: Statement;
+    addChunk: Statement;
+    delChunks: Statement;
+    putSeq: Statement;
+  };
+
+  private constructor(
+    db: Database,
+    readonly path: string,
+  ) {
+    this.db = db;
+    this.ownerFile = `${path}.owner`;
+    this.s = {
+      putState: db.prepare('INSERT INTO state(ns, k, v, expires) VALUES (?, ?, ?, ?) ON CONFLICT(ns, k) DO UPDATE SET v = excluded.v, expires = excluded.expires'),
+      delState: db.prepare('DELETE FROM state WHERE ns = ? AND k = ?'),
+      addTimer: db.prepare('INSERT OR IGNORE INTO timers(name, k, t) VALUES (?, ?, ?)'),
+      delTimer: db.prepare('DELETE FROM timers WHERE name = ? AND k = ? AND t = ?'),
+      putOffset: db.prepare('INSERT INTO offsets(topic, part, next) VALUES (?, ?, ?) ON CONFLICT(topic, part) DO UPDATE SET next = excluded.next'),
+      putPartTime: db.prepare('INSERT INTO part_times(tp, t) VALUES (?, ?) ON CONFLICT(tp) DO UPDATE SET t = excluded.t'),
+      putMeta: db.prepare('INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
+      addChunk: db.prepare('INSERT INTO outbox(topic, part, first_seq, last_seq, producers, records) VALUES (?, ?, ?, ?, ?, ?)'),
+      delChunks: db.prepare('DELETE FROM outbox WHERE id <= ?'),
+      putSeq: db.prepare('INSERT INTO out_seq(topic, part, seq) VALUES (?, ?, ?) ON CONFLICT(topic, part) DO UPDATE SET seq = excluded.seq'),
+    };
+  }
+
+  /** Opens (creating) the state file of `job` and takes its lock; JOB_LOCKED when another process holds it. */
+  static open(path: string, job: string): StateStore {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (e) {
+      throw rtwhError('JOB_STATE', `cannot create the directory of the state file ${q(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e, hint: 'Expected a writable directory for --state (default <state_dir>/jobs/).' });
+    }
+    let db: Database | undefined;
+    try {
+      db = new Database(path, { create: true, strict: true });
+      db.run('PRAGMA busy_timeout = 0');
+      // Before the first access: the connection keeps every lock it takes until it is closed.
+      db.run('PRAGMA locking_mode = EXCLUSIVE');
+      db.run('PRAGMA journal_mode = WAL');
+      db.run('BEGIN IMMEDIATE');
+      db.run('COMMIT');
+    } catch (e) {
+      db?.close(true);
+      if (isBusy(e)) {
+        const owner = readOwner(`${path}.owner`);
+        throw rtwhError('JOB_LOCKED', `the state file ${q(path)} of job ${q(job)} is in use by another process${owner ? ` (pid ${owner})` : ''}`, { details: { state: path, ...(owner ? { pid: owner } : {}) } });
+      }
+      throw rtwhError('JOB_STATE', `cannot open the state file ${q(path)}: ${(e as Error).message}`, { cause: e });
+    }
+    try {
+      db.run('PRAGMA synchronous = NORMAL');
+      db.run('PRAGMA cache_size = -65536');
+      db.run(`CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID`);
+      db.run(`CREATE TABLE IF NOT EXISTS state(ns TEXT NOT NULL, k TEXT NOT NULL, v TEXT NOT NULL, expires REAL, PRIMARY KEY(ns, k)) WITHOUT ROWID`);
+      db.run(`CREATE TABLE IF NOT EXISTS timers(name TEXT NOT NULL, k TEXT NOT NULL, t REAL NOT NULL, PRIMARY KEY(name, k, t)) WITHOUT ROWID`);
+      db.run(`CREATE TABLE IF NOT EXISTS offsets(topic TEXT NOT NULL, part INTEGER NOT NULL, next INTEGER NOT NULL, PRIMARY KEY(topic, part)) WITHOUT ROWID`);
+      db.run(`CREATE TABLE IF NOT EXISTS part_times(tp TEXT PRIMARY KEY, t REAL NOT NULL) WITHOUT ROWID`);
+      db.run(`CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, topic TEXT NOT NULL, part INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, producers TEXT NOT NULL, records TEXT NOT NULL)`);
+      db.run(`CREATE TABLE IF NOT EXISTS out_seq(topic TEXT NOT NULL, part INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(topic, part)) WITHOUT ROWID`);
+      const meta = new Map((db.query('SELECT k, v FROM meta').all() as { k: string; v: string }[]).map((r) => [r.k, r.v]));
+      const storedJob = meta.get('job');
+      if (storedJob !== undefined && storedJob !== job) {
+        throw rtwhError('JOB_STATE', `the state file ${q(path)} belongs to job ${q(storedJob)}, not ${q(job)}`, { hint: 'Give each job its own --state FILE (the default is <state_dir>/jobs/<job>.db).' });
+      }
+      const version = meta.get('schema');
+      if (version !== undefined && version !== STATE_SCHEMA_VERSION) {
+        throw rtwhError('JOB_STATE', `the state file ${q(path)} has schema version ${q(version)}; this rtwh reads version ${STATE_SCHEMA_VERSION}`);
+      }
+      db.run('INSERT OR IGNORE INTO meta(k, v) VALUES (?, ?), (?, ?)', ['job', job, 'schema', STATE_SCHEMA_VERSION]);
+    } catch (e) {
+      db.close(true);
+      if (e instanceof RtwhError) throw e;
+      throw rtwhError('JOB_STATE', `the state file ${q(path)} is not usable: ${(e as Error).message}`, { cause: e });
+    }
+    const store = new StateStore(db, path);
+    try {
+      writeFileSync(store.ownerFile, `${process.pid}\n`);
+    } catch {
+      // informational only
+    }
+    return store;
+  }
+
+  load(): LoadedState {
+    const db = this.db;
+    const state = (db.query('SELECT ns, k, v, expires FROM state').all() as { ns: string; k: string; v: string; expires: number | null }[]).map(
+      (r): StateChange => ({ namespace: r.ns, key: r.k, value: r.v, expires: r.expires }),
+    );
+    const timers = (db.query('SELECT name, k, t FROM timers').all() as { name: string; k: string; t: number }[]).map((r): TimerEntry => ({ name: r.name, key: r.k, time: r.t }));
+    const offsets = new Map((db.query('SELECT topic, part, next FROM offsets').all() as { topic: string; part: number; next: number }[]).map((r) => [offsetKey(r.topic, r.part), r.next]));
+    const partitionTimes = Object.fromEntries((db.query('SELECT tp, t FROM part_times').all() as { tp: string; t: number }[]).map((r) => [r.tp, r.t]));
+    const wm = db.query("SELECT v FROM meta WHERE k = 'watermark'").get() as { v: string } | null;
+    const seqs = new Map((db.query('SELECT topic, part, seq FROM out_seq').all() as { topic: string; part: number; seq: number }[]).map((r) => [seqKey(r.topic, r.part), r.seq]));
+    const outbox: OutboxChunk[] = [];
+    for (const r of db.query('SELECT id, topic, part, first_seq, last_seq, producers, records FROM outbox ORDER BY id').all() as {
+      id: number;
+      topic: string;
+      part: number;
+      first_seq: number;
+      last_seq: number;
+      producers: string;
+      records: string;
+    }[]) {
+      const producers = JSON.parse(r.producers) as string[];
+      const recs = JSON.parse(r.records) as StoredRecord[];
+      if (recs.length !== r.last_seq - r.first_seq + 1) throw rtwhError('JOB_STATE', `the state file ${q(this.path)} has a damaged outbox row ${r.id} (${recs.length} records for seq ${r.first_seq}…${r.last_seq})`);
+      outbox.push({
+        id: r.id,
+        topic: r.topic,
+        partition: r.part,
+        firstSeq: r.first_seq,
+        records: recs.map(([p, key, value, ts, headers]) => ({ producer: producers[p]!, key, value: decodeValue(value), ts, headers })),
+      });
+    }
+    return { state, timers, offsets, partitionTimes, watermark: wm ? Number(wm.v) : null, outbox, seqs };
+  }
+
+  /** Everything of one batch in one transaction; sets the ids of `b.chunks`. */
+  commit(b: CommitBatch): void {
+    const s = this.s;
+    this.db.transaction(() => {
+      if (b.deleteUpTo > 0) s.delChunks.run(b.deleteUpTo);
+      for (const c of b.state) {
+        if (c.value === null) s.delState.run(c.namespace, c.key);
+        else s.putState.run(c.namespace, c.key, c.value, c.expires);
+      }
+      for (const t of b.timersRemoved) s.delTimer.run(t.name, t.key, t.time);
+      for (const t of b.timersAdded) s.addTimer.run(t.name, t.key, t.time);
+      for (const o of b.offsets) s.putOffset.run(o.topic, o.partition, o.next);
+      for (const [tp, t] of Object.entries(b.partitionTimes)) s.putPartTime.run(tp, t);
+      if (b.watermark !== null && Number.isFinite(b.watermark)) s.putMeta.run('watermark', String(b.watermark));
+      for (const c of b.chunks) {
+        const producers: string[] = [];
+        const index = new Map<string, number>();
+        const recs: StoredRecord[] = new Array(c.records.length);
+        for (let i = 0; i < c.records.length; i++) {
+          const r = c.records[i]!;
+          let p = index.get(r.producer);
+          if (p === undefined) {
+            p = producers.length;
+            producers.push(r.producer);
+            index.set(r.producer, p);
+          }
+          recs[i] = [p, r.key, encodeValue(r.value), r.ts, r.headers];
+        }
+        const res = s.addChunk.run(c.topic, c.partition, c.firstSeq, c.firstSeq + c.records.length - 1, JSON.stringify(producers), JSON.stringify(recs));
+        c.id = Number(res.lastInsertRowid);
+      }
+      for (const [k, seq] of b.seqs) {
+        const i = k.indexOf('\u0000');
+        s.putSeq.run(k.slice(0, i), Number(k.slice(i + 1)), seq);
+      }
+    })();
+  }
+
+  close(): void {
+    try {
+      if (readOwner(this.ownerFile) === process.pid) rmSync(this.ownerFile, { force: true });
+    } catch {
+      // informational only
+    }
+    this.db.close(true);
+  }
+}
+
+function readOwner(path: string): number | null {
+  try {
+    const n = Number(readFileSync(path, 'utf8').trim());
+    return Number.isSafeInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
