@@ -166,6 +166,8 @@ export class Engine {
 
   private current: InputRecord | undefined;
   private currentTime: number | undefined;
+  /** While a timer fires: its time. State is then judged as of that time, not the (later) watermark. */
+  private firing: number | undefined;
   private readonly ctx: JobContext;
 
   constructor(
@@ -196,6 +198,7 @@ export class Engine {
 
   /** Loads persisted state, timers and partition times (at start, before any batch). */
   restore(state: Iterable<StateChange>, timers: Iterable<TimerEntry>, partitionTimes: Record<string, number>, watermark: number): void {
+    // Values come back as plain JSON: a job that keeps exact decimals or big integers in state stores them as text.
     for (const s of state) if (s.value !== null) this.entries.set(s.namespace + SEP + s.key, { value: JSON.parse(s.value), expires: s.expires });
     for (const t of timers) {
       const id = timerId(t);
@@ -298,7 +301,12 @@ export class Engine {
       this.timers.delete(id);
       if (this.timersAdded.has(id)) this.timersAdded.delete(id);
       else this.timersRemoved.set(id, t);
-      this.logic.onTimer?.(t.name, t.key, t.time, this.ctx);
+      this.firing = t.time;
+      try {
+        this.logic.onTimer?.(t.name, t.key, t.time, this.ctx);
+      } finally {
+        this.firing = undefined;
+      }
     }
   }
 
@@ -313,7 +321,12 @@ export class Engine {
   }
 
   private eventNow(): number {
-    return this.currentTime ?? this.wm;
+    return this.currentTime ?? this.firing ?? this.wm;
+  }
+
+  /** Event time state expiry is judged at: a firing timer's time, else the watermark. */
+  private horizon(): number {
+    return this.firing ?? this.wm;
   }
 
   private makeContext(): JobContext {
@@ -323,7 +336,7 @@ export class Engine {
       get<T>(ns: string, key: string): T | undefined {
         const e = eng.entries.get(ns + SEP + key);
         if (!e) return undefined;
-        if (e.expires !== null && e.expires <= eng.wm) return undefined;
+        if (e.expires !== null && e.expires <= eng.horizon()) return undefined;
         return e.value as T;
       },
       put(ns, key, value, ttlMs) {
@@ -342,7 +355,7 @@ export class Engine {
         const out: [string, T][] = [];
         for (const [id, e] of eng.entries) {
           if (!id.startsWith(head)) continue;
-          if (e.expires !== null && e.expires <= eng.wm) continue;
+          if (e.expires !== null && e.expires <= eng.horizon()) continue;
           out.push([id.slice(ns.length + 1), e.value as T]);
         }
         return out;

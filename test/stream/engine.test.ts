@@ -71,6 +71,28 @@ describe('engine', () => {
     expect(r.outputs.map((o) => o.value)).toEqual(['{"seen":1}', '{"seen":1}', '{"seen":null}']);
   });
 
+  test('a timer sees state as of its own time, even when the watermark jumped past the state TTL', async () => {
+    const spec: JobSpec = {
+      ...sessionJob(),
+      create: () => ({
+        process(r, ctx) {
+          const e = JSON.parse(r.value!) as { k: string; ts: number };
+          ctx.observe(e.ts);
+          if (e.k === 'put') {
+            ctx.state.put('s', 'x', 'kept', 5000); // expires at 6000
+            ctx.timers.register('read', 'x', 4000);
+          }
+        },
+        onTimer(_n, key, time, ctx) {
+          ctx.emit('out', key, { at: time, seen: ctx.state.get('s', key) ?? null });
+        },
+      }),
+    };
+    const r = await runInMemory(spec, inputRecords('in', 'in', [ev('put', 1000), ev('jump', 20_000)]), { batch: 1, drain: false });
+    expect(r.outputs.map((o) => o.value)).toEqual(['{"at":4000,"seen":"kept"}']);
+    expect(r.engine.stateSize).toBe(0); // and once the watermark (17000) is past 6000, it is gone
+  });
+
   test('an idle partition stops holding the watermark back; all idle, event time follows the wall clock', async () => {
     let wall = 0;
     const e = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
