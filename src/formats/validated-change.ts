@@ -49,10 +49,11 @@ export type DecodeResult =
 const DECIMAL_TEXT = /^-?\d+\.\d+$/;
 
 /**
- * Text where JSON.parse might not keep a number exactly: a digit followed by a fraction or an exponent, or 16
- * digits in a row (2^53 has 16). Strings can match too (a file name "1.png"): that only costs the slow parse.
+ * Text where JSON.parse might not keep a number exactly: a number (it follows ':', ',' or '[') with a fraction or
+ * an exponent, or with 16+ digits (2^53 has 16). Text inside strings rarely looks like that ("a@163.com" does
+ * not); when it does, it only costs the slow parse.
  */
-const MAYBE_INEXACT = /\d[.eE]|\d{16}/;
+const MAYBE_INEXACT = /[:,[]\s*-?\d+[.eE]|[:,[]\s*-?\d{16}/;
 
 interface SourceContext {
   source?: string;

@@ -70,6 +70,19 @@ describe('corpus of malformed records', () => {
 });
 
 describe('decodeChanges: exact values', () => {
+  test('the fast path (no fraction, exponent or 16-digit number in the text) and the exact path agree', () => {
+    const head = '{"database":"gmall","table":"t","type":"insert","ts":1736812800,"xid":1,"commit":true,"data":';
+    const fast = decodeChanges(`${head}{"id":1,"n":-12,"mail":"x@163.com","v":"2.50"}}`);
+    const exact = decodeChanges(`${head}{"id":1,"n":-12,"mail":"x@163.com","v":"2.50","d":1299.00,"big":12345678901234567890,"e":1e5}}`);
+    if (!fast.ok || !exact.ok) throw new Error('expected both to decode');
+    expect(fast.changes[0]!.data).toEqual({ id: 1, n: -12, mail: 'x@163.com', v: '2.50' });
+    const d = exact.changes[0]!.data;
+    expect(d.d).toEqual(new ExactDecimal('1299.00'));
+    expect(d.big).toBe(12345678901234567890n);
+    expect(d.e).toBe(100000);
+    expect({ id: d.id, n: d.n, mail: d.mail, v: d.v }).toEqual(fast.changes[0]!.data);
+  });
+
   test('big integers and decimals keep every digit', () => {
     const d = decodeChanges(S.BIG_NUMBERS);
     if (!d.ok) throw new Error(d.reasons.join('; '));
