@@ -9,9 +9,11 @@
  * machine is shared, and the best run is the least disturbed. Needs `scripts/stack.sh up`.
  *
  * Mode `client` generates the day and builds its SQL without sending it: what the client side alone can do,
- * to tell a slow server from a slow generator.
+ * to tell a slow server from a slow generator. Mode `server` generates the day first and times only the
+ * --fast write of it (connections open, state read): what the server takes when the client has nothing else to
+ * do. A fast run can be no quicker than either.
  *
- *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,exact,fast,bus]
+ *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,server,exact,fast,bus]
  *     [--connections N] [--batch-rows N]   (fast: the writer's connections and rows per transaction)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,14 +27,14 @@ import { busStatePath, runMockDb, type MockDbResult } from '../../src/mock/db/ru
 import { connectMysql, type LocalFiles, parseMysqlUrl, type MysqlConn } from '../../src/store/mysql';
 import { baseData } from '../../src/mock/db/base';
 import { collectDay, generateDay } from '../../src/mock/db/day';
-import { writeTxns } from '../../src/mock/db/mysql-writer';
+import { loadStateFromMysql, writeTxns } from '../../src/mock/db/mysql-writer';
 
 const { values: args } = parseArgs({
   options: {
     mysql: { type: 'string', default: process.env.RTWH_TEST_MYSQL ?? 'mysql://root:rtwh-root@127.0.0.1:3307/gmall' },
     scales: { type: 'string', default: '1,10' },
     runs: { type: 'string', default: '5' },
-    modes: { type: 'string', default: 'client,exact,fast,bus' },
+    modes: { type: 'string', default: 'client,server,exact,fast,bus' },
     /** fast: connections and rows per transaction (default: the writer's). */
     connections: { type: 'string' },
     'batch-rows': { type: 'string' },
@@ -117,6 +119,27 @@ async function clientRun(scale: string): Promise<MockDbResult> {
   return { rows, perTable: {}, baseRows: 0, seconds: (performance.now() - t0) / 1000, where: 'nowhere' };
 }
 
+/** The day generated first, then only its --fast write timed (two connections, as the command uses). */
+async function serverRun(scale: string): Promise<MockDbResult> {
+  const options = parseMockDbOptions({ scale });
+  const db = `rtwh_bench_${Date.now().toString(36)}`;
+  const url = urlFor(db);
+  try {
+    await runMockDb({ dates: [PREV], seed: SEED, options, init: true, target: { kind: 'mysql', url, fast: true } });
+    const conns = [await connectMysql(url, { multipleStatements: true }), await connectMysql(url, { multipleStatements: true })];
+    try {
+      const txns = [...generateDay({ date: DAY, seed: SEED, options, state: await loadStateFromMysql(conns[0]!) })];
+      const t0 = performance.now();
+      const rows = await writeTxns(conns[0]!, txns, { fast: true, moreConnections: conns.slice(1) });
+      return { rows, perTable: {}, baseRows: 0, seconds: (performance.now() - t0) / 1000, where: db };
+    } finally {
+      for (const c of conns) await c.close();
+    }
+  } finally {
+    await dropDb(db);
+  }
+}
+
 function rate(r: MockDbResult): number {
   return r.rows / Math.max(r.seconds, 1e-3);
 }
@@ -128,12 +151,14 @@ for (const scale of args.scales.split(',')) {
     const before = load();
     const results: MockDbResult[] = [];
     for (let i = 0; i < RUNS; i++) {
-      results.push(mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : await mysqlRun(scale, mode === 'fast'));
+      results.push(
+        mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : mode === 'server' ? await serverRun(scale) : await mysqlRun(scale, mode === 'fast'),
+      );
     }
     results.sort((x, y) => rate(x) - rate(y));
     const median = results[(results.length - 1) >> 1]!;
     const best = results[results.length - 1]!;
-    const what = mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : `MariaDB ${mode}`;
+    const what = mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : mode === 'server' ? 'MariaDB fast, write only' : `MariaDB ${mode}`;
     const unit = mode === 'bus' ? 'msgs/s' : 'rows/s';
     console.log(
       `scale ${scale.padStart(3)}  ${what.padEnd(22)} ${formatCount(best.rows).padStart(9)} rows  median ${median.seconds.toFixed(2).padStart(6)} s ${formatCount(rate(median)).padStart(9)} ${unit}` +
