@@ -175,9 +175,19 @@ function keyText(k: string): string {
   return (KEY_TEXT[k] ??= `${JSON.stringify(k)}:`);
 }
 
+/**
+ * Mirrors of keyed state that save the engine's namespaced lookup on the hot path. Exact by construction: a
+ * first-visit date never changes once written and has no TTL; a jump state object is the very object stored in
+ * the engine (every change is put back, every delete mirrored). A new logic starts empty (after a restore it
+ * falls back to the state). Bounded: cleared when full, which only costs lookups.
+ */
+const MIRROR_MAX = 1 << 18;
+
 class DwdLogLogic implements JobLogic {
   private readonly dates = new BeijingDates();
   private readonly yesterday = new BeijingDates();
+  private readonly firstVisit = new Map<string, string>();
+  private readonly jumps = new Map<string, JumpState>();
 
   process(r: InputRecord, ctx: JobContext): void {
     const text = r.value;
@@ -216,28 +226,28 @@ class DwdLogLogic implements JobLogic {
     if (hasErrKey && err !== null) ctx.emit('err', mid, fixed ? JSON.stringify(obj) : text, ts);
 
     if (start !== undefined) {
-      ctx.emit('start', mid, fixed || hasErrKey ? this.serialise(obj, common, undefined, false) : text, ts);
+      ctx.emit('start', mid, fixed || hasErrKey ? this.serialise(obj, JSON.stringify(common), undefined, false) : text, ts);
       return;
     }
 
     const pageObj = page as Obj;
     const pageText = JSON.stringify(pageObj);
+    const nd = displays === undefined ? 0 : displays.length;
+    const na = actions === undefined ? 0 : actions.length;
     let commonText: string | undefined;
-    const head = (): string => `{"common":${(commonText ??= JSON.stringify(common))},"page":${pageText},`;
-    if (displays !== undefined && displays.length > 0) {
-      const h = head();
-      const tail = `,"ts":${ts}}`;
-      for (const d of displays) {
-        if (!isObj(d)) {
-          ctx.count('display_not_object');
-          continue;
+    if (nd + na > 0) {
+      commonText = JSON.stringify(common);
+      const head = `{"common":${commonText},"page":${pageText},`;
+      if (nd > 0) {
+        const tail = `,"ts":${ts}}`;
+        for (let i = 0; i < nd; i++) {
+          const d = displays![i];
+          if (!isObj(d)) ctx.count('display_not_object');
+          else ctx.emit('display', mid, `${head}"display":${JSON.stringify(d)}${tail}`, ts);
         }
-        ctx.emit('display', mid, `${h}"display":${JSON.stringify(d)}${tail}`, ts);
       }
-    }
-    if (actions !== undefined && actions.length > 0) {
-      const h = head();
-      for (const a of actions) {
+      for (let i = 0; i < na; i++) {
+        const a = actions![i];
         if (!isObj(a)) {
           ctx.count('action_not_object');
           continue;
@@ -247,10 +257,10 @@ class DwdLogLogic implements JobLogic {
           ctx.count('action_without_ts');
           ats = ts;
         }
-        ctx.emit('action', mid, `${h}"action":${JSON.stringify(a)}}`, ats as number);
+        ctx.emit('action', mid, `${head}"action":${JSON.stringify(a)}}`, ats as number);
       }
     }
-    const pageRecord = fixed || hasErrKey || displays !== undefined || actions !== undefined ? this.serialise(obj, common, pageText, true) : text;
+    const pageRecord = fixed || hasErrKey || displays !== undefined || actions !== undefined ? this.serialise(obj, commonText ?? JSON.stringify(common), pageText, true) : text;
     ctx.emit('page', mid, pageRecord, ts);
 
     this.uniqueVisitor(mid, ts, pageRecord, ctx);
@@ -259,7 +269,7 @@ class DwdLogLogic implements JobLogic {
 
   onTimer(name: string, key: string, _time: number, ctx: JobContext): void {
     if (name !== JUMP_TIMER) return;
-    const s = ctx.state.get<JumpState>(NS.jump, key);
+    const s = this.jumps.get(key) ?? ctx.state.get<JumpState>(NS.jump, key);
     if (!s) return;
     s.t = null;
     const wm = ctx.watermark;
@@ -296,7 +306,7 @@ class DwdLogLogic implements JobLogic {
       ctx.count('user_jump_late');
       return;
     }
-    const s = ctx.state.get<JumpState>(NS.jump, mid) ?? { b: [], p: null, t: null };
+    const s = this.jumps.get(mid) ?? ctx.state.get<JumpState>(NS.jump, mid) ?? { b: [], p: null, t: null };
     const b = s.b;
     const e: JumpEvent = [ts, startRecord];
     let i = b.length;
@@ -313,6 +323,7 @@ class DwdLogLogic implements JobLogic {
     if (next === Infinity) {
       if (s.t !== null) ctx.timers.cancel(JUMP_TIMER, mid, s.t);
       ctx.state.delete(NS.jump, mid);
+      this.jumps.delete(mid);
       return;
     }
     if (s.t !== next) {
@@ -321,6 +332,10 @@ class DwdLogLogic implements JobLogic {
       s.t = next;
     }
     ctx.state.put(NS.jump, mid, s);
+    if (!this.jumps.has(mid)) {
+      if (this.jumps.size >= MIRROR_MAX) this.jumps.clear();
+      this.jumps.set(mid, s);
+    }
   }
 
   private uniqueVisitor(mid: string, ts: number, pageRecord: string, ctx: JobContext): void {
@@ -334,24 +349,36 @@ class DwdLogLogic implements JobLogic {
 
   /** The is_new correction; true when it changed common.is_new. */
   private fixIsNew(common: Obj, mid: string, ts: number, ctx: JobContext): boolean {
-    const first = ctx.state.get<string>(NS.firstVisit, mid);
-    if (common.is_new === '1') {
-      if (first === undefined) ctx.state.put(NS.firstVisit, mid, this.dates.dateOf(ts));
-      else if (first !== this.dates.dateOf(ts)) {
-        common.is_new = '0';
-        ctx.count('is_new_fixed');
-        return true;
+    let first = this.firstVisit.get(mid);
+    if (first === undefined) {
+      first = ctx.state.get<string>(NS.firstVisit, mid);
+      if (first === undefined) {
+        first = common.is_new === '1' ? this.dates.dateOf(ts) : this.yesterday.dateOf(ts - DAY_MS);
+        ctx.state.put(NS.firstVisit, mid, first);
+        this.remember(mid, first);
+        return false;
       }
-    } else if (first === undefined) ctx.state.put(NS.firstVisit, mid, this.yesterday.dateOf(ts - DAY_MS));
+      this.remember(mid, first);
+    }
+    if (common.is_new === '1' && first !== this.dates.dateOf(ts)) {
+      common.is_new = '0';
+      ctx.count('is_new_fixed');
+      return true;
+    }
     return false;
   }
 
+  private remember(mid: string, first: string): void {
+    if (this.firstVisit.size >= MIRROR_MAX) this.firstVisit.clear();
+    this.firstVisit.set(mid, first);
+  }
+
   /** The line as JSON without err (and, for a page, without displays/actions), keys in their order. */
-  private serialise(obj: Obj, common: Obj, pageText: string | undefined, isPage: boolean): string {
+  private serialise(obj: Obj, commonText: string, pageText: string | undefined, isPage: boolean): string {
     let s = '{';
     for (const k in obj) {
       if (k === 'err' || (isPage && (k === 'displays' || k === 'actions'))) continue;
-      const v = k === 'common' ? JSON.stringify(common) : k === 'page' && pageText !== undefined ? pageText : JSON.stringify(obj[k]);
+      const v = k === 'common' ? commonText : k === 'page' && pageText !== undefined ? pageText : JSON.stringify(obj[k]);
       if (v === undefined) continue;
       s += s.length === 1 ? keyText(k) + v : `,${keyText(k)}${v}`;
     }
