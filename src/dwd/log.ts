@@ -32,6 +32,7 @@
  * Every output is keyed by mid; values are JSON text. Unchanged records are forwarded as the bytes they came in.
  */
 import { validateAppLog } from '../formats/applog';
+import { resolveOptions } from '../stream/engine';
 import type { InputRecord, JobContext, JobLogic, JobOption, JobSpec } from '../stream/types';
 
 export const DWD_LOG_JOB = 'dwd log';
@@ -75,7 +76,7 @@ export const NS = { firstVisit: 'first_visit', uv: 'uv', jump: 'jump' } as const
 const JUMP_TIMER = 'jump';
 
 const topicName = (v: string): string | undefined =>
-  /^[A-Za-z0-9._-]{1,249}$/.test(v) && v !== '.' && v !== '..' ? undefined : 'a topic name (letters, digits, . _ -; at most 249)';
+  /^[A-Za-z0-9._-]{1,249}$/.test(v) && v !== '.' && v !== '..' ? undefined : 'expected a topic name (letters, digits, . _ -; at most 249)';
 
 const OPTIONS: JobOption[] = [
   { name: 'input-topic', description: 'the app log topic to read', default: 'ods_log', check: topicName },
@@ -83,7 +84,7 @@ const OPTIONS: JobOption[] = [
     name: 'topic-style',
     description: 'default names of the five split topics: 2022 (dwd_traffic_page …) or 2023 (dwd_traffic_page_log …)',
     default: '2022',
-    check: (v) => (v === '2022' || v === '2023' ? undefined : '2022 or 2023'),
+    check: (v) => (v === '2022' || v === '2023' ? undefined : 'expected 2022 or 2023'),
   },
   { name: 'start-topic', description: 'start logs', default: SPLIT_TOPICS['2022'].start, check: topicName },
   { name: 'page-topic', description: 'page logs without displays and actions', default: SPLIT_TOPICS['2022'].page, check: topicName },
@@ -98,22 +99,19 @@ const OPTIONS: JobOption[] = [
  * The job's options with `--topic-style` applied: a split-topic option that was not given takes the style's name.
  * (The generic resolveOptions only knows fixed defaults; the runtime/CLI should call this for `dwd log`.)
  */
-export function resolveDwdLogOptions(given: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
-  const known = new Set(OPTIONS.map((o) => o.name));
-  for (const k of Object.keys(given)) if (given[k] !== undefined && !known.has(k)) throw new RangeError(`${DWD_LOG_JOB}: unknown option --${k}`);
+/** `--topic-style 2023` names the split topics the 2023 way unless they are given one by one. */
+function styledTopics(given: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const style = given['topic-style'] ?? '2022';
   const styled: Record<string, string> = {};
   if (style === '2022' || style === '2023') {
     for (const [out, name] of Object.entries(SPLIT_TOPICS[style])) styled[`${out}-topic`] = name;
   }
-  const out: Record<string, string> = {};
-  for (const o of OPTIONS) {
-    const v = given[o.name] ?? styled[o.name] ?? o.default;
-    const problem = o.check?.(v);
-    if (problem) throw new RangeError(`invalid --${o.name} ${JSON.stringify(v)}: expected ${problem}`);
-    out[o.name] = v;
-  }
-  return out;
+  return styled;
+}
+
+/** The job's options with the declared defaults and the topic style applied (what the runtime resolves). */
+export function resolveDwdLogOptions(given: Readonly<Record<string, string | undefined>> = {}): Record<string, string> {
+  return resolveOptions(dwdLogJob, given);
 }
 
 export const dwdLogJob: JobSpec = {
@@ -122,6 +120,7 @@ export const dwdLogJob: JobSpec = {
   inputs: [{ name: 'ods_log', topicOption: 'input-topic' }],
   outputs: (Object.keys(DWD_LOG_OUTPUTS) as DwdLogOutput[]).map((name) => ({ name, topicOption: DWD_LOG_OUTPUTS[name] })),
   options: OPTIONS,
+  derivedOptions: styledTopics,
   outOfOrdernessMs: 3000,
   create: () => new DwdLogLogic(),
 };

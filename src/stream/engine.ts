@@ -421,8 +421,9 @@ export function resolveOptions(spec: JobSpec, given: Readonly<Record<string, str
   const out: Record<string, string> = {};
   const known = new Set(spec.options.map((o) => o.name));
   for (const k of Object.keys(given)) if (given[k] !== undefined && !known.has(k)) throw new RangeError(`${spec.name}: unknown option --${k}`);
+  const derived = spec.derivedOptions?.(given) ?? {};
   for (const o of spec.options) {
-    const v = given[o.name] ?? o.default;
+    const v = given[o.name] ?? derived[o.name] ?? o.default;
     const problem = o.check?.(v);
     if (problem) throw new RangeError(`invalid --${o.name} ${JSON.stringify(v)}: ${problem}`);
     out[o.name] = v;

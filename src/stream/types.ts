@@ -133,6 +133,11 @@ export interface JobSpec {
   idleTimeoutMs?: number;
   /** The job reads dims through ctx.dims. */
   needsDims?: boolean;
+  /**
+   * Optional: option values that depend on other options (e.g. a topic style choosing the topic names), applied
+   * to the values given before the declared defaults: returns values for options NOT given.
+   */
+  derivedOptions?(given: Readonly<Record<string, string | undefined>>): Record<string, string>;
   create(options: Readonly<Record<string, string>>): JobLogic;
 }
 

@@ -80,7 +80,7 @@ describe('decodeChanges: exact values', () => {
     expect(d.d).toEqual(new ExactDecimal('1299.00'));
     expect(d.big).toBe(12345678901234567890n);
     expect(d.e).toBe(100000);
-    expect({ id: d.id, n: d.n, mail: d.mail, v: d.v }).toEqual(fast.changes[0]!.data);
+    expect({ id: d.id, n: d.n, mail: d.mail, v: d.v } as Record<string, unknown>).toEqual(fast.changes[0]!.data as Record<string, unknown>);
   });
 
   test('big integers and decimals keep every digit', () => {
