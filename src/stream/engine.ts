@@ -146,6 +146,8 @@ export class Engine {
   private readonly dims: DimReader | undefined;
 
   private readonly entries = new Map<string, Entry>();
+  /** Entries with a TTL by expiry time (name unused, key = entry id); stale items are skipped when popped. */
+  private readonly expiries = new TimerHeap();
   private readonly dirty = new Set<string>();
   /** Live timers by id; the heap may hold cancelled ones (skipped when popped). */
   private readonly timers = new Map<string, TimerEntry>();
@@ -199,7 +201,12 @@ export class Engine {
   /** Loads persisted state, timers and partition times (at start, before any batch). */
   restore(state: Iterable<StateChange>, timers: Iterable<TimerEntry>, partitionTimes: Record<string, number>, watermark: number): void {
     // Values come back as plain JSON: a job that keeps exact decimals or big integers in state stores them as text.
-    for (const s of state) if (s.value !== null) this.entries.set(s.namespace + SEP + s.key, { value: JSON.parse(s.value), expires: s.expires });
+    for (const s of state) {
+      if (s.value === null) continue;
+      const id = s.namespace + SEP + s.key;
+      this.entries.set(id, { value: JSON.parse(s.value), expires: s.expires });
+      if (s.expires !== null) this.expiries.push({ name: '', key: id, time: s.expires });
+    }
     for (const t of timers) {
       const id = timerId(t);
       if (!this.timers.has(id)) {
@@ -310,13 +317,17 @@ export class Engine {
     }
   }
 
+  /** Drops entries whose TTL the watermark passed: a heap by expiry, so only expired entries are visited. */
   private expireState(): void {
-    if (this.wm === -Infinity) return;
-    for (const [id, e] of this.entries) {
-      if (e.expires !== null && e.expires <= this.wm) {
-        this.entries.delete(id);
-        this.dirty.add(id);
-      }
+    for (;;) {
+      const top = this.expiries.peek();
+      if (!top || top.time > this.wm) return;
+      this.expiries.pop();
+      const e = this.entries.get(top.key);
+      // A stale heap item: the entry was rewritten (another expiry) or deleted since.
+      if (!e || e.expires !== top.time) continue;
+      this.entries.delete(top.key);
+      this.dirty.add(top.key);
     }
   }
 
@@ -345,6 +356,7 @@ export class Engine {
         const id = ns + SEP + key;
         eng.entries.set(id, { value, expires });
         eng.dirty.add(id);
+        if (expires !== null) eng.expiries.push({ name: '', key: id, time: expires });
       },
       delete(ns, key) {
         const id = ns + SEP + key;
