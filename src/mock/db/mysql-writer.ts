@@ -50,7 +50,7 @@ const FIRST_GROUP_ROWS = 1000;
 /** fast mode: the longest the generator runs without letting the event loop answer the server. */
 const YIELD_MS = 0.25;
 
-/** fast mode: groups built ahead of the one the server is writing, at most (memory stays bounded at any --scale). */
+/** fast mode: groups built and waiting while the server writes one, at most (memory stays bounded at any --scale). */
 const MAX_QUEUED_GROUPS = 4;
 
 const insertHeads = new Map<string, string>();
@@ -457,7 +457,7 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
     queue.push({ parts: shareOut(groupWork(group, infile), lanes.length), rows: group.length, ts: groupTs });
     group = [];
     sender ??= send();
-    while (queue.length > MAX_QUEUED_GROUPS && !failure) await new Promise<void>((r) => (room = r));
+    while (queue.length >= MAX_QUEUED_GROUPS && !failure) await new Promise<void>((r) => (room = r));
     room = undefined;
   };
 

@@ -173,6 +173,37 @@ describe('mock db --fast', () => {
     }
   });
 
+  test('groups built ahead never outrun a failure: the groups before it stay, it and every later one are not written', async () => {
+    const { db, conn } = await freshDb();
+    const second = await connectMysql(urlFor(db), { multipleStatements: true });
+    const favor = (id: number): RowChange => {
+      const data: Row = {};
+      for (const c of columnNames('favor_info')) data[c] = null;
+      Object.assign(data, { id, user_id: 1, sku_id: 2, spu_id: 3, is_cancel: '0', create_time: '2025-01-14 10:00:00' });
+      return { table: 'favor_info', type: 'insert', data };
+    };
+    const idsOf = async (table: string) => (await rows(conn, table)).map((r) => Number(r.id));
+    try {
+      // eight groups of 2 × MANY rows (users and favorites), far more than the writer queues; group 5 repeats favorite 1
+      const groups = Array.from({ length: 8 }, (_, g) => {
+        const from = g * MANY + 1;
+        return [...ids(from).map((id) => insert(user(id))), ...(g === 4 ? [...ids(from, MANY - 1).map(favor), favor(1)] : ids(from).map(favor))];
+      });
+      for (const moreConnections of [[], [second]]) {
+        await conn.query('DELETE FROM user_info; DELETE FROM favor_info');
+        const committed: number[] = [];
+        const e = await writeTxns(conn, txns(...groups), { fast: true, batchRows: 2 * MANY, infile: true, moreConnections, onRows: (n) => committed.push(n) }).catch((x: Error) => x);
+        expect((e as Error).message).toContain('inserting into favor_info: Duplicate entry');
+        expect(committed).toEqual([2 * MANY, 2 * MANY, 2 * MANY, 2 * MANY]);
+        expect(await idsOf('user_info')).toEqual(ids(1, 4 * MANY));
+        expect(await idsOf('favor_info')).toEqual(ids(1, 4 * MANY));
+      }
+    } finally {
+      await second.close();
+      await conn.close();
+    }
+  });
+
   test('the server reads only the files the query sends: no other name, and nothing without them', async () => {
     const { conn } = await freshDb();
     try {
