@@ -158,7 +158,7 @@ for (const scale of args.scales.split(',')) {
     results.sort((x, y) => rate(x) - rate(y));
     const median = results[(results.length - 1) >> 1]!;
     const best = results[results.length - 1]!;
-    const what = mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : mode === 'server' ? 'MariaDB fast, write only' : `MariaDB ${mode}`;
+    const what = mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : mode === 'server' ? 'MariaDB write only' : `MariaDB ${mode}`;
     const unit = mode === 'bus' ? 'msgs/s' : 'rows/s';
     console.log(
       `scale ${scale.padStart(3)}  ${what.padEnd(22)} ${formatCount(best.rows).padStart(9)} rows  median ${median.seconds.toFixed(2).padStart(6)} s ${formatCount(rate(median)).padStart(9)} ${unit}` +
