@@ -1,0 +1,420 @@
+/**
+ * The stream runtime (src/stream/runtime.ts) on the embedded sqlite bus and on Kafka (RTWH_TEST_KAFKA, default
+ * kafka://127.0.0.1:9092; `scripts/stack.sh up` starts one; no broker = fail), with the count job of
+ * fixtures/count-job.ts: a keyed running count (state), one timer per record, dead letters.
+ *
+ * The outputs are checked by content against what the input implies (each record's count is its rank among its
+ * key's records; each record expires once at ts + gap; each bad line is one dead letter), and by their headers: the
+ * sequence numbers of every output partition are exactly 1…M in offset order — no gap, no repeat.
+ */
+import { afterAll, describe, expect, test } from 'bun:test';
+import { Database } from 'bun:sqlite';
+import { join } from 'node:path';
+import { DLQ_HEADER } from '../../src/bus/dead-letter';
+import { openBus } from '../../src/bus/index';
+import { openKafkaBus } from '../../src/bus/kafka';
+import type { Bus, BusRecord } from '../../src/bus/types';
+import { RtwhError } from '../../src/errors';
+import { patience } from '../../src/stream/retry';
+import { runJob } from '../../src/stream/runtime';
+import { OUT_HEADER, type JobStatus, type RunOptions } from '../../src/stream/types';
+import { tempDir } from '../helpers/cli';
+import { countJob, DEAD_REASON } from './fixtures/count-job';
+
+const KAFKA = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
+const RUNNER = join(import.meta.dir, 'fixtures', 'run-job.ts');
+const KEYS = 7;
+const BASE = Date.now() - 3_600_000;
+
+type Kind = 'sqlite' | 'kafka';
+
+interface Topics {
+  in: string;
+  counts: string;
+  expired: string;
+  dlq: string;
+}
+
+const created: { kind: Kind; url: string; topics: string[] }[] = [];
+
+function busUrl(kind: Kind, dir: string): string {
+  return kind === 'kafka' ? KAFKA : `sqlite:${join(dir, 'bus.db')}`;
+}
+
+async function open(url: string): Promise<Bus> {
+  return url.startsWith('kafka://') ? openKafkaBus(url.slice('kafka://'.length).split(','), { sessionTimeoutMs: 6000 }) : openBus(url);
+}
+
+function topicsFor(kind: Kind, url: string, tag: string): Topics {
+  const id = `${tag}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
+  const t = { in: `rt_${id}_in`, counts: `rt_${id}_counts`, expired: `rt_${id}_expired`, dlq: `rt_${id}_in_dlq` };
+  created.push({ kind, url, topics: Object.values(t) });
+  return t;
+}
+
+const keyOf = (n: number) => `k${n % KEYS}`;
+const isBad = (n: number) => n % 37 === 5;
+const tsOf = (n: number) => BASE + n * 10;
+
+async function produce(bus: Bus, topic: string, from: number, to: number): Promise<void> {
+  const p = await bus.producer();
+  try {
+    const msgs = [];
+    for (let n = from; n < to; n++) msgs.push({ key: keyOf(n), value: isBad(n) ? `garbage-${n}` : JSON.stringify({ k: keyOf(n), n, ts: tsOf(n) }), timestamp: tsOf(n) });
+    for (let i = 0; i < msgs.length; i += 2000) await p.send(topic, msgs.slice(i, i + 2000));
+  } finally {
+    await p.close();
+  }
+}
+
+async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
+  const admin = await bus.admin();
+  let want = 0;
+  let parts = 0;
+  try {
+    const info = await admin.describeTopic(topic);
+    want = info.partitions.reduce((a, p) => a + p.endOffset - p.startOffset, 0);
+    parts = info.partitions.length;
+  } catch (e) {
+    if (e instanceof RtwhError && e.code === 'TOPIC_NOT_FOUND') return [];
+    throw e;
+  } finally {
+    await admin.close();
+  }
+  if (want === 0) return [];
+  const c = await bus.consumer({ topics: [topic], maxPollRecords: 10_000 });
+  const out: BusRecord[] = [];
+  try {
+    const deadline = Date.now() + 60_000;
+    while (out.length < want && Date.now() < deadline) out.push(...(await c.poll({ timeoutMs: 200 })));
+  } finally {
+    await c.close();
+  }
+  expect({ topic, parts, read: out.length }).toEqual({ topic, parts, read: want });
+  return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+}
+
+/** What the outputs must hold for inputs 0…n-1 (gap = timer delay), each entry once. */
+function expected(n: number, gap: number) {
+  const counts: string[] = [];
+  const expired: string[] = [];
+  const dead: string[] = [];
+  const seen = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    if (isBad(i)) {
+      dead.push(`garbage-${i}`);
+      continue;
+    }
+    const k = keyOf(i);
+    const c = (seen.get(k) ?? 0) + 1;
+    seen.set(k, c);
+    counts.push(`${k}|${i}|${c}`);
+    expired.push(`${k}|${i}|${tsOf(i) + gap}`);
+  }
+  return { counts: counts.sort(), expired: expired.sort(), dead: dead.sort() };
+}
+
+/** Sequence numbers of each partition are 1…M in offset order, all from `producer`. */
+function checkSeqs(recs: BusRecord[], producer: string): void {
+  const byPart = new Map<number, number[]>();
+  for (const r of recs) {
+    expect(r.headers[OUT_HEADER.producer]).toBe(producer);
+    const list = byPart.get(r.partition) ?? [];
+    list.push(Number(r.headers[OUT_HEADER.seq]));
+    byPart.set(r.partition, list);
+  }
+  for (const [p, seqs] of byPart) expect({ p, seqs }).toEqual({ p, seqs: seqs.map((_, i) => i + 1) });
+}
+
+async function verify(bus: Bus, t: Topics, n: number, gap: number, job = 'test count'): Promise<void> {
+  const want = expected(n, gap);
+  const counts = await readAll(bus, t.counts);
+  const expired = await readAll(bus, t.expired);
+  const dead = await readAll(bus, t.dlq);
+  const line = (r: BusRecord, f: 'count' | 'at') => {
+    const v = JSON.parse(r.value!.toString()) as { k: string; n: number; count: number; at: number };
+    expect(r.key?.toString()).toBe(v.k);
+    return `${v.k}|${v.n}|${v[f]}`;
+  };
+  expect(counts.map((r) => line(r, 'count')).sort()).toEqual(want.counts);
+  expect(expired.map((r) => line(r, 'at')).sort()).toEqual(want.expired);
+  expect(dead.map((r) => r.value!.toString()).sort()).toEqual(want.dead);
+  for (const r of dead) {
+    expect(r.headers[DLQ_HEADER.reason]).toBe(DEAD_REASON);
+    expect(r.headers[DLQ_HEADER.topic]).toBe(t.in);
+    expect(r.headers[DLQ_HEADER.offset]).toMatch(/^\d+$/);
+  }
+  checkSeqs(counts, `${job}/counts`);
+  checkSeqs(expired, `${job}/expired`);
+  checkSeqs(dead, `${job}/dlq`);
+}
+
+interface ChildArgs {
+  bus: string;
+  state: string;
+  options: Record<string, string>;
+  untilIdle?: boolean;
+  group: string;
+  batch?: number;
+  ooo?: number;
+  idle?: number;
+}
+
+function spawnJob(a: ChildArgs) {
+  const proc = Bun.spawn([process.execPath, RUNNER, JSON.stringify(a)], { stdout: 'pipe', stderr: 'pipe', env: { ...process.env, RTWH_KAFKA_LOG: undefined } });
+  let stderr = '';
+  const reading = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of proc.stderr) stderr += dec.decode(chunk);
+  })();
+  return {
+    proc,
+    stderr: () => stderr,
+    async finish(): Promise<{ code: number; stdout: string; stderr: string }> {
+      const code = await proc.exited;
+      await reading;
+      return { code, stdout: await new Response(proc.stdout).text(), stderr };
+    },
+    async waitFor(text: string, ms = 60_000): Promise<void> {
+      const deadline = Date.now() + ms;
+      while (!stderr.includes(text)) {
+        if (Date.now() > deadline || proc.exitCode !== null) throw new Error(`child never said ${JSON.stringify(text)}: ${stderr}`);
+        await Bun.sleep(20);
+      }
+    },
+  };
+}
+
+function options(t: Topics, gap: number, extra: Record<string, string> = {}): Record<string, string> {
+  return { in: t.in, counts: t.counts, expired: t.expired, gap: String(gap), ...extra };
+}
+
+function runOpts(t: Topics, dir: string, group: string, gap: number, o: Partial<RunOptions> = {}): RunOptions {
+  return { options: options(t, gap), statePath: join(dir, 'state.db'), startFrom: 'earliest', untilIdle: true, group, log: () => undefined, statusIntervalMs: 100, ...o };
+}
+
+async function createInput(bus: Bus, topic: string): Promise<void> {
+  const admin = await bus.admin();
+  try {
+    await admin.createTopic({ name: topic, partitions: 2 });
+  } finally {
+    await admin.close();
+  }
+}
+
+afterAll(async () => {
+  for (const c of created) {
+    if (c.kind !== 'kafka') continue;
+    const bus = await open(c.url);
+    const admin = await bus.admin();
+    for (const t of c.topics) await admin.deleteTopic(t).catch(() => undefined);
+    await admin.close();
+    await bus.close();
+  }
+});
+
+for (const kind of ['sqlite', 'kafka'] as const) {
+  describe(`runtime on ${kind}`, () => {
+    const kills = kind === 'kafka' ? 4 : 10;
+    const total = kind === 'kafka' ? 8000 : 16_000;
+
+    test(`kill -9 at random points (${kills}×) while input keeps arriving: every output, timer firing and dead letter exactly once`, async () => {
+      const dir = tempDir('rtwh-rt-');
+      const url = busUrl(kind, dir);
+      const t = topicsFor(kind, url, 'kill');
+      const group = `rt-kill-${Date.now()}`;
+      const gap = 3000;
+      const bus = await open(url);
+      try {
+        await createInput(bus, t.in);
+        let written = 0;
+        const writer = (async () => {
+          const step = Math.ceil(total / 40);
+          while (written < total) {
+            const to = Math.min(total, written + step);
+            await produce(bus, t.in, written, to);
+            written = to;
+            await Bun.sleep(kind === 'kafka' ? 400 : 150);
+          }
+        })();
+        const args: ChildArgs = { bus: url, state: join(dir, 'state.db'), options: options(t, gap), group, batch: 500 };
+        for (let i = 0; i < kills; i++) {
+          const child = spawnJob(args);
+          // Sometimes during start-up (recovery), mostly while it processes.
+          await Bun.sleep(i % 3 === 0 ? 100 + Math.random() * 400 : 600 + Math.random() * (kind === 'kafka' ? 6000 : 1500));
+          child.proc.kill('SIGKILL');
+          await child.proc.exited;
+        }
+        await writer;
+        const last = spawnJob({ ...args, untilIdle: true });
+        const r = await last.finish();
+        expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
+        const result = JSON.parse(r.stdout) as { status: JobStatus };
+        expect(result.status.outboxPending).toBe(0);
+        expect(result.status.timersPending).toBe(0);
+        await verify(bus, t, total, gap);
+      } finally {
+        await bus.close();
+      }
+    }, 300_000);
+
+    test('a clean stop keeps state and timers: the next run continues the counts and fires the earlier timers once', async () => {
+      const dir = tempDir('rtwh-rt-');
+      const url = busUrl(kind, dir);
+      const t = topicsFor(kind, url, 'cont');
+      const group = `rt-cont-${Date.now()}`;
+      const gap = 1_000_000_000; // no timer fires before the drain
+      const bus = await open(url);
+      try {
+        await createInput(bus, t.in);
+        await produce(bus, t.in, 0, 500);
+        const ac = new AbortController();
+        let last: JobStatus | undefined;
+        const running = runJob(countJob(), bus, runOpts(t, dir, group, gap, { untilIdle: false, signal: ac.signal, onStatus: (s) => (last = s) }));
+        const deadline = Date.now() + 60_000;
+        while (!(last && last.records === 500 && last.lag === 0 && last.outboxPending === 0) && Date.now() < deadline) await Bun.sleep(50);
+        ac.abort();
+        const first = await running;
+        expect(first.status.records).toBe(500);
+        expect(first.status.timersPending).toBe(500 - expected(500, gap).dead.length);
+        expect(first.status.emitted.expired).toBe(0);
+        expect(first.status.stateEntries).toBe(KEYS);
+        await produce(bus, t.in, 500, 1000);
+        const second = await runJob(countJob(), bus, runOpts(t, dir, group, gap));
+        expect(second.status.records).toBe(500);
+        expect(second.status.emitted.expired).toBe(1000 - expected(1000, gap).dead.length);
+        expect(second.status.timersPending).toBe(0);
+        await verify(bus, t, 1000, gap);
+        // The stored watermark stays finite after the drain.
+        const db = new Database(join(dir, 'state.db'), { readonly: true });
+        const wm = db.query("SELECT v FROM meta WHERE k = 'watermark'").get() as { v: string };
+        db.close();
+        expect(Number.isFinite(Number(wm.v)) && Number(wm.v) > tsOf(800)).toBe(true);
+      } finally {
+        await bus.close();
+      }
+    }, 120_000);
+
+    test('--until-idle drains: every timer fires (watermark +∞), then the job returns', async () => {
+      const dir = tempDir('rtwh-rt-');
+      const url = busUrl(kind, dir);
+      const t = topicsFor(kind, url, 'drain');
+      const gap = 1_000_000_000;
+      const bus = await open(url);
+      try {
+        await createInput(bus, t.in);
+        await produce(bus, t.in, 0, 300);
+        const r = await runJob(countJob(), bus, runOpts(t, dir, `rt-drain-${Date.now()}`, gap));
+        expect(r.status.state).toBe('stopped');
+        expect(r.status.watermark).toBe(Infinity);
+        expect(r.status.emitted).toEqual({ counts: 300 - expected(300, gap).dead.length, expired: 300 - expected(300, gap).dead.length });
+        expect(r.status.deadLetters).toBe(expected(300, gap).dead.length);
+        await verify(bus, t, 300, gap);
+      } finally {
+        await bus.close();
+      }
+    }, 120_000);
+
+    test('a quiet stream still fires timers in follow mode (idle watermark)', async () => {
+      const dir = tempDir('rtwh-rt-');
+      const url = busUrl(kind, dir);
+      const t = topicsFor(kind, url, 'quiet');
+      const bus = await open(url);
+      try {
+        await createInput(bus, t.in);
+        await produce(bus, t.in, 0, 20);
+        const ac = new AbortController();
+        const gap = 1500;
+        const spec = countJob({ outOfOrdernessMs: 0, idleTimeoutMs: 300 });
+        const running = runJob(spec, bus, runOpts(t, dir, `rt-quiet-${Date.now()}`, gap, { untilIdle: false, signal: ac.signal }));
+        const want = 20 - expected(20, gap).dead.length;
+        let fired: BusRecord[] = [];
+        const deadline = Date.now() + 60_000;
+        while (Date.now() < deadline) {
+          fired = await readAll(bus, t.expired);
+          if (fired.length >= want) break;
+          await Bun.sleep(200);
+        }
+        ac.abort();
+        const r = await running;
+        expect(r.status.emitted.expired).toBe(want);
+        expect(r.status.watermark).toBeLessThan(Infinity);
+        await verify(bus, t, 20, gap);
+      } finally {
+        await bus.close();
+      }
+    }, 120_000);
+
+    test('a job that throws stops with JOB_FAILED naming the record; nothing of that batch is committed', async () => {
+      const dir = tempDir('rtwh-rt-');
+      const url = busUrl(kind, dir);
+      const t = topicsFor(kind, url, 'boom');
+      const bus = await open(url);
+      const gap = 1000;
+      try {
+        await createInput(bus, t.in);
+        await produce(bus, t.in, 0, 100);
+        const boomAt = tsOf(43);
+        const boom = JSON.stringify({ k: keyOf(43), n: 43, ts: boomAt });
+        const o = runOpts(t, dir, `rt-boom-${Date.now()}`, gap);
+        const err = await runJob(countJob(), bus, { ...o, options: { ...o.options, boom } }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(RtwhError);
+        expect((err as RtwhError).code).toBe('JOB_FAILED');
+        expect((err as RtwhError).message).toMatch(new RegExp(`^job "test count" failed on ${t.in} partition \\d offset \\d+: boom at `));
+        expect(await readAll(bus, t.counts)).toEqual([]);
+        // Fixed (the option gone), the same state file goes on from where it was: everything once.
+        const r = await runJob(countJob(), bus, o);
+        expect(r.status.records).toBe(100);
+        await verify(bus, t, 100, gap);
+      } finally {
+        await bus.close();
+      }
+    }, 120_000);
+
+    test('one process per state file: a second one is refused with JOB_LOCKED while the first runs', async () => {
+      const dir = tempDir('rtwh-rt-');
+      const url = busUrl(kind, dir);
+      const t = topicsFor(kind, url, 'lock');
+      const group = `rt-lock-${Date.now()}`;
+      const bus = await open(url);
+      try {
+        await createInput(bus, t.in);
+        await produce(bus, t.in, 0, 50);
+        const args: ChildArgs = { bus: url, state: join(dir, 'state.db'), options: options(t, 100), group };
+        const first = spawnJob(args);
+        await first.waitFor('running:');
+        const err = await runJob(countJob(), bus, runOpts(t, dir, group, 100)).catch((e: unknown) => e);
+        expect((err as RtwhError).code).toBe('JOB_LOCKED');
+        expect((err as RtwhError).message).toBe(`the state file "${join(dir, 'state.db')}" of job "test count" is in use by another process (pid ${first.proc.pid})`);
+        const second = await spawnJob(args).finish();
+        expect(second.code).toBe(1);
+        expect(second.stderr).toContain('[JOB_LOCKED]');
+        first.proc.kill('SIGTERM');
+        const r = await first.finish();
+        expect(r.code).toBe(0);
+        // Free again: this one runs to the end.
+        const done = await runJob(countJob(), bus, runOpts(t, dir, group, 100));
+        expect(done.status.state).toBe('stopped');
+        await verify(bus, t, 50, 100);
+      } finally {
+        await bus.close();
+      }
+    }, 120_000);
+  });
+}
+
+describe('patience', () => {
+  test('retries transient errors with the wait reported, and throws other errors at once', async () => {
+    const waits: (string | undefined)[] = [];
+    const logs: string[] = [];
+    const p = patience({ log: (m) => logs.push(m), onWaiting: (w) => waits.push(w) });
+    let calls = 0;
+    const v = await p('bus x', async () => {
+      if (++calls < 3) throw new RtwhError('BUS_UNAVAILABLE', 'down');
+      return 42;
+    });
+    expect({ v, calls, waits }).toEqual({ v: 42, calls: 3, waits: ['bus x', undefined] });
+    expect(logs).toEqual(['bus x: down; retrying', 'bus x: available again']);
+    await expect(p('bus x', () => Promise.reject(new RtwhError('TOPIC_NOT_FOUND', 'gone')))).rejects.toThrow('gone');
+  });
+});
