@@ -23,21 +23,28 @@ export interface Routable extends OutRecord {
   topic: string;
 }
 
+interface TopicRoute {
+  topic: string;
+  partitions: number;
+  /** Partition per key (keys repeat: mids, ids); cleared when large. */
+  keys: Map<string, number>;
+}
+
 export class OutputRouter {
   /** Last assigned seq per `topic\0partition`; round-robin counters at partition -1. */
   readonly seqs: Map<string, number>;
-  private readonly partitions = new Map<string, number>();
+  private readonly topics = new Map<string, TopicRoute>();
 
   constructor(seqs: Map<string, number>) {
     this.seqs = seqs;
   }
 
   setPartitions(topic: string, n: number): void {
-    this.partitions.set(topic, n);
+    this.topics.set(topic, { topic, partitions: n, keys: new Map() });
   }
 
   knows(topic: string): boolean {
-    return this.partitions.has(topic);
+    return this.topics.has(topic);
   }
 
   /**
@@ -45,31 +52,55 @@ export class OutputRouter {
    * counters changed (to store with the chunks). Nothing changes here until `accept` (the commit may fail).
    */
   route(records: readonly Routable[]): { chunks: OutboxChunk[]; seqs: Map<string, number> } {
-    const chunks = new Map<string, OutboxChunk>();
-    const seqs = new Map<string, number>();
-    const next = (k: string) => seqs.get(k) ?? this.seqs.get(k) ?? 0;
-    for (const r of records) {
-      const n = this.partitions.get(r.topic);
-      if (n === undefined) throw new Error(`output topic ${r.topic} was not prepared`);
-      let p: number;
-      if (r.key !== null) p = n === 1 ? 0 : partitionForKey(r.key, n);
-      else {
-        const rk = seqKey(r.topic, -1);
-        const c = next(rk) + 1;
-        seqs.set(rk, c);
-        p = toPositive(c - 1) % n;
-      }
-      const k = seqKey(r.topic, p);
-      const seq = next(k) + 1;
-      seqs.set(k, seq);
-      let chunk = chunks.get(k);
-      if (!chunk) {
-        chunk = { id: 0, topic: r.topic, partition: p, firstSeq: seq, records: [] };
-        chunks.set(k, chunk);
-      }
-      chunk.records.push({ producer: r.producer, key: r.key, value: r.value, ts: r.ts, headers: r.headers });
+    interface Work {
+      t: TopicRoute;
+      /** Last seq per partition (starting from the committed ones). */
+      seq: number[];
+      rr: number;
+      chunk: (OutboxChunk | undefined)[];
     }
-    return { chunks: [...chunks.values()], seqs };
+    const work = new Map<string, Work>();
+    const chunks: OutboxChunk[] = [];
+    let w: Work | undefined;
+    for (const r of records) {
+      if (w === undefined || w.t.topic !== r.topic) {
+        w = work.get(r.topic);
+        if (!w) {
+          const t = this.topics.get(r.topic);
+          if (!t) throw new Error(`output topic ${r.topic} was not prepared`);
+          const seq: number[] = [];
+          for (let p = 0; p < t.partitions; p++) seq.push(this.seqs.get(seqKey(t.topic, p)) ?? 0);
+          w = { t, seq, rr: this.seqs.get(seqKey(t.topic, -1)) ?? 0, chunk: new Array<OutboxChunk | undefined>(t.partitions) };
+          work.set(r.topic, w);
+        }
+      }
+      const t = w.t;
+      let p: number;
+      if (r.key === null) p = toPositive(w.rr++) % t.partitions;
+      else if (t.partitions === 1) p = 0;
+      else {
+        const c = t.keys.get(r.key);
+        if (c === undefined) {
+          if (t.keys.size >= 200_000) t.keys.clear();
+          p = partitionForKey(r.key, t.partitions);
+          t.keys.set(r.key, p);
+        } else p = c;
+      }
+      const seq = ++w.seq[p]!;
+      let chunk = w.chunk[p];
+      if (!chunk) {
+        chunk = { id: 0, topic: t.topic, partition: p, firstSeq: seq, records: [] };
+        w.chunk[p] = chunk;
+        chunks.push(chunk);
+      }
+      chunk.records.push(r);
+    }
+    const seqs = new Map<string, number>();
+    for (const x of work.values()) {
+      for (const c of x.chunk) if (c) seqs.set(seqKey(c.topic, c.partition), x.seq[c.partition]!);
+      if (x.rr !== (this.seqs.get(seqKey(x.t.topic, -1)) ?? 0)) seqs.set(seqKey(x.t.topic, -1), x.rr);
+    }
+    return { chunks, seqs };
   }
 
   /** The routed batch was committed: its counters are the current ones. */

@@ -366,9 +366,21 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     o.log(`running: ${inputTopics.join(', ')} → ${[...new Set(topics.outputs.values())].join(', ')} (group ${group}, state ${o.statePath}${loaded.offsets.size ? `, ${loaded.offsets.size} stored offset${loaded.offsets.size === 1 ? '' : 's'}` : ''})`);
 
     let idlePolls = 0;
+    // The next poll is asked for before the batch is processed (its fetch overlaps the work), but only after the
+    // partition sync, so a seek never races a poll: records from before a seek are dropped as `fresh` ones.
+    let prefetched: Promise<BusRecord[]> | undefined;
+    const poll = () => consumer!.poll({ timeoutMs: 200, maxRecords: batchSize });
     while (!aborted) {
-      const recs = await patiently(busWhat, () => consumer!.poll({ timeoutMs: 200, maxRecords: batchSize }));
+      const recs = await patiently(busWhat, () => {
+        const p = prefetched ?? poll();
+        prefetched = undefined;
+        return p;
+      });
       const fresh = await patiently(busWhat, () => inputs.sync(consumer!, stored, bounds));
+      if (recs.length > 0 && fresh.size === 0) {
+        prefetched = poll();
+        prefetched.catch(() => undefined); // seen when awaited; unobserved if the loop ends first
+      }
       const batch: BusInput[] = [];
       for (const r of recs) if (inputs.accept(r, fresh)) batch.push(toInput(r, inputOf.get(r.topic) ?? r.topic));
       if (batch.length > 0) {
