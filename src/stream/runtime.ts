@@ -293,12 +293,19 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       }
     };
 
+    // Kafka's producer keeps the call order of concurrent sends per partition, so batches are pipelined there. The
+    // sqlite producer does not promise that (a send may yield before it writes), so each send waits for the one
+    // before; a send behind a failed one is not made (the recovery sends it, in order).
+    const pipelined = bus.kind === 'kafka';
     const launch = (chunks: OutboxChunk[]) => {
       if (chunks.length === 0) return;
-      const p = sendChunks(producer!, chunks).then(
-        () => null,
-        (e: unknown) => e,
-      );
+      const send = () =>
+        sendChunks(producer!, chunks).then(
+          () => null,
+          (e: unknown) => e,
+        );
+      const before = flights[flights.length - 1];
+      const p = pipelined || !before ? send() : before.p.then((err) => (err === null ? send() : err));
       flights.push({ upTo: chunks[chunks.length - 1]!.id, p });
     };
 

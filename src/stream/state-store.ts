@@ -34,7 +34,7 @@ export interface OutRecord {
 }
 
 export interface OutboxChunk {
-  /** Row id; chunks are forwarded in id order. 0 until stored. */
+  /** Row id (AUTOINCREMENT: never reused, so ids follow commit order); chunks are forwarded in id order. 0 until stored. */
   id: number;
   topic: string;
   partition: number;
@@ -217,7 +217,7 @@ export class StateStore {
       db.run(`CREATE TABLE IF NOT EXISTS timers(name TEXT NOT NULL, k TEXT NOT NULL, t REAL NOT NULL, PRIMARY KEY(name, k, t)) WITHOUT ROWID`);
       db.run(`CREATE TABLE IF NOT EXISTS offsets(topic TEXT NOT NULL, part INTEGER NOT NULL, next INTEGER NOT NULL, PRIMARY KEY(topic, part)) WITHOUT ROWID`);
       db.run(`CREATE TABLE IF NOT EXISTS part_times(tp TEXT PRIMARY KEY, t REAL NOT NULL) WITHOUT ROWID`);
-      db.run(`CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, topic TEXT NOT NULL, part INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, producers TEXT NOT NULL, records TEXT NOT NULL)`);
+      db.run(`CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, part INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, producers TEXT NOT NULL, records TEXT NOT NULL)`);
       db.run(`CREATE TABLE IF NOT EXISTS out_seq(topic TEXT NOT NULL, part INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(topic, part)) WITHOUT ROWID`);
       const meta = new Map((db.query('SELECT k, v FROM meta').all() as { k: string; v: string }[]).map((r) => [r.k, r.v]));
       const storedJob = meta.get('job');
