@@ -5,11 +5,13 @@
  *   - Kafka's own Java perf tools (ProducerPerformance / ConsumerPerformance from kafka-tools) in the same run,
  * printed with ratios against the Java tools. Needs `scripts/stack.sh up` for the Kafka rows.
  *
- *   bun scripts/bench/bus.ts [--records 200000] [--batch 1000] [--kafka kafka://127.0.0.1:9092] [--skip-kafka]
+ *   bun scripts/bench/bus.ts [--records 200000] [--batch 1000] [--inflight 1] [--kafka kafka://127.0.0.1:9092] [--skip-kafka]
  *                            [--compression none|gzip|snappy|lz4]
  *
- * Each send() is awaited before the next (one batch in flight), as a CDC or ship loop does. --compression applies
- * to the Kafka rows, rtwh's producer and the Java producer's compression.type alike.
+ * Each send() is awaited before the next (one batch in flight), as a ship loop does; --inflight N keeps N sends
+ * outstanding instead, as cdc's writer does (the Kafka producer keeps their requests in flight together). A batch
+ * over 1 MB goes as several Kafka requests either way, pipelined. --compression applies to the Kafka rows, rtwh's
+ * producer and the Java producer's compression.type alike.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,6 +24,7 @@ const { values: args } = parseArgs({
   options: {
     records: { type: 'string', default: '200000' },
     batch: { type: 'string', default: '1000' },
+    inflight: { type: 'string', default: '1' },
     kafka: { type: 'string', default: process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092' },
     'skip-kafka': { type: 'boolean', default: false },
     compression: { type: 'string', default: 'none' },
@@ -29,6 +32,7 @@ const { values: args } = parseArgs({
 });
 const N = Number(args.records);
 const BATCH = Number(args.batch);
+const INFLIGHT = Math.max(1, Number(args.inflight));
 const VALUE_BYTES = 450;
 const REPO = resolve(import.meta.dir, '../..');
 const COMPRESSIONS: readonly Compression[] = ['none', 'gzip', 'snappy', 'lz4'];
@@ -55,10 +59,13 @@ async function benchBus(name: string, bus: Bus, topic: string): Promise<Row> {
   const values = Array.from({ length: BATCH }, (_, i) => value(i));
   const producer = await bus.producer(bus.kind === 'kafka' ? { compression: COMPRESSION } : {});
   let t0 = performance.now();
+  const outstanding: Promise<unknown>[] = [];
   for (let sent = 0; sent < N; sent += BATCH) {
     const n = Math.min(BATCH, N - sent);
-    await producer.send(topic, values.slice(0, n).map((v, i) => ({ key: String(sent + i), value: v })));
+    if (outstanding.length >= INFLIGHT) await outstanding.shift();
+    outstanding.push(producer.send(topic, values.slice(0, n).map((v, i) => ({ key: String(sent + i), value: v }))));
   }
+  await Promise.all(outstanding);
   const produce = N / ((performance.now() - t0) / 1000);
   await producer.close();
 
@@ -115,7 +122,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rtwh-bench-'));
   const rows: Row[] = [];
   try {
-    console.error(`bus bench: ${N.toLocaleString('en-US')} records of ${VALUE_BYTES}-byte JSON, batches of ${BATCH}, kafka compression ${COMPRESSION}`);
+    console.error(`bus bench: ${N.toLocaleString('en-US')} records of ${VALUE_BYTES}-byte JSON, batches of ${BATCH}, ${INFLIGHT} in flight, kafka compression ${COMPRESSION}`);
     const sqlite = await openBus(`sqlite:${join(dir, 'bus.db')}`);
     rows.push(await benchBus('sqlite bus (rtwh)', sqlite, 'bench'));
     await sqlite.close();

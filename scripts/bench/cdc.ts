@@ -10,7 +10,7 @@
  *
  * and, with a writer inserting 5,000 rows/s, the capture lag: from a row's commit (the writer's clock, stored in
  * the row) to its record arriving at a Kafka consumer; p50 / p99 / max. Target: ≥ 100,000 rows/s sustained.
- * Best of --runs (the machine is shared; the best run is the least disturbed). Needs `scripts/stack.sh up`.
+ * Best of --runs (the machine is shared; the best run is the least disturbed), with the median. Needs `scripts/stack.sh up`.
  *
  *   bun scripts/bench/cdc.ts [--rows 300000] [--runs 2] [--modes zongji,decode,encode,sqlite,sqlite-thread,kafka,kafka-thread,lag] [--lag-seconds 20]
  */
@@ -260,10 +260,15 @@ async function dropTopic(bus: Bus, topic: string): Promise<void> {
   await admin.close();
 }
 
+/** Runs `f` RUNS times; prints the best run and, over several runs, the median (the machine is shared). */
 async function best(name: string, f: () => Promise<number>): Promise<number> {
-  let b = 0;
-  for (let i = 0; i < RUNS; i++) b = Math.max(b, await f());
-  console.log(`${name.padEnd(13)} ${formatCount(b).padStart(9)} rows/s`);
+  const rates: number[] = [];
+  for (let i = 0; i < RUNS; i++) rates.push(await f());
+  rates.sort((a, b) => a - b);
+  const b = rates[rates.length - 1]!;
+  const median = rates.length % 2 ? rates[rates.length >> 1]! : (rates[rates.length / 2 - 1]! + rates[rates.length / 2]!) / 2;
+  const more = rates.length > 1 ? ` (median ${formatCount(median)}; runs ${rates.map((r) => formatCount(r)).join(', ')})` : '';
+  console.log(`${name.padEnd(13)} ${formatCount(b).padStart(9)} rows/s${more}`);
   return b;
 }
 

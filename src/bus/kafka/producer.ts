@@ -118,8 +118,6 @@ interface Flight {
 }
 
 export class KafkaProducer implements Producer {
-  private readonly acks: number;
-  private readonly compression: CompressionTypes;
   private readonly roundRobin = new Map<string, number>();
   /** send() calls not yet started, in call order. */
   private readonly queue: Job[] = [];
@@ -135,19 +133,15 @@ export class KafkaProducer implements Producer {
   private constructor(
     private readonly ctx: KafkaContext,
     private readonly pipe: ProducePipe,
-    acks: number,
-    compression: CompressionTypes,
-  ) {
-    this.acks = acks;
-    this.compression = compression;
-  }
+    private readonly compression: CompressionTypes,
+  ) {}
 
   static async open(ctx: KafkaContext, client: Kafka, opts: ProducerOptions = {}): Promise<KafkaProducer> {
     installProduceEncoder();
     const acks = (opts.acks ?? 'all') === 'all' ? -1 : 1;
     const compression = CODECS[opts.compression ?? 'none'];
     const pipe = await ProducePipe.open(ctx, client, { acks, compression, maxInFlight: acks === -1 ? Number.POSITIVE_INFINITY : 1 });
-    return new KafkaProducer(ctx, pipe, acks, compression);
+    return new KafkaProducer(ctx, pipe, compression);
   }
 
   /** Requests outstanding right now (tests). */
