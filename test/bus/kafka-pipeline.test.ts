@@ -177,4 +177,33 @@ describe('kafka producer: several requests in flight', () => {
     },
     120_000,
   );
+
+  test(
+    'fail-stop (as cdc uses it): behind a send refused for its records, nothing in flight is written; the next send goes on',
+    async () => {
+      const name = await topic('pipestop', 1, { 'max.message.bytes': '100000' });
+      const producer = (await bus.producer()) as KafkaProducer;
+      producer.stopOnFirstFailure();
+      const small = (s: number) => Array.from({ length: 20 }, (_, i) => ({ value: value(s, i) }));
+      let outcomes: PromiseSettledResult<ProduceResult[]>[];
+      try {
+        outcomes = await Promise.allSettled([
+          producer.send(name, small(0)),
+          producer.send(name, [{ value: Buffer.alloc(200_000, 1) }]),
+          producer.send(name, small(2)),
+          producer.send(name, small(3)),
+        ]);
+        const codes = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.map((r) => [r.baseOffset, r.count]) : (o.reason as RtwhError).code));
+        expect(codes).toEqual([[[0, 20]], 'MESSAGE_TOO_LARGE', 'BUS_ERROR', 'BUS_ERROR']);
+        for (const o of outcomes.slice(2)) expect((o as PromiseRejectedResult).reason.message).toContain('not sent, an earlier send failed');
+        // Sent again in order, as cdc's writer does: they land right after the first.
+        expect(await producer.send(name, small(2))).toEqual([{ topic: name, partition: 0, baseOffset: 20, count: 20 }]);
+      } finally {
+        await producer.close();
+      }
+      const where = await readBack(name, 40);
+      expect([...where.keys()].filter((k) => k.startsWith('3/'))).toEqual([]);
+    },
+    60_000,
+  );
 });

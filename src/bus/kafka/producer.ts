@@ -24,7 +24,8 @@
  *   had written all of their records; calls made after that are sent normally. A caller that retries the failed
  *   calls in order therefore never finds a later call's records ahead of an earlier one's.
  * - When a call fails because of its own records (too large, no such partition), it fails alone: the calls in flight
- *   behind it are sent again in order, and the calls coalesced with it are sent again one by one.
+ *   behind it are sent again in order, and the calls coalesced with it are sent again one by one — unless the
+ *   producer was made fail-stop (stopOnFirstFailure, for cdc): then they fail too, whatever the reason.
  * - A batch whose fate is unknown after the retries retires the producer id before the next send, so a later batch
  *   can never be taken for its duplicate.
  * - Every failure reaches the caller as an RtwhError (client.ts kafkaFailure).
@@ -118,6 +119,7 @@ interface Flight {
 }
 
 export class KafkaProducer implements Producer {
+  private stopOnFailure = false;
   private readonly roundRobin = new Map<string, number>();
   /** send() calls not yet started, in call order. */
   private readonly queue: Job[] = [];
@@ -142,6 +144,16 @@ export class KafkaProducer implements Producer {
     const compression = CODECS[opts.compression ?? 'none'];
     const pipe = await ProducePipe.open(ctx, client, { acks, compression, maxInFlight: acks === -1 ? Number.POSITIVE_INFINITY : 1 });
     return new KafkaProducer(ctx, pipe, compression);
+  }
+
+  /**
+   * Makes this producer fail-stop: when a send fails, for whatever reason, every send in flight behind it that the
+   * broker has not completely written fails too (NotSent), and calls coalesced with it are not sent again one by
+   * one. For a caller that retries failed sends in order (cdc's writer) and must never find a later send's records
+   * ahead of an earlier one's. Not part of the Bus interface: callers look for it (the sqlite producer has none).
+   */
+  stopOnFirstFailure(): void {
+    this.stopOnFailure = true;
   }
 
   /** Requests outstanding right now (tests). */
@@ -259,7 +271,7 @@ export class KafkaProducer implements Producer {
           this.pipe.resume();
           // Behind a call that failed for its own records, the calls refused with it are sent again, in order (that
           // call fails alone); behind a failing bus they fail too, so that a caller retrying in order keeps order.
-          if (f.failure !== null && isNotSent(f.failure) && isAboutRecords(first)) {
+          if (!this.stopOnFailure && f.failure !== null && isNotSent(f.failure) && isAboutRecords(first)) {
             f.failure = null;
             try {
               await this.sendNow(f, Promise.resolve(), () => {});
@@ -296,7 +308,7 @@ export class KafkaProducer implements Producer {
       let written = 0;
       for (let i = from; i < to; i++) if (placed.partition[i]! >= 0) written++;
       if (written === job.messages.length) job.resolve(ranges(topic, placed, from, to));
-      else if (written === 0 && group.length > 1 && isAboutRecords(failure)) retry.push(k);
+      else if (!this.stopOnFailure && written === 0 && group.length > 1 && isAboutRecords(failure)) retry.push(k);
       else job.reject(failure ?? new RtwhError('BUS_ERROR', `produce to ${q(topic)}: records left unsent`));
     });
     // A coalesced group failed because of some records: send each affected call alone, so that only the call with

@@ -7,14 +7,15 @@
  *
  * On Kafka the batches are handed to the producer without waiting for the one before (the writer keeps several in
  * flight): the producer numbers them in arrival order, keeps several requests in flight, settles them in order, and
- * when one fails because of the bus, fails the ones behind it that it had not written (src/bus/kafka/producer.ts),
- * which are answered here as skipped. The sqlite producer is driven one batch at a time.
+ * (made fail-stop: sink.ts failStop) when one fails, fails the ones behind it that it had not written, which are
+ * answered here as skipped. The sqlite producer is driven one batch at a time.
  *
  * Protocol (postMessage): main → worker  open | send | reset | close;  worker → main  ready | ack | error | skipped | closed.
  */
 import { openBus } from '../../bus/index';
 import type { Bus, ProduceMessage, Producer, ProducerOptions } from '../../bus/types';
 import { toRtwhError } from '../../errors';
+import { failStop } from './sink';
 
 export type ToWorker =
   | { type: 'open'; url: string; cwd: string; clientId?: string; producer?: ProducerOptions; topic: string }
@@ -34,6 +35,8 @@ declare const self: Worker;
 
 let bus: Bus | undefined;
 let producer: Producer | undefined;
+/** The producer is Kafka's, fail-stop: batches go without waiting for the one before. */
+let pipelined = false;
 let topic = '';
 let producerOptions: ProducerOptions | undefined;
 let failed = false;
@@ -80,7 +83,10 @@ async function handle(m: ToWorker): Promise<void> {
         };
       }
       try {
-        producer ??= await bus.producer(producerOptions);
+        if (!producer) {
+          producer = await bus.producer(producerOptions);
+          pipelined = failStop(producer);
+        }
       } catch (e) {
         failed = true;
         const err = toRtwhError(e);
@@ -101,7 +107,7 @@ async function handle(m: ToWorker): Promise<void> {
         },
       );
       // Kafka: the next batch may go while this one is on its way (see above).
-      if (bus.kind !== 'kafka') {
+      if (!pipelined) {
         await sent;
       } else {
         outstanding.add(sent);

@@ -19,6 +19,17 @@ export interface RecordSink {
   close(): Promise<void>;
 }
 
+/**
+ * Makes a Kafka producer fail-stop (src/bus/kafka/producer.ts stopOnFirstFailure: nothing in flight behind a failed
+ * send is written), so it may get several batches at once. False for producers without it (sqlite).
+ */
+export function failStop(p: Producer): boolean {
+  const f = (p as { stopOnFirstFailure?: () => void }).stopOnFirstFailure;
+  if (typeof f !== 'function') return false;
+  f.call(p);
+  return true;
+}
+
 /** Batches refused because an earlier one failed; they are sent again after reset(). */
 export class SkippedBatch extends Error {
   constructor() {
@@ -28,18 +39,27 @@ export class SkippedBatch extends Error {
 
 export class ThreadSink implements RecordSink {
   readonly kind = 'thread';
-  readonly maxInflight = 1;
+  /**
+   * Kafka's producer keeps the call order of sends in flight together and, made fail-stop, writes none of those
+   * behind a failed one (KafkaProducer.stopOnFirstFailure); the sqlite producer gets one batch at a time.
+   */
+  readonly maxInflight: number;
   private producer: Producer | undefined;
 
   constructor(
     private readonly bus: Bus,
     private readonly topic: string,
     private readonly options?: ProducerOptions,
-  ) {}
+  ) {
+    this.maxInflight = bus.kind === 'kafka' ? 3 : 1;
+  }
 
   async send(records: readonly OutRecord[]): Promise<void> {
     const messages: ProduceMessage[] = records.map((r) => ({ key: r.key, value: r.value, partition: r.partition, timestamp: r.timestamp }));
-    this.producer ??= await this.bus.producer(this.options);
+    if (!this.producer) {
+      this.producer = await this.bus.producer(this.options);
+      failStop(this.producer);
+    }
     await this.producer.send(this.topic, messages);
   }
 
