@@ -110,6 +110,15 @@ function beGroup(b: Buffer, p: number, n: number, mask: number, first: boolean):
   return v;
 }
 
+/** `v` in `width` digits with leading zeros; widths up to 4 (a DECIMAL's short last group: DECIMAL(16,2) has 2) from a table. */
+const PADDED: string[][] = [];
+function padDigits(v: number, width: number): string {
+  if (width > 4) return String(v).padStart(width, '0');
+  let t = PADDED[width];
+  if (!t) PADDED[width] = t = Array.from({ length: 10 ** width }, (_, i) => String(i).padStart(width, '0'));
+  return t[v] ?? String(v).padStart(width, '0');
+}
+
 function decimalReader(precision: number, scale: number): Reader {
   const intg = precision - scale;
   const intg0 = Math.floor(intg / 9);
@@ -147,7 +156,7 @@ function decimalReader(precision: number, scale: number): Reader {
         p += 4;
         first = false;
       }
-      if (tail > 0) s += String(beGroup(b, p, tail, mask, first)).padStart(frac0x, '0');
+      if (tail > 0) s += padDigits(beGroup(b, p, tail, mask, first), frac0x);
     }
     return new ExactDecimal(s);
   };
