@@ -44,7 +44,7 @@ export interface DimsHandle {
 
 export interface JobCommandOptions {
   /** Opens the dim lookup client for jobs that declare needsDims (the caller knows the dim store flags). */
-  dims?: (config: Config, cwd: string) => Promise<DimsHandle>;
+  dims?: (config: Config, cwd: string, flags: JobFlags) => Promise<DimsHandle>;
   /** Extra help text after the generated one (examples). */
   help?: string;
 }
@@ -66,15 +66,19 @@ export function addJobFlags(cmd: Command, spec: JobSpec): Command {
     if (COMMON.includes(o.name)) throw rtwhError('INTERNAL', `job ${q(spec.name)} declares option --${o.name}, which is a common job flag`);
     cmd.option(`--${o.name} <value>`, o.description, o.default);
   }
-  const slug = jobSlug(spec);
+  return addCommonJobFlags(cmd, jobSlug(spec));
+}
+
+/** The flags every job command has; `slug` names the default state file (none: one per job). */
+export function addCommonJobFlags(cmd: Command, slug?: string): Command {
   return cmd
     .option('--until-idle', 'stop once every input is drained and every timer has fired: commit and exit 0 (tests, batch runs, the demo)')
     .addOption(new Option('--from <where>', 'where to start an input partition the state file has no offset for').choices(['earliest', 'latest']).default('earliest'))
-    .option('--state <file>', `the job's state file (default <state_dir>/jobs/${slug}.db)`)
+    .option('--state <file>', slug ? `the job's state file (default <state_dir>/jobs/${slug}.db)` : "a job's state file (one job only; default <state_dir>/jobs/<job>.db)")
     .option('--batch <n>', 'records per poll and per state-file transaction', '5000')
     .option('--http [port]', 'serve /metrics and /healthz on http.bind (127.0.0.1) : port (default http.port)')
     .option('--dlq <topic>', 'dead-letter topic for every input (default <input topic>_dlq)')
-    .option('--group <name>', `consumer group that mirrors the stored offsets for \`rtwh groups\` (default rtwh-${slug})`);
+    .option('--group <name>', `consumer group that mirrors the stored offsets for \`rtwh groups\` (default rtwh-${slug ?? '<job>'})`);
 }
 
 /** `rtwh run <parent> <last word of spec.name>`. */
@@ -93,9 +97,24 @@ so every output reaches its topic exactly once. Bad input goes to the dead-lette
 Ctrl-C or SIGTERM: finish the batch, commit, forward, exit 0.${opts.help ? `\n${opts.help}` : ''}`,
   );
   cmd.action(async (flags: JobFlags, c: Command) => {
-    await runJobs([spec], flags, c, ctx, opts);
+    await runJobs([spec], withParentFlags(flags, c), c, ctx, opts);
   });
   return cmd;
+}
+
+/**
+ * A parent command with the same flags (`rtwh run dwd` has the common job flags too) may have been handed a flag
+ * given after the subcommand: commander gives it to the first command that knows it. Take what the user gave,
+ * wherever it landed.
+ */
+function withParentFlags(flags: JobFlags, c: Command): JobFlags {
+  const parent = c.parent;
+  if (!parent) return flags;
+  const merged: JobFlags = { ...flags };
+  for (const [k, v] of Object.entries(parent.opts())) {
+    if (parent.getOptionValueSource(k) === 'cli' && c.getOptionValueSource(k) !== 'cli') merged[k] = v;
+  }
+  return merged;
 }
 
 /** Runs `specs` side by side in this process with the same flags; one summary line each. */
@@ -131,7 +150,7 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
   try {
     if (specs.some((s) => s.needsDims)) {
       if (!opts.dims) throw rtwhError('INTERNAL', `job ${q(specs.find((s) => s.needsDims)!.name)} needs dim lookups, but its command has no dim store wired`);
-      dims = await opts.dims(config, ctx.io.cwd);
+      dims = await opts.dims(config, ctx.io.cwd, flags);
     }
     bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
     if (http) {

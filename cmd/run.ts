@@ -23,6 +23,11 @@ import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
 import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 import { planned } from './planned';
+import { addCommonJobFlags, listJobs, registerJobCommand, runJobs, type DimsHandle, type JobFlags } from './job-command';
+import { DimLookup } from '../src/dim/lookup';
+import { dwdLogJob } from '../src/dwd/log';
+import { dwdTradeJob } from '../src/dwd/trade';
+import type { JobSpec } from '../src/stream/types';
 
 interface DimFlags {
   topic: string;
@@ -47,7 +52,6 @@ interface DimFlags {
 }
 
 const JOBS = {
-  dwd: 'the detail-layer issue',
   dws: 'the summary-layer issue',
 };
 
@@ -56,8 +60,45 @@ export function registerRun(program: Command, ctx: Ctx): void {
     .command('run')
     .description('Run the warehouse jobs: dim (dimension sink), dwd (detail facts), dws (window aggregates)');
   registerDim(run, ctx);
-  planned(run, 'dwd', 'Split app logs and build the transaction fact streams', JOBS.dwd);
+  registerDwd(run, ctx);
   planned(run, 'dws', 'Aggregate DWD streams in event-time windows into the OLAP store', JOBS.dws);
+  run.option('--list', 'list the declared stream jobs: inputs, outputs, options and defaults').action((flags: { list?: boolean }) => {
+    if (!flags.list) {
+      run.help();
+      return;
+    }
+    ctx.out(listJobs(DWD_JOBS));
+  });
+}
+
+const DWD_JOBS: readonly JobSpec[] = [dwdLogJob, dwdTradeJob];
+
+/** The dim lookup client for jobs that name dims (dwd trade): the store `run dim` writes, cached. */
+const dimsFrom = async (config: Config, cwd: string, flags: JobFlags): Promise<DimsHandle> => {
+  const url = typeof flags.dimStore === 'string' ? flags.dimStore : `sqlite:${resolve(cwd, config.stateDir, 'dim.db')}`;
+  const store = await openDimStore(url, { cwd });
+  const lookup = await DimLookup.open(store);
+  return {
+    reader: lookup,
+    close: async () => {
+      await lookup.close();
+      await store.close();
+    },
+  };
+};
+
+const DIM_STORE_HELP = 'the dim store `rtwh run dim` writes, for dictionary names (default sqlite:<state_dir>/dim.db)';
+
+function registerDwd(run: Command, ctx: Ctx): void {
+  const dwd = addCommonJobFlags(withCommonFlags(run.command('dwd')))
+    .description('Build the detail layer: `dwd log` (app log splitting) and `dwd trade` (transaction facts); without a subcommand, both in one process')
+    .option('--dim-store <url>', DIM_STORE_HELP)
+    .addHelpText('after', `\nExamples:\n  rtwh run dwd --until-idle                 both jobs, default topics, to the end of the data\n  rtwh run dwd log --topic-style 2023        the log split only, 2023 topic names\n  rtwh run dwd trade --dim-store mysql://root:…@127.0.0.1:3306/gmall_dim`)
+    .action(async (flags: JobFlags, c: Command) => {
+      await runJobs(DWD_JOBS, flags, c, ctx, { dims: dimsFrom });
+    });
+  registerJobCommand(dwd, dwdLogJob, ctx);
+  registerJobCommand(dwd, dwdTradeJob, ctx, { dims: dimsFrom }).option('--dim-store <url>', DIM_STORE_HELP);
 }
 
 export function registerServe(program: Command): void {

@@ -220,6 +220,20 @@ export class Engine {
     this.lastRecordWall = this.now();
   }
 
+  /**
+   * Input partitions the job reads (`topic:partition`). One that has not sent a record yet holds the watermark
+   * back (until it counts as idle), so the first partition to deliver cannot run event time ahead of the others
+   * and make their records late.
+   */
+  hold(partitions: Iterable<string>): void {
+    const wall = this.now();
+    for (const p of partitions) {
+      if (this.partTime.has(p)) continue;
+      this.partTime.set(p, -Infinity);
+      this.partSeen.set(p, wall);
+    }
+  }
+
   /** Runs a batch through the job (prepare, then process each record). */
   async processBatch(records: readonly InputRecord[]): Promise<void> {
     if (records.length === 0) return;
@@ -293,7 +307,7 @@ export class Engine {
       if (t < min) min = t;
     }
     if (max === -Infinity) return this.wm;
-    if (active > 0) return min - this.ooo;
+    if (active > 0) return min === -Infinity ? this.wm : min - this.ooo;
     // Everything is idle: event time flows with the wall clock since the last record (after the idle timeout).
     return max - this.ooo + Math.max(0, wall - this.lastRecordWall - this.idleMs);
   }
@@ -463,6 +477,7 @@ export async function runInMemory(
   const engine = new Engine(spec, resolveOptions(spec, opts.options), { ...(opts.dims ? { dims: opts.dims } : {}), now: () => 0 });
   const outputs: Emitted[] = [];
   const deadLetters: DeadLettered[] = [];
+  engine.hold(new Set(records.map((r) => `${r.topic}:${r.partition}`)));
   const size = opts.batch ?? (records.length || 1);
   for (let i = 0; i < records.length; i += size) {
     await engine.processBatch(records.slice(i, i + size));

@@ -384,6 +384,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         return p;
       });
       const fresh = await patiently(busWhat, () => inputs.sync(consumer!, stored, bounds));
+      engine.hold(consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
       if (recs.length > 0 && fresh.size === 0) {
         prefetched = poll();
         prefetched.catch(() => undefined); // seen when awaited; unobserved if the loop ends first

@@ -111,6 +111,27 @@ describe('engine', () => {
     expect(e.checkpoint().outputs.map((o) => (JSON.parse(o.value) as { key: string }).key)).toEqual(['k0', 'k1']);
   });
 
+  test('a partition that has not delivered yet holds the watermark back, until it counts as idle', async () => {
+    let wall = 0;
+    const e = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
+    const rec = (p: number, ts: number): InputRecord => ({ input: 'in', topic: 'in', partition: p, offset: 0, timestamp: 0, key: null, value: ev(`k${p}`, ts) });
+    e.hold(['in:0', 'in:1']);
+    await e.processBatch([rec(0, 50_000)]);
+    e.advance();
+    expect(e.watermark).toBe(-Infinity);
+    await e.processBatch([rec(1, 10_000)]);
+    e.advance();
+    expect(e.watermark).toBe(7000);
+    expect(e.counters.late).toBeUndefined();
+    const f = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
+    f.hold(['in:0', 'in:1']);
+    await f.processBatch([rec(0, 50_000)]);
+    wall = 1500; // in:1 never delivers: idle after 1 s; in:0 delivers again and the watermark follows it
+    await f.processBatch([rec(0, 50_500)]);
+    f.advance();
+    expect(f.watermark).toBe(47_500);
+  });
+
   test('checkpoint then restore continues exactly where it was', async () => {
     const recs = inputRecords('in', 'in', [ev('a', 1000), ev('b', 2000), ev('a', 5000), ev('c', 30_000), ev('d', 31_000)]);
     const whole = await runInMemory(sessionJob(), recs, { batch: 1 });
