@@ -66,6 +66,18 @@ async function cdcCaughtUp(): Promise<void> {
   }, 60_000);
 }
 
+/** Every record of a topic up to its end offsets now (a quiet period is not proof of the end under load). */
+async function readAll(topic: string): Promise<BusRecord[]> {
+  const ad = await kafka.admin();
+  const info = await ad.describeTopic(topic);
+  await ad.close();
+  const want = info.partitions.reduce((n, p) => n + p.endOffset - p.startOffset, 0);
+  if (want === 0) return [];
+  const recs = await readTopic(kafka, topic, want, 60_000);
+  expect(recs.length).toBe(want);
+  return recs;
+}
+
 function asInput(input: string, r: BusRecord): InputRecord {
   return { input, topic: r.topic, partition: r.partition, offset: r.offset, timestamp: r.timestamp, key: r.key?.toString() ?? null, value: r.value?.toString() ?? null };
 }
@@ -79,7 +91,7 @@ const storeUrl = () => `sqlite:${join(dir, 'dim.db')}`;
 
 /** What the job gives in memory over the same input: per output name, the canonical records. */
 async function expected(spec: JobSpec, input: string, topic: string, options: Record<string, string>): Promise<Map<string, string[]>> {
-  const records = (await readTopic(kafka, topic, undefined, 30_000, 1500)).map((r) => asInput(input, r));
+  const records = (await readAll(topic)).map((r) => asInput(input, r));
   const store = await openDimStore(storeUrl(), { cwd: dir });
   const dims = await DimLookup.open(store);
   try {
@@ -96,7 +108,7 @@ async function expected(spec: JobSpec, input: string, topic: string, options: Re
 async function actual(topics: Map<string, string>): Promise<Map<string, string[]>> {
   const out = new Map<string, string[]>();
   for (const [name, topic] of topics) {
-    const recs = await readTopic(kafka, topic, undefined, 30_000, 1500);
+    const recs = await readAll(topic);
     out.set(name, canon(recs.map((r) => ({ key: r.key?.toString() ?? null, value: r.value!.toString() }))));
   }
   return out;
