@@ -179,7 +179,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     },
   });
 
-  const store = StateStore.open(o.statePath, spec.name);
+  const store = StateStore.open(o.statePath, spec.name, bus.displayUrl);
   let consumer: Consumer | undefined;
   let admin: Admin | undefined;
   let producer: Producer | undefined;

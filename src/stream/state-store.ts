@@ -183,7 +183,7 @@ export class StateStore {
   }
 
   /** Opens (creating) the state file of `job` and takes its lock; JOB_LOCKED when another process holds it. */
-  static open(path: string, job: string): StateStore {
+  static open(path: string, job: string, bus?: string): StateStore {
     try {
       mkdirSync(dirname(path), { recursive: true });
     } catch (e) {
@@ -228,7 +228,14 @@ export class StateStore {
       if (version !== undefined && version !== STATE_SCHEMA_VERSION) {
         throw rtwhError('JOB_STATE', `the state file ${q(path)} has schema version ${q(version)}; this rtwh reads version ${STATE_SCHEMA_VERSION}`);
       }
+      const storedBus = meta.get('bus');
+      if (bus !== undefined && storedBus !== undefined && storedBus !== bus) {
+        throw rtwhError('JOB_STATE', `the state file ${q(path)} holds job ${q(job)} on the bus ${storedBus}, not ${bus}: its offsets, event time and pending outputs belong there`, {
+          hint: 'Give this run its own --state FILE, or move the file away to start over (the job then reads its inputs again from --from).',
+        });
+      }
       db.run('INSERT OR IGNORE INTO meta(k, v) VALUES (?, ?), (?, ?)', ['job', job, 'schema', STATE_SCHEMA_VERSION]);
+      if (bus !== undefined) db.run('INSERT OR IGNORE INTO meta(k, v) VALUES (?, ?)', ['bus', bus]);
     } catch (e) {
       db.close(true);
       if (e instanceof RtwhError) throw e;

@@ -403,6 +403,36 @@ for (const kind of ['sqlite', 'kafka'] as const) {
   });
 }
 
+describe('the state file', () => {
+  test('belongs to one bus: the same job on another bus is refused with JOB_STATE, nothing changed', async () => {
+    const dir = tempDir('rtwh-rt-');
+    const a = await openBus(`sqlite:${join(dir, 'a.db')}`);
+    const b = await openBus(`sqlite:${join(dir, 'b.db')}`);
+    const state = join(dir, 'job.db');
+    const opts = (bus: Bus): RunOptions => ({ options: { in: 'in', counts: 'counts', expired: 'expired' }, statePath: state, startFrom: 'earliest', untilIdle: true, log: () => undefined, group: `g${bus.displayUrl.length}` });
+    try {
+      for (const bus of [a, b]) {
+        const admin = await bus.admin();
+        await admin.createTopic({ name: 'in', partitions: 1 });
+        await admin.close();
+      }
+      await runJob(countJob(), a, opts(a));
+      const e = await runJob(countJob(), b, opts(b)).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(RtwhError);
+      expect((e as RtwhError).code).toBe('JOB_STATE');
+      expect((e as RtwhError).message).toContain(a.displayUrl);
+      expect((e as RtwhError).message).toContain(b.displayUrl);
+      await runJob(countJob(), a, opts(a)); // still fine on its own bus
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
 describe('patience', () => {
   test('retries transient errors with the wait reported, and throws other errors at once', async () => {
     const waits: (string | undefined)[] = [];
