@@ -205,7 +205,16 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
 
     const bounds = async (): Promise<Bounds> => (await topicBounds(admin!, inputTopics)).bounds;
 
+    /** The engine's figures, now (also on the final status, even while a periodic report is still out). */
+    const snapshot = () => {
+      status.counters = { ...engine.counters };
+      status.watermark = engine.watermark;
+      status.stateEntries = engine.stateSize;
+      status.timersPending = engine.timerCount;
+      status.outboxPending = pending.reduce((a, c) => a + c.records.length, 0);
+    };
     const report = async () => {
+      snapshot();
       if (reporting) return;
       reporting = true;
       try {
@@ -213,11 +222,6 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         status.recordsPerSecond = ((status.records - lastRecords) * 1000) / Math.max(now - lastStatusAt, 1);
         lastRecords = status.records;
         lastStatusAt = now;
-        status.counters = { ...engine.counters };
-        status.watermark = engine.watermark;
-        status.stateEntries = engine.stateSize;
-        status.timersPending = engine.timerCount;
-        status.outboxPending = pending.reduce((a, c) => a + c.records.length, 0);
         if (admin && consumer) status.lag = await bounds().then((b) => inputs.lag(b, consumer!), () => null);
         o.onStatus?.({ ...status, emitted: { ...status.emitted }, counters: { ...status.counters } });
       } finally {

@@ -30,7 +30,6 @@ describe('help and version', () => {
 
 describe('groups that are not built yet say so and exit 3', () => {
   const planned: string[][] = [
-    ['run', 'dwd'],
     ['run', 'dws'],
     ['serve'],
   ];

@@ -265,12 +265,27 @@ export class ProducePipe {
     return Math.round(base * (1 + (Math.random() * 2 - 1) * RETRY.factor!));
   }
 
+  /**
+   * A new producer id. A broker that has just started answers "coordinator loading" (or "not available") until
+   * its transaction state is loaded: those are retried with backoff for up to 30 s, like the Java client does.
+   */
   private async newProducerId(): Promise<void> {
-    await this.cluster.refreshMetadataIfNecessary();
-    const broker = await this.cluster.findControllerBroker();
-    const r = await broker.initProducerId({ transactionTimeout: 60_000 });
-    this.ledger.reset(toBigInt(r.producerId), r.producerEpoch);
-    this.retire = false;
+    const deadline = Date.now() + 30_000;
+    let delay = 100;
+    for (;;) {
+      try {
+        await this.cluster.refreshMetadataIfNecessary();
+        const broker = await this.cluster.findControllerBroker();
+        const r = await broker.initProducerId({ transactionTimeout: 60_000 });
+        this.ledger.reset(toBigInt(r.producerId), r.producerEpoch);
+        this.retire = false;
+        return;
+      } catch (e) {
+        if (!(e as { retriable?: boolean }).retriable || Date.now() + delay > deadline || this.closed) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+        delay = Math.min(delay * 2, 2000);
+      }
+    }
   }
 
   private pump(): void {
