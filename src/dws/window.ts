@@ -1,0 +1,152 @@
+/**
+ * The shared pieces of every DWS job (the summary layer): tumbling event-time windows over a JobSpec.
+ *
+ * - `windowStart(ts, size)` / `windowEnd`: epoch-aligned tumbling windows [stt, edt) (as Flink's
+ *   TumblingEventTimeWindows with offset 0; 5 s and 10 s windows are the same in Beijing time).
+ * - `beijingTime(ms)` 'YYYY-MM-DD HH:mm:ss' and `beijingDate(ms)` 'YYYY-MM-DD' in UTC+08:00.
+ * - `TumblingWindow<A>`: a keyed per-window accumulator kept in the job's keyed state (one state entry per open
+ *   window: { groupKey: [keyValues, acc] }), with ONE event-time timer per window end. When the watermark reaches
+ *   the end the window is emitted once, one record per group, to the output named like the table:
+ *     key   = `stt|edt|<key values joined by |>` (`stt|edt` for a window without key columns)
+ *     value = { stt, edt, cur_date, ...row(keys, acc) }   (cur_date = the Beijing date of stt)
+ *   and its state is deleted. A record whose window has already been emitted (end ≤ watermark) is not added:
+ *   it is counted as `window_late` (and `window_late_<name>`), never silently dropped. `--until-idle` drains
+ *   the engine (watermark +∞), so every open window is emitted at the end. State and timers are committed with
+ *   the input offsets, so open windows survive a crash.
+ * - `windowOption` / `parseWindow`: the `--window 10s` job option (ms, s, m).
+ *
+ * Usage in a job (see src/dws/traffic.ts):
+ *   const win = new TumblingWindow<[number]>({ name: 'reg', output: TABLE, sizeMs: parseWindow(o.window), row: (_k, a) => ({ register_ct: a[0] }) });
+ *   process(r, ctx) { …; win.add(ctx, ts, [], () => [0], (a) => { a[0]++; return a; }); }
+ *   onTimer(name, key, time, ctx) { win.fire(name, key, time, ctx); }
+ */
+import type { JobContext, JobOption, Json } from '../stream/types';
+
+export const BEIJING_OFFSET_MS = 8 * 3_600_000;
+export const DAY_MS = 86_400_000;
+export const DEFAULT_WINDOW = '10s';
+
+/** Start (ms) of the tumbling window of `size` ms that holds `ts`. */
+export function windowStart(ts: number, sizeMs: number): number {
+  return ts - (((ts % sizeMs) + sizeMs) % sizeMs);
+}
+
+/** End (exclusive, ms) of the tumbling window that holds `ts`. */
+export function windowEnd(ts: number, sizeMs: number): number {
+  return windowStart(ts, sizeMs) + sizeMs;
+}
+
+/** 'YYYY-MM-DD HH:mm:ss' in Beijing time (UTC+08:00). */
+export function beijingTime(ms: number): string {
+  const iso = new Date(ms + BEIJING_OFFSET_MS).toISOString();
+  return `${iso.slice(0, 10)} ${iso.slice(11, 19)}`;
+}
+
+/** 'YYYY-MM-DD' in Beijing time (UTC+08:00). */
+export function beijingDate(ms: number): string {
+  return new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** The Beijing day number (days since 1970-01-01 in UTC+08:00) of an instant: cheap day comparisons in state. */
+export function beijingDay(ms: number): number {
+  return Math.floor((ms + BEIJING_OFFSET_MS) / DAY_MS);
+}
+
+/** Parses a window length: '10s', '5s', '500ms', '1m' → ms; undefined when not one. */
+export function parseWindow(text: string): number | undefined {
+  const m = /^(\d{1,9})(ms|s|m)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  return n >= 1 && n <= DAY_MS && DAY_MS % n === 0 ? n : undefined;
+}
+
+/** `--window`: the tumbling window length of a DWS job. */
+export const windowOption: JobOption = {
+  name: 'window',
+  description: 'tumbling event-time window length (e.g. 10s, 5s, 1m, 500ms; must divide a day)',
+  default: DEFAULT_WINDOW,
+  check: (v) => (parseWindow(v) === undefined ? 'expected a length like 10s, 5s, 1m or 500ms that divides a day' : undefined),
+};
+
+/** The window length of resolved options (throws on a bad value; resolveOptions has checked it already). */
+export function windowMs(options: Readonly<Record<string, string>>): number {
+  const n = parseWindow(options.window ?? DEFAULT_WINDOW);
+  if (n === undefined) throw new RangeError(`invalid --window ${JSON.stringify(options.window)}`);
+  return n;
+}
+
+export interface TumblingWindowSpec<A> {
+  /** Names the state namespace (`win:<name>`) and the timer; unique within a job. */
+  name: string;
+  /** The ctx.emit output (the table's name). */
+  output: string;
+  sizeMs: number;
+  /** The columns after stt, edt, cur_date, in table order: the key columns, then the metrics. */
+  row(keys: readonly Json[], acc: A): Record<string, Json>;
+}
+
+/** One window's groups in state: groupKey → [key values, accumulator]. */
+type WindowGroups<A> = Record<string, [Json[], A]>;
+
+/** A keyed tumbling-window accumulator over the engine's state and timers; each window is emitted once. */
+export class TumblingWindow<A> {
+  readonly ns: string;
+  readonly timer: string;
+  /** The last window end a timer was registered for (skips re-registering it for every record). */
+  private lastEnd = Number.NaN;
+
+  constructor(readonly spec: TumblingWindowSpec<A>) {
+    this.ns = `win:${spec.name}`;
+    this.timer = `win:${spec.name}`;
+  }
+
+  /**
+   * Adds an event at `ts` (ms) to the group `keys` of its window: `update(acc)` (acc from `init()` for a new
+   * group) returns the new accumulator (it may mutate and return the same object). Returns false, and counts
+   * `window_late`, when that window was emitted already.
+   */
+  add(ctx: JobContext, ts: number, keys: readonly Json[], init: () => A, update: (acc: A) => A): boolean {
+    const size = this.spec.sizeMs;
+    const end = windowStart(ts, size) + size;
+    if (end <= ctx.watermark) {
+      ctx.count('window_late');
+      ctx.count(`window_late_${this.spec.name}`);
+      return false;
+    }
+    const sk = String(end);
+    let groups = ctx.state.get<WindowGroups<A>>(this.ns, sk);
+    if (groups === undefined) groups = {};
+    // ':' first: a key value like '__proto__' stays an ordinary property.
+    const gk = `:${keys.length === 1 ? String(keys[0]) : keys.join('|')}`;
+    const g = groups[gk];
+    if (g === undefined) groups[gk] = [keys.slice(), update(init())];
+    else g[1] = update(g[1]);
+    ctx.state.put(this.ns, sk, groups);
+    if (end !== this.lastEnd) {
+      ctx.timers.register(this.timer, '', end);
+      this.lastEnd = end;
+    }
+    return true;
+  }
+
+  /** Call from JobLogic.onTimer: emits the window that ended at `time` when the timer is this window's. */
+  fire(name: string, _key: string, time: number, ctx: JobContext): boolean {
+    if (name !== this.timer) return false;
+    const sk = String(time);
+    const groups = ctx.state.get<WindowGroups<A>>(this.ns, sk);
+    if (groups !== undefined) {
+      const start = time - this.spec.sizeMs;
+      const stt = beijingTime(start);
+      const edt = beijingTime(time);
+      const curDate = stt.slice(0, 10);
+      const head = `${stt}|${edt}`;
+      // Sorted by group key: the same input gives the same output order (golden tests, replays).
+      for (const gk of Object.keys(groups).sort()) {
+        const [keys, acc] = groups[gk]!;
+        ctx.emit(this.spec.output, keys.length === 0 ? head : `${head}|${keys.join('|')}`, { stt, edt, cur_date: curDate, ...this.spec.row(keys, acc) }, time);
+      }
+      ctx.state.delete(this.ns, sk);
+    }
+    return true;
+  }
+}
