@@ -14,13 +14,14 @@
  *   the engine (watermark +∞), so every open window is emitted at the end. State and timers are committed with
  *   the input offsets, so open windows survive a crash.
  * - `windowOption` / `parseWindow`: the `--window 10s` job option (ms, s, m).
+ * - `dwsJob(def)`: a DWS JobSpec (input topic options, --window, output = the table name as topic).
  *
  * Usage in a job (see src/dws/traffic.ts):
  *   const win = new TumblingWindow<[number]>({ name: 'reg', output: TABLE, sizeMs: parseWindow(o.window), row: (_k, a) => ({ register_ct: a[0] }) });
  *   process(r, ctx) { …; win.add(ctx, ts, [], () => [0], (a) => { a[0]++; return a; }); }
  *   onTimer(name, key, time, ctx) { win.fire(name, key, time, ctx); }
  */
-import type { JobContext, JobOption, Json } from '../stream/types';
+import type { JobContext, JobLogic, JobOption, JobSpec, Json } from '../stream/types';
 
 export const BEIJING_OFFSET_MS = 8 * 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -149,4 +150,46 @@ export class TumblingWindow<A> {
     }
     return true;
   }
+}
+
+const topicName = (v: string): string | undefined =>
+  /^[A-Za-z0-9._-]{1,249}$/.test(v) && v !== '.' && v !== '..' ? undefined : 'expected a topic name (letters, digits, . _ -; at most 249)';
+
+export interface DwsInput {
+  /** Logical input name (InputRecord.input). */
+  name: string;
+  /** The option naming its topic, e.g. 'page-topic'. */
+  option: string;
+  /** Its default topic, e.g. 'dwd_traffic_page'. */
+  topic: string;
+  description: string;
+}
+
+export interface DwsJobDef {
+  /** `dws <short>`: `rtwh run dws <short>`; the state file is `dws_<short>.db`. */
+  short: string;
+  /** The table = the output topic = the ctx.emit output name. */
+  table: string;
+  description: string;
+  inputs: readonly DwsInput[];
+  /** More options than the input topics and --window. */
+  options?: readonly JobOption[];
+  needsDims?: boolean;
+  create(options: Readonly<Record<string, string>>, sizeMs: number): JobLogic;
+}
+
+/**
+ * A DWS JobSpec: inputs named by topic options, `--window`, one output named and topic-named like the table,
+ * the engine's default watermark (3 s out-of-orderness) and idle timeout.
+ */
+export function dwsJob(def: DwsJobDef): JobSpec {
+  return {
+    name: `dws ${def.short}`,
+    description: def.description,
+    inputs: def.inputs.map((i) => ({ name: i.name, topicOption: i.option })),
+    outputs: [{ name: def.table, topic: def.table }],
+    options: [...def.inputs.map((i): JobOption => ({ name: i.option, description: i.description, default: i.topic, check: topicName })), windowOption, ...(def.options ?? [])],
+    ...(def.needsDims ? { needsDims: true } : {}),
+    create: (options) => def.create(options, windowMs(options)),
+  };
 }

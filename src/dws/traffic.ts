@@ -1,0 +1,355 @@
+/**
+ * The six traffic/user DWS windows (gmall 2022 DwsTraffic*, DwsUser*, DwsTradeCartAddUuWindow), each a JobSpec
+ * on window.ts: pure logic, tumbling event-time windows emitted once to the topic named like the table.
+ *
+ * | job (`rtwh run dws …`)     | input                    | table / metrics                                                  |
+ * |----------------------------|--------------------------|------------------------------------------------------------------|
+ * | traffic_source_keyword     | dwd_traffic_page         | dws_traffic_source_keyword_page_view_window: pages with last_page_id in (search, home) and item_type keyword; the keyword split into words (Intl.Segmenter zh, isWordLike); source 'search'; keyword_count |
+ * | traffic_vc_ch_ar_is_new    | dwd_traffic_page         | dws_traffic_vc_ch_ar_is_new_page_view_window by vc, ch, ar, is_new: uv_ct (first page of a mid per Beijing day), sv_ct (last_page_id null), pv_ct, dur_sum (during_time) |
+ * | traffic_home_detail        | dwd_traffic_page         | dws_traffic_home_detail_page_view_window: a mid's first home / good_detail page per day |
+ * | user_login                 | dwd_traffic_page         | dws_user_user_login_window: pages with uid and last_page_id null or 'login'; uu_ct = a uid's first login per day; back_ct = those whose previous login day is ≥ 8 days before |
+ * | user_register              | dwd_user_register        | dws_user_user_register_window: register_ct                       |
+ * | trade_cart_add_uu          | dwd_trade_cart_add       | dws_trade_cart_add_uu_window: a user's first cart add per day    |
+ *
+ * Per-key day state (uv, home/detail, login, cart add) holds the Beijing day number of the last counted event;
+ * an event counts when the state is absent or an earlier day. An event of an EARLIER day than the state (late
+ * across midnight) is not counted (`earlier_day`): counting it would make the next event of the later day a second
+ * "first". Event time is `ts` (ms) of the record; a record without a usable one goes to the dead-letter topic.
+ */
+import type { InputRecord, JobContext, JobLogic, JobSpec, Json } from '../stream/types';
+import { beijingDay, DAY_MS, dwsJob, TumblingWindow, type DwsInput } from './window';
+
+export const TRAFFIC_TABLES = {
+  keyword: 'dws_traffic_source_keyword_page_view_window',
+  vcChArIsNew: 'dws_traffic_vc_ch_ar_is_new_page_view_window',
+  homeDetail: 'dws_traffic_home_detail_page_view_window',
+  login: 'dws_user_user_login_window',
+  register: 'dws_user_user_register_window',
+  cartAdd: 'dws_trade_cart_add_uu_window',
+} as const;
+
+const PAGE_INPUT: DwsInput = { name: 'page', option: 'page-topic', topic: 'dwd_traffic_page', description: 'page logs ({common, page, ts}) from `run dwd log`' };
+const REGISTER_INPUT: DwsInput = { name: 'register', option: 'register-topic', topic: 'dwd_user_register', description: 'registrations from `run dwd trade`' };
+const CART_ADD_INPUT: DwsInput = { name: 'cart_add', option: 'cart-add-topic', topic: 'dwd_trade_cart_add', description: 'cart adds from `run dwd trade`' };
+
+type Obj = Record<string, unknown>;
+
+interface PageLog {
+  common: Obj;
+  page: Obj;
+  ts: number;
+}
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Parses a page record; dead-letters it (and returns undefined) when it has no common/page objects or ms ts. */
+function pageLog(r: InputRecord, ctx: JobContext): PageLog | undefined {
+  let v: unknown;
+  try {
+    v = r.value === null ? null : JSON.parse(r.value);
+  } catch {
+    ctx.deadLetter('(record): not JSON');
+    return undefined;
+  }
+  if (!isObj(v)) return dead(ctx, '(record): not a JSON object');
+  if (!isObj(v.common)) return dead(ctx, 'common: expected an object');
+  if (!isObj(v.page)) return dead(ctx, 'page: expected an object');
+  const ts = v.ts;
+  if (typeof ts !== 'number' || !Number.isFinite(ts)) return dead(ctx, 'ts: expected epoch milliseconds');
+  ctx.observe(ts);
+  return v as unknown as PageLog;
+}
+
+/** Parses a flat DWD fact (trade/user topics) with ts in ms. */
+function fact(r: InputRecord, ctx: JobContext): (Obj & { ts: number }) | undefined {
+  let v: unknown;
+  try {
+    v = r.value === null ? null : JSON.parse(r.value);
+  } catch {
+    ctx.deadLetter('(record): not JSON');
+    return undefined;
+  }
+  if (!isObj(v)) return dead(ctx, '(record): not a JSON object');
+  const ts = v.ts;
+  if (typeof ts !== 'number' || !Number.isFinite(ts)) return dead(ctx, 'ts: expected epoch milliseconds');
+  ctx.observe(ts);
+  return v as Obj & { ts: number };
+}
+
+function dead(ctx: JobContext, reason: string): undefined {
+  ctx.deadLetter(reason);
+  return undefined;
+}
+
+/** A key value as text (ids may come as numbers), or null when absent/empty. */
+function text(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string') return v === '' ? null : v;
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+/**
+ * "First of its kind per Beijing day" for a key, in keyed state `ns` (value: the day number; TTL one day of event
+ * time beyond the day, unless `keep`). True when this event is the first of its day.
+ */
+function firstOfDay(ctx: JobContext, ns: string, key: string, ts: number, keep = false): boolean {
+  const day = beijingDay(ts);
+  const last = ctx.state.get<number>(ns, key);
+  if (last === undefined || last < day) {
+    if (keep) ctx.state.put(ns, key, day);
+    else ctx.state.put(ns, key, day, DAY_MS);
+    return true;
+  }
+  if (last > day) ctx.count('earlier_day');
+  return false;
+}
+
+const inc = (a: number[], i: number, n = 1): number[] => {
+  a[i]! += n;
+  return a;
+};
+
+// --- traffic_source_keyword -----------------------------------------------------------------------------------
+
+let segmenter: Intl.Segmenter | undefined;
+
+/** The words of a search keyword (Intl.Segmenter 'zh', word granularity, word-like segments only). */
+export function splitKeyword(keyword: string): string[] {
+  segmenter ??= new Intl.Segmenter('zh', { granularity: 'word' });
+  const out: string[] = [];
+  for (const s of segmenter.segment(keyword)) if (s.isWordLike) out.push(s.segment);
+  return out;
+}
+
+class KeywordLogic implements JobLogic {
+  private readonly win: TumblingWindow<number>;
+  /** Keyword → its words (keywords repeat a lot; segmenting is the costly part). */
+  private readonly words = new Map<string, string[]>();
+  constructor(sizeMs: number) {
+    this.win = new TumblingWindow<number>({ name: 'keyword', output: TRAFFIC_TABLES.keyword, sizeMs, row: (k, n) => ({ source: k[0]!, keyword: k[1]!, keyword_count: n }) });
+  }
+  process(r: InputRecord, ctx: JobContext): void {
+    const p = pageLog(r, ctx);
+    if (!p) return;
+    const last = p.page.last_page_id;
+    if ((last !== 'search' && last !== 'home') || p.page.item_type !== 'keyword') return;
+    const item = p.page.item;
+    if (typeof item !== 'string' || item === '') return;
+    let words = this.words.get(item);
+    if (words === undefined) {
+      words = splitKeyword(item);
+      if (this.words.size >= 100_000) this.words.clear();
+      this.words.set(item, words);
+    }
+    for (const w of words) this.win.add(ctx, p.ts, ['search', w], () => 0, (n) => n + 1);
+  }
+  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
+    this.win.fire(name, key, time, ctx);
+  }
+}
+
+export const dwsTrafficSourceKeywordJob: JobSpec = dwsJob({
+  short: 'traffic_source_keyword',
+  table: TRAFFIC_TABLES.keyword,
+  description: 'search keywords (pages after search/home with item_type keyword) split into words, counted per window',
+  inputs: [PAGE_INPUT],
+  create: (_o, sizeMs) => new KeywordLogic(sizeMs),
+});
+
+// --- traffic_vc_ch_ar_is_new ----------------------------------------------------------------------------------
+
+/** [uv_ct, sv_ct, pv_ct, dur_sum] */
+type PageAcc = number[];
+
+class VcChArIsNewLogic implements JobLogic {
+  private readonly win: TumblingWindow<PageAcc>;
+  constructor(sizeMs: number) {
+    this.win = new TumblingWindow<PageAcc>({
+      name: 'vc_ch_ar_is_new',
+      output: TRAFFIC_TABLES.vcChArIsNew,
+      sizeMs,
+      row: (k, a) => ({ vc: k[0]!, ch: k[1]!, ar: k[2]!, is_new: k[3]!, uv_ct: a[0]!, sv_ct: a[1]!, pv_ct: a[2]!, dur_sum: a[3]! }),
+    });
+  }
+  process(r: InputRecord, ctx: JobContext): void {
+    const p = pageLog(r, ctx);
+    if (!p) return;
+    const c = p.common;
+    const mid = text(c.mid);
+    if (mid === null) {
+      ctx.deadLetter('common.mid: expected a non-empty id');
+      return;
+    }
+    const uv = firstOfDay(ctx, 'uv', mid, p.ts) ? 1 : 0;
+    const sv = p.page.last_page_id === null || p.page.last_page_id === undefined ? 1 : 0;
+    const during = p.page.during_time;
+    const dur = typeof during === 'number' && Number.isFinite(during) ? during : typeof during === 'string' && /^\d+$/.test(during) ? Number(during) : 0;
+    const keys: Json[] = [text(c.vc), text(c.ch), text(c.ar), text(c.is_new)];
+    this.win.add(ctx, p.ts, keys, () => [0, 0, 0, 0], (a) => {
+      a[0]! += uv;
+      a[1]! += sv;
+      a[2]! += 1;
+      a[3]! += dur;
+      return a;
+    });
+  }
+  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
+    this.win.fire(name, key, time, ctx);
+  }
+}
+
+export const dwsTrafficVcChArIsNewJob: JobSpec = dwsJob({
+  short: 'traffic_vc_ch_ar_is_new',
+  table: TRAFFIC_TABLES.vcChArIsNew,
+  description: 'page views by version, channel, area and is_new: uv (mid per day), sessions, pages, time on page',
+  inputs: [PAGE_INPUT],
+  create: (_o, sizeMs) => new VcChArIsNewLogic(sizeMs),
+});
+
+// --- traffic_home_detail --------------------------------------------------------------------------------------
+
+class HomeDetailLogic implements JobLogic {
+  private readonly win: TumblingWindow<number[]>;
+  constructor(sizeMs: number) {
+    this.win = new TumblingWindow<number[]>({ name: 'home_detail', output: TRAFFIC_TABLES.homeDetail, sizeMs, row: (_k, a) => ({ home_uv_ct: a[0]!, good_detail_uv_ct: a[1]! }) });
+  }
+  process(r: InputRecord, ctx: JobContext): void {
+    const p = pageLog(r, ctx);
+    if (!p) return;
+    const page = p.page.page_id;
+    if (page !== 'home' && page !== 'good_detail') return;
+    const mid = text(p.common.mid);
+    if (mid === null) {
+      ctx.deadLetter('common.mid: expected a non-empty id');
+      return;
+    }
+    const i = page === 'home' ? 0 : 1;
+    if (!firstOfDay(ctx, page === 'home' ? 'home' : 'detail', mid, p.ts)) return;
+    this.win.add(ctx, p.ts, [], () => [0, 0], (a) => inc(a, i));
+  }
+  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
+    this.win.fire(name, key, time, ctx);
+  }
+}
+
+export const dwsTrafficHomeDetailJob: JobSpec = dwsJob({
+  short: 'traffic_home_detail',
+  table: TRAFFIC_TABLES.homeDetail,
+  description: 'unique visitors of the home page and of good_detail pages (a mid counted once per day each)',
+  inputs: [PAGE_INPUT],
+  create: (_o, sizeMs) => new HomeDetailLogic(sizeMs),
+});
+
+// --- user_login -----------------------------------------------------------------------------------------------
+
+/** A login counts as "back" when the previous login day is at least this many days earlier (gmall 2022: > 7). */
+export const BACK_AFTER_DAYS = 8;
+
+class UserLoginLogic implements JobLogic {
+  private readonly win: TumblingWindow<number[]>;
+  constructor(sizeMs: number) {
+    this.win = new TumblingWindow<number[]>({ name: 'login', output: TRAFFIC_TABLES.login, sizeMs, row: (_k, a) => ({ back_ct: a[0]!, uu_ct: a[1]! }) });
+  }
+  process(r: InputRecord, ctx: JobContext): void {
+    const p = pageLog(r, ctx);
+    if (!p) return;
+    const uid = text(p.common.uid);
+    if (uid === null) return;
+    const last = p.page.last_page_id;
+    if (!(last === null || last === undefined || last === 'login')) return;
+    const day = beijingDay(p.ts);
+    // The previous login day, kept for good (no TTL: "back" looks further than a day).
+    const prev = ctx.state.get<number>('login', uid);
+    if (prev !== undefined && prev >= day) {
+      if (prev > day) ctx.count('earlier_day');
+      return;
+    }
+    ctx.state.put('login', uid, day);
+    const back = prev !== undefined && day - prev >= BACK_AFTER_DAYS ? 1 : 0;
+    this.win.add(ctx, p.ts, [], () => [0, 0], (a) => {
+      a[0]! += back;
+      a[1]! += 1;
+      return a;
+    });
+  }
+  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
+    this.win.fire(name, key, time, ctx);
+  }
+}
+
+export const dwsUserLoginJob: JobSpec = dwsJob({
+  short: 'user_login',
+  table: TRAFFIC_TABLES.login,
+  description: 'logins (pages with uid after no page or login): unique users per day, and users back after ≥ 8 days',
+  inputs: [PAGE_INPUT],
+  create: (_o, sizeMs) => new UserLoginLogic(sizeMs),
+});
+
+// --- user_register --------------------------------------------------------------------------------------------
+
+class UserRegisterLogic implements JobLogic {
+  private readonly win: TumblingWindow<number>;
+  constructor(sizeMs: number) {
+    this.win = new TumblingWindow<number>({ name: 'register', output: TRAFFIC_TABLES.register, sizeMs, row: (_k, n) => ({ register_ct: n }) });
+  }
+  process(r: InputRecord, ctx: JobContext): void {
+    const f = fact(r, ctx);
+    if (!f) return;
+    this.win.add(ctx, f.ts, [], () => 0, (n) => n + 1);
+  }
+  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
+    this.win.fire(name, key, time, ctx);
+  }
+}
+
+export const dwsUserRegisterJob: JobSpec = dwsJob({
+  short: 'user_register',
+  table: TRAFFIC_TABLES.register,
+  description: 'registrations per window',
+  inputs: [REGISTER_INPUT],
+  create: (_o, sizeMs) => new UserRegisterLogic(sizeMs),
+});
+
+// --- trade_cart_add_uu ----------------------------------------------------------------------------------------
+
+class CartAddUuLogic implements JobLogic {
+  private readonly win: TumblingWindow<number>;
+  constructor(sizeMs: number) {
+    this.win = new TumblingWindow<number>({ name: 'cart_add', output: TRAFFIC_TABLES.cartAdd, sizeMs, row: (_k, n) => ({ cart_add_uu_ct: n }) });
+  }
+  process(r: InputRecord, ctx: JobContext): void {
+    const f = fact(r, ctx);
+    if (!f) return;
+    const user = text(f.user_id);
+    if (user === null) {
+      ctx.deadLetter('user_id: expected an id');
+      return;
+    }
+    if (!firstOfDay(ctx, 'cart_add', user, f.ts)) return;
+    this.win.add(ctx, f.ts, [], () => 0, (n) => n + 1);
+  }
+  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
+    this.win.fire(name, key, time, ctx);
+  }
+}
+
+export const dwsTradeCartAddUuJob: JobSpec = dwsJob({
+  short: 'trade_cart_add_uu',
+  table: TRAFFIC_TABLES.cartAdd,
+  description: 'users adding to the cart: a user counted once per day',
+  inputs: [CART_ADD_INPUT],
+  create: (_o, sizeMs) => new CartAddUuLogic(sizeMs),
+});
+
+/** The six traffic/user windows, in table order. */
+export const DWS_TRAFFIC_JOBS: readonly JobSpec[] = [
+  dwsTrafficSourceKeywordJob,
+  dwsTrafficVcChArIsNewJob,
+  dwsTrafficHomeDetailJob,
+  dwsUserLoginJob,
+  dwsUserRegisterJob,
+  dwsTradeCartAddUuJob,
+];
