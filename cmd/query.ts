@@ -1,24 +1,52 @@
-/** `rtwh query "SQL"`: ask the embedded DuckDB warehouse. Read-only unless --allow-write. */
+/**
+ * `rtwh query "SQL"`: ask the embedded DuckDB warehouse. Read-only unless --allow-write.
+ * `rtwh query --preset NAME --date D [--top N]`: the ADS answers of gmall (src/query/presets.ts); `--list-presets`.
+ */
 import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import { q, rtwhError } from '../src/errors';
+import { bindPreset, PRESETS, type BoundPreset } from '../src/query/presets';
+import { runPreset } from '../src/query/run';
 import { openDuckDB } from '../src/store/duckdb';
 import { withCommonFlags, type Ctx } from './context';
 import { formatOption, printTable } from './print';
 
+interface QueryOpts {
+  file?: string;
+  allowWrite?: boolean;
+  preset?: string;
+  date?: string;
+  top?: string;
+  listPresets?: boolean;
+  showSql?: boolean;
+  format?: string;
+}
+
 export function registerQuery(program: Command, ctx: Ctx): void {
   withCommonFlags(program.command('query'))
-    .description('Run SQL over the DWS tables in the embedded DuckDB warehouse (read-only by default)')
-    .argument('[sql]', 'the SQL to run; omit to read it from --file')
+    .description('Run SQL, or an ADS preset, over the DWS tables in the embedded DuckDB warehouse (read-only by default)')
+    .argument('[sql]', 'the SQL to run; omit to read it from --file, or use --preset')
     .option('--duckdb <path>', 'warehouse file (default .rtwh/warehouse.duckdb; env RTWH_DUCKDB; ":memory:" for none)')
     .option('--file <path>', 'read the SQL from a file')
     .option('--allow-write', 'allow statements that change data or schema')
-    .option('--preset <name>', 'an ADS query by name (not built yet: arrives with the summary-layer issue)')
+    .option('--preset <name>', 'an ADS query by name (see --list-presets)')
+    .option('--date <YYYY-MM-DD>', 'business day of a preset (default mock.date from rtwh.toml / RTWH_MOCK_DATE)')
+    .option('--top <N>', 'rows of a ranking preset (gmv_by_*, channel_top, keyword_scores)')
+    .option('--list-presets', 'list the ADS presets, their parameters and tables')
+    .option('--show-sql', 'with --preset: print the SQL it runs instead of running it')
     .addOption(formatOption())
-    .addHelpText('after', '\nExamples:\n  rtwh query "select 42 as answer" --format json\n  rtwh query "show tables"')
-    .action(async (sqlArg: string | undefined, opts: { file?: string; allowWrite?: boolean; preset?: string; format?: string }, cmd: Command) => {
-      if (opts.preset) throw rtwhError('NOT_BUILT', '`rtwh query --preset` is not built yet; it arrives with the summary-layer issue.');
+    .addHelpText(
+      'after',
+      '\nExamples:\n  rtwh query "select 42 as answer" --format json\n  rtwh query "show tables"\n' +
+        '  rtwh query --list-presets\n  rtwh query --preset gmv_by_province --date 2025-01-14\n  rtwh query --preset channel_top --date 2025-01-14 --top 5 -f csv',
+    )
+    .action(async (sqlArg: string | undefined, opts: QueryOpts, cmd: Command) => {
+      if (opts.listPresets) return listPresets(ctx, cmd, opts, sqlArg);
+      if (opts.preset !== undefined) return preset(ctx, cmd, opts, sqlArg);
+      for (const [flag, v] of [['--date', opts.date], ['--top', opts.top], ['--show-sql', opts.showSql]] as const) {
+        if (v !== undefined) throw rtwhError('USAGE', `${flag} belongs to --preset NAME; no preset was given`, { hint: 'List the presets with `rtwh query --list-presets`.' });
+      }
       const sql = sqlArg ?? (opts.file ? await readSqlFile(resolve(ctx.io.cwd, opts.file), opts.file) : undefined);
       if (!sql || !sql.trim()) throw rtwhError('USAGE', 'no SQL given: pass it as an argument or with --file');
       const { config } = ctx.config(cmd);
@@ -43,6 +71,50 @@ export function registerQuery(program: Command, ctx: Ctx): void {
         db.close();
       }
     });
+}
+
+function listPresets(ctx: Ctx, cmd: Command, opts: QueryOpts, sqlArg: string | undefined): void {
+  if (sqlArg !== undefined || opts.preset !== undefined || opts.file !== undefined) {
+    throw rtwhError('USAGE', '--list-presets takes no SQL, --file or --preset');
+  }
+  const rows = PRESETS.map((p) => [
+    p.name,
+    p.top ? `--date D [--top N${p.top.default === undefined ? '' : `, default ${p.top.default}`}]` : '--date D',
+    p.description,
+    p.columns,
+    p.tables.join(', '),
+  ]);
+  printTable(ctx, cmd, opts.format, [['preset', 'VARCHAR'], ['parameters', 'VARCHAR'], ['description', 'VARCHAR'], ['rows', 'VARCHAR'], ['tables', 'VARCHAR']], rows);
+}
+
+async function preset(ctx: Ctx, cmd: Command, opts: QueryOpts, sqlArg: string | undefined): Promise<void> {
+  if (sqlArg !== undefined || opts.file !== undefined) throw rtwhError('USAGE', 'give either SQL (or --file) or --preset NAME, not both');
+  if (opts.allowWrite) throw rtwhError('USAGE', '--allow-write does not apply to a preset: presets only read');
+  const { config } = ctx.config(cmd);
+  const bound = bindPreset(opts.preset ?? '', { date: opts.date ?? config.mock.date, top: opts.top });
+  if (opts.showSql) {
+    ctx.out(`-- ${bound.preset.name} (${bound.preset.description})\n${bound.sql};`);
+    return;
+  }
+  const given = config.duckdb.path;
+  const path = given === ':memory:' ? ':memory:' : resolve(ctx.io.cwd, given);
+  if (path !== ':memory:' && !existsSync(path)) throw noWarehouse(bound, given);
+  const db = await openDuckDB(path, { readOnly: path !== ':memory:' });
+  try {
+    const result = await runPreset(db, bound, path === ':memory:' ? 'the in-memory database' : `the warehouse ${q(given)}`);
+    printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);
+  } finally {
+    db.close();
+  }
+}
+
+function noWarehouse(bound: BoundPreset, given: string) {
+  const tables = bound.preset.tables;
+  return rtwhError(
+    'DWS_TABLE_NOT_FOUND',
+    `preset ${bound.preset.name} needs the DWS ${tables.length === 1 ? 'table' : 'tables'} ${tables.join(', ')}, but there is no warehouse at ${q(given)}: run \`rtwh run dws\` first`,
+    { details: { preset: bound.preset.name, missing: [...tables], warehouse: given } },
+  );
 }
 
 async function readSqlFile(path: string, given: string): Promise<string> {
