@@ -13,7 +13,7 @@
 import { closest } from '../config/load';
 import { checkDate } from '../config/schema';
 import { q, rtwhError } from '../errors';
-import { DWS, type DwsTable } from './tables';
+import { DWS } from './tables';
 
 /** Validated parameter values, already in SQL form. Only `bindParams` makes one. */
 export interface BoundParams {
@@ -30,7 +30,7 @@ export interface Preset {
   /** What each result row is, and its columns. */
   readonly columns: string;
   /** The DWS tables the SQL reads (all must exist). */
-  readonly tables: readonly DwsTable[];
+  readonly tables: readonly string[];
   /** Present when the preset ranks rows and takes --top N; `default` undefined means every row. */
   readonly top?: { readonly default?: number };
   readonly sql: (p: BoundParams) => string;

@@ -5,6 +5,8 @@
  */
 import { describe, expect, test, beforeAll } from 'bun:test';
 import { join } from 'node:path';
+import { DWS_TABLES, duckdbDdl } from '../../src/dws/tables';
+import { PRESETS } from '../../src/query/presets';
 import { openDuckDB } from '../../src/store/duckdb';
 import { cli, tempDir } from '../helpers/cli';
 
@@ -450,6 +452,34 @@ describe('every preset equals the figures computed independently', () => {
     const r = await cli(['query', '--preset', 'gmv', '--duckdb', file, '--format', 'json'], { cwd: dir, env: { RTWH_MOCK_DATE: D2 } });
     expect(r.code).toBe(0);
     expect(parseExact(r.stdout)).toEqual(expectGmv(D2));
+  });
+});
+
+describe('the presets fit the DDL the dws jobs create (src/dws/tables.ts)', () => {
+  test('the hand-made tables have the same columns and types', async () => {
+    const db = await openDuckDB(file, { readOnly: true });
+    try {
+      for (const t of DWS_TABLES) {
+        const { rows } = await db.query(`select column_name, data_type from information_schema.columns where table_name = '${t.name}' order by ordinal_position`);
+        expect(rows.map((r) => `${String(r[0])} ${String(r[1])}`)).toEqual(t.columns.map((c) => `${c.name} ${c.type}`));
+      }
+    } finally {
+      db.close();
+    }
+  });
+
+  test('every preset runs on the tables duckdbDdl creates', async () => {
+    const real = join(dir, 'ddl.duckdb');
+    const db = await openDuckDB(real);
+    try {
+      for (const t of DWS_TABLES) await db.query(duckdbDdl(t));
+    } finally {
+      db.close();
+    }
+    for (const p of PRESETS) {
+      const r = await cli(['query', '--preset', p.name, '--date', D1, '--duckdb', real, '--format', 'json'], { cwd: dir });
+      expect(`${p.name}: ${r.code} ${r.stderr}`).toBe(`${p.name}: 0 `);
+    }
   });
 });
 
