@@ -28,6 +28,8 @@ import { DimLookup } from '../src/dim/lookup';
 import { dwdLogJob } from '../src/dwd/log';
 import { dwdTradeJob } from '../src/dwd/trade';
 import type { JobSpec } from '../src/stream/types';
+import { DWS_JOBS, dwsShortName, tablesOf } from '../src/dws/index';
+import { runDuckSink, type SinkResult } from '../src/dws/sink';
 
 interface DimFlags {
   topic: string;
@@ -61,13 +63,13 @@ export function registerRun(program: Command, ctx: Ctx): void {
     .description('Run the warehouse jobs: dim (dimension sink), dwd (detail facts), dws (window aggregates)');
   registerDim(run, ctx);
   registerDwd(run, ctx);
-  planned(run, 'dws', 'Aggregate DWD streams in event-time windows into the OLAP store', JOBS.dws);
+  registerDws(run, ctx);
   run.option('--list', 'list the declared stream jobs: inputs, outputs, options and defaults').action((flags: { list?: boolean }) => {
     if (!flags.list) {
       run.help();
       return;
     }
-    ctx.out(listJobs(DWD_JOBS));
+    ctx.out(listJobs([...DWD_JOBS, ...DWS_JOBS]));
   });
 }
 
@@ -99,6 +101,111 @@ function registerDwd(run: Command, ctx: Ctx): void {
     });
   registerJobCommand(dwd, dwdLogJob, ctx);
   registerJobCommand(dwd, dwdTradeJob, ctx, { dims: dimsFrom }).option('--dim-store <url>', DIM_STORE_HELP);
+}
+
+/** `--sink`: duckdb:PATH (default duckdb:<duckdb.path>). */
+function sinkPath(flag: string | undefined, config: Config, cwd: string): string {
+  if (flag === undefined) return resolve(cwd, config.duckdb.path);
+  if (flag.startsWith('duckdb:') && flag.length > 'duckdb:'.length) return resolve(cwd, flag.slice('duckdb:'.length));
+  if (/^mysql:\/\//i.test(flag)) throw rtwhError('NOT_BUILT', '`rtwh run dws --sink mysql://…` is not built yet: the dws jobs load the embedded DuckDB warehouse only (--sink duckdb:PATH)');
+  throw rtwhError('DWS_SINK_URL', `invalid --sink ${q(flag)}: expected duckdb:PATH`);
+}
+
+const DWS_NAMES = DWS_JOBS.map(dwsShortName);
+
+function registerDws(run: Command, ctx: Ctx): void {
+  const dws = addCommonJobFlags(withCommonFlags(run.command('dws')))
+    .description('Aggregate DWD streams in tumbling event-time windows into the DWS tables of the embedded DuckDB warehouse')
+    .argument('[jobs...]', `the window jobs to run (default: all): ${DWS_NAMES.join(', ')}`)
+    .option('--sink <url>', 'where the DWS tables go: duckdb:PATH (default duckdb:<duckdb.path>, .rtwh/warehouse.duckdb); a MySQL-protocol sink (MariaDB/Doris/StarRocks) is not built yet')
+    .option('--dim-store <url>', DIM_STORE_HELP);
+  const seen = new Set<string>();
+  for (const spec of DWS_JOBS) {
+    for (const o of spec.options) {
+      if (seen.has(o.name)) continue;
+      seen.add(o.name);
+      dws.option(`--${o.name} <value>`, o.description, o.default);
+    }
+  }
+  dws
+    .addHelpText(
+      'after',
+      `
+Examples:
+  rtwh run dws --until-idle                                   every window job and the sink, to the end of the data
+  rtwh run dws traffic_vc_ch_ar_is_new --window 5s            one job, 5-second windows
+  rtwh run dws --sink duckdb:/tmp/wh.duckdb                   another warehouse file
+
+Windows: tumbling in event time (the records' ts), stt/edt in Beijing time; watermark = max event time − 3 s;
+each window is emitted once when the watermark passes its end (an idle input stops holding it back after 5 s;
+--until-idle moves it to the end of time once the inputs are drained, so every open window is emitted).
+A record for a window already emitted is counted (window_late), not added.
+
+Delivery: each job commits its state, timers, input offsets and outputs in one transaction of its state file
+(<state_dir>/jobs/dws_<job>.db) and forwards its windows to the topic named like the table, exactly once. The
+sink loads those topics into DuckDB, the rows and the topic offsets in one DuckDB transaction, idempotent by
+(stt, edt, keys): kill -9 at any point and restart gives the tables of an uninterrupted run.
+
+Not built yet: --sink mysql://… (MariaDB, Doris, StarRocks).`,
+    )
+    .action(async (jobs: string[], flags: JobFlags & { sink?: string }, c: Command) => {
+      const { config } = ctx.config(c);
+      const unknown = jobs.filter((j) => !DWS_NAMES.includes(j));
+      if (unknown.length > 0) throw rtwhError('USAGE', `unknown dws job${unknown.length === 1 ? '' : 's'} ${unknown.map(q).join(', ')}: expected ${DWS_NAMES.join(', ')}`);
+      const specs = jobs.length === 0 ? DWS_JOBS : DWS_JOBS.filter((s) => jobs.includes(dwsShortName(s)));
+      const path = sinkPath(flags.sink, config, ctx.io.cwd);
+      const tables = tablesOf(specs);
+      const say = (m: string) => ctx.err(`dws sink: ${m}`);
+      const sinkStop = new AbortController();
+      const onSignal = () => sinkStop.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      let jobsDone = false;
+      let sinkBus: Bus | undefined;
+      try {
+        sinkBus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
+        say(`${tables.map((t) => t.name).join(', ')} on ${sinkBus.displayUrl} → duckdb:${path}`);
+        const sink = runDuckSink(sinkBus, {
+          path,
+          tables,
+          startFrom: flags.from as 'earliest' | 'latest',
+          untilIdle: Boolean(flags.untilIdle),
+          producersDone: () => jobsDone,
+          batchRecords: wholeNumber('--batch', flags.batch, 1, 100_000),
+          signal: sinkStop.signal,
+          log: say,
+        });
+        // A failing sink stops the jobs the way Ctrl-C does (they finish the batch and commit).
+        const sinkFailed = sink.then(
+          () => undefined,
+          (e: unknown) => {
+            if (!jobsDone) process.emit('SIGTERM');
+            return e;
+          },
+        );
+        let jobError: unknown;
+        try {
+          await runJobs(specs, flags, c, ctx, { dims: dimsFrom });
+        } catch (e) {
+          jobError = e;
+          sinkStop.abort();
+        } finally {
+          jobsDone = true;
+        }
+        const sinkError = await sinkFailed;
+        if (jobError !== undefined) throw jobError;
+        if (sinkError !== undefined) throw sinkError;
+        const r: SinkResult = await sink;
+        const rows = Object.entries(r.status.rows).filter(([, n]) => n > 0);
+        ctx.err(
+          `${summaryLine('loaded', r.status.records, 'records', `into duckdb:${path}`, r.seconds)} · ${rows.length ? rows.map(([t, n]) => `${t} ${formatCount(n)}`).join(', ') : 'no rows'}${r.status.bad ? ` · ${formatCount(r.status.bad)} bad` : ''} · lag ${r.status.lag ?? '?'}`,
+        );
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        await sinkBus?.close().catch(() => undefined);
+      }
+    });
 }
 
 export function registerServe(program: Command): void {

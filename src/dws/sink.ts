@@ -1,0 +1,251 @@
+/**
+ * The DuckDB sink of the summary layer: loads the dws_* topics (one per table, values = JSON objects with the
+ * table's columns, see tables.ts) into an embedded DuckDB file.
+ *
+ *   poll a batch ─► per table: the rows, deduplicated by identity (stt, edt, key columns; the last one wins)
+ *     ─► ONE DuckDB transaction: DELETE the rows of those identities, INSERT the batch (multi-row VALUES),
+ *        and the next offset of every input partition in `rtwh_sink_offsets` ─► COMMIT
+ *
+ * Reading resumes from the offsets in the DuckDB file itself (never from a consumer group, which is not used),
+ * so a kill -9 at any point neither loses nor doubles a row: either the rows and their offsets are committed
+ * together, or neither is and the batch is read again. A record delivered twice replaces its own row.
+ *
+ * Values are parsed with the JSON number SOURCE TEXT, so decimals and big integers reach DuckDB with every digit.
+ * A record that is not a JSON object with stt and edt goes to `<topic>_dlq`-style counting (`bad`), logged once.
+ */
+import type { Bus, Consumer } from '../bus/types';
+import { RtwhError, rtwhError } from '../errors';
+import { InputPositions, topicBounds, type Bounds } from '../stream/inputs';
+import { offsetKey } from '../stream/state-store';
+import { openDuckDB, type DuckStore } from '../store/duckdb';
+import { duckdbDdl, type DwsColumn, type DwsTable } from './tables';
+
+export const SINK_OFFSETS_TABLE = 'rtwh_sink_offsets';
+
+export interface DuckSinkOptions {
+  /** The DuckDB file (created when missing). */
+  path: string;
+  /** The tables to load; each from the topic of the same name. */
+  tables: readonly DwsTable[];
+  startFrom: 'earliest' | 'latest';
+  /**
+   * With untilIdle: the sink ends once this says the producers are done (default: at once) and every input
+   * partition is loaded to its end.
+   */
+  untilIdle: boolean;
+  producersDone?: () => boolean;
+  /** Records per poll / per DuckDB transaction (default 5000). */
+  batchRecords?: number;
+  signal?: AbortSignal;
+  log: (message: string) => void;
+  onStatus?: (s: SinkStatus) => void;
+  statusIntervalMs?: number;
+  /** After each commit: the rows committed per table (freshness measurements). */
+  onCommit?: (rows: ReadonlyMap<string, readonly Record<string, string | null>[]>, committedAt: number) => void;
+}
+
+export interface SinkStatus {
+  records: number;
+  rows: Record<string, number>;
+  bad: number;
+  lag: number | null;
+  commits: number;
+  startedAt: number;
+}
+
+export interface SinkResult {
+  status: SinkStatus;
+  seconds: number;
+}
+
+/** A row as text values by column (numbers keep their JSON source text); null for JSON null or absent. */
+type TextRow = Record<string, string | null>;
+
+/** Parses a value keeping numbers as their source text; undefined when it is not a JSON object. */
+export function parseRowText(value: string): TextRow | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(value, (_k, x: unknown, c?: { source?: string }) => (typeof x === 'number' && c?.source !== undefined ? { n: c.source } : x));
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const out: TextRow = {};
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (x === null || x === undefined) out[k] = null;
+    else if (typeof x === 'string') out[k] = x;
+    else if (typeof x === 'object' && x !== null && 'n' in x && typeof (x as { n: unknown }).n === 'string' && Object.keys(x).length === 1) out[k] = (x as { n: string }).n;
+    else if (typeof x === 'boolean') out[k] = x ? 'true' : 'false';
+    else out[k] = JSON.stringify(x);
+  }
+  return out;
+}
+
+const NUMBER = /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/;
+const TIME = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d{1,6})?)?$/;
+
+const str = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+/** A SQL literal for a value of a column; throws a RangeError when the value does not fit the type. */
+export function literal(col: DwsColumn, v: string | null | undefined): string {
+  if (v === null || v === undefined) return 'NULL';
+  switch (col.type) {
+    case 'TIMESTAMP':
+      if (!TIME.test(v)) throw new RangeError(`${col.name}: expected 'YYYY-MM-DD HH:mm:ss', got ${JSON.stringify(v)}`);
+      return `TIMESTAMP ${str(v)}`;
+    case 'DATE':
+      if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new RangeError(`${col.name}: expected 'YYYY-MM-DD', got ${JSON.stringify(v)}`);
+      return `DATE ${str(v)}`;
+    case 'BIGINT':
+      if (!/^-?\d+$/.test(v)) throw new RangeError(`${col.name}: expected a whole number, got ${JSON.stringify(v)}`);
+      return v;
+    case 'DECIMAL(16,2)':
+      if (!NUMBER.test(v)) throw new RangeError(`${col.name}: expected a number, got ${JSON.stringify(v)}`);
+      return `CAST(${str(v)} AS DECIMAL(16,2))`;
+    case 'VARCHAR':
+      return str(v);
+  }
+}
+
+/** DDL of the offsets table (in the same DuckDB file as the rows, written in the same transaction). */
+export const OFFSETS_DDL = `CREATE TABLE IF NOT EXISTS ${SINK_OFFSETS_TABLE} (topic VARCHAR NOT NULL, part INTEGER NOT NULL, next_offset BIGINT NOT NULL, PRIMARY KEY (topic, part))`;
+
+/** Creates the tables and the offsets table (idempotent). */
+export async function ensureDwsTables(db: DuckStore, tables: readonly DwsTable[]): Promise<void> {
+  await db.query([...tables.map(duckdbDdl), OFFSETS_DDL].join(';\n'));
+}
+
+/** The stored next offsets (`topic:partition` → offset). */
+export async function loadSinkOffsets(db: DuckStore): Promise<Map<string, number>> {
+  const r = await db.query(`SELECT topic, part, next_offset FROM ${SINK_OFFSETS_TABLE}`);
+  return new Map(r.rows.map((row) => [offsetKey(String(row[0]), Number(row[1])), Number(row[2])]));
+}
+
+/**
+ * The statements that load `rows` into `table` idempotently: delete the rows of the same identities, insert.
+ * Rows must be deduplicated by identity already.
+ */
+export function loadStatements(table: DwsTable, rows: readonly TextRow[]): string[] {
+  if (rows.length === 0) return [];
+  const keys = table.columns.filter((c) => c.key);
+  const keyValues = rows.map((r) => `(${keys.map((c) => literal(c, r[c.name])).join(', ')})`).join(',\n');
+  const on = keys.map((c) => `${table.name}.${c.name} IS NOT DISTINCT FROM s.${c.name}`).join(' AND ');
+  const values = rows.map((r) => `(${table.columns.map((c) => literal(c, r[c.name])).join(', ')})`).join(',\n');
+  return [
+    `DELETE FROM ${table.name} USING (VALUES ${keyValues}) AS s(${keys.map((c) => c.name).join(', ')}) WHERE ${on}`,
+    `INSERT INTO ${table.name} (${table.columns.map((c) => c.name).join(', ')}) VALUES ${values}`,
+  ];
+}
+
+/** The identity of a row: its key column values. */
+function identity(table: DwsTable, r: TextRow): string {
+  let s = '';
+  for (const c of table.columns) if (c.key) s += (r[c.name] === null || r[c.name] === undefined ? '\u0000' : `\u0001${r[c.name]}`) + '\u0002';
+  return s;
+}
+
+/** Runs the sink until stopped (signal) or, with untilIdle, until the producers are done and every input is loaded. */
+export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkResult> {
+  const t0 = performance.now();
+  const batch = o.batchRecords ?? 5000;
+  const byTopic = new Map(o.tables.map((t) => [t.name, t]));
+  const topics = [...byTopic.keys()];
+  const status: SinkStatus = { records: 0, rows: Object.fromEntries(topics.map((t) => [t, 0])), bad: 0, lag: null, commits: 0, startedAt: Date.now() };
+  const db = await openDuckDB(o.path);
+  let consumer: Consumer | undefined;
+  let admin: Awaited<ReturnType<Bus['admin']>> | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const badSaid = new Set<string>();
+  try {
+    await ensureDwsTables(db, o.tables);
+    const stored = await loadSinkOffsets(db);
+    admin = await bus.admin();
+    for (const t of topics) {
+      try {
+        await admin.createTopic({ name: t, partitions: 1 });
+      } catch (e) {
+        if (!(e instanceof RtwhError && e.code === 'TOPIC_EXISTS')) throw e;
+      }
+    }
+    consumer = await bus.consumer({ topics, startFrom: o.startFrom, maxPollRecords: batch, clientId: 'rtwh-dws-sink' });
+    const positions = new InputPositions(o.startFrom, o.log);
+    const bounds = async (): Promise<Bounds> => (await topicBounds(admin!, topics)).bounds;
+    const report = async () => {
+      if (admin && consumer) status.lag = await bounds().then((b) => positions.lag(b, consumer!), () => null);
+      o.onStatus?.({ ...status, rows: { ...status.rows } });
+    };
+    timer = setInterval(() => void report().catch(() => undefined), o.statusIntervalMs ?? 1000);
+
+    for (;;) {
+      if (o.signal?.aborted) break;
+      const polled = await consumer.poll({ timeoutMs: 200, maxRecords: batch });
+      // Seeks newly assigned partitions to the stored offsets; what this poll returned for them is dropped.
+      const fresh = await positions.sync(consumer, stored, bounds);
+      const perTable = new Map<string, Map<string, TextRow>>();
+      let taken = 0;
+      for (const r of polled) {
+        if (!positions.accept(r, fresh)) continue;
+        taken++;
+        const table = byTopic.get(r.topic);
+        if (!table || r.value === null) continue;
+        const row = parseRowText(r.value.toString('utf8'));
+        if (!row || row.stt == null || row.edt == null) {
+          status.bad++;
+          if (!badSaid.has(r.topic)) {
+            badSaid.add(r.topic);
+            o.log(`${r.topic}:${r.partition}@${r.offset}: not a row of ${table.name} (a JSON object with stt and edt); skipped and counted`);
+          }
+          continue;
+        }
+        let m = perTable.get(table.name);
+        if (!m) perTable.set(table.name, (m = new Map()));
+        const id = identity(table, row);
+        m.delete(id); // the last one wins, in arrival order
+        m.set(id, row);
+      }
+      const changed = positions.takeChanged();
+      if (changed.length > 0) {
+        const stmts: string[] = [];
+        for (const [name, m] of perTable) {
+          try {
+            stmts.push(...loadStatements(byTopic.get(name)!, [...m.values()]));
+          } catch (e) {
+            throw rtwhError('JOB_FAILED', `dws sink: a row of ${name} does not fit the table: ${(e as Error).message}`, { cause: e });
+          }
+        }
+        const offsets = changed.map((c) => `(${str(c.topic)}, ${c.partition}, ${c.next})`).join(', ');
+        stmts.push(`INSERT OR REPLACE INTO ${SINK_OFFSETS_TABLE} VALUES ${offsets}`);
+        await transaction(db, stmts);
+        for (const c of changed) stored.set(offsetKey(c.topic, c.partition), c.next);
+        status.records += taken;
+        status.commits++;
+        const committedAt = Date.now();
+        for (const [name, m] of perTable) status.rows[name] = (status.rows[name] ?? 0) + m.size;
+        if (o.onCommit) o.onCommit(new Map([...perTable].map(([k, m]) => [k, [...m.values()]])), committedAt);
+      }
+      if (polled.length === 0 && o.untilIdle && (o.producersDone?.() ?? true)) {
+        // Done when every partition is loaded to its end (read again after the producers are done).
+        if (positions.drained(await bounds(), consumer)) break;
+      }
+    }
+    await report().catch(() => undefined);
+    return { status, seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    if (timer) clearInterval(timer);
+    await consumer?.close().catch(() => undefined);
+    await admin?.close().catch(() => undefined);
+    db.close();
+  }
+}
+
+/** Runs the statements in one transaction; rolls back when one fails. */
+async function transaction(db: DuckStore, stmts: readonly string[]): Promise<void> {
+  await db.query('BEGIN TRANSACTION');
+  try {
+    for (const s of stmts) await db.query(s);
+    await db.query('COMMIT');
+  } catch (e) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw e;
+  }
+}
