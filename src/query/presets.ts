@@ -193,20 +193,21 @@ order by score desc, keyword${p.limit}`,
     columns:
       'one row: cur_date, order_uu, order_new_uu, payment_uu, payment_new_uu, refund_uu, refund_count, login_uu, back_uu, register_ct, cart_add_uu',
     tables: [DWS.tradeOrder, DWS.tradePaymentSuc, DWS.tradeTrademarkCategoryUserRefund, DWS.userLogin, DWS.userRegister, DWS.tradeCartAdd],
-    sql: (p) => {
-      const day = (table: string, expr: string): string => `(select ${expr} from ${table} where cur_date = ${p.day})`;
-      return `select ${p.day} as cur_date,
-  ${day(DWS.tradeOrder, big('sum(order_unique_user_count)'))} as order_uu,
-  ${day(DWS.tradeOrder, big('sum(order_new_user_count)'))} as order_new_uu,
-  ${day(DWS.tradePaymentSuc, big('sum(payment_suc_unique_user_count)'))} as payment_uu,
-  ${day(DWS.tradePaymentSuc, big('sum(payment_suc_new_user_count)'))} as payment_new_uu,
-  ${day(DWS.tradeTrademarkCategoryUserRefund, 'count(distinct user_id)::BIGINT')} as refund_uu,
-  ${day(DWS.tradeTrademarkCategoryUserRefund, big('sum(refund_count)'))} as refund_count,
-  ${day(DWS.userLogin, big('sum(uu_ct)'))} as login_uu,
-  ${day(DWS.userLogin, big('sum(back_ct)'))} as back_uu,
-  ${day(DWS.userRegister, big('sum(register_ct)'))} as register_ct,
-  ${day(DWS.tradeCartAdd, big('sum(cart_add_uu_ct)'))} as cart_add_uu`;
-    },
+    // One scan per table (single-row aggregates, cross-joined), not one per figure.
+    sql: (p) => `with
+  o as (select sum(order_unique_user_count) as uu, sum(order_new_user_count) as nu from ${DWS.tradeOrder} where cur_date = ${p.day}),
+  pay as (select sum(payment_suc_unique_user_count) as uu, sum(payment_suc_new_user_count) as nu from ${DWS.tradePaymentSuc} where cur_date = ${p.day}),
+  r as (select count(distinct user_id) as uu, sum(refund_count) as n from ${DWS.tradeTrademarkCategoryUserRefund} where cur_date = ${p.day}),
+  l as (select sum(uu_ct) as uu, sum(back_ct) as back from ${DWS.userLogin} where cur_date = ${p.day}),
+  reg as (select sum(register_ct) as n from ${DWS.userRegister} where cur_date = ${p.day}),
+  c as (select sum(cart_add_uu_ct) as uu from ${DWS.tradeCartAdd} where cur_date = ${p.day})
+select ${p.day} as cur_date,
+  ${big('o.uu')} as order_uu, ${big('o.nu')} as order_new_uu,
+  ${big('pay.uu')} as payment_uu, ${big('pay.nu')} as payment_new_uu,
+  ${big('r.uu')} as refund_uu, ${big('r.n')} as refund_count,
+  ${big('l.uu')} as login_uu, ${big('l.back')} as back_uu,
+  ${big('reg.n')} as register_ct, ${big('c.uu')} as cart_add_uu
+from o, pay, r, l, reg, c`,
   },
 ];
 
