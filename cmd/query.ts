@@ -112,7 +112,7 @@ function noWarehouse(bound: BoundPreset, given: string) {
   const tables = bound.preset.tables;
   return rtwhError(
     'DWS_TABLE_NOT_FOUND',
-    `preset ${bound.preset.name} needs the DWS ${tables.length === 1 ? 'table' : 'tables'} ${tables.join(', ')}, but there is no warehouse at ${q(given)}: run \`rtwh run dws\` first`,
+    `preset ${bound.preset.name} needs the DWS ${tables.length === 1 ? 'table' : 'tables'} ${tables.join(', ')}, but there is no warehouse at ${q(given)}`,
     { details: { preset: bound.preset.name, missing: [...tables], warehouse: given } },
   );
 }

@@ -22,7 +22,7 @@ export async function runPreset(db: DuckStore, bound: BoundPreset, where: string
   const missing = await missingTables(db, bound.preset.tables);
   if (missing.length > 0) {
     const what = missing.length === 1 ? `table ${missing[0]}` : `tables ${missing.join(', ')}`;
-    throw rtwhError('DWS_TABLE_NOT_FOUND', `preset ${bound.preset.name} needs the DWS ${what}, which ${where} does not have: run \`rtwh run dws\` first`, {
+    throw rtwhError('DWS_TABLE_NOT_FOUND', `preset ${bound.preset.name} needs the DWS ${what}, which ${where} does not have`, {
       details: { preset: bound.preset.name, missing, warehouse: where },
     });
   }

@@ -600,7 +600,6 @@ describe('a missing table', () => {
     const e = JSON.parse(r.stderr).error as { code: string; message: string; hint: string; details: { missing: string[] } };
     expect(e.code).toBe('DWS_TABLE_NOT_FOUND');
     expect(e.message).toContain('dws_trade_province_order_window');
-    expect(e.message).toContain('rtwh run dws');
     expect(e.hint).toContain('rtwh run dws');
     expect(e.message).not.toContain('Catalog Error');
 
@@ -616,16 +615,18 @@ describe('a missing table', () => {
 
     const human = await cli(['query', '--preset', 'gmv_by_province', '--date', D1, '--duckdb', partial], { cwd: dir });
     expect(human.stderr).toContain('dws_trade_province_order_window');
+    expect(human.stderr).toContain('hint: The dws job creates the DWS tables: run `rtwh run dws`');
     expect(human.stderr).not.toMatch(/\n\s+at /);
   });
 
   test('no warehouse file at all: the same error, and no file is created', async () => {
     const r = await cli(['query', '--preset', 'traffic_hourly', '--date', D1, '--json'], { cwd: dir });
     expect(r.code).toBe(6);
-    const e = JSON.parse(r.stderr).error as { code: string; message: string };
+    const e = JSON.parse(r.stderr).error as { code: string; message: string; hint: string };
     expect(e.code).toBe('DWS_TABLE_NOT_FOUND');
     expect(e.message).toContain('dws_traffic_vc_ch_ar_is_new_page_view_window');
     expect(e.message).toContain('no warehouse at ".rtwh/warehouse.duckdb"');
+    expect(e.hint).toContain('rtwh run dws');
     expect(await Bun.file(join(dir, '.rtwh/warehouse.duckdb')).exists()).toBe(false);
   });
 });
