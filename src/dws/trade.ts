@@ -56,14 +56,19 @@ interface Units {
 }
 
 function toUnits(text: string): Units | undefined {
-  const m = DEC.exec(text);
-  if (!m) return undefined;
-  const frac = m[3] ?? '';
-  return { units: BigInt(`${m[1]}${m[2]}${frac}`), scale: frac.length };
+  if (!DEC.test(text)) return undefined;
+  const dot = text.indexOf('.');
+  if (dot < 0) return { units: BigInt(text), scale: 0 };
+  return { units: BigInt(text.slice(0, dot) + text.slice(dot + 1)), scale: text.length - dot - 1 };
+}
+
+const POW10: bigint[] = [];
+function pow10(n: number): bigint {
+  return (POW10[n] ??= 10n ** BigInt(n));
 }
 
 function rescale(u: Units, scale: number): bigint {
-  return u.units * 10n ** BigInt(scale - u.scale);
+  return u.scale === scale ? u.units : u.units * pow10(scale - u.scale);
 }
 
 function unitsText(units: bigint, scale: number): string {
@@ -73,12 +78,14 @@ function unitsText(units: bigint, scale: number): string {
   return neg ? `-${text}` : text;
 }
 
+const UNITS_ZERO: Units = { units: 0n, scale: 0 };
+
 /** a + b − c (decimal texts), exactly, at the larger scale (at least 2: DECIMAL(16,2)). */
 export function decimalAdd(a: string, b: string, minus = '0'): string {
   const x = toUnits(a);
   const y = toUnits(b);
-  const z = toUnits(minus);
-  if (!x || !y || !z) throw new RangeError(`not a decimal: ${[a, b, minus].find((t) => !toUnits(t))}`);
+  const z = minus === '0' ? UNITS_ZERO : toUnits(minus);
+  if (!x || !y || !z) throw new RangeError(`not a decimal: ${[a, b, minus].find((t) => !DEC.test(t))}`);
   const scale = Math.max(2, x.scale, y.scale, z.scale);
   return unitsText(rescale(x, scale) + rescale(y, scale) - rescale(z, scale), scale);
 }
@@ -127,8 +134,44 @@ function readFact(record: InputRecord, ctx: JobContext, parsed?: Fact | null): F
   return fact;
 }
 
+/** Columns whose numbers must keep their digits (decimals); ids must be exact too. */
+const AMOUNT_COLUMNS = ['split_original_amount', 'split_activity_amount', 'split_coupon_amount', 'split_total_amount', 'split_payment_amount', 'refund_amount'];
+const ID_COLUMNS = ['id', 'order_id', 'user_id', 'sku_id', 'province_id'];
+/** The source text of a column's number: `"col":` then the number (not followed by more of a number). */
+const AMOUNT_SOURCE = AMOUNT_COLUMNS.map((c): [string, RegExp] => [c, new RegExp(`"${c}"\\s*:\\s*(-?\\d+(?:\\.\\d+)?)(?![\\d.eE])`)]);
+
+/**
+ * A fact as an object with exact numbers. Fast path: plain JSON.parse, with each decimal column's digits taken
+ * from its source text (a key followed by ':' cannot occur inside a JSON string, where the quote is escaped);
+ * anything else (an unsafe integer id, a number not found as written) goes through parseExact.
+ */
 function parseFact(value: string | null): Fact | null {
   if (value === null) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(value);
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  const fact = v as Fact;
+  for (const c of ID_COLUMNS) {
+    const x = fact[c];
+    if (typeof x === 'number' && !Number.isSafeInteger(x)) return exactFact(value);
+  }
+  for (const [c, source] of AMOUNT_SOURCE) {
+    const x = fact[c];
+    if (typeof x !== 'number') continue;
+    const m = source.exec(value);
+    if (!m) return exactFact(value);
+    const digits = m[1]!;
+    if (digits.includes('.')) fact[c] = new ExactDecimal(digits);
+    else if (!Number.isSafeInteger(x)) return exactFact(value);
+  }
+  return fact;
+}
+
+function exactFact(value: string): Fact | null {
   try {
     const v = parseExact(value);
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Fact) : null;
@@ -389,7 +432,6 @@ interface SkuAcc {
   names: Record<string, string | null>;
   sums: Amounts;
 }
-
 
 class SkuOrderLogic implements JobLogic {
   private readonly win: TumblingWindow<SkuAcc>;

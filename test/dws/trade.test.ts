@@ -245,6 +245,21 @@ describe('dws trade: sku order window', () => {
     expect(r.counters.dim_miss).toBeUndefined();
   });
 
+  test('facts keep every digit as written: spacing, a decoy key inside a string, ids beyond 2^53, many places', async () => {
+    const input = dwsTradeSkuOrderWindowJob.inputs[0]!.name;
+    const texts = [
+      `{"id": 1, "order_id": 1, "sku_id": 1, "sku_name": "x\\"split_total_amount\\":5", "split_original_amount": 0.10, "split_activity_amount": null, "split_coupon_amount": 0.00, "split_total_amount" : 0.10, "ts": ${T + S}}`,
+      `{"id":9007199254740993,"order_id":1,"sku_id":1,"split_original_amount":0.20,"split_activity_amount":0,"split_coupon_amount":0.00,"split_total_amount":0.20,"ts":${T + 2 * S}}`,
+      `{"id":9007199254740992,"order_id":1,"sku_id":1,"split_original_amount":0.001,"split_activity_amount":0,"split_coupon_amount":0.00,"split_total_amount":0.001,"ts":${T + 3 * S}}`,
+    ];
+    const records: InputRecord[] = texts.map((value, i) => ({ input, topic: input, partition: 0, offset: i, timestamp: 0, key: null, value }));
+    const r = await runInMemory(dwsTradeSkuOrderWindowJob, records, { dims: dimReader(DIMS), options: FAST });
+    expect(r.deadLetters).toEqual([]);
+    // two ids that are one apart beyond 2^53 stay two details
+    expect(r.counters.duplicate_order_detail).toBeUndefined();
+    expect(plain(rows(dwsTradeSkuOrderWindowJob, r.outputs)[0]!)).toMatchObject({ original_amount: 'dec:0.301', order_amount: 'dec:0.301', coupon_reduce_amount: 'dec:0.00' });
+  });
+
   test('deduplicated by order detail id: a repeat adds nothing, a revised detail adds only the difference', async () => {
     const facts = [
       detail(1, 1, T + 1 * S, { total: '10.00' }),
