@@ -72,8 +72,6 @@ function expr(col: DwsColumn): string {
       return `'词' || (i * 7919 % 500)`;
     case 'province_id':
       return `(i % 34 + 1)::VARCHAR`;
-    case 'province_name':
-      return `'省' || (i % 34 + 1)`;
     case 'sku_id':
       return `(i % 35 + 1)::VARCHAR`;
     case 'spu_id':
@@ -89,7 +87,11 @@ function expr(col: DwsColumn): string {
     case 'user_id':
       return `(i * 31 % 1000 + 1)::VARCHAR`;
   }
-  if (col.name.endsWith('_name')) return `'${col.name.slice(0, -5)} ' || (i % 97)`;
+  // A name follows its id (one name per id, as the dim lookups give), e.g. trademark_name from trademark_id.
+  if (col.name.endsWith('_name')) {
+    const base = col.name.slice(0, -'_name'.length);
+    return `'${base} 名称 ' || ${expr({ name: `${base}_id`, type: 'VARCHAR', key: false })}`;
+  }
   switch (col.type) {
     case 'BIGINT':
       return `(i % 13 + 1)::BIGINT`;

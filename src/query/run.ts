@@ -9,7 +9,10 @@ export async function missingTables(db: DuckStore, tables: readonly string[]): P
   if (tables.length === 0) return [];
   // The names are rtwh's own constants (src/query/tables.ts), quoted as string literals all the same.
   const list = tables.map((t) => `'${t.replaceAll("'", "''")}'`).join(', ');
-  const { rows } = await db.query(`select distinct table_name from information_schema.tables where table_name in (${list})`);
+  // duckdb_tables()/duckdb_views() answer in about a millisecond; information_schema is a view over them and slower.
+  const { rows } = await db.query(
+    `select table_name from duckdb_tables() where table_name in (${list}) union select view_name from duckdb_views() where view_name in (${list})`,
+  );
   const present = new Set(rows.map((r) => String(r[0])));
   return tables.filter((t) => !present.has(t));
 }
