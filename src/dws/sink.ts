@@ -2,9 +2,10 @@
  * The DuckDB sink of the summary layer: loads the dws_* topics (one per table, values = JSON objects with the
  * table's columns, see tables.ts) into an embedded DuckDB file.
  *
- *   poll a batch ─► per table: the rows, deduplicated by identity (stt, edt, key columns; the last one wins)
- *     ─► ONE DuckDB transaction: DELETE the rows of those identities, INSERT the batch (multi-row VALUES),
- *        and the next offset of every input partition in `rtwh_sink_offsets` ─► COMMIT
+ *   poll a batch ─► per table: the rows, deduplicated by identity (stt, edt, key columns; the last one wins),
+ *     appended (DuckDB appender) as text into a connection-local staging table
+ *     ─► ONE DuckDB transaction: DELETE the rows of those identities, INSERT … SELECT the staging rows cast to
+ *        the column types, and the next offset of every input partition in `rtwh_sink_offsets` ─► COMMIT
  *
  * Reading resumes from the offsets in the DuckDB file itself (never from a consumer group, which is not used),
  * so a kill -9 at any point neither loses nor doubles a row: either the rows and their offsets are committed
@@ -17,7 +18,7 @@ import type { Bus, Consumer } from '../bus/types';
 import { RtwhError, rtwhError } from '../errors';
 import { InputPositions, topicBounds, type Bounds } from '../stream/inputs';
 import { offsetKey } from '../stream/state-store';
-import { openDuckDB, type DuckStore } from '../store/duckdb';
+import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { duckdbDdl, type DwsColumn, type DwsTable } from './tables';
 
 export const SINK_OFFSETS_TABLE = 'rtwh_sink_offsets';
@@ -110,31 +111,20 @@ export function literal(col: DwsColumn, v: string | null | undefined): string {
 /** DDL of the offsets table (in the same DuckDB file as the rows, written in the same transaction). */
 export const OFFSETS_DDL = `CREATE TABLE IF NOT EXISTS ${SINK_OFFSETS_TABLE} (topic VARCHAR NOT NULL, part INTEGER NOT NULL, next_offset BIGINT NOT NULL, PRIMARY KEY (topic, part))`;
 
+/** What the helpers below need of a DuckDB connection (src/store/duckdb.ts DuckStore has it). */
+export interface SqlRunner {
+  query(sql: string): Promise<{ rows: readonly (readonly unknown[])[] }>;
+}
+
 /** Creates the tables and the offsets table (idempotent). */
-export async function ensureDwsTables(db: DuckStore, tables: readonly DwsTable[]): Promise<void> {
+export async function ensureDwsTables(db: SqlRunner, tables: readonly DwsTable[]): Promise<void> {
   await db.query([...tables.map(duckdbDdl), OFFSETS_DDL].join(';\n'));
 }
 
 /** The stored next offsets (`topic:partition` → offset). */
-export async function loadSinkOffsets(db: DuckStore): Promise<Map<string, number>> {
+export async function loadSinkOffsets(db: SqlRunner): Promise<Map<string, number>> {
   const r = await db.query(`SELECT topic, part, next_offset FROM ${SINK_OFFSETS_TABLE}`);
   return new Map(r.rows.map((row) => [offsetKey(String(row[0]), Number(row[1])), Number(row[2])]));
-}
-
-/**
- * The statements that load `rows` into `table` idempotently: delete the rows of the same identities, insert.
- * Rows must be deduplicated by identity already.
- */
-export function loadStatements(table: DwsTable, rows: readonly TextRow[]): string[] {
-  if (rows.length === 0) return [];
-  const keys = table.columns.filter((c) => c.key);
-  const keyValues = rows.map((r) => `(${keys.map((c) => literal(c, r[c.name])).join(', ')})`).join(',\n');
-  const on = keys.map((c) => `${table.name}.${c.name} IS NOT DISTINCT FROM s.${c.name}`).join(' AND ');
-  const values = rows.map((r) => `(${table.columns.map((c) => literal(c, r[c.name])).join(', ')})`).join(',\n');
-  return [
-    `DELETE FROM ${table.name} USING (VALUES ${keyValues}) AS s(${keys.map((c) => c.name).join(', ')}) WHERE ${on}`,
-    `INSERT INTO ${table.name} (${table.columns.map((c) => c.name).join(', ')}) VALUES ${values}`,
-  ];
 }
 
 /** The identity of a row: its key column values. */
@@ -151,7 +141,7 @@ export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkRes
   const byTopic = new Map(o.tables.map((t) => [t.name, t]));
   const topics = [...byTopic.keys()];
   const status: SinkStatus = { records: 0, rows: Object.fromEntries(topics.map((t) => [t, 0])), bad: 0, lag: null, commits: 0, startedAt: Date.now() };
-  const db = await openDuckDB(o.path);
+  const db = await SinkDb.open(o.path);
   let consumer: Consumer | undefined;
   let admin: Awaited<ReturnType<Bus['admin']>> | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
@@ -207,11 +197,13 @@ export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkRes
       if (changed.length > 0) {
         const stmts: string[] = [];
         for (const [name, m] of perTable) {
+          const table = byTopic.get(name)!;
           try {
-            stmts.push(...loadStatements(byTopic.get(name)!, [...m.values()]));
+            await db.stage(table, m.values());
           } catch (e) {
             throw rtwhError('JOB_FAILED', `dws sink: a row of ${name} does not fit the table: ${(e as Error).message}`, { cause: e });
           }
+          stmts.push(...stagedStatements(table));
         }
         const offsets = changed.map((c) => `(${str(c.topic)}, ${c.partition}, ${c.next})`).join(', ');
         stmts.push(`INSERT OR REPLACE INTO ${SINK_OFFSETS_TABLE} VALUES ${offsets}`);
@@ -239,7 +231,7 @@ export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkRes
 }
 
 /** Runs the statements in one transaction; rolls back when one fails. */
-async function transaction(db: DuckStore, stmts: readonly string[]): Promise<void> {
+async function transaction(db: SqlRunner, stmts: readonly string[]): Promise<void> {
   await db.query('BEGIN TRANSACTION');
   try {
     for (const s of stmts) await db.query(s);
@@ -247,5 +239,100 @@ async function transaction(db: DuckStore, stmts: readonly string[]): Promise<voi
   } catch (e) {
     await db.query('ROLLBACK').catch(() => undefined);
     throw e;
+  }
+}
+
+const stageName = (t: DwsTable) => `rtwh_stage_${t.name}`;
+
+/** Load the staged rows of `table`: delete the rows of their identities, insert them cast to the column types. */
+export function stagedStatements(table: DwsTable): string[] {
+  const stage = stageName(table);
+  const cast = (c: DwsColumn) => (c.type === 'VARCHAR' ? `s.${c.name}` : `CAST(s.${c.name} AS ${c.type})`);
+  const on = table.columns.filter((c) => c.key).map((c) => `${table.name}.${c.name} IS NOT DISTINCT FROM ${cast(c)}`);
+  return [
+    // The lower bound on stt lets DuckDB skip the row groups of older windows (zone maps).
+    `DELETE FROM ${table.name} USING temp.main.${stage} s WHERE ${table.name}.stt >= (SELECT min(CAST(stt AS TIMESTAMP)) FROM temp.main.${stage}) AND ${on.join(' AND ')}`,
+    `INSERT INTO ${table.name} (${table.columns.map((c) => c.name).join(', ')}) SELECT ${table.columns.map(cast).join(', ')} FROM temp.main.${stage} s`,
+    `DELETE FROM temp.main.${stage}`,
+  ];
+}
+
+type NodeApi = typeof import('@duckdb/node-api');
+
+/** The sink's DuckDB connection: SQL, and the appender into connection-local (temp) staging tables of text. */
+class SinkDb implements SqlRunner {
+  private readonly staged = new Set<string>();
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly conn: DuckDBConnection,
+  ) {}
+
+  static async open(path: string): Promise<SinkDb> {
+    let duck: NodeApi;
+    try {
+      duck = await import('@duckdb/node-api');
+    } catch (e) {
+      throw new RtwhError('DUCKDB_LOAD', `could not load DuckDB: ${(e as Error).message}`, { cause: e });
+    }
+    let instance: DuckDBInstance;
+    try {
+      instance = await duck.DuckDBInstance.create(path, { autoinstall_known_extensions: 'false' });
+    } catch (e) {
+      throw new RtwhError('DUCKDB_OPEN', `cannot open DuckDB database ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e, details: { path } });
+    }
+    try {
+      return new SinkDb(instance, await instance.connect());
+    } catch (e) {
+      instance.closeSync();
+      throw new RtwhError('DUCKDB_OPEN', `cannot connect to DuckDB database ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  async query(sql: string): Promise<{ rows: unknown[][] }> {
+    try {
+      const reader = await this.conn.runAndReadAll(sql);
+      return { rows: reader.getRows() as unknown[][] };
+    } catch (e) {
+      throw new RtwhError('QUERY_FAILED', (e as Error).message, { cause: e });
+    }
+  }
+
+  /** Appends rows (checked against the column types) to the table's staging table, as text. */
+  async stage(table: DwsTable, rows: Iterable<TextRow>): Promise<void> {
+    const name = stageName(table);
+    if (!this.staged.has(name)) {
+      await this.query(`CREATE OR REPLACE TEMP TABLE ${name} (${table.columns.map((c) => `${c.name} VARCHAR`).join(', ')})`);
+      this.staged.add(name);
+    }
+    const app: DuckDBAppender = await this.conn.createAppender(name, 'main', 'temp');
+    try {
+      for (const r of rows) {
+        for (const c of table.columns) {
+          const v = r[c.name];
+          if (v === null || v === undefined) app.appendNull();
+          else {
+            if (c.type !== 'VARCHAR') literal(c, v); // throws a RangeError naming the column when v does not fit
+            app.appendVarchar(v);
+          }
+        }
+        app.endRow();
+      }
+      app.flushSync();
+      app.closeSync();
+    } catch (e) {
+      // Nothing of a failed batch may stay staged (closing flushes the complete rows appended so far).
+      try {
+        app.closeSync();
+      } catch {
+        // an incomplete row: the appender refuses to close; the connection ends with the sink
+      }
+      await this.query(`DELETE FROM ${name}`).catch(() => undefined);
+      throw e;
+    }
+  }
+
+  close(): void {
+    this.conn.closeSync();
+    this.instance.closeSync();
   }
 }

@@ -5,7 +5,8 @@
  *   TumblingEventTimeWindows with offset 0; 5 s and 10 s windows are the same in Beijing time).
  * - `beijingTime(ms)` 'YYYY-MM-DD HH:mm:ss' and `beijingDate(ms)` 'YYYY-MM-DD' in UTC+08:00.
  * - `TumblingWindow<A>`: a keyed per-window accumulator kept in the job's keyed state (one state entry per open
- *   window: { groupKey: [keyValues, acc] }), with ONE event-time timer per window end. When the watermark reaches
+ *   window: groupKey → [keyValues, acc], stored as one JSON string; accumulators must be plain JSON), with ONE
+ *   event-time timer per window end. When the watermark reaches
  *   the end the window is emitted once, one record per group, to the output named like the table:
  *     key   = `stt|edt|<key values joined by |>` (`stt|edt` for a window without key columns)
  *     value = { stt, edt, cur_date, ...row(keys, acc) }   (cur_date = the Beijing date of stt)
@@ -86,8 +87,33 @@ export interface TumblingWindowSpec<A> {
   row(keys: readonly Json[], acc: A): Record<string, Json>;
 }
 
-/** One window's groups in state: groupKey → [key values, accumulator]. */
-type WindowGroups<A> = Record<string, [Json[], A]>;
+/**
+ * One window's groups: groupKey → [key values, accumulator]. In keyed state it is this object while the job runs;
+ * the engine serialises it with toJSON as ONE JSON string (native JSON.stringify, not a replacer call per value:
+ * the window entries are rewritten with every commit), and after a restart it comes back as that string.
+ * Accumulators must therefore be plain JSON (numbers, strings, arrays, objects; decimals as text).
+ */
+class WindowGroups<A> {
+  constructor(readonly map: Map<string, [Json[], A]> = new Map()) {}
+
+  static from<A>(v: unknown): WindowGroups<A> {
+    if (v instanceof WindowGroups) return v as WindowGroups<A>;
+    return new WindowGroups<A>(new Map(JSON.parse(v as string) as [string, [Json[], A]][]));
+  }
+
+  toJSON(): string {
+    return JSON.stringify([...this.map]);
+  }
+}
+
+/** A row whose values are all strings, finite numbers, booleans or null serialises with plain JSON.stringify. */
+function plainRow(row: Record<string, Json>): boolean {
+  for (const k in row) {
+    const v = row[k];
+    if (v !== null && typeof v !== 'string' && typeof v !== 'boolean' && !(typeof v === 'number' && Number.isFinite(v))) return false;
+  }
+  return true;
+}
 
 /** A keyed tumbling-window accumulator over the engine's state and timers; each window is emitted once. */
 export class TumblingWindow<A> {
@@ -115,12 +141,11 @@ export class TumblingWindow<A> {
       return false;
     }
     const sk = String(end);
-    let groups = ctx.state.get<WindowGroups<A>>(this.ns, sk);
-    if (groups === undefined) groups = {};
-    // ':' first: a key value like '__proto__' stays an ordinary property.
-    const gk = `:${keys.length === 1 ? String(keys[0]) : keys.join('|')}`;
-    const g = groups[gk];
-    if (g === undefined) groups[gk] = [keys.slice(), update(init())];
+    const stored = ctx.state.get<unknown>(this.ns, sk);
+    const groups = stored === undefined ? new WindowGroups<A>() : WindowGroups.from<A>(stored);
+    const gk = keys.length === 1 ? String(keys[0]) : keys.join('|');
+    const g = groups.map.get(gk);
+    if (g === undefined) groups.map.set(gk, [keys.slice(), update(init())]);
     else g[1] = update(g[1]);
     ctx.state.put(this.ns, sk, groups);
     if (end !== this.lastEnd) {
@@ -134,17 +159,19 @@ export class TumblingWindow<A> {
   fire(name: string, _key: string, time: number, ctx: JobContext): boolean {
     if (name !== this.timer) return false;
     const sk = String(time);
-    const groups = ctx.state.get<WindowGroups<A>>(this.ns, sk);
-    if (groups !== undefined) {
+    const stored = ctx.state.get<unknown>(this.ns, sk);
+    if (stored !== undefined) {
+      const groups = WindowGroups.from<A>(stored);
       const start = time - this.spec.sizeMs;
       const stt = beijingTime(start);
       const edt = beijingTime(time);
       const curDate = stt.slice(0, 10);
       const head = `${stt}|${edt}`;
       // Sorted by group key: the same input gives the same output order (golden tests, replays).
-      for (const gk of Object.keys(groups).sort()) {
-        const [keys, acc] = groups[gk]!;
-        ctx.emit(this.spec.output, keys.length === 0 ? head : `${head}|${keys.join('|')}`, { stt, edt, cur_date: curDate, ...this.spec.row(keys, acc) }, time);
+      for (const gk of [...groups.map.keys()].sort()) {
+        const [keys, acc] = groups.map.get(gk)!;
+        const row: Record<string, Json> = { stt, edt, cur_date: curDate, ...this.spec.row(keys, acc) };
+        ctx.emit(this.spec.output, keys.length === 0 ? head : `${head}|${keys.join('|')}`, plainRow(row) ? JSON.stringify(row) : row, time);
       }
       ctx.state.delete(this.ns, sk);
     }

@@ -1,0 +1,146 @@
+/**
+ * `run dws traffic_vc_ch_ar_is_new` throughput: page records (the dwd_traffic_page shape, {common, page, ts}) are
+ * put on a topic first, then the window job (real runtime: state file, outbox, forwarding) and the DuckDB sink
+ * run side by side as `rtwh run dws --until-idle` does, timed from start until every window is loaded into
+ * DuckDB. Events/s = input page records / that time. The issue's target: ≥ 200,000 events/s on Kafka.
+ *
+ *   sqlite   embedded bus
+ *   kafka    Kafka (scripts/stack.sh up; RTWH_TEST_KAFKA)
+ *
+ * Best and median of --runs (the machine is shared), with the load average.
+ *
+ *   bun scripts/bench/dws.ts [--events 1000000] [--hours 6] [--runs 2] [--modes sqlite,kafka]
+ *
+ * --hours sets the density: 1,000,000 events over 6 h are ~460 per 10 s window, nearly one output row each
+ * (20,000 mids over ~2,700 vc/ch/ar/is_new groups); over 0.5 h, ~5,500 per window and ~2,000 rows.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openBus } from '../../src/bus/index';
+import type { Bus, ProduceMessage } from '../../src/bus/types';
+import { formatCount } from '../../src/cli/progress';
+import { ensureDwsTables, runDuckSink, SINK_OFFSETS_TABLE } from '../../src/dws/sink';
+import { dwsTable } from '../../src/dws/tables';
+import { dwsTrafficVcChArIsNewJob, TRAFFIC_TABLES } from '../../src/dws/traffic';
+import { runJob } from '../../src/stream/runtime';
+import { openDuckDB } from '../../src/store/duckdb';
+
+const { values: args } = parseArgs({
+  options: {
+    kafka: { type: 'string', default: process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092' },
+    events: { type: 'string', default: '1000000' },
+    hours: { type: 'string', default: '6' },
+    runs: { type: 'string', default: '2' },
+    modes: { type: 'string', default: 'sqlite,kafka' },
+  },
+});
+const EVENTS = Number(args.events);
+const RUNS = Number(args.runs);
+const MODES = new Set(args.modes.split(','));
+const dir = mkdtempSync(join(tmpdir(), 'rtwh-bench-dws-'));
+const TABLE = TRAFFIC_TABLES.vcChArIsNew;
+
+/** Page records over --hours (default 6) of one day: 20,000 mids, gmall-like vc/ch/ar/is_new spreads, sessions of ~6 pages. */
+function pages(n: number): string[] {
+  const t0 = Date.UTC(2025, 0, 13, 16, 0, 0);
+  const span = Number(args.hours) * 3_600_000;
+  const chs = ['Appstore', 'xiaomi', 'oppo', 'vivo', 'huawei', 'web', 'wandoujia', '360'];
+  const ids = ['home', 'good_list', 'good_detail', 'cart', 'trade', 'payment', 'search', 'mine'];
+  let seed = 42;
+  const rnd = (k: number) => {
+    seed = (seed * 1_103_515_245 + 12_345) >>> 0;
+    return seed % k;
+  };
+  const out: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const mid = rnd(20_000);
+    const common = { ar: String(1 + (mid % 34)), ba: 'Xiaomi', ch: chs[mid % chs.length]!, is_new: mid % 5 === 0 ? '1' : '0', md: 'Xiaomi 13', mid: `mid_${mid}`, os: 'Android 13.0', uid: String(mid), vc: `v2.1.${130 + (mid % 5)}` };
+    const start = rnd(6) === 0;
+    const page = { during_time: 1000 + rnd(20_000), page_id: ids[rnd(ids.length)]!, ...(start ? {} : { last_page_id: 'home' }) };
+    out[i] = JSON.stringify({ common, page, ts: t0 + Math.floor((i * span) / n) + rnd(2000) });
+  }
+  return out;
+}
+
+async function fill(bus: Bus, topic: string, values: string[]): Promise<void> {
+  const admin = await bus.admin();
+  await admin.createTopic({ name: topic, partitions: 1 }).catch(() => false);
+  await admin.close();
+  const p = await bus.producer();
+  for (let i = 0; i < values.length; i += 20_000) await p.send(topic, values.slice(i, i + 20_000).map((value): ProduceMessage => ({ value })));
+  await p.close();
+}
+
+interface Run {
+  seconds: number;
+  /** Until the window job was done (the sink then loads what is left). */
+  jobSeconds: number;
+  rows: number;
+  windows: number;
+}
+
+async function once(bus: Bus, input: string, tag: string): Promise<Run> {
+  const path = join(dir, `${tag}.duckdb`);
+  // The sink starts after what earlier runs left on the (fixed-name) output topic.
+  const admin = await bus.admin();
+  await admin.createTopic({ name: TABLE, partitions: 1 }).catch(() => false);
+  const end = (await admin.describeTopic(TABLE)).partitions[0]!.endOffset;
+  await admin.close();
+  const db = await openDuckDB(path);
+  await ensureDwsTables(db, [dwsTable(TABLE)!]);
+  await db.query(`INSERT INTO ${SINK_OFFSETS_TABLE} VALUES ('${TABLE}', 0, ${end})`);
+  db.close();
+
+  const t0 = performance.now();
+  let done = false;
+  const sink = runDuckSink(bus, { path, tables: [dwsTable(TABLE)!], startFrom: 'earliest', untilIdle: true, producersDone: () => done, log: () => undefined });
+  const job = await runJob(dwsTrafficVcChArIsNewJob, bus, {
+    options: { 'page-topic': input },
+    statePath: join(dir, `${tag}.state.db`),
+    startFrom: 'earliest',
+    untilIdle: true,
+    batchRecords: 5000,
+    log: () => undefined,
+  }).finally(() => (done = true));
+  const jobSeconds = (performance.now() - t0) / 1000;
+  const s = await sink;
+  const seconds = (performance.now() - t0) / 1000;
+  if (job.status.records !== EVENTS) throw new Error(`the job read ${job.status.records} of ${EVENTS}`);
+  return { seconds, jobSeconds, rows: s.status.rows[TABLE] ?? 0, windows: job.status.emitted[TABLE] ?? 0 };
+}
+
+function line(mode: string, rs: Run[]): void {
+  const secs = rs.map((r) => r.seconds).sort((a, b) => a - b);
+  const best = secs[0]!;
+  const median = secs[Math.floor((secs.length - 1) / 2)]!;
+  console.log(
+    `${mode.padEnd(7)} ${formatCount(Math.round(EVENTS / best)).padStart(9)} events/s best (${best.toFixed(2)} s), median ${formatCount(Math.round(EVENTS / median))}/s · ${formatCount(rs[0]!.rows)} rows loaded (${formatCount(rs[0]!.windows)} emitted; the job alone done after ${rs[0]!.jobSeconds.toFixed(2)} s) · load ${loadavg()[0]!.toFixed(2)}`,
+  );
+}
+
+try {
+  const values = pages(EVENTS);
+  console.log(`dws traffic_vc_ch_ar_is_new: ${formatCount(EVENTS)} page records → windows → DuckDB, ${RUNS} run(s) per mode`);
+  for (const mode of ['sqlite', 'kafka']) {
+    if (!MODES.has(mode)) continue;
+    const bus = await openBus(mode === 'sqlite' ? `sqlite:${join(dir, 'bus.db')}` : args.kafka, { clientId: 'rtwh-bench-dws' });
+    const input = `bench_dws_page_${Date.now()}`;
+    try {
+      await fill(bus, input, values);
+      const rs: Run[] = [];
+      for (let i = 0; i < RUNS; i++) rs.push(await once(bus, input, `${mode}-${i}`));
+      line(mode, rs);
+    } finally {
+      if (mode === 'kafka') {
+        const admin = await bus.admin();
+        await admin.deleteTopic(input).catch(() => undefined);
+        await admin.close();
+      }
+      await bus.close();
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
