@@ -30,7 +30,6 @@ describe('help and version', () => {
 
 describe('groups that are not built yet say so and exit 3', () => {
   const planned: string[][] = [
-    ['run', 'dws'],
     ['serve'],
   ];
   test.each(planned.map((argv) => [argv.join(' '), argv] as const))('rtwh %s', async (_name, argv) => {
@@ -41,7 +40,7 @@ describe('groups that are not built yet say so and exit 3', () => {
   });
 
   test('their help says it too', async () => {
-    const r = await cli(['run', 'dws', '--help']);
+    const r = await cli(['serve', '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('not built yet');
   });
@@ -57,7 +56,7 @@ describe('errors', () => {
   });
 
   test('--json turns any error into one JSON object on stderr', async () => {
-    const r = await cli(['run', 'dws', '--json']);
+    const r = await cli(['serve', '--json']);
     expect(r.code).toBe(3);
     const e = JSON.parse(r.stderr) as { error: { code: string; exit: number; message: string; hint: string } };
     expect(e.error.code).toBe('NOT_BUILT');
