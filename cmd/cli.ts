@@ -7,6 +7,7 @@ import pkg from '../package.json' with { type: 'json' };
 import { EXIT, RtwhError, rtwhError, toRtwhError } from '../src/errors';
 import { maskSecrets } from '../src/config/mask';
 import { makeCtx, withCommonFlags, type CliIO } from './context';
+import { registerDemo } from './demo';
 import { registerRun, registerServe } from './run';
 import { registerCdc } from './cdc';
 import { registerTail } from './tail';
@@ -58,6 +59,7 @@ Exit codes: 0 ok, 1 bug, 2 usage/config, 3 not built yet, 4 service unreachable,
   registerCdc(program, ctx);
   registerTail(program, ctx);
   registerRun(program, ctx);
+  registerDemo(program, ctx);
   registerQuery(program, ctx);
   registerServe(program);
   registerTopics(program, ctx);
