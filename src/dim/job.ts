@@ -23,6 +23,7 @@ import { RtwhError } from '../errors';
 import { decodeChanges } from '../formats/validated-change';
 import type { RejectedRule } from './config';
 import type { ConfigChange, ConfigSource } from './config-source';
+import { abortable, transient } from '../stream/retry';
 import { route } from './route';
 import type { DimStore, DimWrite, StoredOffset, TableProcess } from './types';
 
@@ -93,24 +94,6 @@ export interface DimJobResult {
 }
 
 const tpKey = (topic: string, partition: number) => `${topic}:${partition}`;
-
-function abortable(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
-/** Errors worth waiting out (a store or bus that is down) rather than failing the job. */
-function transient(e: unknown): boolean {
-  return e instanceof RtwhError && (e.code === 'MYSQL_UNAVAILABLE' || e.code === 'DIM_STORE_UNAVAILABLE' || e.code === 'BUS_UNAVAILABLE' || e.code === 'BUS_ERROR');
-}
 
 export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
   const batch = o.batchRecords ?? 5000;

@@ -32,7 +32,7 @@ describe('bash', () => {
   test('top-level commands', async () => {
     const f = await script('bash');
     expect(bashComplete(f, ['rtwh', ''])).toEqual(
-      ['cdc', 'completion', 'config', 'groups', 'mock', 'query', 'run', 'serve', 'ship', 'tail', 'topics'].sort(),
+      ['cdc', 'completion', 'config', 'demo', 'groups', 'mock', 'query', 'run', 'serve', 'ship', 'tail', 'topics'].sort(),
     );
     expect(bashComplete(f, ['rtwh', 'to'])).toEqual(['topics']);
   });

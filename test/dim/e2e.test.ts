@@ -9,14 +9,13 @@ import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Bus } from '../../src/bus/types';
-import type { BinlogPosition } from '../../src/collect/cdc/position';
 import { DimLookup } from '../../src/dim/lookup';
 import { openDimStore } from '../../src/dim/store';
 import type { DimRow, DimStore } from '../../src/dim/types';
 import { initConfig } from '../../src/dim/config-source';
 import { parseMysqlUrl, sqlLiteral, type MysqlConn } from '../../src/store/mysql';
 import { cli, tempDir } from '../helpers/cli';
-import { admin, dropKafkaTopics, kafkaBus, kafkaTopic, startCdc, TEST_KAFKA, TEST_MYSQL, unique, urlFor, waitFor, type RunningCdc } from '../collect/cdc/helpers';
+import { admin, cdcCaughtUp as caughtUp, dropKafkaTopics, kafkaBus, kafkaTopic, startCdc, TEST_KAFKA, TEST_MYSQL, unique, urlFor, waitFor, type RunningCdc } from '../collect/cdc/helpers';
 
 const MAIN = resolve(import.meta.dir, '../../cmd/main.ts');
 const KILLS = Number(process.env.RTWH_DIM_KILLS ?? 6);
@@ -51,19 +50,8 @@ afterAll(async () => {
   await kafka.close();
 });
 
-function before(p: BinlogPosition, q: BinlogPosition): boolean {
-  return p.file < q.file || (p.file === q.file && p.pos < q.pos);
-}
 
-/** Waits until cdc has everything the server has written so far on the topic (its stored position passed it). */
-async function cdcCaughtUp(): Promise<void> {
-  const rows = await a.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
-  const end = { file: rows[0]!.File, pos: Number(rows[0]!.Position) };
-  await waitFor('cdc to catch up', () => {
-    const s = cdc.last();
-    return s !== undefined && !before(s.committed, end);
-  }, 60_000);
-}
+const cdcCaughtUp = () => caughtUp(a, cdc);
 
 const common = (store: string, extra: string[] = []) => ['run', 'dim', '--mysql', urlFor(DB), '--bus', TEST_KAFKA, '--topic', topic, '--config-database', CFG, '--database', DB, '--dim-store', store, ...extra];
 

@@ -16,8 +16,7 @@ import { dwdTradeJob } from '../../src/dwd/trade';
 import { runInMemory } from '../../src/stream/engine';
 import type { InputRecord, JobSpec } from '../../src/stream/types';
 import { cli, tempDir } from '../helpers/cli';
-import { admin, dropKafkaTopics, kafkaBus, kafkaTopic, readTopic, startCdc, TEST_KAFKA, unique, urlFor, waitFor, type RunningCdc } from '../collect/cdc/helpers';
-import type { BinlogPosition } from '../../src/collect/cdc/position';
+import { admin, cdcCaughtUp as caughtUp, dropKafkaTopics, kafkaBus, kafkaTopic, readTopic, startCdc, TEST_KAFKA, unique, urlFor, waitFor, type RunningCdc } from '../collect/cdc/helpers';
 import type { MysqlConn } from '../../src/store/mysql';
 
 const MAIN = resolve(import.meta.dir, '../../cmd/main.ts');
@@ -53,18 +52,8 @@ function spawnCli(args: string[], log: string): Bun.Subprocess {
   }
 }
 
-function before(p: BinlogPosition, q: BinlogPosition): boolean {
-  return p.file < q.file || (p.file === q.file && p.pos < q.pos);
-}
 
-async function cdcCaughtUp(): Promise<void> {
-  const rows = await a.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
-  const end = { file: rows[0]!.File, pos: Number(rows[0]!.Position) };
-  await waitFor('cdc to catch up', () => {
-    const s = cdc.last();
-    return s !== undefined && !before(s.committed, end);
-  }, 60_000);
-}
+const cdcCaughtUp = () => caughtUp(a, cdc);
 
 /** Every record of a topic up to its end offsets now (a quiet period is not proof of the end under load). */
 async function readAll(topic: string): Promise<BusRecord[]> {

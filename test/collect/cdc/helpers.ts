@@ -172,3 +172,14 @@ export async function waitFor(what: string, f: () => boolean | Promise<boolean>,
 export function withoutTxnFields(v: string): string {
   return v.replace(/"ts":\d+,/, '"ts":0,').replace(/"xid":\d+,/, '').replace(/"xoffset":\d+,/, '').replace(/"commit":true,/, '');
 }
+
+/** Waits until the running cdc has stored a position at or past everything the server has written so far. */
+export async function cdcCaughtUp(a: MysqlConn, cdc: RunningCdc, timeoutMs = 60_000): Promise<void> {
+  const rows = await a.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
+  const end = { file: rows[0]!.File, pos: Number(rows[0]!.Position) };
+  const before = (p: BinlogPosition) => p.file < end.file || (p.file === end.file && p.pos < end.pos);
+  await waitFor('cdc to catch up', () => {
+    const s = cdc.last();
+    return s !== undefined && !before(s.committed);
+  }, timeoutMs);
+}
