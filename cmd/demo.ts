@@ -72,7 +72,7 @@ export function registerDemo(program: Command, ctx: Ctx): void {
       ctx.err(`[${steps.length + 1}/${steps.length + 1}] ADS report for ${flags.date} · ${formatSeconds((performance.now() - t0) / 1000)} in all`);
       const fmt = ctx.io.isTTY ? [] : ['--format', 'markdown'];
       const section = (title: string, body: string) => ctx.out(`\n${title}\n${body.trimEnd()}`);
-      section('GMV and orders', await query(['--preset', 'gmv', '--date', flags.date, ...fmt]));
+      section('GMV of the day', await query(['--preset', 'gmv', '--date', flags.date, ...fmt]));
       section('User counts', await query(['--preset', 'user_counts', '--date', flags.date, ...fmt]));
       section('Top provinces', await query(['--preset', 'gmv_by_province', '--date', flags.date, '--top', '5', ...fmt]));
       section('Top trademarks', await query(['--preset', 'gmv_by_trademark', '--date', flags.date, '--top', '5', ...fmt]));

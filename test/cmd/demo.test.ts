@@ -10,7 +10,7 @@ describe('rtwh demo', () => {
     const r = await cli(['demo', '--dir', 'd', '--seed', '4'], { cwd: dir });
     expect(r.stderr).toContain('[6/6] ADS report for 2025-01-14');
     expect(r.code).toBe(0);
-    for (const title of ['GMV and orders', 'User counts', 'Top provinces', 'Top trademarks', 'Channels by unique visitors', 'Page views by hour']) expect(r.stdout).toContain(title);
+    for (const title of ['GMV of the day', 'User counts', 'Top provinces', 'Top trademarks', 'Channels by unique visitors', 'Page views by hour']) expect(r.stdout).toContain(title);
     // The report's GMV is the warehouse's: the sum over the sku windows equals the sum over the province windows.
     const q = async (sql: string) => {
       const x = await cli(['query', sql, '--format', 'json'], { cwd: join(dir, 'd') });
