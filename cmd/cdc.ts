@@ -15,6 +15,7 @@ import { q, rtwhError } from '../src/errors';
 import type { MaxwellPartitionBy } from '../src/formats/maxwell';
 import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
 import { wholeNumber } from './flags';
+import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
 interface CdcFlags {
@@ -99,18 +100,10 @@ backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the positio
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
 
       const bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
-      const spinner = ctx.io.isTTY && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
+      const spinner = wantSpinner(ctx.io.isTTY);
       const progress = startProgress({ label: `cdc → ${flags.topic}`, unit: 'rows', enabled: spinner });
-      const ac = new AbortController();
-      let signals = 0;
-      const onSignal = () => {
-        // First signal: stop reading, flush, store the position. Second: leave now (a restart re-reads the rest).
-        if (++signals > 1) process.exit(130);
-        ctx.err('cdc: stopping: sending what is queued and storing the position (Ctrl-C again to quit at once)');
-        ac.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      // First Ctrl-C or SIGTERM: finish cleanly; the second leaves at once.
+      const stop = stopOnSignals(() => ctx.err('cdc: stopping: sending what is queued and storing the position (Ctrl-C again to quit at once)'));
       let lastLine = 0;
       let lastState: string | undefined;
       try {
@@ -137,7 +130,7 @@ backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the positio
           ...(http ? { http } : {}),
           queueBytes: queueMb * 1024 * 1024,
           ...(maxRows !== undefined ? { maxRows } : {}),
-          signal: ac.signal,
+          signal: stop.signal,
           log: (m) => ctx.err(`cdc: ${m}`),
           onStarted: (info) => {
             ctx.err(`cdc: reading ${parseMysqlUrl(mysql).display} from ${formatPosition(info.start)} into ${flags.topic} on ${bus.displayUrl} (${format}${config.mock.date && flags.mockDate ? `, mock date ${config.mock.date}` : ''})`);
@@ -163,8 +156,7 @@ backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the positio
         ctx.err(`${summaryLine('captured', result.rows, 'rows', `into ${result.topic} (${result.format}, ${formatCount(result.records)} records)`, result.seconds)} · ${extra.join(' · ')}`);
       } finally {
         progress.stop();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stop.dispose();
         await bus.close();
       }
     });
@@ -201,7 +193,7 @@ records. Without a running cdc the request waits for one.`,
       const timeoutS = flags.timeout === undefined ? undefined : wholeNumber('--timeout', flags.timeout, 1, 10_000_000);
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
       const conn = await openCdcConn(parseMysqlUrl(mysql));
-      const spinner = ctx.io.isTTY && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
+      const spinner = wantSpinner(ctx.io.isTTY);
       const progress = startProgress({ label: `bootstrap ${database}.${table}`, unit: 'rows', enabled: spinner });
       const t0 = performance.now();
       try {

@@ -7,6 +7,7 @@ import { checkGroupDir, parseFileGroup } from '../src/collect/taildir/file-group
 import { SHIP_DEFAULTS, shipLog, type ShipProgress } from '../src/collect/taildir/shipper';
 import { q, rtwhError } from '../src/errors';
 import { wholeNumber } from './flags';
+import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
 interface ShipLogFlags {
@@ -60,18 +61,10 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
 
       const bus = await openBus(config.bus, { cwd, clientId: config.kafka.clientId });
-      // The spinner draws on stderr; a pseudo-terminal without a size (columns 0) would make it redraw endlessly.
-      const spinner = ctx.io.isTTY && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
+      const spinner = wantSpinner(ctx.io.isTTY);
       const progress = startProgress({ label: `shipping to ${flags.topic}`, unit: 'lines', enabled: spinner });
-      const ac = new AbortController();
-      let signals = 0;
-      const onSignal = () => {
-        // First Ctrl-C: finish the batch in flight and save. Second: leave now (a restart still recovers exactly).
-        if (++signals > 1) process.exit(130);
-        ac.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      // First Ctrl-C or SIGTERM: finish cleanly; the second leaves at once.
+      const stop = stopOnSignals(() => undefined);
       let shown = 0;
       try {
         const result = await shipLog({
@@ -86,7 +79,7 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
           key: flags.key ?? null,
           sourceHeader: flags.sourceHeader,
           producer: { compression: config.kafka.compression },
-          signal: ac.signal,
+          signal: stop.signal,
           onProgress: (p) => {
             progress.add(p.lines - shown, detail(p));
             shown = p.lines;
@@ -104,8 +97,7 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
         ctx.err(`${summaryLine('shipped', result.lines, 'lines', `to ${result.topic}`, result.seconds)} · ${extra.join(' · ')}`);
       } finally {
         progress.stop();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stop.dispose();
         await bus.close();
       }
     });

@@ -11,6 +11,7 @@ import { parseOffsetSpec, type OffsetSpec } from '../src/tail/offsets';
 import { runTail, TAIL_FORMATS, type TailFormat } from '../src/tail/run';
 import type { TailSource } from '../src/tail/source';
 import { wholeNumber } from './flags';
+import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
 interface TailFlags {
@@ -99,17 +100,10 @@ invalid records and the closing summary (counts per table × type and per reason
         }
       }
 
-      const spinner = ctx.io.isTTY && Boolean(process.stderr.isTTY) && (process.stderr.columns ?? 0) > 0;
+      const spinner = wantSpinner(ctx.io.isTTY);
       const progress = startProgress({ label: `reading ${source.name}`, unit: 'records', enabled: spinner });
-      const ac = new AbortController();
-      let signals = 0;
-      const onSignal = () => {
-        // First Ctrl-C: stop after the batch in hand (committing it with --group) and print the summary. Second: leave.
-        if (++signals > 1) process.exit(130);
-        ac.abort();
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      // First Ctrl-C or SIGTERM: finish cleanly; the second leaves at once.
+      const stop = stopOnSignals(() => undefined);
       const write = ctx.io.stdoutBytes;
       const utf8 = new TextDecoder();
       try {
@@ -129,7 +123,7 @@ invalid records and the closing summary (counts per table × type and per reason
             progress.stop();
             ctx.err(line);
           },
-          signal: ac.signal,
+          signal: stop.signal,
           tableWidth: ctx.io.isTTY ? (ctx.io.columns ?? 120) : 200,
           onBatch: (s) => {
             progress.add(s.read - shown);
@@ -142,8 +136,7 @@ invalid records and the closing summary (counts per table × type and per reason
         else ctx.io.stderr(stats.render(from, flags.etl ? 'kept' : 'valid'));
       } finally {
         progress.stop();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
+        stop.dispose();
         await source.close().catch(() => {});
         await bus?.close();
       }
