@@ -325,17 +325,18 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     /** Commits what the engine did since the last checkpoint (and the input positions); then forwards it. */
     const commit = async (cp: Checkpoint) => {
       const routable: Routable[] = [];
+      const now = Date.now();
       for (const e of cp.outputs) {
         const topic = topics.outputs.get(e.output);
         if (topic === undefined) throw rtwhError('JOB_FAILED', `job ${q(spec.name)} emitted to ${q(e.output)}, which is not one of its outputs (${spec.outputs.map((x) => x.name).join(', ')})`, { details: { job: spec.name, output: e.output } });
-        routable.push({ topic, producer: producerName(spec, e.output), key: e.key, value: e.value, ts: cleanTs(e.ts), headers: null });
+        routable.push({ topic, producer: producerName(spec, e.output), key: e.key, value: e.value, ts: cleanTs(e.ts, now), headers: null });
       }
       for (const d of cp.deadLetters) {
         const r = d.record as BusInput;
         const m = deadLetter(r.raw ?? r.value ?? '', d.reason, spec.name, { topic: r.topic, partition: r.partition, offset: r.offset }, r.key);
         const topic = dlqOf(r.topic);
         await ensureTopic(topic);
-        routable.push({ topic, producer: dlqProducer, key: r.key, value: m.value as string | Buffer, ts: cleanTs(r.timestamp), headers: m.headers ?? null });
+        routable.push({ topic, producer: dlqProducer, key: r.key, value: m.value as string | Buffer, ts: cleanTs(r.timestamp, now), headers: m.headers ?? null });
       }
       const { chunks, seqs } = router.route(routable);
       const offsets = inputs.takeChanged();
@@ -453,7 +454,11 @@ function toInput(r: BusRecord, input: string): BusInput {
   };
 }
 
-/** A record timestamp the bus accepts: whole ms, not negative. */
-function cleanTs(ts: number): number {
-  return Number.isFinite(ts) && ts > 0 ? Math.trunc(ts) : 0;
+/**
+ * A record timestamp the bus accepts: whole ms, not negative, and not in the future. A log line from a device
+ * whose clock runs ahead keeps its `ts` in the value, but Kafka refuses a record timestamp more than an hour
+ * ahead (message.timestamp.after.max.ms) — for good, so the job would wait forever on it.
+ */
+function cleanTs(ts: number, now = Date.now()): number {
+  return Number.isFinite(ts) && ts > 0 ? Math.min(Math.trunc(ts), now) : 0;
 }

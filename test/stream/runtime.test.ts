@@ -17,7 +17,7 @@ import type { Bus, BusRecord } from '../../src/bus/types';
 import { RtwhError } from '../../src/errors';
 import { patience } from '../../src/stream/retry';
 import { runJob } from '../../src/stream/runtime';
-import { OUT_HEADER, type JobStatus, type RunOptions } from '../../src/stream/types';
+import { OUT_HEADER, type JobSpec, type JobStatus, type RunOptions } from '../../src/stream/types';
 import { tempDir } from '../helpers/cli';
 import { countJob, DEAD_REASON } from './fixtures/count-job';
 
@@ -431,6 +431,51 @@ describe('the state file', () => {
       await b.close();
     }
   });
+});
+
+describe('record timestamps', () => {
+  test('an event dated hours ahead (a device clock) reaches Kafka, which refuses record timestamps > 1 h ahead', async () => {
+    const bus = await open(KAFKA);
+    const tag = `rt_future_${Date.now().toString(36)}`;
+    const ahead = Date.now() + 3 * 3_600_000;
+    const spec: JobSpec = {
+      name: 'test future',
+      description: 'emits each input with its event time',
+      inputs: [{ name: 'in', topic: `${tag}_in` }],
+      outputs: [{ name: 'out', topic: `${tag}_out` }],
+      options: [],
+      create: () => ({
+        process(r, ctx) {
+          const ts = Number(r.value);
+          ctx.observe(ts);
+          ctx.emit('out', null, { ts }, ts);
+        },
+      }),
+    };
+    try {
+      const admin = await bus.admin();
+      await admin.createTopic({ name: `${tag}_in`, partitions: 1 });
+      await admin.close();
+      const p = await bus.producer();
+      await p.send(`${tag}_in`, [{ value: String(ahead) }]);
+      await p.close();
+      const dir = tempDir('rtwh-rt-');
+      const r = await runJob(spec, bus, { options: {}, statePath: join(dir, 'state.db'), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag });
+      expect(r.status.emitted).toEqual({ out: 1 });
+      const c = await bus.consumer({ topics: [`${tag}_out`] });
+      let got: BusRecord[] = [];
+      for (let i = 0; i < 50 && got.length === 0; i++) got = await c.poll({ timeoutMs: 200 });
+      await c.close();
+      expect(got).toHaveLength(1);
+      expect(JSON.parse(got[0]!.value!.toString())).toEqual({ ts: ahead });
+      expect(got[0]!.timestamp).toBeLessThan(ahead);
+    } finally {
+      const admin = await bus.admin();
+      for (const t of [`${tag}_in`, `${tag}_out`]) await admin.deleteTopic(t).catch(() => undefined);
+      await admin.close();
+      await bus.close();
+    }
+  }, 60_000);
 });
 
 describe('patience', () => {
