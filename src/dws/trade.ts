@@ -358,6 +358,34 @@ function fetcher(options: Readonly<Record<string, string>>): DimFetcher {
   return new DimFetcher(Number(options['dim-retries'] ?? '2'), Number(options['dim-retry-ms'] ?? '100'));
 }
 
+/**
+ * The batch's facts, parsed once in prepare() (to learn the ids to prefetch) and handed to process() one by one,
+ * so no record is parsed twice.
+ */
+class ParsedBatch {
+  private readonly facts = new Map<InputRecord, Fact | null>();
+
+  /** Parses every record; returns the ids in `column`, for the dim prefetch. */
+  load(records: readonly InputRecord[], column: string): Set<string> {
+    this.facts.clear();
+    const ids = new Set<string>();
+    for (const r of records) {
+      const f = parseFact(r.value);
+      this.facts.set(r, f);
+      const id = f ? idText(f[column]) : null;
+      if (id !== null) ids.add(id);
+    }
+    return ids;
+  }
+
+  /** The fact parsed for `record` (undefined when it was not in the batch: readFact parses it then). */
+  take(record: InputRecord): Fact | null | undefined {
+    const f = this.facts.get(record);
+    this.facts.delete(record);
+    return f;
+  }
+}
+
 // -------------------------------------------------------------------------------------------- unique users
 
 /** [unique users, new users] */
@@ -438,7 +466,7 @@ class SkuOrderLogic implements JobLogic {
   private readonly keys: string[];
   private readonly dims: DimFetcher;
   private skus = new Map<string, SkuNames>();
-  private readonly parsed = new Map<InputRecord, Fact | null>();
+  private readonly batch = new ParsedBatch();
 
   constructor(options: Readonly<Record<string, string>>, sizeMs: number) {
     const w = tableWindow<SkuAcc>(SKU_ORDER_TABLE, sizeMs, (a) => ({
@@ -454,21 +482,11 @@ class SkuOrderLogic implements JobLogic {
   }
 
   async prepare(records: readonly InputRecord[], ctx: JobContext): Promise<void> {
-    this.parsed.clear();
-    const ids = new Set<string>();
-    for (const r of records) {
-      const f = parseFact(r.value);
-      this.parsed.set(r, f);
-      const id = f ? idText(f.sku_id) : null;
-      if (id !== null) ids.add(id);
-    }
-    this.skus = await this.dims.skus(ctx.dims, ids);
+    this.skus = await this.dims.skus(ctx.dims, this.batch.load(records, 'sku_id'));
   }
 
   process(record: InputRecord, ctx: JobContext): void {
-    const pre = this.parsed.get(record);
-    this.parsed.delete(record);
-    const fact = readFact(record, ctx, pre);
+    const fact = readFact(record, ctx, this.batch.take(record));
     if (!fact) return;
     const id = idText(fact.id);
     const sku = idText(fact.sku_id);
@@ -520,7 +538,7 @@ class ProvinceOrderLogic implements JobLogic {
   private readonly win: TumblingWindow<ProvinceAcc>;
   private readonly dims: DimFetcher;
   private provinces = new Map<string, DimRow>();
-  private readonly parsed = new Map<InputRecord, Fact | null>();
+  private readonly batch = new ParsedBatch();
 
   constructor(options: Readonly<Record<string, string>>, sizeMs: number) {
     this.win = tableWindow<ProvinceAcc>(PROVINCE_ORDER_TABLE, sizeMs, (a) => ({
@@ -532,21 +550,11 @@ class ProvinceOrderLogic implements JobLogic {
   }
 
   async prepare(records: readonly InputRecord[], ctx: JobContext): Promise<void> {
-    this.parsed.clear();
-    const ids = new Set<string>();
-    for (const r of records) {
-      const f = parseFact(r.value);
-      this.parsed.set(r, f);
-      const id = f ? idText(f.province_id) : null;
-      if (id !== null) ids.add(id);
-    }
-    this.provinces = await this.dims.fetch(ctx.dims, 'dim_base_province', ids);
+    this.provinces = await this.dims.fetch(ctx.dims, 'dim_base_province', this.batch.load(records, 'province_id'));
   }
 
   process(record: InputRecord, ctx: JobContext): void {
-    const pre = this.parsed.get(record);
-    this.parsed.delete(record);
-    const fact = readFact(record, ctx, pre);
+    const fact = readFact(record, ctx, this.batch.take(record));
     if (!fact) return;
     const id = idText(fact.id);
     const order = idText(fact.order_id);
@@ -603,7 +611,7 @@ class RefundLogic implements JobLogic {
   private readonly keys: string[];
   private readonly dims: DimFetcher;
   private skus = new Map<string, SkuNames>();
-  private readonly parsed = new Map<InputRecord, Fact | null>();
+  private readonly batch = new ParsedBatch();
 
   constructor(options: Readonly<Record<string, string>>, sizeMs: number) {
     const w = tableWindow<RefundAcc>(REFUND_TABLE, sizeMs, (a) => ({ ...a.names, refund_count: a.orders.length }));
@@ -613,21 +621,11 @@ class RefundLogic implements JobLogic {
   }
 
   async prepare(records: readonly InputRecord[], ctx: JobContext): Promise<void> {
-    this.parsed.clear();
-    const ids = new Set<string>();
-    for (const r of records) {
-      const f = parseFact(r.value);
-      this.parsed.set(r, f);
-      const id = f ? idText(f.sku_id) : null;
-      if (id !== null) ids.add(id);
-    }
-    this.skus = await this.dims.skus(ctx.dims, ids);
+    this.skus = await this.dims.skus(ctx.dims, this.batch.load(records, 'sku_id'));
   }
 
   process(record: InputRecord, ctx: JobContext): void {
-    const pre = this.parsed.get(record);
-    this.parsed.delete(record);
-    const fact = readFact(record, ctx, pre);
+    const fact = readFact(record, ctx, this.batch.take(record));
     if (!fact) return;
     const id = idText(fact.id);
     const order = idText(fact.order_id);
