@@ -12,25 +12,10 @@ import { standardRules } from '../../src/dim/config';
 import { openDimStore } from '../../src/dim/store';
 import type { DimRow, DimStore, TableProcess } from '../../src/dim/types';
 import { cli, tempDir } from '../helpers/cli';
+import { readAll } from '../helpers/bus';
 
 type Table = Map<string, DimRow>;
 
-/** Every record of a topic, in partition then offset order. */
-async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
-  const admin = await bus.admin();
-  const info = await admin.describeTopic(topic);
-  await admin.close();
-  const want = info.partitions.reduce((a, p) => a + p.endOffset - p.startOffset, 0);
-  const c = await bus.consumer({ topics: [topic], maxPollRecords: 10_000 });
-  const out: BusRecord[] = [];
-  try {
-    const deadline = Date.now() + 20_000;
-    while (out.length < want && Date.now() < deadline) out.push(...(await c.poll({ timeoutMs: 200 })));
-  } finally {
-    await c.close();
-  }
-  return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-}
 
 /** A JSON number's source text, so 4988.00 stays "4988.00" as MySQL prints it. */
 function textOf(v: unknown): string | null {

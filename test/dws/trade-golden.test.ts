@@ -8,7 +8,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { openBus } from '../../src/bus/index';
-import type { Bus, BusRecord } from '../../src/bus/types';
 import { standardRules } from '../../src/dim/config';
 import { route } from '../../src/dim/route';
 import type { DimRow } from '../../src/dim/types';
@@ -27,26 +26,10 @@ import { runInMemory, type Emitted } from '../../src/stream/engine';
 import type { DimReader, InputRecord, JobSpec } from '../../src/stream/types';
 import { openDuckDB, type DuckStore } from '../../src/store/duckdb';
 import { cli, tempDir } from '../helpers/cli';
+import { readAll } from '../helpers/bus';
 
 const DIM_TABLES = ['dim_sku_info', 'dim_spu_info', 'dim_base_trademark', 'dim_base_category3', 'dim_base_category2', 'dim_base_category1', 'dim_base_province', 'dim_base_dic'];
 
-/** Every record of a topic, in partition then offset order. */
-async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
-  const admin = await bus.admin();
-  const info = await admin.describeTopic(topic);
-  await admin.close();
-  const want = info.partitions.reduce((a, p) => a + p.endOffset - p.startOffset, 0);
-  const c = await bus.consumer({ topics: [topic], maxPollRecords: 10_000 });
-  const out: BusRecord[] = [];
-  try {
-    const deadline = Date.now() + 30_000;
-    while (out.length < want && Date.now() < deadline) out.push(...(await c.poll({ timeoutMs: 200 })));
-  } finally {
-    await c.close();
-  }
-  expect(out).toHaveLength(want);
-  return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-}
 
 type Tables = Map<string, Map<string, DimRow>>;
 

@@ -20,6 +20,7 @@ import { runJob } from '../../src/stream/runtime';
 import { OUT_HEADER, type JobSpec, type JobStatus, type RunOptions } from '../../src/stream/types';
 import { tempDir } from '../helpers/cli';
 import { countJob, DEAD_REASON } from './fixtures/count-job';
+import { readAll } from '../helpers/bus';
 
 const KAFKA = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
 const RUNNER = join(import.meta.dir, 'fixtures', 'run-job.ts');
@@ -67,32 +68,6 @@ async function produce(bus: Bus, topic: string, from: number, to: number): Promi
   }
 }
 
-async function readAll(bus: Bus, topic: string): Promise<BusRecord[]> {
-  const admin = await bus.admin();
-  let want = 0;
-  let parts = 0;
-  try {
-    const info = await admin.describeTopic(topic);
-    want = info.partitions.reduce((a, p) => a + p.endOffset - p.startOffset, 0);
-    parts = info.partitions.length;
-  } catch (e) {
-    if (e instanceof RtwhError && e.code === 'TOPIC_NOT_FOUND') return [];
-    throw e;
-  } finally {
-    await admin.close();
-  }
-  if (want === 0) return [];
-  const c = await bus.consumer({ topics: [topic], maxPollRecords: 10_000 });
-  const out: BusRecord[] = [];
-  try {
-    const deadline = Date.now() + 60_000;
-    while (out.length < want && Date.now() < deadline) out.push(...(await c.poll({ timeoutMs: 200 })));
-  } finally {
-    await c.close();
-  }
-  expect({ topic, parts, read: out.length }).toEqual({ topic, parts, read: want });
-  return out.sort((a, b) => a.partition - b.partition || a.offset - b.offset);
-}
 
 /** What the outputs must hold for inputs 0…n-1 (gap = timer delay), each entry once. */
 function expected(n: number, gap: number) {
