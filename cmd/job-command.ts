@@ -11,7 +11,7 @@ import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { openBus } from '../src/bus/index';
 import type { Bus } from '../src/bus/types';
-import { serveHttp, type HttpEndpoint } from '../src/cli/http';
+import { serveHttp, type Health, type HttpEndpoint, type Metric } from '../src/cli/http';
 import { formatCount, startProgress, summaryLine, type Progress } from '../src/cli/progress';
 import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import type { Config } from '../src/config/load';
@@ -47,6 +47,13 @@ export interface JobCommandOptions {
   dims?: (config: Config, cwd: string, flags: JobFlags) => Promise<DimsHandle>;
   /** Extra help text after the generated one (examples). */
   help?: string;
+  /** Stops the jobs the way Ctrl-C does (finish the batch, commit, forward) when it aborts. */
+  signal?: AbortSignal;
+  /**
+   * The caller serves HTTP itself (`rtwh run dws`: one server for /metrics, /healthz and /query): the jobs hand it
+   * their metrics and health instead of starting a server of their own on --http.
+   */
+  metricsTo?: (metrics: () => readonly Metric[], health: () => Health) => void;
 }
 
 function camel(name: string): string {
@@ -153,17 +160,15 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
       dims = await opts.dims(config, ctx.io.cwd, flags);
     }
     bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
-    if (http) {
-      endpoint = serveHttp(
-        http.bind,
-        http.port,
-        () => [...last.values()].flatMap((s) => jobMetrics(s)),
-        () => {
-          const all = [...last.values()].map((s) => jobHealth(s));
-          if (all.length === 0) return { ok: true, body: { status: 'starting' } };
-          return all.length === 1 ? all[0]! : { ok: all.every((h) => h.ok), body: { jobs: all.map((h) => h.body) } };
-        },
-      );
+    const metrics = () => [...last.values()].flatMap((s) => jobMetrics(s));
+    const health = (): Health => {
+      const all = [...last.values()].map((s) => jobHealth(s));
+      if (all.length === 0) return { ok: true, body: { status: 'starting' } };
+      return all.length === 1 ? all[0]! : { ok: all.every((h) => h.ok), body: { jobs: all.map((h) => h.body) } };
+    };
+    if (opts.metricsTo) opts.metricsTo(metrics, health);
+    else if (http) {
+      endpoint = serveHttp(http.bind, http.port, metrics, health);
       ctx.err(`${specs.map((s) => s.name).join(', ')}: metrics on ${endpoint.url}/metrics`);
     }
     const openBusNow = bus;
@@ -184,7 +189,7 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
           startFrom: flags.from as 'earliest' | 'latest',
           untilIdle: Boolean(flags.untilIdle),
           batchRecords: batch,
-          signal: stop.signal,
+          signal: opts.signal ? AbortSignal.any([stop.signal, opts.signal]) : stop.signal,
           log: say,
           ...(dims ? { dims: dims.reader } : {}),
           onStatus: (s) => {

@@ -1,6 +1,7 @@
 /**
  * `rtwh query "SQL"`: ask the embedded DuckDB warehouse. Read-only unless --allow-write.
  * `rtwh query --preset NAME --date D [--top N]`: the ADS answers of gmall (src/query/presets.ts); `--list-presets`.
+ * While `rtwh run dws` holds the warehouse file, both ask that job (src/query/endpoint.ts).
  */
 import type { Command } from 'commander';
 import { dirname, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { q, rtwhError } from '../src/errors';
 import { bindPreset, PRESETS, type BoundPreset } from '../src/query/presets';
 import { runPreset } from '../src/query/run';
-import { openDuckDB } from '../src/store/duckdb';
+import { openWarehouse } from '../src/query/endpoint';
 import { withCommonFlags, type Ctx } from './context';
 import { formatOption, printTable } from './print';
 
@@ -38,7 +39,9 @@ export function registerQuery(program: Command, ctx: Ctx): void {
     .addOption(formatOption())
     .addHelpText(
       'after',
-      '\nExamples:\n  rtwh query "select 42 as answer" --format json\n  rtwh query "show tables"\n' +
+      '\nWhile `rtwh run dws` holds the warehouse file (DuckDB allows one process per file), the query is sent to that job\n' +
+        '(its endpoint is in <warehouse>.endpoint, on 127.0.0.1 with a token), with the same read-only rule.\n' +
+        '\nExamples:\n  rtwh query "select 42 as answer" --format json\n  rtwh query "show tables"\n' +
         '  rtwh query --list-presets\n  rtwh query --preset gmv_by_province --date 2025-01-14\n  rtwh query --preset channel_top --date 2025-01-14 --top 5 -f csv',
     )
     .action(async (sqlArg: string | undefined, opts: QueryOpts, cmd: Command) => {
@@ -59,7 +62,7 @@ export function registerQuery(program: Command, ctx: Ctx): void {
           path = ':memory:';
         }
       }
-      const db = await openDuckDB(path, { readOnly: !opts.allowWrite && path !== ':memory:' });
+      const db = await openWarehouse(path, { readOnly: !opts.allowWrite && path !== ':memory:', allowWrite: Boolean(opts.allowWrite) });
       try {
         // Checked against the real catalog, before anything runs.
         if (!opts.allowWrite && (await db.isWriteStatement(sql))) {
@@ -99,7 +102,7 @@ async function preset(ctx: Ctx, cmd: Command, opts: QueryOpts, sqlArg: string | 
   const given = config.duckdb.path;
   const path = given === ':memory:' ? ':memory:' : resolve(ctx.io.cwd, given);
   if (path !== ':memory:' && !existsSync(path)) throw noWarehouse(bound, given);
-  const db = await openDuckDB(path, { readOnly: path !== ':memory:' });
+  const db = await openWarehouse(path, { readOnly: path !== ':memory:', allowWrite: false });
   try {
     const result = await runPreset(db, bound, path === ':memory:' ? 'the in-memory database' : `the warehouse ${q(given)}`);
     printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);

@@ -7,7 +7,8 @@ import { enqueueBootstrap } from '../src/collect/cdc/bootstrap';
 import { openCdcConn } from '../src/collect/cdc/conn';
 import { ensureMaxwellSchema } from '../src/collect/cdc/position';
 import { dlqTopic } from '../src/bus/dead-letter';
-import { serveHttp, type HttpEndpoint } from '../src/cli/http';
+import { serveHttp, type Health, type HttpEndpoint, type Metric } from '../src/cli/http';
+import { advertiseEndpoint, endpointFile, newToken, QueryService } from '../src/query/endpoint';
 import { formatCount, startProgress, summaryLine } from '../src/cli/progress';
 import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import type { Config } from '../src/config/load';
@@ -141,6 +142,10 @@ each window is emitted once when the watermark passes its end (an idle input sto
 --until-idle moves it to the end of time once the inputs are drained, so every open window is emitted).
 A record for a window already emitted is counted (window_late), not added.
 
+Queries: DuckDB lets one process open the warehouse file, so while this runs it answers \`rtwh query\` itself:
+POST /query on http.bind (127.0.0.1) at an ephemeral port (--http PORT: that port, with /metrics and /healthz),
+advertised with a random bearer token in <warehouse>.endpoint (mode 0600, removed on a clean exit).
+
 Delivery: each job commits its state, timers, input offsets and outputs in one transaction of its state file
 (<state_dir>/jobs/dws_<job>.db) and forwards its windows to the topic named like the table, exactly once. The
 sink loads those topics into DuckDB, the rows and the topic offsets in one DuckDB transaction, idempotent by
@@ -156,12 +161,21 @@ Not built yet: --sink mysql://… (MariaDB, Doris, StarRocks).`,
       const path = sinkPath(flags.sink, config, ctx.io.cwd);
       const tables = tablesOf(specs);
       const say = (m: string) => ctx.err(`dws sink: ${m}`);
+      const port = flags.http === undefined || flags.http === true ? (flags.http === true ? config.http.port : 0) : wholeNumber('--http', String(flags.http), 0, 65535);
       const sinkStop = new AbortController();
+      const jobsStop = new AbortController();
       const onSignal = () => sinkStop.abort();
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       let jobsDone = false;
       let sinkBus: Bus | undefined;
+      // One HTTP server: the jobs' /metrics and /healthz, and /query for `rtwh query` while this holds the file.
+      const token = newToken();
+      const queries = new QueryService(token);
+      let metrics: () => readonly Metric[] = () => [];
+      let health: () => Health = () => ({ ok: true, body: { status: 'starting' } });
+      const http = serveHttp(config.http.bind, port, () => metrics(), () => health(), queries.route);
+      if (flags.http !== undefined) ctx.err(`dws: metrics on ${http.url}/metrics`);
       try {
         sinkBus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
         say(`${tables.map((t) => t.name).join(', ')} on ${sinkBus.displayUrl} → duckdb:${path}`);
@@ -174,18 +188,34 @@ Not built yet: --sink mysql://… (MariaDB, Doris, StarRocks).`,
           batchRecords: wholeNumber('--batch', flags.batch, 1, 100_000),
           signal: sinkStop.signal,
           log: say,
+          share: async (connect) => {
+            queries.attach(await connect());
+            const remove = advertiseEndpoint({ pid: process.pid, bind: config.http.bind, port: http.port, token, warehouse: path, started: new Date().toISOString() });
+            say(`queries: rtwh query asks this job at ${http.url}/query while it runs (${endpointFile(path)})`);
+            return async () => {
+              remove();
+              await queries.detach();
+            };
+          },
         });
         // A failing sink stops the jobs the way Ctrl-C does (they finish the batch and commit).
         const sinkFailed = sink.then(
           () => undefined,
           (e: unknown) => {
-            if (!jobsDone) process.emit('SIGTERM');
+            jobsStop.abort();
             return e;
           },
         );
         let jobError: unknown;
         try {
-          await runJobs(specs, flags, c, ctx, { dims: dimsFrom });
+          await runJobs(specs, flags, c, ctx, {
+            dims: dimsFrom,
+            signal: jobsStop.signal,
+            metricsTo: (m, h) => {
+              metrics = m;
+              health = h;
+            },
+          });
         } catch (e) {
           jobError = e;
           sinkStop.abort();
@@ -203,6 +233,7 @@ Not built yet: --sink mysql://… (MariaDB, Doris, StarRocks).`,
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
+        http.stop();
         await sinkBus?.close().catch(() => undefined);
       }
     });

@@ -1,6 +1,7 @@
 /**
  * The small HTTP endpoint of long-running commands (`--http`): `/metrics` in Prometheus text format and
- * `/healthz`, bound to http.bind (127.0.0.1 by default: nothing is exposed beyond the machine).
+ * `/healthz`, plus the caller's routes (`rtwh run dws` adds `/query`), bound to http.bind (127.0.0.1 by default:
+ * nothing is exposed beyond the machine).
  */
 
 export interface Metric {
@@ -33,15 +34,22 @@ export interface Health {
 
 export interface HttpEndpoint {
   readonly url: string;
+  /** The port listened on (the one the OS chose when asked for port 0). */
+  readonly port: number;
   stop(): void;
 }
 
-export function serveHttp(bind: string, port: number, metrics: () => readonly Metric[], health: () => Health): HttpEndpoint {
+/** Extra routes (e.g. `/query` of `rtwh run dws`): a Response for the paths it serves, undefined for the others. */
+export type HttpRoutes = (req: Request, path: string) => Response | Promise<Response> | undefined;
+
+export function serveHttp(bind: string, port: number, metrics: () => readonly Metric[], health: () => Health, routes?: HttpRoutes): HttpEndpoint {
   const server = Bun.serve({
     hostname: bind,
     port,
-    fetch(req) {
+    async fetch(req) {
       const path = new URL(req.url).pathname;
+      const routed = routes?.(req, path);
+      if (routed !== undefined) return routed;
       if (path === '/metrics') return new Response(prometheus(metrics()), { headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' } });
       if (path === '/healthz') {
         const h = health();
@@ -50,5 +58,6 @@ export function serveHttp(bind: string, port: number, metrics: () => readonly Me
       return new Response('not found: try /metrics or /healthz\n', { status: 404 });
     },
   });
-  return { url: `http://${bind}:${server.port}`, stop: () => void server.stop(true) };
+  const actual = server.port ?? port;
+  return { url: `http://${bind.includes(':') ? `[${bind}]` : bind}:${actual}`, port: actual, stop: () => void server.stop(true) };
 }

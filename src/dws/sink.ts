@@ -19,6 +19,7 @@ import { RtwhError, rtwhError } from '../errors';
 import { InputPositions, topicBounds, type Bounds } from '../stream/inputs';
 import { offsetKey } from '../stream/state-store';
 import type { DuckDBAppender, DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { connectDuckDB, type DuckStore } from '../store/duckdb';
 import { duckdbDdl, type DwsColumn, type DwsTable } from './tables';
 
 export const SINK_OFFSETS_TABLE = 'rtwh_sink_offsets';
@@ -41,6 +42,12 @@ export interface DuckSinkOptions {
   log: (message: string) => void;
   onStatus?: (s: SinkStatus) => void;
   statusIntervalMs?: number;
+  /**
+   * Called once the tables exist: `connect` opens another connection on the sink's database (the only process
+   * that may open the file; `rtwh query` asks through the dws job's HTTP endpoint). The function returned is
+   * awaited before the database closes (stop serving, close those connections).
+   */
+  share?: (connect: () => Promise<DuckStore>) => Promise<() => Promise<void>>;
   /** After each commit: the rows committed per table (freshness measurements). */
   onCommit?: (rows: ReadonlyMap<string, readonly Record<string, string | null>[]>, committedAt: number) => void;
 }
@@ -146,8 +153,10 @@ export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkRes
   let admin: Awaited<ReturnType<Bus['admin']>> | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   const badSaid = new Set<string>();
+  let unshare: (() => Promise<void>) | undefined;
   try {
     await ensureDwsTables(db, o.tables);
+    if (o.share) unshare = await o.share(() => db.connect(o.path));
     const stored = await loadSinkOffsets(db);
     admin = await bus.admin();
     for (const t of topics) {
@@ -224,6 +233,7 @@ export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkRes
     return { status, seconds: (performance.now() - t0) / 1000 };
   } finally {
     if (timer) clearInterval(timer);
+    await unshare?.().catch(() => undefined);
     await consumer?.close().catch(() => undefined);
     await admin?.close().catch(() => undefined);
     db.close();
@@ -329,6 +339,11 @@ class SinkDb implements SqlRunner {
       await this.query(`DELETE FROM ${name}`).catch(() => undefined);
       throw e;
     }
+  }
+
+  /** Another connection on this database (closed by its owner, before `close()`). */
+  connect(path: string): Promise<DuckStore> {
+    return connectDuckDB(this.instance, path);
   }
 
   close(): void {

@@ -80,7 +80,23 @@ export async function openDuckDB(path: string, opts: DuckOpenOptions = {}): Prom
     instance.closeSync();
     throw new RtwhError('DUCKDB_OPEN', `cannot connect to DuckDB database ${q(path)}: ${errorText(e)}`, { cause: e });
   }
-  return new DuckDBStore(duck, instance, connection, path, readOnly);
+  return new DuckDBStore(duck, instance, connection, path, readOnly, true);
+}
+
+/**
+ * A store on a NEW connection of a database another part of this process already has open (the dws sink's
+ * instance: DuckDB lets one process at a time open a file read-write, and connections of that process share it).
+ * `close()` closes this connection only. `readOnly` is informational: the instance decides what may be written.
+ */
+export async function connectDuckDB(instance: DuckDBInstance, path: string): Promise<DuckStore> {
+  const duck = await loadApi();
+  let connection: DuckDBConnection;
+  try {
+    connection = await instance.connect();
+  } catch (e) {
+    throw new RtwhError('DUCKDB_OPEN', `cannot connect to DuckDB database ${q(path)}: ${errorText(e)}`, { cause: e });
+  }
+  return new DuckDBStore(duck, instance, connection, path, false, false);
 }
 
 class DuckDBStore implements DuckStore {
@@ -92,6 +108,7 @@ class DuckDBStore implements DuckStore {
     private readonly connection: DuckDBConnection,
     readonly path: string,
     readonly readOnly: boolean,
+    private readonly ownsInstance: boolean,
   ) {}
 
   async query(sql: string): Promise<QueryResult> {
@@ -116,7 +133,7 @@ class DuckDBStore implements DuckStore {
     if (this.closed) return;
     this.closed = true;
     this.connection.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 
   private assertOpen(): void {
