@@ -20,11 +20,10 @@
 import type { Admin, Bus, BusRecord, Consumer, Producer, TopicPartitionOffset } from '../bus/types';
 import { deadLetter } from '../bus/dead-letter';
 import { RtwhError } from '../errors';
-import { decodeChanges } from '../formats/validated-change';
 import type { RejectedRule } from './config';
 import type { ConfigChange, ConfigSource } from './config-source';
 import { abortable, transient } from '../stream/retry';
-import { route } from './route';
+import { routeRecord } from './decode';
 import type { DimStore, DimWrite, StoredOffset, TableProcess } from './types';
 
 export interface DimJobOptions {
@@ -351,19 +350,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
         next.set(k, r.offset + 1);
         advanced.add(k);
         status.records++;
-        const key = r.key === null ? null : r.key.toString('utf8');
-        const decoded = decodeChanges(r.value, { key });
-        if (!decoded.ok) {
-          dead.push(deadLetter(r.value ?? '', `${decoded.problem}: ${decoded.reasons.join('; ')}`, 'run dim', { topic: r.topic, partition: r.partition, offset: r.offset }, r.key));
-          continue;
-        }
-        if (decoded.changes.length === 0) {
-          status.controlRecords++;
-          noteControl(r, o.log);
-          continue;
-        }
-        for (const c of decoded.changes) {
-          const res = route(c, o.database, rules);
+        for (const res of routeRecord(r.value, r.key, o.database, rules)) {
           switch (res.kind) {
             case 'writes':
               for (const w of res.writes) {
@@ -381,6 +368,11 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
             case 'empty':
               status.skippedUnconfigured++;
               break;
+            case 'control':
+              status.controlRecords++;
+              noteControl(r, o.log);
+              break;
+            case 'invalid':
             case 'bad':
               dead.push(deadLetter(r.value ?? '', res.reason, 'run dim', { topic: r.topic, partition: r.partition, offset: r.offset }, r.key));
               break;
@@ -450,6 +442,6 @@ function noteControl(r: BusRecord, log: (m: string) => void): void {
     const o = JSON.parse(r.value.toString('utf8')) as { type?: unknown; database?: unknown; table?: unknown };
     if (o.type === 'bootstrap-start' || o.type === 'bootstrap-complete') log(`${String(o.type)} ${String(o.database)}.${String(o.table)}`);
   } catch {
-    // not JSON: decodeChanges would have rejected it
+    // not JSON: routeRecord would have rejected it
   }
 }
