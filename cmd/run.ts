@@ -30,7 +30,11 @@ import { dwdLogJob } from '../src/dwd/log';
 import { dwdTradeJob } from '../src/dwd/trade';
 import type { JobSpec } from '../src/stream/types';
 import { DWS_JOBS, dwsShortName, tablesOf } from '../src/dws/index';
-import { runDuckSink, type SinkResult } from '../src/dws/sink';
+import { OFFSETS_DDL, runDuckSink, runSink, type SinkOptions, type SinkResult } from '../src/dws/sink';
+import { ddlScript, SQL_DIALECTS, type SqlDialect } from '../src/dws/ddl';
+import { openMysqlSink } from '../src/dws/mysql-sink';
+import { duckdbDdl } from '../src/dws/tables';
+import { maskUrl } from '../src/config/mask';
 
 interface DimFlags {
   topic: string;
@@ -104,21 +108,25 @@ function registerDwd(run: Command, ctx: Ctx): void {
   registerJobCommand(dwd, dwdTradeJob, ctx, { dims: dimsFrom }).option('--dim-store <url>', DIM_STORE_HELP);
 }
 
-/** `--sink`: duckdb:PATH (default duckdb:<duckdb.path>). */
-function sinkPath(flag: string | undefined, config: Config, cwd: string): string {
-  if (flag === undefined) return resolve(cwd, config.duckdb.path);
-  if (flag.startsWith('duckdb:') && flag.length > 'duckdb:'.length) return resolve(cwd, flag.slice('duckdb:'.length));
-  if (/^mysql:\/\//i.test(flag)) throw rtwhError('NOT_BUILT', '`rtwh run dws --sink mysql://…` is not built yet: the dws jobs load the embedded DuckDB warehouse only (--sink duckdb:PATH)');
-  throw rtwhError('DWS_SINK_URL', `invalid --sink ${q(flag)}: expected duckdb:PATH`);
+/** `--sink`: duckdb:PATH (default duckdb:<duckdb.path>) or mysql://user:pass@host:port/db. */
+type SinkSpec = { kind: 'duckdb'; path: string } | { kind: 'mysql'; url: string; display: string };
+
+function sinkSpec(flag: string | undefined, config: Config, cwd: string): SinkSpec {
+  if (flag === undefined) return { kind: 'duckdb', path: resolve(cwd, config.duckdb.path) };
+  if (flag.startsWith('duckdb:') && flag.length > 'duckdb:'.length) return { kind: 'duckdb', path: resolve(cwd, flag.slice('duckdb:'.length)) };
+  if (/^mysql:\/\//i.test(flag)) return { kind: 'mysql', url: flag, display: parseMysqlUrl(flag).display };
+  throw rtwhError('DWS_SINK_URL', `invalid --sink ${q(maskUrl(flag))}: expected duckdb:PATH or mysql://user:pass@host:port/db`);
 }
 
 const DWS_NAMES = DWS_JOBS.map(dwsShortName);
 
 function registerDws(run: Command, ctx: Ctx): void {
   const dws = addCommonJobFlags(withCommonFlags(run.command('dws')))
-    .description('Aggregate DWD streams in tumbling event-time windows into the DWS tables of the embedded DuckDB warehouse')
+    .description('Aggregate DWD streams in tumbling event-time windows into the DWS tables (embedded DuckDB warehouse, or MySQL/MariaDB)')
     .argument('[jobs...]', `the window jobs to run (default: all): ${DWS_NAMES.join(', ')}`)
-    .option('--sink <url>', 'where the DWS tables go: duckdb:PATH (default duckdb:<duckdb.path>, .rtwh/warehouse.duckdb); a MySQL-protocol sink (MariaDB/Doris/StarRocks) is not built yet')
+    .option('--sink <url>', 'where the DWS tables go: duckdb:PATH (default duckdb:<duckdb.path>, .rtwh/warehouse.duckdb) or mysql://user:pass@host:port/db (MySQL, MariaDB)')
+    .addOption(new Option('--dialect <d>', 'SQL dialect of a MySQL-protocol sink; doris and starrocks: --print-ddl only').choices([...SQL_DIALECTS]))
+    .option('--print-ddl', 'print the CREATE TABLE statements of the tables (for --dialect, else of the sink) and exit')
     .option('--dim-store <url>', DIM_STORE_HELP);
   const seen = new Set<string>();
   for (const spec of DWS_JOBS) {
@@ -151,15 +159,30 @@ Delivery: each job commits its state, timers, input offsets and outputs in one t
 sink loads those topics into DuckDB, the rows and the topic offsets in one DuckDB transaction, idempotent by
 (stt, edt, keys): kill -9 at any point and restart gives the tables of an uninterrupted run.
 
-Not built yet: --sink mysql://… (MariaDB, Doris, StarRocks).`,
+MySQL-protocol sink: --sink mysql://user:pass@host:port/db loads MySQL or MariaDB (InnoDB) the same way: the rows
+(REPLACE by rtwh_key, the SHA-256 of the row identity) and the offsets (table rtwh_sink_offsets) in one transaction.
+Doris and StarRocks speak the same protocol, but rtwh has no such server to test against, so it does not load them:
+--dialect doris|starrocks --print-ddl prints their aggregate-key DDL (AGGREGATE KEY(stt, edt, cur_date, keys…),
+metrics REPLACE, dynamic daily partitions par<yyyyMMdd>), untested against a real server.`,
     )
-    .action(async (jobs: string[], flags: JobFlags & { sink?: string }, c: Command) => {
+    .action(async (jobs: string[], flags: JobFlags & { sink?: string; dialect?: SqlDialect; printDdl?: boolean }, c: Command) => {
       const { config } = ctx.config(c);
       const unknown = jobs.filter((j) => !DWS_NAMES.includes(j));
       if (unknown.length > 0) throw rtwhError('USAGE', `unknown dws job${unknown.length === 1 ? '' : 's'} ${unknown.map(q).join(', ')}: expected ${DWS_NAMES.join(', ')}`);
       const specs = jobs.length === 0 ? DWS_JOBS : DWS_JOBS.filter((s) => jobs.includes(dwsShortName(s)));
-      const path = sinkPath(flags.sink, config, ctx.io.cwd);
+      const sinkTo = sinkSpec(flags.sink, config, ctx.io.cwd);
       const tables = tablesOf(specs);
+      if (flags.printDdl) {
+        if (flags.dialect !== undefined) ctx.out(ddlScript(tables, flags.dialect));
+        else ctx.out(sinkTo.kind === 'mysql' ? ddlScript(tables, 'mysql') : `${[...tables.map(duckdbDdl), OFFSETS_DDL].join(';\n\n')};\n`);
+        return;
+      }
+      if (flags.dialect !== undefined && sinkTo.kind !== 'mysql') throw rtwhError('USAGE', `--dialect ${flags.dialect} applies to a MySQL-protocol sink (--sink mysql://…) or to --print-ddl`);
+      if (flags.dialect === 'doris' || flags.dialect === 'starrocks') {
+        throw rtwhError('NOT_BUILT', `loading ${flags.dialect === 'doris' ? 'Doris' : 'StarRocks'} is not built: rtwh has no ${flags.dialect} server to test it against`, {
+          hint: `Create the tables with \`rtwh run dws --dialect ${flags.dialect} --print-ddl\`; --sink mysql://… loads MySQL and MariaDB.`,
+        });
+      }
       const say = (m: string) => ctx.err(`dws sink: ${m}`);
       const port = flags.http === undefined || flags.http === true ? (flags.http === true ? config.http.port : 0) : wholeNumber('--http', String(flags.http), 0, 65535);
       const sinkStop = new AbortController();
@@ -169,18 +192,18 @@ Not built yet: --sink mysql://… (MariaDB, Doris, StarRocks).`,
       process.on('SIGTERM', onSignal);
       let jobsDone = false;
       let sinkBus: Bus | undefined;
-      // One HTTP server: the jobs' /metrics and /healthz, and /query for `rtwh query` while this holds the file.
+      // One HTTP server: the jobs' /metrics and /healthz, and (DuckDB) /query for `rtwh query` while this holds the file.
       const token = newToken();
       const queries = new QueryService(token);
       let metrics: () => readonly Metric[] = () => [];
       let health: () => Health = () => ({ ok: true, body: { status: 'starting' } });
-      const http = serveHttp(config.http.bind, port, () => metrics(), () => health(), queries.route);
-      if (flags.http !== undefined) ctx.err(`dws: metrics on ${http.url}/metrics`);
+      const http = sinkTo.kind === 'duckdb' || flags.http !== undefined ? serveHttp(config.http.bind, port, () => metrics(), () => health(), sinkTo.kind === 'duckdb' ? queries.route : undefined) : undefined;
+      if (http && flags.http !== undefined) ctx.err(`dws: metrics on ${http.url}/metrics`);
       try {
         sinkBus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
-        say(`${tables.map((t) => t.name).join(', ')} on ${sinkBus.displayUrl} → duckdb:${path}`);
-        const sink = runDuckSink(sinkBus, {
-          path,
+        const where = sinkTo.kind === 'duckdb' ? `duckdb:${sinkTo.path}` : sinkTo.display;
+        say(`${tables.map((t) => t.name).join(', ')} on ${sinkBus.displayUrl} → ${where}`);
+        const common: SinkOptions = {
           tables,
           startFrom: flags.from as 'earliest' | 'latest',
           untilIdle: Boolean(flags.untilIdle),
@@ -188,16 +211,24 @@ Not built yet: --sink mysql://… (MariaDB, Doris, StarRocks).`,
           batchRecords: wholeNumber('--batch', flags.batch, 1, 100_000),
           signal: sinkStop.signal,
           log: say,
-          share: async (connect) => {
-            queries.attach(await connect());
-            const remove = advertiseEndpoint({ pid: process.pid, bind: config.http.bind, port: http.port, token, warehouse: path, started: new Date().toISOString() });
-            say(`queries: rtwh query asks this job at ${http.url}/query while it runs (${endpointFile(path)})`);
-            return async () => {
-              remove();
-              await queries.detach();
-            };
-          },
-        });
+        };
+        const busNow = sinkBus;
+        const sink =
+          sinkTo.kind === 'mysql'
+            ? openMysqlSink(sinkTo.url).then((target) => runSink(busNow, target, common))
+            : runDuckSink(busNow, {
+                ...common,
+                path: sinkTo.path,
+                share: async (connect) => {
+                  queries.attach(await connect());
+                  const remove = advertiseEndpoint({ pid: process.pid, bind: config.http.bind, port: http!.port, token, warehouse: sinkTo.path, started: new Date().toISOString() });
+                  say(`queries: rtwh query asks this job at ${http!.url}/query while it runs (${endpointFile(sinkTo.path)})`);
+                  return async () => {
+                    remove();
+                    await queries.detach();
+                  };
+                },
+              });
         // A failing sink stops the jobs the way Ctrl-C does (they finish the batch and commit).
         const sinkFailed = sink.then(
           () => undefined,
@@ -228,12 +259,12 @@ Not built yet: --sink mysql://… (MariaDB, Doris, StarRocks).`,
         const r: SinkResult = await sink;
         const rows = Object.entries(r.status.rows).filter(([, n]) => n > 0);
         ctx.err(
-          `${summaryLine('loaded', r.status.records, 'records', `into duckdb:${path}`, r.seconds)} · ${rows.length ? rows.map(([t, n]) => `${t} ${formatCount(n)}`).join(', ') : 'no rows'}${r.status.bad ? ` · ${formatCount(r.status.bad)} bad` : ''} · lag ${r.status.lag ?? '?'}`,
+          `${summaryLine('loaded', r.status.records, 'records', `into ${where}`, r.seconds)} · ${rows.length ? rows.map(([t, n]) => `${t} ${formatCount(n)}`).join(', ') : 'no rows'}${r.status.bad ? ` · ${formatCount(r.status.bad)} bad` : ''} · lag ${r.status.lag ?? '?'}`,
         );
       } finally {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        http.stop();
+        http?.stop();
         await sinkBus?.close().catch(() => undefined);
       }
     });

@@ -39,7 +39,7 @@ export const catalog = {
   MESSAGE_TOO_LARGE: { exit: EXIT.data, hint: 'Raise the broker/topic max.message.bytes, or send smaller records.' },
   QUERY_FAILED: { exit: EXIT.data, hint: 'Check the SQL; `rtwh query "show tables"` lists what is there.' },
   DWS_TABLE_NOT_FOUND: { exit: EXIT.notFound, hint: 'The dws job creates the DWS tables: run `rtwh run dws` first (e.g. `rtwh run dws --until-idle`), or point --duckdb at the warehouse it writes.' },
-  DWS_SINK_URL: { exit: EXIT.usage, hint: 'Use --sink duckdb:PATH (the default is duckdb:<duckdb.path>); a MySQL-protocol sink is not built yet.' },
+  DWS_SINK_URL: { exit: EXIT.usage, hint: 'Use --sink duckdb:PATH (the default is duckdb:<duckdb.path>) or --sink mysql://user:pass@host:port/db (MySQL, MariaDB).' },
   QUERY_ENDPOINT: { exit: EXIT.unavailable, hint: 'A running `rtwh run dws` holds the warehouse file and answers queries through the endpoint it writes next to it (<warehouse>.endpoint). Stop the process holding the file, or run the query while that dws job is up.' },
   QUERY_WRITE_REFUSED: { exit: EXIT.refused, hint: 'rtwh query is read-only; add --allow-write if you really mean to change data.' },
   DUCKDB_LOAD: { exit: EXIT.internal, hint: 'The embedded DuckDB library could not be loaded; set RTWH_CACHE_DIR to a writable directory and retry.' },

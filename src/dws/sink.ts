@@ -24,9 +24,23 @@ import { duckdbDdl, type DwsColumn, type DwsTable } from './tables';
 
 export const SINK_OFFSETS_TABLE = 'rtwh_sink_offsets';
 
-export interface DuckSinkOptions {
-  /** The DuckDB file (created when missing). */
-  path: string;
+/** Where the rows go: the DuckDB file (this file) or a MySQL-protocol server (mysql-sink.ts). */
+export interface SinkTarget {
+  /** For messages (a MySQL URL with its password masked). */
+  readonly display: string;
+  /** Creates the tables and the offsets table (idempotent). */
+  ensureTables(tables: readonly DwsTable[]): Promise<void>;
+  /** The stored next offsets (`topic:partition` → offset). */
+  loadOffsets(): Promise<Map<string, number>>;
+  /**
+   * In ONE transaction: replace the rows of these identities (the rows of each table are deduplicated by
+   * identity already) and store the next offsets. Either all of it is committed, or none.
+   */
+  commit(rows: ReadonlyMap<DwsTable, readonly TextRow[]>, offsets: readonly { topic: string; partition: number; next: number }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface SinkOptions {
   /** The tables to load; each from the topic of the same name. */
   tables: readonly DwsTable[];
   startFrom: 'earliest' | 'latest';
@@ -42,14 +56,19 @@ export interface DuckSinkOptions {
   log: (message: string) => void;
   onStatus?: (s: SinkStatus) => void;
   statusIntervalMs?: number;
+  /** After each commit: the rows committed per table (freshness measurements). */
+  onCommit?: (rows: ReadonlyMap<string, readonly Record<string, string | null>[]>, committedAt: number) => void;
+}
+
+export interface DuckSinkOptions extends SinkOptions {
+  /** The DuckDB file (created when missing). */
+  path: string;
   /**
    * Called once the tables exist: `connect` opens another connection on the sink's database (the only process
    * that may open the file; `rtwh query` asks through the dws job's HTTP endpoint). The function returned is
    * awaited before the database closes (stop serving, close those connections).
    */
   share?: (connect: () => Promise<DuckStore>) => Promise<() => Promise<void>>;
-  /** After each commit: the rows committed per table (freshness measurements). */
-  onCommit?: (rows: ReadonlyMap<string, readonly Record<string, string | null>[]>, committedAt: number) => void;
 }
 
 export interface SinkStatus {
@@ -67,7 +86,7 @@ export interface SinkResult {
 }
 
 /** A row as text values by column (numbers keep their JSON source text); null for JSON null or absent. */
-type TextRow = Record<string, string | null>;
+export type TextRow = Record<string, string | null>;
 
 /** Parses a value keeping numbers as their source text; undefined when it is not a JSON object. */
 export function parseRowText(value: string): TextRow | undefined {
@@ -134,8 +153,8 @@ export async function loadSinkOffsets(db: SqlRunner): Promise<Map<string, number
   return new Map(r.rows.map((row) => [offsetKey(String(row[0]), Number(row[1])), Number(row[2])]));
 }
 
-/** The identity of a row: its key column values. */
-function identity(table: DwsTable, r: TextRow): string {
+/** The identity of a row: its key column values (null-aware). */
+export function identity(table: DwsTable, r: TextRow): string {
   let s = '';
   for (const c of table.columns) if (c.key) s += (r[c.name] === null || r[c.name] === undefined ? '\u0000' : `\u0001${r[c.name]}`) + '\u0002';
   return s;
@@ -143,21 +162,50 @@ function identity(table: DwsTable, r: TextRow): string {
 
 /** Runs the sink until stopped (signal) or, with untilIdle, until the producers are done and every input is loaded. */
 export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkResult> {
+  const db = await SinkDb.open(o.path);
+  let unshare: (() => Promise<void>) | undefined;
+  const target: SinkTarget = {
+    display: `duckdb:${o.path}`,
+    async ensureTables(tables) {
+      await ensureDwsTables(db, tables);
+      if (o.share) unshare = await o.share(() => db.connect(o.path));
+    },
+    loadOffsets: () => loadSinkOffsets(db),
+    async commit(rows, offsets) {
+      const stmts: string[] = [];
+      for (const [table, list] of rows) {
+        try {
+          await db.stage(table, list);
+        } catch (e) {
+          throw rtwhError('JOB_FAILED', `dws sink: a row of ${table.name} does not fit the table: ${(e as Error).message}`, { cause: e });
+        }
+        stmts.push(...stagedStatements(table));
+      }
+      stmts.push(`INSERT OR REPLACE INTO ${SINK_OFFSETS_TABLE} VALUES ${offsets.map((c) => `(${str(c.topic)}, ${c.partition}, ${c.next})`).join(', ')}`);
+      await transaction(db, stmts);
+    },
+    async close() {
+      await unshare?.().catch(() => undefined);
+      db.close();
+    },
+  };
+  return runSink(bus, target, o);
+}
+
+/** Runs the sink loop into `target` until stopped (signal) or, with untilIdle, until every input is loaded; closes the target. */
+export async function runSink(bus: Bus, target: SinkTarget, o: SinkOptions): Promise<SinkResult> {
   const t0 = performance.now();
   const batch = o.batchRecords ?? 5000;
   const byTopic = new Map(o.tables.map((t) => [t.name, t]));
   const topics = [...byTopic.keys()];
   const status: SinkStatus = { records: 0, rows: Object.fromEntries(topics.map((t) => [t, 0])), bad: 0, lag: null, commits: 0, startedAt: Date.now() };
-  const db = await SinkDb.open(o.path);
   let consumer: Consumer | undefined;
   let admin: Awaited<ReturnType<Bus['admin']>> | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
   const badSaid = new Set<string>();
-  let unshare: (() => Promise<void>) | undefined;
   try {
-    await ensureDwsTables(db, o.tables);
-    if (o.share) unshare = await o.share(() => db.connect(o.path));
-    const stored = await loadSinkOffsets(db);
+    await target.ensureTables(o.tables);
+    const stored = await target.loadOffsets();
     admin = await bus.admin();
     for (const t of topics) {
       try {
@@ -204,19 +252,7 @@ export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkRes
       }
       const changed = positions.takeChanged();
       if (changed.length > 0) {
-        const stmts: string[] = [];
-        for (const [name, m] of perTable) {
-          const table = byTopic.get(name)!;
-          try {
-            await db.stage(table, m.values());
-          } catch (e) {
-            throw rtwhError('JOB_FAILED', `dws sink: a row of ${name} does not fit the table: ${(e as Error).message}`, { cause: e });
-          }
-          stmts.push(...stagedStatements(table));
-        }
-        const offsets = changed.map((c) => `(${str(c.topic)}, ${c.partition}, ${c.next})`).join(', ');
-        stmts.push(`INSERT OR REPLACE INTO ${SINK_OFFSETS_TABLE} VALUES ${offsets}`);
-        await transaction(db, stmts);
+        await target.commit(new Map([...perTable].map(([name, m]) => [byTopic.get(name)!, [...m.values()]])), changed);
         for (const c of changed) stored.set(offsetKey(c.topic, c.partition), c.next);
         status.records += taken;
         status.commits++;
@@ -233,10 +269,9 @@ export async function runDuckSink(bus: Bus, o: DuckSinkOptions): Promise<SinkRes
     return { status, seconds: (performance.now() - t0) / 1000 };
   } finally {
     if (timer) clearInterval(timer);
-    await unshare?.().catch(() => undefined);
     await consumer?.close().catch(() => undefined);
     await admin?.close().catch(() => undefined);
-    db.close();
+    await target.close();
   }
 }
 
