@@ -23,8 +23,9 @@
  *   identical to exact mode's; the binlog has fewer, larger transactions stamped with the group's last mock
  *   time (one per connection and group).
  */
+import { InfileText } from './infile-text';
 import { primaryKeyOf, schemaSql, TABLES, tableDef } from './schema';
-import { infileField, type LocalFiles, mysqlError, type MysqlConn, quoteIdent, sqlLiteral } from '../../store/mysql';
+import { type LocalFiles, mysqlError, type MysqlConn, quoteIdent, sqlLiteral } from '../../store/mysql';
 import type { ChangeTxn, Row, RowChange } from '../../formats/change';
 import type { MockState } from './state';
 import { RtwhError, rtwhError } from '../../errors';
@@ -142,15 +143,15 @@ function columnList(table: string, row: Row): string {
   return c;
 }
 
-/** One row as a line of LOAD DATA text. */
-function infileLine(row: Row): string {
-  let s = '';
-  let first = true;
-  for (const k in row) {
-    s += first ? infileField(row[k]!) : `\t${infileField(row[k]!)}`;
-    first = false;
+/** The columns of a table's rows, in their order (every row of a table has the same keys in the same order). */
+const columnKeys = new Map<string, string[]>();
+function columnsOf(table: string, row: Row): string[] {
+  let c = columnKeys.get(table);
+  if (c === undefined) {
+    c = Object.keys(row);
+    columnKeys.set(table, c);
   }
-  return `${s}\n`;
+  return c;
 }
 
 /**
@@ -256,10 +257,10 @@ function tableStatements(w: Work, rows: readonly RowChange[], infile: boolean, n
     }
     return;
   }
-  let text = '';
-  for (const c of rows) text += infileLine(c.data);
+  const text = new InfileText(rows.length * 160);
+  text.addRows(rows.map((c) => c.data), columnsOf(table, first.data));
   const name = `rtwh-${names.next++}`;
-  w.files.set(name, Buffer.from(text));
+  w.files.set(name, text.bytes());
   w.checks.push({ index: w.statements.length, what: `${update ? 'updating' : 'inserting into'} ${table}`, rows: rows.length, replace: update });
   w.statements.push(
     `LOAD DATA LOCAL INFILE '${name}'${update ? ' REPLACE' : ''} INTO TABLE ${quoteIdent(table)} CHARACTER SET utf8mb4 ${columnList(table, first.data)};`,
