@@ -58,19 +58,35 @@ async function fill(bus: Bus, topic: string, lines: string[]): Promise<void> {
   await p.close();
 }
 
-async function once(bus: Bus, input: string, tag: string): Promise<{ inRate: number; outRate: number }> {
+interface Run {
+  inRate: number;
+  outRate: number;
+  /** CPU seconds of this process (user + system, every thread) per wall second of the run. */
+  cpuShare: number;
+}
+
+async function once(bus: Bus, input: string, tag: string): Promise<Run> {
   const options: Record<string, string> = { 'input-topic': input };
   for (const o of dwdLogJob.outputs) options[o.topicOption!] = `${tag}_${o.name}`;
+  Bun.gc(true);
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await runJob(dwdLogJob, bus, { options, statePath: join(dir, `${tag}.db`), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag });
   const s = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
   const out = Object.values(r.status.emitted).reduce((a, b) => a + b, 0);
-  return { inRate: r.status.records / s, outRate: out / s };
+  return { inRate: r.status.records / s, outRate: out / s, cpuShare: (c.user + c.system) / 1e6 / s };
 }
 
-function line(name: string, rs: { inRate: number; outRate: number }[]): void {
-  const best = rs.reduce((a, b) => (b.inRate > a.inRate ? b : a));
-  console.log(`${name.padEnd(12)} ${formatCount(best.inRate).padStart(9)} lines/s in, ${formatCount(best.outRate).padStart(9)} records/s out (best of ${rs.length}: ${rs.map((r) => formatCount(r.inRate)).join(', ')})`);
+function line(name: string, rs: Run[]): void {
+  const sorted = [...rs].sort((a, b) => a.inRate - b.inRate);
+  const best = sorted[sorted.length - 1]!;
+  const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+  console.log(
+    `${name.padEnd(12)} ${formatCount(best.inRate).padStart(9)} lines/s in, ${formatCount(best.outRate).padStart(9)} records/s out (best of ${rs.length}; ` +
+      `median ${formatCount(median.inRate)} in, ${formatCount(median.outRate)} out; runs ${rs.map((r) => formatCount(r.inRate)).join(', ')}; ` +
+      `process CPU ${rs.map((r) => r.cpuShare.toFixed(2)).join(', ')} s per s)`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -22,6 +22,8 @@
  *   kafkajs to startFrom (it also commits that reset for the group); onBatch follows it.
  * - Without a group the reader joins a throwaway group (EPHEMERAL_GROUP_PREFIX + uuid), never commits, and
  *   deletes the group on close.
+ * - Fetch responses are decoded by fetch-decoder.ts (same messages as kafkajs's decoder, in one pass, numeric
+ *   offsets and string headers alongside), which is most of what a poll costs.
  */
 import { randomUUID } from 'node:crypto';
 import type {
@@ -44,6 +46,7 @@ import type {
 } from '../types.ts';
 import { checkPollTimeout, checkRecordCount } from '../options.ts';
 import { checkTopicName, kafkaFailure, tpKey, type KafkaContext } from './client.ts';
+import { FAST_OFFSET, FAST_TIMESTAMP, installFetchDecoder, type FastMessage } from './fetch-decoder.ts';
 
 export const EPHEMERAL_GROUP_PREFIX = 'rtwh-ephemeral-';
 
@@ -87,6 +90,12 @@ function deferred(): Deferred {
 }
 
 function toRecord(topic: string, partition: number, m: KafkaMessage): BusRecord {
+  const fast = m as unknown as Partial<FastMessage>;
+  const offset = fast[FAST_OFFSET];
+  if (offset !== undefined) {
+    // Decoded by fetch-decoder.ts: numbers and string headers already.
+    return { topic, partition, offset, timestamp: fast[FAST_TIMESTAMP]!, key: m.key ?? null, value: m.value ?? null, headers: fast.headers! };
+  }
   const headers: Headers = {};
   if (m.headers) {
     for (const [k, v] of Object.entries(m.headers)) {
@@ -154,6 +163,7 @@ export class KafkaConsumer implements Consumer {
       throw new RtwhError('USAGE', `group names starting with ${q(EPHEMERAL_GROUP_PREFIX)} are reserved for ephemeral readers`);
     }
     const groupId = opts.group ?? `${EPHEMERAL_GROUP_PREFIX}${randomUUID()}`;
+    installFetchDecoder();
     // One kafkajs client per consumer: kafkajs shares a committed-offset cache per client and group id, and two
     // members of one group in one client corrupt each other's view of it.
     const client = ctx.newClient(opts.clientId);
