@@ -129,6 +129,11 @@ PROPERTIES (
     expect(bad.code).toBe(4);
     expect(bad.stderr).toContain('127.0.0.1:1');
     expect(bad.stdout + bad.stderr).not.toContain('s3cr3t-pw');
+    // Without --until-idle the jobs would follow their topics forever: the sink's failure stops them (AbortSignal).
+    const following = await cli(['run', 'dws', '--sink', 'mysql://root:s3cr3t-pw@127.0.0.1:1/x'], { env: { RTWH_BUS: `sqlite:${join(tempDir(), 'b.db')}` } });
+    expect(following.code).toBe(4);
+    expect(following.stderr).toContain('cannot reach MySQL at 127.0.0.1:1');
+    expect(following.stderr).toMatch(/processed 0 records/);
     const badUrl = await cli(['run', 'dws', '--sink', 'postgres://u:s3cr3t-pw@h/db']);
     expect(badUrl.code).toBe(2);
     expect(badUrl.stderr).not.toContain('s3cr3t-pw');
