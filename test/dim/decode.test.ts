@@ -219,7 +219,7 @@ describe('random records and mutations', () => {
     // Leaving it: records without a value for their key (route's dead letter) and odd_keys (a quarter), whose
     // rows lack the sink column toString.
     expect(fast).toBeGreaterThan(1400);
-  });
+  }, 60_000);
 
   test('20,000 random mutations of them: identical', () => {
     let fast = 0;
@@ -232,5 +232,5 @@ describe('random records and mutations', () => {
     }
     // Many mutations leave a valid record (a changed value): both paths must then route it alike.
     expect(fast).toBeGreaterThan(1000);
-  });
+  }, 60_000);
 });
