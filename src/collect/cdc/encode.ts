@@ -6,22 +6,61 @@
  */
 import type { ChangeEvent } from '../../formats/change';
 import { debeziumJson, debeziumKey, type DebeziumEncodeOptions } from '../../formats/debezium';
+import { RawJson, type Row } from '../../formats/change';
 import {
   maxwellDdlJson, maxwellJsonBody, maxwellJsonHead, maxwellKey, maxwellPartition, maxwellTxnFields, javaStringHashCode,
   type MaxwellDdl, type MaxwellPartitionBy,
 } from '../../formats/maxwell';
+import { ByteArena, writeMaxwellRecord } from './maxwell-bytes';
 import type { OutRecord } from './queue';
 
 export type CdcFormat = 'maxwell' | 'debezium';
 
-/** A row's record before its transaction is complete. */
-export interface PendingRecord {
-  key: string | null;
+/**
+ * A row's record before its transaction is complete. Maxwell rows keep their change event and are written as bytes
+ * once the transaction fields are known (maxwell-bytes.ts: one pass, no copies); text (Debezium's records, Maxwell
+ * rows read back from a spill file) is key, the value's head (before the transaction fields) and tail (after them).
+ */
+export type PendingRecord = PendingText | PendingEvent;
+
+interface PendingBase {
   partition: number;
   timestamp: number;
+  /** Size estimate for the transaction buffer's memory bound. */
+  bytes: number;
+}
+
+export interface PendingText extends PendingBase {
+  key: string | null;
   head: string;
   tail: string;
-  bytes: number;
+  ev?: undefined;
+}
+
+export interface PendingEvent extends PendingBase {
+  ev: ChangeEvent;
+}
+
+/** The text form of a pending record (for a spill file). */
+export function pendingText(p: PendingRecord): PendingText {
+  if (p.ev === undefined) return p;
+  return { key: maxwellKey(p.ev), head: maxwellJsonHead(p.ev), tail: maxwellJsonBody(p.ev), partition: p.partition, timestamp: p.timestamp, bytes: p.bytes };
+}
+
+/**
+ * About what a row takes in memory until its commit (and as JSON after): the transaction buffer spills past its
+ * bound by this. Strings count two bytes a character (JS strings of non-Latin-1 text), bytes 4/3 (base64).
+ */
+function rowBytes(row: Row): number {
+  let n = 64;
+  for (const k in row) {
+    const v = row[k];
+    n += 24;
+    if (typeof v === 'string') n += v.length * 2;
+    else if (v instanceof Uint8Array) n += (v.length * 4) / 3;
+    else if (v instanceof RawJson) n += v.text.length * 2;
+  }
+  return n;
 }
 
 export interface EncoderOptions {
@@ -48,22 +87,25 @@ export function createEncoder(opts: EncoderOptions): CdcEncoder {
   const n = opts.partitions;
   const by = opts.partitionBy;
   if (opts.format === 'maxwell') {
+    // Records are written as bytes (maxwell-bytes.ts) into an arena, where they stay until the bus has them.
+    const out = new ByteArena();
     return {
       format: 'maxwell',
       pending(ev) {
-        const key = maxwellKey(ev);
-        const head = maxwellJsonHead(ev);
-        const tail = maxwellJsonBody(ev);
-        return { key, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, head, tail, bytes: key.length + head.length + tail.length + 40 };
+        return { ev, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, bytes: rowBytes(ev.data) + (ev.old ? rowBytes(ev.old) : 0) };
       },
       finish(p, xid, xoffset, last) {
-        const value = p.head + maxwellTxnFields(xid, xoffset, last) + p.tail;
-        return { key: p.key, value, partition: p.partition, timestamp: p.timestamp, bytes: p.bytes };
+        if (p.ev === undefined) {
+          // Read back from a spill file.
+          const value = p.head + maxwellTxnFields(xid, xoffset, last) + p.tail;
+          return { key: p.key, value, partition: p.partition, timestamp: p.timestamp, bytes: p.bytes };
+        }
+        const o = writeMaxwellRecord(out, p.ev, true, xid, xoffset, last);
+        return { buf: out.buf, start: o.start, keyEnd: o.keyEnd, end: o.end, partition: p.partition, timestamp: p.timestamp, bytes: o.end - o.start };
       },
       single(ev) {
-        const key = maxwellKey(ev);
-        const value = maxwellJsonHead(ev) + maxwellJsonBody(ev);
-        return { key, value, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, bytes: key.length + value.length };
+        const o = writeMaxwellRecord(out, ev, false);
+        return { buf: out.buf, start: o.start, keyEnd: o.keyEnd, end: o.end, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, bytes: o.end - o.start };
       },
       ddl(d) {
         const value = maxwellDdlJson(d);
@@ -83,7 +125,8 @@ export function createEncoder(opts: EncoderOptions): CdcEncoder {
       return { key, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, head: value, tail: '', bytes: (key?.length ?? 0) + value.length };
     },
     finish(p) {
-      return { key: p.key, value: p.head, partition: p.partition, timestamp: p.timestamp, bytes: p.bytes };
+      const t = pendingText(p);
+      return { key: t.key, value: t.head, partition: p.partition, timestamp: p.timestamp, bytes: p.bytes };
     },
     single(ev) {
       const value = debeziumJson(ev, dbz);

@@ -9,14 +9,45 @@
  */
 import type { BinlogPosition } from './position';
 
-export interface OutRecord {
-  key: string | null;
-  value: string;
+/** A finished record. Text form (Debezium, DDL records, tests), or bytes (Maxwell rows): see RecordBytes. */
+export type OutRecord = TextRecord | RecordBytes;
+
+interface RecordBase {
   partition: number;
   /** Record timestamp, ms. */
   timestamp: number;
   /** Approximate size for the byte bound (value + key length). */
   bytes: number;
+}
+
+export interface TextRecord extends RecordBase {
+  key: string | Buffer | null;
+  value: string | Buffer;
+  buf?: undefined;
+}
+
+/**
+ * A record as UTF-8 in an arena chunk (maxwell-bytes.ts): key [start, keyEnd), value [keyEnd, end) of `buf`. No
+ * view objects per record; records finished one after the other sit back to back, so a batch is copied in a few
+ * runs (sink.ts).
+ */
+export interface RecordBytes extends RecordBase {
+  buf: Buffer;
+  start: number;
+  keyEnd: number;
+  end: number;
+  key?: undefined;
+  value?: undefined;
+}
+
+/** A record's key as the producer takes it. */
+export function recordKey(r: OutRecord): string | Buffer | null {
+  return r.buf === undefined ? r.key : r.buf.subarray(r.start, r.keyEnd);
+}
+
+/** A record's value as the producer takes it. */
+export function recordValue(r: OutRecord): string | Buffer {
+  return r.buf === undefined ? r.value : r.buf.subarray(r.keyEnd, r.end);
 }
 
 export interface Marker {

@@ -6,7 +6,7 @@
 import type { Bus, ProduceMessage, Producer, ProducerOptions } from '../../bus/types';
 import { RtwhError, type ErrorCode } from '../../errors';
 import type { FromWorker, ToWorker } from './bus-worker';
-import type { OutRecord } from './queue';
+import { recordKey, recordValue, type OutRecord } from './queue';
 
 export interface RecordSink {
   readonly kind: 'thread' | 'worker';
@@ -55,7 +55,7 @@ export class ThreadSink implements RecordSink {
   }
 
   async send(records: readonly OutRecord[]): Promise<void> {
-    const messages: ProduceMessage[] = records.map((r) => ({ key: r.key, value: r.value, partition: r.partition, timestamp: r.timestamp }));
+    const messages: ProduceMessage[] = records.map((r) => ({ key: recordKey(r), value: recordValue(r), partition: r.partition, timestamp: r.timestamp }));
     if (!this.producer) {
       this.producer = await this.bus.producer(this.options);
       failStop(this.producer);
@@ -132,10 +132,10 @@ export class WorkerSink implements RecordSink {
   }
 
   /**
-   * Keys and values go over as UTF-8 in one transferred buffer: structured-cloning the JSON strings (built by
-   * concatenation, so first flattened, then copied as UTF-16) measured ~7 µs a record, encodeInto ~1 µs, and
-   * Buffer#write at an offset ~0.6 µs against encodeInto's ~1.2 µs on the bench's order_detail records (no view
-   * object per call). Sending the joined string instead measured no better: flattening is most of the cost.
+   * Keys and values go over as UTF-8 in one transferred buffer. Maxwell rows are bytes already (maxwell-bytes.ts):
+   * copied. Text (Debezium, DDL records) is written with Buffer#write: structured-cloning the JSON strings (built
+   * by concatenation, so first flattened, then copied as UTF-16) measured ~7 µs a record, encodeInto ~1 µs,
+   * Buffer#write at an offset ~0.6 µs, most of it the flattening.
    */
   send(records: readonly OutRecord[]): Promise<void> {
     const id = this.nextId++;
@@ -143,7 +143,7 @@ export class WorkerSink implements RecordSink {
     let room = 0;
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
-      room += (r.value.length + (r.key?.length ?? 0)) * 3;
+      room += r.buf !== undefined ? r.end - r.start : sizeBound(r.value) + (r.key === null ? 0 : sizeBound(r.key));
     }
     // Never from the shared pool: its memory is transferred to the worker.
     const bytes = Buffer.allocUnsafeSlow(room);
@@ -152,19 +152,45 @@ export class WorkerSink implements RecordSink {
     const partitions = new Int32Array(n);
     const timestamps = new Float64Array(n);
     let at = 0;
+    // Byte records that lie back to back in one arena chunk are copied as one run.
+    let runBuf: Buffer | undefined;
+    let runStart = 0;
+    let runEnd = 0;
+    const flush = () => {
+      if (runBuf === undefined) return;
+      runBuf.copy(bytes, at, runStart, runEnd);
+      at += runEnd - runStart;
+      runBuf = undefined;
+    };
     for (let i = 0; i < n; i++) {
       const r = records[i]!;
-      offsets[i * 3] = at;
-      if (r.key === null) offsets[i * 3 + 1] = -1;
-      else {
-        at += bytes.write(r.key, at);
-        offsets[i * 3 + 1] = at;
+      if (r.buf !== undefined) {
+        if (r.buf !== runBuf || r.start !== runEnd) {
+          flush();
+          runBuf = r.buf;
+          runStart = r.start;
+        }
+        runEnd = r.end;
+        const base = at + (r.start - runStart);
+        offsets[i * 3] = base;
+        offsets[i * 3 + 1] = base + (r.keyEnd - r.start);
+        offsets[i * 3 + 2] = base + (r.end - r.start);
+      } else {
+        flush();
+        offsets[i * 3] = at;
+        const key = r.key;
+        if (key === null) offsets[i * 3 + 1] = -1;
+        else {
+          at += writeBytes(bytes, at, key);
+          offsets[i * 3 + 1] = at;
+        }
+        at += writeBytes(bytes, at, r.value);
+        offsets[i * 3 + 2] = at;
       }
-      at += bytes.write(r.value, at);
-      offsets[i * 3 + 2] = at;
       partitions[i] = r.partition;
       timestamps[i] = r.timestamp;
     }
+    flush();
     const msg: ToWorker = { type: 'send', id, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, at), offsets, partitions, timestamps };
     return new Promise<void>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
@@ -191,6 +217,17 @@ export class WorkerSink implements RecordSink {
     this.pending.clear();
     this.worker.terminate();
   }
+}
+
+/** Bytes a key or value takes as UTF-8, at most (3 bytes per UTF-16 unit for text). */
+function sizeBound(x: string | Uint8Array): number {
+  return typeof x === 'string' ? x.length * 3 : x.length;
+}
+
+function writeBytes(to: Buffer, at: number, x: string | Uint8Array): number {
+  if (typeof x === 'string') return to.write(x, at);
+  to.set(x, at);
+  return x.length;
 }
 
 /** A worker that said it is ready, or undefined when `spec` cannot be loaded in this build. */

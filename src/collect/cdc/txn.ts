@@ -7,7 +7,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { PendingRecord } from './encode';
+import { pendingText, type PendingRecord, type PendingText } from './encode';
 
 export class TxnBuffer {
   private rows: PendingRecord[] = [];
@@ -35,7 +35,9 @@ export class TxnBuffer {
       const path = join(dir, 'rows.jsonl');
       this.spill = { dir, path, fd: openSync(path, 'w+'), count: 0 };
     }
-    writeSync(this.spill.fd, `${JSON.stringify([p.key, p.partition, p.timestamp, p.head, p.tail, p.bytes])}\n`);
+    // Bytes (Maxwell rows) are UTF-8 text: spilled as strings, read back as strings.
+    const t = pendingText(p);
+    writeSync(this.spill.fd, `${JSON.stringify([t.key, t.partition, t.timestamp, t.head, t.tail, t.bytes])}\n`);
     this.spill.count++;
   }
 
@@ -70,7 +72,7 @@ export class TxnBuffer {
   }
 }
 
-function* readSpill(fd: number): Generator<PendingRecord> {
+function* readSpill(fd: number): Generator<PendingText> {
   const chunk = Buffer.allocUnsafe(1 << 20);
   let pos = 0;
   // Split on newline bytes before decoding: a chunk boundary may fall inside a multi-byte character.

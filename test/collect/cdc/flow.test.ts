@@ -134,6 +134,8 @@ describe('producing in a worker thread', () => {
         const byPart = new Map<number, { id: number; type: string }[]>();
         for (const rec of recs) {
           const v = JSON.parse(rec.value!.toString()) as { type: string; data: { id: number } };
+          // Keys and values cross to the worker as runs of arena bytes: each record keeps its own key.
+          expect(rec.key!.toString()).toBe(`{"database":"${DB}","table":"t","pk.id":${v.data.id}}`);
           const l = byPart.get(rec.partition) ?? [];
           l.push({ id: v.data.id, type: v.type });
           byPart.set(rec.partition, l);
