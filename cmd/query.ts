@@ -10,6 +10,8 @@ import { q, rtwhError } from '../src/errors';
 import { bindPreset, PRESETS, type BoundPreset } from '../src/query/presets';
 import { runPreset } from '../src/query/run';
 import { openWarehouse } from '../src/query/endpoint';
+import { presetFromMysql, queryMysql } from '../src/query/mysql';
+import { maskUrl } from '../src/config/mask';
 import { withCommonFlags, type Ctx } from './context';
 import { formatOption, printTable } from './print';
 
@@ -22,6 +24,14 @@ interface QueryOpts {
   listPresets?: boolean;
   showSql?: boolean;
   format?: string;
+  sink?: string;
+}
+
+/** `--sink mysql://…`: the MySQL/MariaDB database `rtwh run dws --sink` loaded (undefined: the DuckDB warehouse). */
+function mysqlSink(opts: QueryOpts): string | undefined {
+  if (opts.sink === undefined) return undefined;
+  if (/^mysql:\/\//i.test(opts.sink)) return opts.sink;
+  throw rtwhError('DWS_SINK_URL', `invalid --sink ${q(maskUrl(opts.sink))}: expected mysql://user:pass@host:port/db (for a DuckDB file use --duckdb PATH)`);
 }
 
 export function registerQuery(program: Command, ctx: Ctx): void {
@@ -29,6 +39,7 @@ export function registerQuery(program: Command, ctx: Ctx): void {
     .description('Run SQL, or an ADS preset, over the DWS tables in the embedded DuckDB warehouse (read-only by default)')
     .argument('[sql]', 'the SQL to run; omit to read it from --file, or use --preset')
     .option('--duckdb <path>', 'warehouse file (default .rtwh/warehouse.duckdb; env RTWH_DUCKDB; ":memory:" for none)')
+    .option('--sink <url>', 'the DWS tables that `rtwh run dws --sink mysql://…` loaded, in MySQL/MariaDB: presets run on a copy of that day in DuckDB, SQL on the server (MySQL dialect)')
     .option('--file <path>', 'read the SQL from a file')
     .option('--allow-write', 'allow statements that change data or schema')
     .option('--preset <name>', 'an ADS query by name (see --list-presets)')
@@ -42,7 +53,7 @@ export function registerQuery(program: Command, ctx: Ctx): void {
       '\nWhile `rtwh run dws` holds the warehouse file (DuckDB allows one process per file), the query is sent to that job\n' +
         '(its endpoint is in <warehouse>.endpoint, on 127.0.0.1 with a token), with the same read-only rule.\n' +
         '\nExamples:\n  rtwh query "select 42 as answer" --format json\n  rtwh query "show tables"\n' +
-        '  rtwh query --list-presets\n  rtwh query --preset gmv_by_province --date 2025-01-14\n  rtwh query --preset channel_top --date 2025-01-14 --top 5 -f csv',
+        '  rtwh query --preset gmv --date 2025-01-14 --sink mysql://root:…@127.0.0.1:3306/gmall_dws\n  rtwh query --list-presets\n  rtwh query --preset gmv_by_province --date 2025-01-14\n  rtwh query --preset channel_top --date 2025-01-14 --top 5 -f csv',
     )
     .action(async (sqlArg: string | undefined, opts: QueryOpts, cmd: Command) => {
       if (opts.listPresets) return listPresets(ctx, cmd, opts, sqlArg);
@@ -52,6 +63,12 @@ export function registerQuery(program: Command, ctx: Ctx): void {
       }
       const sql = sqlArg ?? (opts.file ? await readSqlFile(resolve(ctx.io.cwd, opts.file), opts.file) : undefined);
       if (!sql || !sql.trim()) throw rtwhError('USAGE', 'no SQL given: pass it as an argument or with --file');
+      const mysql = mysqlSink(opts);
+      if (mysql !== undefined) {
+        const result = await queryMysql(mysql, sql, { allowWrite: Boolean(opts.allowWrite) });
+        printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);
+        return;
+      }
       const { config } = ctx.config(cmd);
       let path = config.duckdb.path === ':memory:' ? ':memory:' : resolve(ctx.io.cwd, config.duckdb.path);
       if (path !== ':memory:' && !existsSync(path)) {
@@ -97,6 +114,12 @@ async function preset(ctx: Ctx, cmd: Command, opts: QueryOpts, sqlArg: string | 
   const bound = bindPreset(opts.preset ?? '', { date: opts.date ?? config.mock.date, top: opts.top });
   if (opts.showSql) {
     ctx.out(`-- ${bound.preset.name} (${bound.preset.description})\n${bound.sql};`);
+    return;
+  }
+  const mysql = mysqlSink(opts);
+  if (mysql !== undefined) {
+    const result = await presetFromMysql(mysql, bound);
+    printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);
     return;
   }
   const given = config.duckdb.path;

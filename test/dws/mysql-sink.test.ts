@@ -155,6 +155,22 @@ describe('rtwh run dws --sink mysql:// (MariaDB)', () => {
     expect(duck.length).toBeGreaterThan(1000);
     const maria = await dumpMysql(url, DWS_TABLES);
     expect(maria).toEqual(duck);
+    // rtwh query --sink mysql://…: every preset answers exactly as over the DuckDB warehouse (same output text).
+    for (const preset of ['gmv', 'gmv_by_province', 'gmv_by_trademark', 'gmv_by_spu', 'gmv_by_category', 'traffic_hourly', 'visitors_new_old', 'channel_top', 'keyword_scores', 'user_counts']) {
+      const fromDuck = await cli(['query', '--preset', preset, '--date', '2025-01-14', '-f', 'json'], { cwd });
+      const fromMaria = await cli(['query', '--preset', preset, '--date', '2025-01-14', '-f', 'json', '--sink', url], { cwd });
+      expect({ preset, code: fromMaria.code, stderr: fromMaria.stderr, stdout: fromMaria.stdout }).toEqual({ preset, code: 0, stderr: '', stdout: fromDuck.stdout });
+    }
+    const sqlText = 'select count(*) as n, sum(order_amount) as gmv from dws_trade_sku_order_window';
+    const viaSql = await cli(['query', sqlText, '--sink', url, '-f', 'json'], { cwd });
+    expect(viaSql.code).toBe(0);
+    expect(viaSql.stdout).toBe((await cli(['query', sqlText, '-f', 'json'], { cwd })).stdout);
+    // Writes are refused before they reach the server.
+    for (const w of ['delete from dws_trade_sku_order_window', 'drop table dws_trade_sku_order_window', 'create table t (a int)']) {
+      const r = await cli(['query', w, '--sink', url], { cwd });
+      expect({ w, code: r.code }).toEqual({ w, code: 7 });
+    }
+    expect((await dumpMysql(url, DWS_TABLES)).length).toBe(duck.length);
     // Forget the offsets: every record is loaded again and replaces its own row.
     const c = await connectMysql(url);
     try {
