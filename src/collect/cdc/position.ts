@@ -9,7 +9,8 @@
  * - local: `<state_dir>/cdc/<client_id>.position.json`, written atomically (temp file, fsync, rename, fsync of the
  *   directory), guarded by a pid lock file.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { mkdir, open, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { q, RtwhError, rtwhError } from '../../errors';
 import { lockPositionFile, type Lock } from '../taildir/lock';
@@ -155,6 +156,7 @@ interface LocalPositionDoc {
 export class LocalPositionStore implements PositionStore {
   readonly where: string;
   private lockHandle: Lock | undefined;
+  private writing: Promise<unknown> = Promise.resolve();
 
   constructor(
     readonly path: string,
@@ -218,7 +220,10 @@ export class LocalPositionStore implements PositionStore {
       gtid_set: p.gtid ?? null,
       saved_at: new Date().toISOString(),
     };
-    writeAtomically(this.path, `${JSON.stringify(doc)}\n`);
+    // One write at a time (they share the temp file name).
+    const done = this.writing.then(() => writeAtomically(this.path, `${JSON.stringify(doc)}\n`));
+    this.writing = done.catch(() => undefined);
+    await done;
   }
 
   async close(): Promise<void> {
@@ -227,23 +232,26 @@ export class LocalPositionStore implements PositionStore {
   }
 }
 
-/** Temp file beside the target, fsync, rename over it, fsync the directory: the old or the new content, never a mix. */
-function writeAtomically(path: string, text: string): void {
+/**
+ * Temp file beside the target, fsync, rename over it, fsync the directory: the old or the new content, never a mix.
+ * Asynchronous: the two fsyncs take milliseconds, and cdc's thread decodes meanwhile.
+ */
+async function writeAtomically(path: string, text: string): Promise<void> {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
+  await mkdir(dir, { recursive: true });
   const tmp = `${path}.tmp-${process.pid}`;
-  const fd = openSync(tmp, 'w', 0o644);
+  const fh = await open(tmp, 'w', 0o644);
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
+    await fh.writeFile(text);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
-  renameSync(tmp, path);
-  const dfd = openSync(dir, 'r');
+  await rename(tmp, path);
+  const dh = await open(dir, 'r');
   try {
-    fsyncSync(dfd);
+    await dh.sync();
   } finally {
-    closeSync(dfd);
+    await dh.close();
   }
 }

@@ -86,7 +86,8 @@ export class BusWriter {
       for (const r of head.batch.records) this.bytesSent += r.bytes;
       if (head.batch.records.length > 0) this.batches++;
       for (const m of head.batch.markers) await this.commit(m);
-      await this.maybeSave(false);
+      // In the background: the next batches go out while the position is stored (a store takes milliseconds).
+      void this.maybeSave(false);
     }
     // Whatever is still in flight when stopping on a dead bus is abandoned: it is read again after the restart.
     await this.maybeSave(true);
@@ -170,18 +171,38 @@ export class BusWriter {
   private async commit(m: Marker): Promise<void> {
     this.committed = m.position;
     this.committedTs = m.ts;
-    if (!m.own) this.dirty = true;
+    if (!m.own) {
+      this.dirty = true;
+      this.dirtySeq++;
+    }
     if (m.onCommitted) await m.onCommitted();
   }
 
-  private async maybeSave(force: boolean): Promise<void> {
+  /** A store on its way; a later one waits for it (forced) or is left to the next acknowledged batch. */
+  private saving: Promise<void> | undefined;
+  /** Counts markers that made the position dirty: a commit while a store is on its way keeps it dirty. */
+  private dirtySeq = 0;
+
+  private maybeSave(force: boolean): Promise<void> {
+    if (this.saving) return force ? this.saving.then(() => this.maybeSave(true)) : Promise.resolve();
+    const p = this.saveNow(force);
+    this.saving = p;
+    const clear = () => {
+      if (this.saving === p) this.saving = undefined;
+    };
+    p.then(clear, clear);
+    return p;
+  }
+
+  private async saveNow(force: boolean): Promise<void> {
     if (!this.dirty && !(force && !samePosition(this.committed, this.stored))) return;
     if (!force && Date.now() - this.lastSave < this.o.positionIntervalMs) return;
     const p = this.committed;
+    const seq = this.dirtySeq;
     try {
       await this.o.store.save(p);
       this.stored = p;
-      this.dirty = false;
+      if (this.dirtySeq === seq) this.dirty = false;
       this.lastSave = Date.now();
       if (this.saveFailures > 0) this.o.log?.(`position store ${this.o.store.where} reachable again`);
       this.saveFailures = 0;
