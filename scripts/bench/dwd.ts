@@ -9,7 +9,7 @@
  * Best of --runs (the machine is shared), with the load average. Output records are counted too (one line
  * becomes a page plus its displays and actions: about 4.5 records per line).
  *
- *   bun scripts/bench/dwd.ts [--sessions 20000] [--runs 2] [--modes sqlite,kafka]
+ *   bun scripts/bench/dwd.ts [--sessions 20000] [--runs 2] [--modes sqlite,kafka] [--batch N]
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -28,9 +28,12 @@ const { values: args } = parseArgs({
     sessions: { type: 'string', default: '20000' },
     runs: { type: 'string', default: '2' },
     modes: { type: 'string', default: 'sqlite,kafka' },
+    batch: { type: 'string', default: '' },
   },
 });
 const RUNS = Number(args.runs);
+/** Records per poll/commit (runJob's batchRecords); empty = the runtime's default. */
+const BATCH = args.batch === '' ? undefined : Number(args.batch);
 const MODES = new Set(args.modes.split(','));
 const dir = mkdtempSync(join(tmpdir(), 'rtwh-bench-dwd-'));
 
@@ -71,7 +74,7 @@ async function once(bus: Bus, input: string, tag: string): Promise<Run> {
   Bun.gc(true);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await runJob(dwdLogJob, bus, { options, statePath: join(dir, `${tag}.db`), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag });
+  const r = await runJob(dwdLogJob, bus, { options, statePath: join(dir, `${tag}.db`), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag, ...(BATCH ? { batchRecords: BATCH } : {}) });
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const out = Object.values(r.status.emitted).reduce((a, b) => a + b, 0);
