@@ -14,7 +14,8 @@
  * do. A fast run can be no quicker than either.
  *
  *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,server,exact,fast,bus]
- *     [--connections N] [--batch-rows N]   (fast: the writer's connections and rows per transaction)
+ *     [--connections N] [--batch-rows N] [--worker on|off]   (fast: the writer's connections, rows per transaction,
+ *     groups generated and built in a worker thread or inline)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -38,6 +39,8 @@ const { values: args } = parseArgs({
     /** fast: connections and rows per transaction (default: the writer's). */
     connections: { type: 'string' },
     'batch-rows': { type: 'string' },
+    /** fast: build the groups in a worker thread (on, the default on 2+ cores) or inline (off). */
+    worker: { type: 'string' },
   },
 });
 const RUNS = Number(args.runs);
@@ -66,7 +69,11 @@ async function mysqlRun(scale: string, fast: boolean): Promise<MockDbResult> {
   const url = urlFor(db);
   try {
     await runMockDb({ dates: [PREV], seed: SEED, options, init: true, target: { kind: 'mysql', url, fast: true } });
-    const tuning = { ...(args.connections ? { connections: Number(args.connections) } : {}), ...(args['batch-rows'] ? { batchRows: Number(args['batch-rows']) } : {}) };
+    const tuning = {
+      ...(args.connections ? { connections: Number(args.connections) } : {}),
+      ...(args['batch-rows'] ? { batchRows: Number(args['batch-rows']) } : {}),
+      ...(args.worker ? { worker: args.worker === 'on' } : {}),
+    };
     return await runMockDb({ dates: [DAY], seed: SEED, options, init: false, target: { kind: 'mysql', url, fast, ...tuning } });
   } finally {
     await dropDb(db);

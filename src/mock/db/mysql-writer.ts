@@ -165,7 +165,7 @@ const REPLACEABLE = new Set(TABLES.filter((t) => t.primaryKey.length > 0 && !(t.
  * warnings and go on, so each is followed by SHOW WARNINGS and its result is checked before the group is
  * committed.
  */
-interface LoadCheck {
+export interface LoadCheck {
   /** Index of the LOAD statement in its query's statements; its SHOW WARNINGS is the next one. */
   index: number;
   what: string;
@@ -174,7 +174,7 @@ interface LoadCheck {
 }
 
 /** Statements (each ending in `;`), the LOAD DATA text they read by name, and what to check in their results. */
-interface Work {
+export interface Work {
   statements: string[];
   files: Map<string, Uint8Array>;
   checks: LoadCheck[];
@@ -370,10 +370,90 @@ async function writeExact(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysq
 }
 
 /** A group built and waiting for the lanes: each lane's part, its rows, the mock time it is stamped with. */
-interface BuiltGroup {
+export interface BuiltGroup {
   parts: Work[];
   rows: number;
   ts: number;
+}
+
+/** The LOAD DATA text of a group: what a worker thread hands over (transfers) instead of copying. */
+export function groupBuffers(g: BuiltGroup): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const w of g.parts) for (const f of w.files.values()) out.add(f.buffer as ArrayBuffer);
+  return [...out];
+}
+
+/**
+ * Cuts the transactions into fast mode's groups and builds each group's statements. The groups start small
+ * and double up to `batchRows`: the server gets its first group after a moment of generating instead of a
+ * whole batch's worth.
+ */
+export class GroupBuilder {
+  private group: RowChange[] = [];
+  private ts = 0;
+  private groupRows: number;
+
+  constructor(
+    private readonly batchRows: number,
+    private readonly infile: boolean,
+    private readonly lanes: number,
+  ) {
+    this.groupRows = Math.min(batchRows, FIRST_GROUP_ROWS);
+  }
+
+  /** Adds a transaction; returns the group it completes, if it does. */
+  add(txn: ChangeTxn): BuiltGroup | undefined {
+    for (const c of txn.changes) this.group.push(c);
+    this.ts = txn.ts;
+    if (this.group.length < this.groupRows) return undefined;
+    this.groupRows = Math.min(this.batchRows, this.groupRows * 2);
+    return this.seal();
+  }
+
+  /** The last group, when there is one. */
+  end(): BuiltGroup | undefined {
+    return this.group.length > 0 ? this.seal() : undefined;
+  }
+
+  private seal(): BuiltGroup {
+    const g = { parts: shareOut(groupWork(this.group, this.infile), this.lanes), rows: this.group.length, ts: this.ts };
+    this.group = [];
+    return g;
+  }
+}
+
+/**
+ * Fills the writer's queue: `put` queues a built group and resolves when there is room for the next one (it
+ * throws once the writer has failed); `sending` tells whether the server is working on a group.
+ */
+export type GroupProducer = (put: (g: BuiltGroup) => Promise<void>, sending: () => boolean) => Promise<void>;
+
+/** Fast mode's settings the group builder needs, decided before the first group. */
+export async function fastSettings(conn: MysqlConn, opts: MysqlWriteOptions): Promise<{ batchRows: number; infile: boolean; lanes: number }> {
+  return { batchRows: opts.batchRows ?? 10_000, infile: opts.infile ?? (await localInfileAllowed(conn)), lanes: 1 + (opts.moreConnections?.length ?? 0) };
+}
+
+/**
+ * Groups built here, on the writer's thread: every YIELD_MS of generating the event loop answers the server
+ * (a LOAD DATA asks for its text in the middle of a query) and starts the next group.
+ */
+async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: MysqlWriteOptions): Promise<number> {
+  const s = await fastSettings(conn, opts);
+  return writeGroups(conn, opts, async (put, sending) => {
+    const builder = new GroupBuilder(s.batchRows, s.infile, s.lanes);
+    let n = 0;
+    let lastYield = performance.now();
+    for (const txn of txns) {
+      if ((++n & 15) === 0 && sending() && performance.now() - lastYield >= YIELD_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        lastYield = performance.now();
+      }
+      const g = builder.add(txn);
+      if (g) await put(g);
+    }
+    const last = builder.end();
+    if (last) await put(last);
+  });
 }
 
 /**
@@ -382,19 +462,11 @@ interface BuiltGroup {
  * connection. With several connections (`lanes`) each table's part of a group goes to one of them and they
  * run side by side; the next group starts when all are done, so every table's changes stay in order.
  *
- * The client keeps generating while the server works: built groups wait in a queue (up to MAX_QUEUED_GROUPS
- * batches), so the generator runs at its own pace instead of one group ahead, and once it is done the server
- * has both cores of a small machine to itself. Every YIELD_MS of generating the event loop answers the
- * server (a LOAD DATA asks for its text in the middle of a query) and starts the next group.
+ * The producer keeps building while the server works: built groups wait in a queue (up to MAX_QUEUED_GROUPS),
+ * so it runs at its own pace instead of one group ahead, and once it is done the server has both cores of a
+ * small machine to itself. The producer's groups must have one part per connection.
  */
-async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: MysqlWriteOptions): Promise<number> {
-  const batchRows = opts.batchRows ?? 10_000;
-  /**
-   * The groups start small and double up to batchRows: the server gets its first group after a moment of
-   * generating instead of a whole batch's worth.
-   */
-  let groupRows = Math.min(batchRows, FIRST_GROUP_ROWS);
-  const infile = opts.infile ?? (await localInfileAllowed(conn));
+export async function writeGroups(conn: MysqlConn, opts: MysqlWriteOptions, produce: GroupProducer): Promise<number> {
   /** `open`: the lane's transaction holds the last group's changes, not committed yet. */
   const lanes = [conn, ...(opts.moreConnections ?? [])].map((c) => ({ conn: c, stamp: stamper(), open: false }));
   let total = 0;
@@ -404,10 +476,8 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
   const queue: BuiltGroup[] = [];
   /** Runs the queued groups one after another while there are some; undefined when idle. */
   let sender: Promise<void> | undefined;
-  /** Called when a group is done (or the sender failed): the generator may be waiting for room in the queue. */
+  /** Called when a group is done (or the sender failed): the producer may be waiting for room in the queue. */
   let room: (() => void) | undefined;
-  let group: RowChange[] = [];
-  let groupTs = 0;
 
   const committed = (): void => {
     const rows = uncommitted;
@@ -432,10 +502,11 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
     if (problem) throw problem;
   };
 
-  /** Errors are kept, not thrown here: the generating loop and the end throw them. */
+  /** Errors are kept, not thrown here: the producer (through put) and the end throw them. */
   const send = async (): Promise<void> => {
     try {
       for (let g = queue.shift(); g !== undefined && !failure; g = queue.shift()) {
+        if (g.parts.length !== lanes.length) throw new RangeError(`a group of ${g.parts.length} parts for ${lanes.length} connections`);
         const done = await Promise.allSettled(lanes.map((lane, i) => run(lane, g!.parts[i]!, g!.ts)));
         // the previous group: every lane committed its part first
         committed();
@@ -452,33 +523,17 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
     }
   };
 
-  const seal = async (): Promise<void> => {
+  const put = async (g: BuiltGroup): Promise<void> => {
     if (failure) throw failure.error;
-    if (group.length === 0) return;
-    queue.push({ parts: shareOut(groupWork(group, infile), lanes.length), rows: group.length, ts: groupTs });
-    group = [];
+    queue.push(g);
     sender ??= send();
     while (queue.length >= MAX_QUEUED_GROUPS && !failure) await new Promise<void>((r) => (room = r));
     room = undefined;
+    if (failure) throw (failure as { error: unknown }).error;
   };
 
   try {
-    let n = 0;
-    let lastYield = performance.now();
-    for (const txn of txns) {
-      if (sender && (++n & 15) === 0 && performance.now() - lastYield >= YIELD_MS) {
-        await new Promise<void>((r) => setImmediate(r));
-        lastYield = performance.now();
-      }
-      if (failure) throw failure.error;
-      group.push(...txn.changes);
-      groupTs = txn.ts;
-      if (group.length >= groupRows) {
-        await seal();
-        groupRows = Math.min(batchRows, groupRows * 2);
-      }
-    }
-    await seal();
+    await produce(put, () => sender !== undefined);
     while (sender) await sender;
     if (failure) throw failure.error;
     await Promise.all(lanes.filter((l) => l.open).map((l) => l.conn.query('COMMIT', 'writing mock transactions').then(() => (l.open = false))));

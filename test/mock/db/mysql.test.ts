@@ -12,6 +12,7 @@ import type { BusRecord } from '../../../src/bus/types';
 import { BASE_DIC } from '../../../src/mock/db/catalog';
 import { maxwellPartition } from '../../../src/formats/maxwell';
 import { mockDbOptions } from '../../../src/mock/db/options';
+import { DayThread } from '../../../src/mock/db/day-thread';
 import { busStatePath, runMockDb } from '../../../src/mock/db/run';
 import { primaryKeyOf, TABLES, UPDATED_IN_PLACE } from '../../../src/mock/db/schema';
 import { connectMysql, type MysqlConn } from '../../../src/store/mysql';
@@ -164,14 +165,24 @@ describe('one generated day, checked by SQL', () => {
 });
 
 describe('determinism', () => {
-  test('the same seed gives identical databases, whether written exactly or --fast', async () => {
-    await runMockDb({ dates: [DATE], seed: SEED, options: mockDbOptions(), init: true, target: { kind: 'mysql', url: urlFor(dbs.b) } });
-    await runMockDb({ dates: [DATE], seed: SEED, options: mockDbOptions(), init: true, target: { kind: 'mysql', url: urlFor(dbs.fast), fast: true, batchRows: 700 } });
+  test('the same seed gives identical databases, whether written exactly or --fast (groups built in a worker thread or inline)', async () => {
+    const exact = await runMockDb({ dates: [DATE], seed: SEED, options: mockDbOptions(), init: true, target: { kind: 'mysql', url: urlFor(dbs.b) } });
     const ca = await checksums(dbs.a);
     expect(Object.keys(ca).length).toBe(TABLES.length);
     expect(await checksums(dbs.b)).toEqual(ca);
-    expect(await checksums(dbs.fast)).toEqual(ca);
+    for (const worker of [true, false]) {
+      const fast = await runMockDb({ dates: [DATE], seed: SEED, options: mockDbOptions(), init: true, target: { kind: 'mysql', url: urlFor(dbs.fast), fast: true, batchRows: 700, worker } });
+      expect(await checksums(dbs.fast)).toEqual(ca);
+      expect(fast.rows).toBe(exact.rows);
+      expect(fast.perTable).toEqual(exact.perTable);
+    }
   }, 120_000);
+
+  test('the generating thread starts when run from source', async () => {
+    const thread = await DayThread.start();
+    expect(thread).toBeDefined();
+    thread?.close();
+  });
 
   test('mock init: back-dated days then the current day, ids continuing, same as day-by-day runs', async () => {
     const options = mockDbOptions({ initUsers: 200, userCount: 20, favorCount: 20, couponUserCount: 20 });
