@@ -15,7 +15,7 @@
  *   bun scripts/bench/cdc.ts [--rows 300000] [--runs 2] [--modes zongji,decode,encode,sqlite,sqlite-thread,kafka,kafka-thread,lag] [--lag-seconds 20]
  */
 import ZongJi from '@vlasky/zongji';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -161,11 +161,55 @@ function nullBus(): Bus {
   };
 }
 
+/** CPU time (µs) of each thread of this process, by thread id (Linux /proc; empty elsewhere). */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  const tick = 1e6 / 100; // USER_HZ
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${tid}:${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, (Number(f[11]) + Number(f[12])) * tick);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/** CPU per row between two samples: the whole process, cdc's thread, and the busiest other thread. */
+function cpuPerRow(a: { total: NodeJS.CpuUsage; threads: Map<string, number> }, b: { total: NodeJS.CpuUsage; threads: Map<string, number> }, rows: number): string {
+  const total = (b.total.user + b.total.system - a.total.user - a.total.system) / rows;
+  const main = `${process.pid}:`;
+  let self = 0;
+  let other = 0;
+  let otherName = '';
+  for (const [k, v] of b.threads) {
+    const d = (v - (a.threads.get(k) ?? 0)) / rows;
+    if (k.startsWith(main)) self = d;
+    else if (d > other) {
+      other = d;
+      otherName = k.slice(k.indexOf(':') + 1);
+    }
+  }
+  return `cpu ${total.toFixed(1)} µs/row (cdc thread ${self.toFixed(1)}, ${otherName || 'other'} ${other.toFixed(1)})`;
+}
+
+const cpuNotes: string[] = [];
+
 /** runCdc from the load's start until every row was acknowledged; rows/s from the first row to the last. */
 async function endToEnd(bus: Bus, start: BinlogPosition, topic: string, busUrl?: string): Promise<number> {
   const ac = new AbortController();
   let first = 0;
   let last = 0;
+  let cpuFirst: { total: NodeJS.CpuUsage; threads: Map<string, number>; sent: number } | undefined;
+  let cpuLast: { total: NodeJS.CpuUsage; threads: Map<string, number>; sent: number } | undefined;
   const stateDir = mkdtempSync(join(tmpdir(), 'rtwh-bench-cdc-'));
   try {
     const r = await runCdc({
@@ -188,11 +232,18 @@ async function endToEnd(bus: Bus, start: BinlogPosition, topic: string, busUrl?:
       statusIntervalMs: 50,
       signal: ac.signal,
       onStatus: (s) => {
-        if (first === 0 && s.recordsSent > 0) first = performance.now() - 50;
-        if (s.recordsSent >= ROWS && last === 0) last = performance.now();
+        if (first === 0 && s.recordsSent > 0) {
+          first = performance.now() - 50;
+          cpuFirst = { total: process.cpuUsage(), threads: threadCpu(), sent: s.recordsSent };
+        }
+        if (s.recordsSent >= ROWS && last === 0) {
+          last = performance.now();
+          cpuLast = { total: process.cpuUsage(), threads: threadCpu(), sent: s.recordsSent };
+        }
       },
     });
     last ||= performance.now();
+    if (cpuFirst && cpuLast) cpuNotes.push(cpuPerRow(cpuFirst, cpuLast, cpuLast.sent - cpuFirst.sent));
     return r.records / ((last - first) / 1000);
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
@@ -263,12 +314,15 @@ async function dropTopic(bus: Bus, topic: string): Promise<void> {
 /** Runs `f` RUNS times; prints the best run and, over several runs, the median (the machine is shared). */
 async function best(name: string, f: () => Promise<number>): Promise<number> {
   const rates: number[] = [];
+  cpuNotes.length = 0;
   for (let i = 0; i < RUNS; i++) rates.push(await f());
   rates.sort((a, b) => a - b);
   const b = rates[rates.length - 1]!;
   const median = rates.length % 2 ? rates[rates.length >> 1]! : (rates[rates.length / 2 - 1]! + rates[rates.length / 2]!) / 2;
   const more = rates.length > 1 ? ` (median ${formatCount(median)}; runs ${rates.map((r) => formatCount(r)).join(', ')})` : '';
   console.log(`${name.padEnd(13)} ${formatCount(b).padStart(9)} rows/s${more}`);
+  // CPU per row does not depend on how busy the shared machine is as much as rows/s does.
+  for (const note of cpuNotes) console.log(`${''.padEnd(13)} ${note}`);
   return b;
 }
 

@@ -26,7 +26,8 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'ready' }
-  | { type: 'ack'; id: number }
+  /** `buffer`: the batch's bytes handed back (transferred) for the next batch, so that memory stays mapped. */
+  | { type: 'ack'; id: number; buffer?: ArrayBuffer }
   | { type: 'error'; id: number; code: string; message: string }
   | { type: 'skipped'; id: number }
   | { type: 'closed' };
@@ -94,7 +95,12 @@ async function handle(m: ToWorker): Promise<void> {
         return;
       }
       const sent = producer.send(topic, messages).then(
-        () => post({ type: 'ack', id: m.id }),
+        () => {
+          // The producer is done with the records' bytes (written into its request, acknowledged).
+          const buffer = m.bytes.buffer;
+          if (buffer instanceof ArrayBuffer) self.postMessage({ type: 'ack', id: m.id, buffer } satisfies FromWorker, [buffer]);
+          else post({ type: 'ack', id: m.id });
+        },
         (e: unknown) => {
           if (failed) {
             // Behind the batch that failed: not written, sent again after the reset.

@@ -81,6 +81,8 @@ export interface CdcEncoder {
   single(ev: ChangeEvent): OutRecord | null;
   /** A Maxwell DDL record (Maxwell output_ddl); its key is a random UUID like Maxwell's. */
   ddl(ddl: MaxwellDdl): OutRecord;
+  /** The bus acknowledged every record up to `last` (in the order finished): their memory may be reused. */
+  acknowledged(last: OutRecord): void;
 }
 
 export function createEncoder(opts: EncoderOptions): CdcEncoder {
@@ -102,6 +104,9 @@ export function createEncoder(opts: EncoderOptions): CdcEncoder {
         }
         const o = writeMaxwellRecord(out, p.ev, true, xid, xoffset, last);
         return { buf: out.buf, start: o.start, keyEnd: o.keyEnd, end: o.end, partition: p.partition, timestamp: p.timestamp, bytes: o.end - o.start };
+      },
+      acknowledged(last) {
+        if (last.buf !== undefined) out.recycle(last.buf);
       },
       single(ev) {
         const o = writeMaxwellRecord(out, ev, false);
@@ -134,6 +139,7 @@ export function createEncoder(opts: EncoderOptions): CdcEncoder {
       const key = debeziumKey(ev);
       return { key, value, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, bytes: (key?.length ?? 0) + value.length };
     },
+    acknowledged() {},
     ddl(d) {
       // Not called for Debezium (schema changes are not part of Flink CDC's row stream); kept total for the type.
       const value = maxwellDdlJson(d);

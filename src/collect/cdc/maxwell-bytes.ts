@@ -16,6 +16,10 @@ import { ExactDecimal, FloatValue, RawJson, type ChangeEvent, type ChangeValue, 
 import { javaBigDecimalText, javaFloatText } from '../../formats/maxwell';
 
 const ARENA_CHUNK = 1 << 20;
+/** Chunks remembered for recycling (the queue holds at most 64 MB by default). */
+const MAX_FILLED = 256;
+/** Recycled chunks kept for reuse. */
+const MAX_FREE = 16;
 
 /** JSON string literals (UTF-8, quoted) of values seen lately. */
 const jsonStrings = new Map<string, Uint8Array>();
@@ -70,6 +74,10 @@ export class ByteArena {
   private cap: number;
   /** Where the current record starts in `buf`. */
   rec = 0;
+  /** Chunks written before the current one, oldest first, until recycled. */
+  private readonly filled: Buffer[] = [];
+  /** Recycled chunks, written again before new ones are allocated. */
+  private readonly free: Buffer[] = [];
 
   /** `chunk`: bytes per chunk (tests use tiny ones to move records between chunks). */
   constructor(private readonly chunk = ARENA_CHUNK) {
@@ -89,12 +97,31 @@ export class ByteArena {
 
   private grow(n: number): void {
     const used = this.pos - this.rec;
-    const next = Buffer.allocUnsafeSlow(Math.max(this.chunk, (used + n) * 2));
+    this.filled.push(this.buf);
+    // Without recycle() calls (no one acknowledges), only the newest chunks are remembered.
+    if (this.filled.length > MAX_FILLED) this.filled.shift();
+    const size = Math.max(this.chunk, (used + n) * 2);
+    const next = size === this.chunk && this.free.length > 0 ? this.free.pop()! : Buffer.allocUnsafeSlow(size);
     this.buf.copy(next, 0, this.rec, this.pos);
     this.buf = next;
     this.cap = next.length;
     this.rec = 0;
     this.pos = used;
+  }
+
+  /**
+   * The records up to one in chunk `buf` are done with (the bus acknowledged them, nothing reads them again): the
+   * chunks filled before `buf` are written again. A fresh chunk costs its page faults on first write (the kernel
+   * maps and zeroes 256 pages a MiB); a reused one does not. Records must be done with in the order written.
+   */
+  recycle(buf: Buffer): void {
+    const upTo = buf === this.buf ? this.filled.length : this.filled.indexOf(buf);
+    if (upTo <= 0) return;
+    for (let i = 0; i < upTo; i++) {
+      const c = this.filled[i]!;
+      if (c.length === this.chunk && this.free.length < MAX_FREE) this.free.push(c);
+    }
+    this.filled.splice(0, upTo);
   }
 
   byte(c: number): void {

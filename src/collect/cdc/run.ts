@@ -306,6 +306,8 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
       batchRecords: o.batchRecords ?? d.batchRecords,
       batchBytes: o.batchBytes ?? d.batchBytes,
       positionIntervalMs: o.positionIntervalMs ?? d.positionIntervalMs,
+      // Acknowledged records' bytes are written again (the encoder's arena; see maxwell-bytes.ts).
+      onAcknowledged: (records) => encoder.acknowledged(records[records.length - 1]!),
       log,
     });
 

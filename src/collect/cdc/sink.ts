@@ -93,6 +93,11 @@ export class WorkerSink implements RecordSink {
   readonly maxInflight = 3;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /**
+   * Batch buffers the worker handed back. Reused: a fresh multi-MB buffer per batch costs its page faults on
+   * first write, measured ~0.9 µs a record (more than the copy itself).
+   */
+  private readonly spare: ArrayBuffer[] = [];
   private closedWaiter: (() => void) | undefined;
 
   private constructor(private readonly worker: Worker) {
@@ -126,7 +131,10 @@ export class WorkerSink implements RecordSink {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
-    if (m.type === 'ack') p.resolve();
+    if (m.type === 'ack') {
+      if (m.buffer && this.spare.length < 4) this.spare.push(m.buffer);
+      p.resolve();
+    }
     else if (m.type === 'skipped') p.reject(new SkippedBatch());
     else p.reject(new RtwhError(m.code as ErrorCode, m.message));
   }
@@ -146,7 +154,7 @@ export class WorkerSink implements RecordSink {
       room += r.buf !== undefined ? r.end - r.start : sizeBound(r.value) + (r.key === null ? 0 : sizeBound(r.key));
     }
     // Never from the shared pool: its memory is transferred to the worker.
-    const bytes = Buffer.allocUnsafeSlow(room);
+    const bytes = this.buffer(room);
     // Per record: key start, key end (-1: no key), value end; the value starts where the key ends.
     const offsets = new Int32Array(n * 3);
     const partitions = new Int32Array(n);
@@ -198,6 +206,18 @@ export class WorkerSink implements RecordSink {
     });
   }
 
+  /** A buffer of at least n bytes: a spare one, or a new one (at least BATCH_BUFFER bytes, so it can be reused). */
+  private buffer(n: number): Buffer<ArrayBuffer> {
+    for (let i = 0; i < this.spare.length; i++) {
+      const b = this.spare[i]!;
+      if (b.byteLength >= n) {
+        this.spare.splice(i, 1);
+        return Buffer.from(b);
+      }
+    }
+    return Buffer.allocUnsafeSlow(Math.max(n, BATCH_BUFFER));
+  }
+
   async reset(): Promise<void> {
     this.worker.postMessage({ type: 'reset' } satisfies ToWorker);
   }
@@ -218,6 +238,9 @@ export class WorkerSink implements RecordSink {
     this.worker.terminate();
   }
 }
+
+/** Least size of a batch buffer: a batch of 5,000 records of ~600 bytes fits. */
+const BATCH_BUFFER = 4 * 1024 * 1024;
 
 /** Bytes a key or value takes as UTF-8, at most (3 bytes per UTF-16 unit for text). */
 function sizeBound(x: string | Uint8Array): number {

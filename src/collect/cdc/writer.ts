@@ -13,7 +13,7 @@
  */
 import { toRtwhError } from '../../errors';
 import type { BinlogPosition, PositionStore } from './position';
-import type { Batch, CdcQueue, Marker } from './queue';
+import type { Batch, CdcQueue, Marker, OutRecord } from './queue';
 import { SkippedBatch, type RecordSink } from './sink';
 
 export interface WriterOptions {
@@ -27,6 +27,8 @@ export interface WriterOptions {
   /** Least time between two position stores while running (0: after every acknowledged batch). */
   positionIntervalMs: number;
   onState?: (state: 'writing' | 'waiting', detail?: string) => void;
+  /** A batch was acknowledged, and every one before it (called in order). */
+  onAcknowledged?: (records: readonly OutRecord[]) => void;
   log?: (msg: string) => void;
 }
 
@@ -82,6 +84,7 @@ export class BusWriter {
       const outcome = await this.settle(inflight);
       if (outcome === 'stop') break;
       const head = inflight.shift()!;
+      if (head.batch.records.length > 0) this.o.onAcknowledged?.(head.batch.records);
       this.recordsSent += head.batch.records.length;
       for (const r of head.batch.records) this.bytesSent += r.bytes;
       if (head.batch.records.length > 0) this.batches++;

@@ -103,6 +103,32 @@ describe('Maxwell records as bytes', () => {
     expect(got).toEqual(evs.map((ev) => `${maxwellKey(ev, { uuid: () => 'a-uuid' })}|${maxwellJsonHead(ev)}${maxwellTxnFields(12, 3, false)}${maxwellJsonBody(ev)}`));
   });
 
+  test('acknowledged chunks are written again; records not yet acknowledged keep their bytes', () => {
+    const w = new ByteArena(256);
+    const written: { buf: Buffer; start: number; end: number; text: string }[] = [];
+    const write = (i: number) => {
+      const ev = event({ id: i, s: `row ${i} ${'中'.repeat(i % 7)}` }, { columns: columns(['id', 's']) });
+      const o = writeMaxwellRecord(w, ev, true, 1, i, false);
+      written.push({ buf: w.buf, start: o.start, end: o.end, text: `${maxwellKey(ev)}${maxwellJsonHead(ev)}${maxwellTxnFields(1, i, false)}${maxwellJsonBody(ev)}` });
+    };
+    for (let i = 0; i < 100; i++) write(i);
+    const chunksBefore = new Set(written.map((r) => r.buf));
+    expect(chunksBefore.size).toBeGreaterThan(20);
+    // Records 0..49 acknowledged.
+    w.recycle(written[49]!.buf);
+    for (let i = 100; i < 200; i++) write(i);
+    const reused = written.slice(100).filter((r) => chunksBefore.has(r.buf));
+    expect(reused.length).toBeGreaterThan(0);
+    // Everything from record 50 on reads back as written (an acknowledged record's bytes may be overwritten).
+    for (const r of written.slice(50)) expect(r.buf.toString('utf8', r.start, r.end)).toBe(r.text);
+    // A chunk is recycled once only; an unknown buffer changes nothing.
+    w.recycle(written[49]!.buf);
+    w.recycle(Buffer.alloc(10));
+    w.recycle(written[199]!.buf);
+    for (let i = 200; i < 300; i++) write(i);
+    for (const r of written.slice(200)) expect(r.buf.toString('utf8', r.start, r.end)).toBe(r.text);
+  });
+
   test('single (bootstrap) records are the whole value without transaction fields', () => {
     const enc = createEncoder({ format: 'maxwell', partitionBy: 'table', partitions: 1 });
     for (const ev of events().slice(0, 40)) {
