@@ -369,7 +369,15 @@ class Scanner {
   /** `data` at p: every member's name, and the values of the plan's columns in their slots. */
   data(plan: Plan | undefined): boolean {
     this.dataN = 0;
-    if (plan) this.slotKind.fill(MISSING, 0, plan.names.length);
+    if (plan) {
+      const n = plan.names.length;
+      if (n > this.slotKind.length) {
+        this.slotStart = new Int32Array(n);
+        this.slotEnd = new Int32Array(n);
+        this.slotKind = new Int32Array(n);
+      }
+      this.slotKind.fill(MISSING, 0, n);
+    }
     if (this.s.charCodeAt(this.p) !== 0x7b) return false;
     this.p++;
     this.ws();

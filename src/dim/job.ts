@@ -343,8 +343,16 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
       const origins: BusRecord[] = [];
       const dead: ReturnType<typeof deadLetter>[] = [];
       const advanced = new Set<string>();
+      // A poll returns runs of one partition: its key string is made once per run, not per record.
+      let k = '';
+      let kTopic = '';
+      let kPartition = -1;
       for (const r of records) {
-        const k = tpKey(r.topic, r.partition);
+        if (r.partition !== kPartition || r.topic !== kTopic) {
+          kTopic = r.topic;
+          kPartition = r.partition;
+          k = tpKey(kTopic, kPartition);
+        }
         const at = next.get(k);
         if (at === undefined || fresh.has(k) || r.offset < at) continue;
         next.set(k, r.offset + 1);
