@@ -167,6 +167,8 @@ export class Engine {
   readonly emittedCount: Record<string, number> = {};
 
   private current: InputRecord | undefined;
+  /** `topic:partition` of `current`. */
+  private currentPart: string | undefined;
   private currentTime: number | undefined;
   /** While a timer fires: its time. State is then judged as of that time, not the (later) watermark. */
   private firing: number | undefined;
@@ -239,15 +241,25 @@ export class Engine {
     if (records.length === 0) return;
     if (this.logic.prepare) await this.logic.prepare(records, this.ctx);
     const wall = this.now();
+    let topic: string | undefined;
+    let partition = -1;
+    let p = '';
     for (const r of records) {
       this.current = r;
       this.currentTime = undefined;
-      const p = `${r.topic}:${r.partition}`;
-      this.partSeen.set(p, wall);
-      if (!this.partTime.has(p)) this.partTime.set(p, -Infinity);
+      // Batches come in runs of one partition: its `topic:partition` key is made once per run.
+      if (r.partition !== partition || r.topic !== topic) {
+        topic = r.topic;
+        partition = r.partition;
+        p = `${topic}:${partition}`;
+        this.partSeen.set(p, wall);
+        if (!this.partTime.has(p)) this.partTime.set(p, -Infinity);
+      }
+      this.currentPart = p;
       this.logic.process(r, this.ctx);
     }
     this.current = undefined;
+    this.currentPart = undefined;
     this.currentTime = undefined;
     this.lastRecordWall = wall;
   }
@@ -418,7 +430,7 @@ export class Engine {
         const r = eng.current;
         if (!r) return;
         if (t < eng.wm) eng.counters.late = (eng.counters.late ?? 0) + 1;
-        const p = `${r.topic}:${r.partition}`;
+        const p = eng.currentPart ?? `${r.topic}:${r.partition}`;
         if (t > (eng.partTime.get(p) ?? -Infinity)) eng.partTime.set(p, t);
       },
       deadLetter(reason) {

@@ -115,9 +115,15 @@ export function chunkMessages(chunk: OutboxChunk, after = 0): ProduceMessage[] {
   const start = Math.max(0, after - chunk.firstSeq + 1);
   for (let i = start; i < chunk.records.length; i++) {
     const r = chunk.records[i]!;
-    const headers: Headers = r.headers ? { ...r.headers } : {};
-    headers[OUT_HEADER.producer] = r.producer;
-    headers[OUT_HEADER.seq] = String(chunk.firstSeq + i);
+    let headers: Headers;
+    if (r.headers) {
+      headers = { ...r.headers };
+      headers[OUT_HEADER.producer] = r.producer;
+      headers[OUT_HEADER.seq] = String(chunk.firstSeq + i);
+    } else {
+      // The usual case (outputs; dead letters carry headers): one object of a fixed shape.
+      headers = { [OUT_HEADER.producer]: r.producer, [OUT_HEADER.seq]: String(chunk.firstSeq + i) };
+    }
     out.push({ key: r.key, value: r.value, partition: chunk.partition, timestamp: r.ts, headers });
   }
   return out;

@@ -322,15 +322,34 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         .finally(() => (mirroring = false));
     };
 
+    /** Topic and producer header value per output name (looked up once per output record). */
+    interface OutputTarget {
+      output: string;
+      topic: string;
+      producer: string;
+    }
+    const outputTargets = new Map<string, OutputTarget>([...topics.outputs].map(([output, topic]) => [output, { output, topic, producer: producerName(spec, output) }]));
+
     /** Commits what the engine did since the last checkpoint (and the input positions); then forwards it. */
     const commit = async (cp: Checkpoint) => {
       const routable: Routable[] = [];
+      const emitted = new Map<string, number>();
       const now = Date.now();
+      let last: OutputTarget | undefined;
+      let lastCount = 0;
       for (const e of cp.outputs) {
-        const topic = topics.outputs.get(e.output);
-        if (topic === undefined) throw rtwhError('JOB_FAILED', `job ${q(spec.name)} emitted to ${q(e.output)}, which is not one of its outputs (${spec.outputs.map((x) => x.name).join(', ')})`, { details: { job: spec.name, output: e.output } });
-        routable.push({ topic, producer: producerName(spec, e.output), key: e.key, value: e.value, ts: cleanTs(e.ts, now), headers: null });
+        let target = last;
+        if (target === undefined || target.output !== e.output) {
+          if (last !== undefined) emitted.set(last.output, (emitted.get(last.output) ?? 0) + lastCount);
+          lastCount = 0;
+          target = last = outputTargets.get(e.output);
+        }
+        lastCount++;
+        if (target === undefined) throw rtwhError('JOB_FAILED', `job ${q(spec.name)} emitted to ${q(e.output)}, which is not one of its outputs (${spec.outputs.map((x) => x.name).join(', ')})`, { details: { job: spec.name, output: e.output } });
+        const ts = e.ts;
+        routable.push({ topic: target.topic, producer: target.producer, key: e.key, value: e.value, ts: ts > 0 && ts <= now && Number.isInteger(ts) ? ts : cleanTs(ts, now), headers: null });
       }
+      if (last !== undefined) emitted.set(last.output, (emitted.get(last.output) ?? 0) + lastCount);
       for (const d of cp.deadLetters) {
         const r = d.record as BusInput;
         const m = deadLetter(r.raw ?? r.value ?? '', d.reason, spec.name, { topic: r.topic, partition: r.partition, offset: r.offset }, r.key);
@@ -359,7 +378,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       storedWatermark = wm;
       router.accept(seqs);
       for (const x of offsets) stored.set(offsetKey(x.topic, x.partition), x.next);
-      for (const e of cp.outputs) status.emitted[e.output] = (status.emitted[e.output] ?? 0) + 1;
+      for (const [output, n] of emitted) status.emitted[output] = (status.emitted[output] ?? 0) + n;
       status.deadLetters += cp.deadLetters.length;
       for (const c of chunks) pending.push(c);
       launch(chunks);
