@@ -10,8 +10,10 @@
  * and, for scale, the parts alone: decoding + routing (no store), and the store's apply of the routed writes.
  * Best of --runs (the machine is shared). Kafka and MariaDB modes need `scripts/stack.sh up`.
  *
- *   bun scripts/bench/dim.ts [--rows 1000000] [--runs 2] [--modes route,sqlite,kafka,mysql] (general: decode + route
- *   without the fast Maxwell scanner, src/dim/decode.ts)
+ *   bun scripts/bench/dim.ts [--rows 1000000] [--runs 2] [--modes route,sqlite,kafka,mysql] [--batch 5000]
+ *
+ * Mode `general` is decode + route without the fast Maxwell scanner (src/dim/decode.ts). Job modes also print the
+ * process CPU time per record (all threads), steadier than records/s on a shared machine.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,7 @@ const { values: args } = parseArgs({
     rows: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '2' },
     modes: { type: 'string', default: 'route,sqlite,kafka,mysql' },
+    batch: { type: 'string', default: '5000' },
   },
 });
 const ROWS = Number(args.rows);
@@ -73,7 +76,11 @@ async function fill(bus: Bus, topic: string, msgs: ProduceMessage[]): Promise<vo
   await p.close();
 }
 
+/** Process CPU time (all threads: the job, SQLite, the GC) per record of the runs, next to the wall-clock rates. */
+const cpu: number[] = [];
+
 async function job(bus: Bus, topic: string, store: DimStore): Promise<number> {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const r = await runDimJob({
     bus,
@@ -87,15 +94,22 @@ async function job(bus: Bus, topic: string, store: DimStore): Promise<number> {
     untilIdle: true,
     dropOnDelete: false,
     log: () => undefined,
+    batchRecords: Number(args.batch),
   });
   const s = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  cpu.push((c.user + c.system) / r.status.records);
   if (r.status.tables.dim_user_info?.upserts !== ROWS) throw new Error(`routed ${r.status.tables.dim_user_info?.upserts} upserts, expected ${ROWS}`);
   return r.status.records / s;
 }
 
 function line(name: string, rates: number[]): void {
   const best = Math.max(...rates);
-  console.log(`${name.padEnd(34)} ${formatCount(best).padStart(10)} records/s (best of ${rates.length}: ${rates.map((r) => formatCount(r)).join(', ')})`);
+  const sorted = [...rates].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  const cpuNote = cpu.length ? `; CPU ${cpu.map((c) => c.toFixed(1)).join(', ')} µs/record` : '';
+  cpu.length = 0;
+  console.log(`${name.padEnd(34)} ${formatCount(best).padStart(10)} records/s (best of ${rates.length}: ${rates.map((r) => formatCount(r)).join(', ')}; median ${formatCount(median)}${cpuNote})`);
 }
 
 async function main(): Promise<void> {
