@@ -65,6 +65,23 @@ const UTF8 = new Set(['utf8', 'utf8mb3', 'utf8mb4']);
 const DIG2BYTES = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
 const P2 = ['00', '01', '02', '03', '04', '05', '06', '07', '08', '09'];
 
+/**
+ * Values repeat from row to row (the day's timestamps, prices, status codes): readers keep the values they made,
+ * keyed by their bytes read as a number, and hand the same (immutable) value out again. That spares building the
+ * text from pieces (a rope, flattened again when it is written) and the allocations. Bounded per column.
+ */
+const CACHE_MAX = 4096;
+
+function cached<V>(cache: Map<number, V>, key: number, make: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = make();
+    if (cache.size >= CACHE_MAX) cache.clear();
+    cache.set(key, v);
+  }
+  return v;
+}
+
 function pad2(n: number): string {
   return n < 10 ? P2[n]! : String(n);
 }
@@ -130,9 +147,8 @@ function decimalReader(precision: number, scale: number): Reader {
   const lead = DIG2BYTES[intg0x]!;
   const tail = DIG2BYTES[frac0x]!;
   const size = intg0 * 4 + lead + frac0 * 4 + tail;
-  return (b, c) => {
-    let p = c.off;
-    c.off += size;
+  const cache = new Map<number, ExactDecimal>();
+  const decode = (b: Buffer, p: number): ExactDecimal => {
     const positive = (b[p]! & 0x80) !== 0;
     const mask = positive ? 0 : 0xff;
     let first = true;
@@ -162,19 +178,33 @@ function decimalReader(precision: number, scale: number): Reader {
     }
     return new ExactDecimal(s);
   };
+  return (b, c) => {
+    const p = c.off;
+    c.off += size;
+    // The bytes as a number (sign bit flipped: small positive amounts give small keys) while it stays exact.
+    let key = b[p]! ^ 0x80;
+    let i = 1;
+    for (; i < size && key < 0x200000000000; i++) key = key * 256 + b[p + i]!;
+    if (i < size) return decode(b, p);
+    return cached(cache, key, () => decode(b, p));
+  };
 }
 
 function datetime2Reader(fsp: number): Reader {
-  return (b, c) => {
-    const packed = b[c.off]! * 0x100000000 + b.readUInt32BE(c.off + 1);
-    c.off += 5;
+  const cache = new Map<number, string>();
+  const text = (packed: number): string => {
     const intpart = packed - 0x8000000000;
     const ymd = Math.floor(intpart / 0x20000);
     const hms = intpart - ymd * 0x20000;
     const ym = Math.floor(ymd / 32);
     const year = Math.floor(ym / 13);
-    const text = `${pad4(year)}-${pad2(ym % 13)}-${pad2(ymd % 32)} ${pad2(hms >> 12)}:${pad2((hms >> 6) & 63)}:${pad2(hms & 63)}`;
-    return fsp === 0 ? text : text + fraction(b, c, fsp);
+    return `${pad4(year)}-${pad2(ym % 13)}-${pad2(ymd % 32)} ${pad2(hms >> 12)}:${pad2((hms >> 6) & 63)}:${pad2(hms & 63)}`;
+  };
+  return (b, c) => {
+    const packed = b[c.off]! * 0x100000000 + b.readUInt32BE(c.off + 1);
+    c.off += 5;
+    const t = cached(cache, packed, () => text(packed));
+    return fsp === 0 ? t : t + fraction(b, c, fsp);
   };
 }
 
@@ -215,18 +245,32 @@ function time2Reader(fsp: number): Reader {
   };
 }
 
+const dateTexts = new Map<number, string>();
 const dateReader: Reader = (b, c) => {
-  const v = b.readUIntLE(c.off, 3);
+  const v = b[c.off]! | (b[c.off + 1]! << 8) | (b[c.off + 2]! << 16);
   c.off += 3;
-  return `${pad4(v >> 9)}-${pad2((v >> 5) & 15)}-${pad2(v & 31)}`;
+  return cached(dateTexts, v, () => `${pad4(v >> 9)}-${pad2((v >> 5) & 15)}-${pad2(v & 31)}`);
 };
 
 function stringReader(prefix: number, text: boolean, padTo: number): Reader {
+  // Short ASCII texts (codes, statuses, flags) by their bytes: no native call, no new string.
+  const short = new Map<number, string>();
   return (b, c) => {
     const n = prefix === 1 ? b[c.off]! : b.readUIntLE(c.off, prefix);
     const start = c.off + prefix;
     c.off = start + n;
-    if (text) return b.toString('utf8', start, start + n);
+    if (text) {
+      if (n <= 6) {
+        let key = n;
+        for (let i = 0; i < n; i++) {
+          const x = b[start + i]!;
+          if (x >= 0x80) return b.toString('utf8', start, start + n);
+          key = key * 256 + x;
+        }
+        return cached(short, key, () => b.toString('latin1', start, start + n));
+      }
+      return b.toString('utf8', start, start + n);
+    }
     if (padTo > n) {
       // BINARY(n): the row image strips the trailing zero bytes; the value is n bytes.
       const out = Buffer.alloc(padTo);

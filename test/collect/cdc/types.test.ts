@@ -209,4 +209,36 @@ describe.each([
     for (const c of COLUMNS.slice(1)) expect(nulls[c], c).toBeNull();
     expect(recs[0]!.key!.toString()).toBe('{"id":1}');
   }, 60_000);
+
+  test('repeated and varied values in one column: each row gets its own (the decoder keeps values it made)', async () => {
+    await a.query(`CREATE TABLE IF NOT EXISTS \`${DB}\`.rep (id int PRIMARY KEY, d1 decimal(10,2), d2 decimal(16,2), d3 decimal(30,4), dt datetime, dd date, c varchar(10))`);
+    await a.query(`DELETE FROM \`${DB}\`.rep`);
+    const p2 = (n: number) => String(n).padStart(2, '0');
+    const row = (i: number) => ({
+      id: i,
+      d1: `${i % 5 === 0 ? -i : i % 13}.${p2(i % 100)}`,
+      d2: `${i * 1000003}.${p2(i % 7)}`,
+      d3: `${i % 3 === 0 ? '-' : ''}${1 + (i % 11)}${'9'.repeat(i % 20)}.${String(i % 9999).padStart(4, '0')}`,
+      dt: `2025-01-${p2(1 + (i % 28))} 10:${p2(i % 60)}:${p2(i % 3)}`,
+      dd: `2025-02-${p2(1 + (i % 28))}`,
+      c: i % 4 === 0 ? `ü${i % 3}` : i % 4 === 1 ? `s${i % 9}` : i % 4 === 2 ? '' : `abcdef${i % 5}`,
+    });
+    const rows = Array.from({ length: 400 }, (_, i) => row(i + 1));
+    const topic = unique('types_rep');
+    const cdc = startCdc({ bus, database: DB, topic });
+    await cdc.started;
+    // Warm-up rows install the decoder (see writeRows).
+    await a.query(`DELETE FROM \`${DB}\`.warm; INSERT INTO \`${DB}\`.warm VALUES (1, 1); UPDATE \`${DB}\`.warm SET v = 2;`);
+    await a.query(`INSERT INTO \`${DB}\`.rep VALUES ${rows.map((r) => `(${r.id}, ${r.d1}, ${r.d2}, ${r.d3}, '${r.dt}', '${r.dd}', '${r.c}')`).join(',')}`);
+    let recs: string[] = [];
+    for (let i = 0; i < 50 && recs.length < rows.length; i++) {
+      recs = (await readTopic(bus, topic, undefined, 2000, 300)).map((r) => r.value!.toString()).filter((t) => t.includes('"table":"rep"'));
+    }
+    await cdc.stop();
+    expect(recs.length).toBe(rows.length);
+    recs.forEach((t, i) => {
+      const r = rows[i]!;
+      expect(t.slice(t.indexOf('"data":') + 7, -1)).toBe(`{"id":${r.id},"d1":${r.d1},"d2":${r.d2},"d3":${r.d3},"dt":"${r.dt}","dd":"${r.dd}","c":"${r.c}"}`);
+    });
+  }, 60_000);
 });
