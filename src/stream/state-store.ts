@@ -9,9 +9,10 @@
  * gets SQLITE_BUSY at open and is refused with JOB_LOCKED. `<state>.owner` names the owner's pid for that message.
  *
  * The outbox holds CHUNKS, not single records: one row per (batch, output topic, partition) with the records'
- * per-partition sequence numbers first_seq…last_seq and the records as one JSON array. That is the same
- * information as a row per record (topic, partition, seq, producer, key, value, ts, headers) at a fraction of
- * the SQLite work per record, which is what lets a pass-through job reach the DWD throughput target.
+ * per-partition sequence numbers first_seq…last_seq and the records as one blob (encodeRecordsBinary). That is
+ * the same information as a row per record (topic, partition, seq, producer, key, value, ts, headers) at a
+ * fraction of the SQLite work per record. Writing the blob turns each value into its UTF-8 bytes once; the
+ * committed records then carry those bytes, which is what the forwarding sends.
  */
 import { Database, type Statement } from 'bun:sqlite';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -81,40 +82,11 @@ export const seqKey = (topic: string, partition: number): string => `${topic}\u0
 export const offsetKey = (topic: string, partition: number): string => `${topic}:${partition}`;
 
 /**
- * A chunk's records as one text: per record a line `p ts keyLen valueLen headersLen` (lengths in UTF-16 code
- * units, -1 = null; a value starting with "b" in the length field is base64 of bytes), then key, value and headers
- * JSON back to back. Concatenation, no escaping: much cheaper than JSON for large values.
+ * Outbox rows written by earlier versions: a chunk's records as one text, per record a line
+ * `p ts keyLen valueLen headersLen` (lengths in UTF-16 code units, -1 = null; a value length starting with "b" means
+ * base64 of bytes), then key, value and headers JSON back to back. Still read, so an outbox left by an older rtwh
+ * is forwarded after an upgrade.
  */
-function encodeRecords(records: readonly OutRecord[], producerIndex: (p: string) => number): string {
-  const parts: string[] = [];
-  for (const r of records) {
-    let v: string | null;
-    let vlen: string;
-    if (r.value === null) {
-      v = null;
-      vlen = '-1';
-    } else if (typeof r.value === 'string') {
-      v = r.value;
-      vlen = String(v.length);
-    } else {
-      const text = r.value.toString('utf8');
-      if (Buffer.byteLength(text) === r.value.length && Buffer.from(text, 'utf8').equals(r.value)) {
-        v = text;
-        vlen = String(v.length);
-      } else {
-        v = r.value.toString('base64');
-        vlen = `b${v.length}`;
-      }
-    }
-    const h = r.headers ? JSON.stringify(r.headers) : null;
-    parts.push(`${producerIndex(r.producer)} ${r.ts} ${r.key === null ? -1 : r.key.length} ${vlen} ${h === null ? -1 : h.length}\n`);
-    if (r.key !== null) parts.push(r.key);
-    if (v !== null) parts.push(v);
-    if (h !== null) parts.push(h);
-  }
-  return parts.join('');
-}
-
 function decodeRecords(text: string, producers: readonly string[]): OutRecord[] {
   const out: OutRecord[] = [];
   let i = 0;
@@ -141,6 +113,98 @@ function decodeRecords(text: string, producers: readonly string[]): OutRecord[] 
   return out;
 }
 
+/** Bytes per record before its key, value and headers in the binary chunk format. */
+const BIN_HEAD = 22;
+
+/**
+ * A chunk's records as bytes (the format of outbox rows written since 64 KiB pages; older rows are text, see
+ * encodeRecords): per record producer index u16, ts f64, key / value / headers byte lengths i32 (-1 = null), all
+ * little-endian, then the key (UTF-8), the value (its bytes) and the headers (JSON) back to back.
+ *
+ * Each record's value is then REPLACED by its bytes in the returned buffer (a view): forwarding sends those, so
+ * the value is turned into UTF-8 once (here) instead of once for the state file and again for every size check
+ * and record-batch write of the producer.
+ */
+function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) => number, scratch: { buf: Buffer }): Buffer {
+  let bound = 0;
+  for (const r of records) {
+    bound += BIN_HEAD;
+    if (r.key !== null) bound += r.key.length * 3;
+    if (r.value !== null) bound += typeof r.value === 'string' ? r.value.length * 3 : r.value.length;
+    if (r.headers) bound += JSON.stringify(r.headers).length * 3;
+  }
+  if (scratch.buf.length < bound) scratch.buf = Buffer.allocUnsafe(Math.max(bound, scratch.buf.length * 2));
+  const buf = scratch.buf;
+  const valueAt = new Int32Array(records.length * 2);
+  let pos = 0;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    const head = pos;
+    pos += BIN_HEAD;
+    const kl = r.key === null ? -1 : buf.write(r.key, pos, 'utf8');
+    if (kl > 0) pos += kl;
+    let vl = -1;
+    if (r.value !== null) {
+      if (typeof r.value === 'string') vl = buf.write(r.value, pos, 'utf8');
+      else {
+        buf.set(r.value, pos);
+        vl = r.value.length;
+      }
+      valueAt[2 * i] = pos;
+      pos += vl;
+    }
+    valueAt[2 * i + 1] = vl;
+    const hl = r.headers ? buf.write(JSON.stringify(r.headers), pos, 'utf8') : -1;
+    if (hl > 0) pos += hl;
+    buf.writeUInt16LE(producerIndex(r.producer), head);
+    buf.writeDoubleLE(r.ts, head + 2);
+    buf.writeInt32LE(kl, head + 10);
+    buf.writeInt32LE(vl, head + 14);
+    buf.writeInt32LE(hl, head + 18);
+  }
+  const out = Buffer.from(buf.subarray(0, pos));
+  for (let i = 0; i < records.length; i++) {
+    const vl = valueAt[2 * i + 1]!;
+    if (vl >= 0) records[i]!.value = out.subarray(valueAt[2 * i]!, valueAt[2 * i]! + vl);
+  }
+  return out;
+}
+
+function decodeRecordsBinary(bytes: Uint8Array, producers: readonly string[]): OutRecord[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out: OutRecord[] = [];
+  let pos = 0;
+  const take = (len: number): [number, number] | null => {
+    if (len < 0) return null;
+    if (pos + len > buf.length) throw new Error('truncated record');
+    const at: [number, number] = [pos, pos + len];
+    pos += len;
+    return at;
+  };
+  while (pos < buf.length) {
+    if (pos + BIN_HEAD > buf.length) throw new Error('truncated record header');
+    const p = buf.readUInt16LE(pos);
+    const ts = buf.readDoubleLE(pos + 2);
+    const kl = buf.readInt32LE(pos + 10);
+    const vl = buf.readInt32LE(pos + 14);
+    const hl = buf.readInt32LE(pos + 18);
+    pos += BIN_HEAD;
+    const k = take(kl);
+    const v = take(vl);
+    const h = take(hl);
+    const producer = producers[p];
+    if (producer === undefined) throw new Error(`unknown producer index ${p}`);
+    out.push({
+      producer,
+      key: k === null ? null : buf.toString('utf8', k[0], k[1]),
+      value: v === null ? null : buf.subarray(v[0], v[1]),
+      ts,
+      headers: h === null ? null : (JSON.parse(buf.toString('utf8', h[0], h[1])) as Headers),
+    });
+  }
+  return out;
+}
+
 function isBusy(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   return code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED' || /database is locked/.test(String((e as Error).message));
@@ -149,6 +213,8 @@ function isBusy(e: unknown): boolean {
 export class StateStore {
   private readonly db: Database;
   private readonly ownerFile: string;
+  /** Reused for writing outbox chunks (grows to the largest chunk). */
+  private readonly scratch = { buf: Buffer.allocUnsafe(1 << 20) };
   private readonly s: {
     putState: Statement;
     delState: Statement;
@@ -270,11 +336,13 @@ export class StateStore {
       first_seq: number;
       last_seq: number;
       producers: string;
-      records: string;
+      /** Text (rows of earlier versions) or bytes (encodeRecordsBinary). */
+      records: string | Uint8Array;
     }[]) {
       let records: OutRecord[];
       try {
-        records = decodeRecords(r.records, JSON.parse(r.producers) as string[]);
+        const producers = JSON.parse(r.producers) as string[];
+        records = typeof r.records === 'string' ? decodeRecords(r.records, producers) : decodeRecordsBinary(r.records, producers);
       } catch (e) {
         throw rtwhError('JOB_STATE', `the state file ${q(this.path)} has a damaged outbox row ${r.id}: ${(e as Error).message}`, { cause: e });
       }
@@ -301,16 +369,20 @@ export class StateStore {
       for (const c of b.chunks) {
         const producers: string[] = [];
         const index = new Map<string, number>();
-        const text = encodeRecords(c.records, (p) => {
-          let i = index.get(p);
-          if (i === undefined) {
-            i = producers.length;
-            producers.push(p);
-            index.set(p, i);
-          }
-          return i;
-        });
-        const res = s.addChunk.run(c.topic, c.partition, c.firstSeq, c.firstSeq + c.records.length - 1, JSON.stringify(producers), text);
+        const bytes = encodeRecordsBinary(
+          c.records,
+          (p) => {
+            let i = index.get(p);
+            if (i === undefined) {
+              i = producers.length;
+              producers.push(p);
+              index.set(p, i);
+            }
+            return i;
+          },
+          this.scratch,
+        );
+        const res = s.addChunk.run(c.topic, c.partition, c.firstSeq, c.firstSeq + c.records.length - 1, JSON.stringify(producers), bytes);
         c.id = Number(res.lastInsertRowid);
       }
       for (const [k, seq] of b.seqs) {

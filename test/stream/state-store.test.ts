@@ -1,0 +1,69 @@
+// The state file's outbox: chunks written as bytes come back record for record (text and byte values, null key and
+// value, headers, unicode), committed records carry their UTF-8 bytes for forwarding, and outbox rows of the older
+// text format are still read.
+import { afterEach, describe, expect, test } from 'bun:test';
+import { Database } from 'bun:sqlite';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StateStore, type OutboxChunk, type OutRecord } from '../../src/stream/state-store.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function statePath(): string {
+  const d = mkdtempSync(join(tmpdir(), 'rtwh-state-store-'));
+  dirs.push(d);
+  return join(d, 'job.db');
+}
+
+const empty = { state: [], timersAdded: [], timersRemoved: [], offsets: [], partitionTimes: {}, watermark: null, seqs: new Map<string, number>(), deleteUpTo: 0 };
+
+describe('state file outbox', () => {
+  test('chunks come back record for record; committed values are their UTF-8 bytes', () => {
+    const path = statePath();
+    const records: OutRecord[] = [
+      { producer: 'job/page', key: 'mid_1', value: '{"a":"ünï ✓ 𝄞 中文"}', ts: 1_736_812_800_123, headers: null },
+      { producer: 'job/page', key: null, value: null, ts: 0, headers: null },
+      { producer: 'job/dlq', key: 'k', value: Buffer.from([0xff, 0x00, 0xc3]), ts: 5, headers: { 'rtwh.dlq.reason': 'not JSON: ü', 'rtwh.dlq.offset': '7' } },
+      { producer: 'job/display', key: '', value: '', ts: 1, headers: {} },
+    ];
+    const expected = records.map((r) => ({ ...r, value: r.value === null ? null : Buffer.from(r.value as string | Buffer) }));
+    const chunk: OutboxChunk = { id: 0, topic: 'out', partition: 2, firstSeq: 11, records };
+    const store = StateStore.open(path, 'job');
+    store.commit({ ...empty, chunks: [chunk] });
+    expect(chunk.id).toBeGreaterThan(0);
+    for (let i = 0; i < records.length; i++) {
+      const v = records[i]!.value;
+      if (expected[i]!.value === null) expect(v).toBeNull();
+      else expect(Buffer.isBuffer(v) && Buffer.compare(v, expected[i]!.value!) === 0).toBe(true);
+    }
+    store.close();
+
+    const again = StateStore.open(path, 'job');
+    const loaded = again.load().outbox;
+    again.close();
+    expect(loaded).toHaveLength(1);
+    expect(loaded[0]!).toMatchObject({ id: chunk.id, topic: 'out', partition: 2, firstSeq: 11 });
+    expect(loaded[0]!.records.map((r) => ({ ...r, value: r.value === null ? null : Buffer.from(r.value) }))).toEqual(expected);
+  });
+
+  test('outbox rows of the text format (earlier versions) are read', () => {
+    const path = statePath();
+    StateStore.open(path, 'job').close();
+    const db = new Database(path);
+    // two records: "mid_1" → "hello ü", then a keyless base64 byte value with headers
+    const headers = JSON.stringify({ h: '1' });
+    const text = `0 100 5 7 -1\nmid_1hello ü1 200 -1 b4 ${headers.length}\n/wA=${headers}`;
+    db.run('INSERT INTO outbox(topic, part, first_seq, last_seq, producers, records) VALUES (?, ?, ?, ?, ?, ?)', ['out', 0, 1, 2, JSON.stringify(['job/a', 'job/dlq']), text]);
+    db.close();
+    const store = StateStore.open(path, 'job');
+    const [row] = store.load().outbox;
+    store.close();
+    expect(row!.records).toEqual([
+      { producer: 'job/a', key: 'mid_1', value: 'hello ü', ts: 100, headers: null },
+      { producer: 'job/dlq', key: null, value: Buffer.from([0xff, 0x00]), ts: 200, headers: { h: '1' } },
+    ]);
+  });
+});
