@@ -62,6 +62,8 @@ function pageLog(r: InputRecord, ctx: JobContext): PageLog | undefined {
   return v as unknown as PageLog;
 }
 
+const DONE: Promise<void> = Promise.resolve();
+
 /** Parses a flat DWD fact (trade/user topics) with ts in ms. */
 function fact(r: InputRecord, ctx: JobContext): (Obj & { ts: number }) | undefined {
   let v: unknown;
@@ -105,6 +107,41 @@ function firstOfDay(ctx: JobContext, ns: string, key: string, ts: number, keep =
   }
   if (last > day) ctx.count('earlier_day');
   return false;
+}
+
+/**
+ * firstOfDay (with its TTL) for one namespace, keeping a copy of what this process wrote there: key → the ts of
+ * the write. The state value is beijingDay(ts) and its expiry ts + DAY_MS (the engine's TTL arithmetic), so the
+ * copy answers as keyed state does without building the state id and looking it up for every record; a key this
+ * process has not written (state restored after a restart) is read from keyed state. The only writer of the
+ * namespace: the answers are firstOfDay's. `sweep` (per batch) drops copies whose state entry has expired.
+ */
+class FirstOfDay {
+  private readonly wrote = new Map<string, number>();
+  private sweepAt = -Infinity;
+  constructor(readonly ns: string) {}
+
+  test(ctx: JobContext, key: string, ts: number): boolean {
+    const day = beijingDay(ts);
+    const w = this.wrote.get(key);
+    let last: number | undefined;
+    if (w === undefined) last = ctx.state.get<number>(this.ns, key);
+    else if (w + DAY_MS > ctx.watermark) last = beijingDay(w);
+    if (last === undefined || last < day) {
+      ctx.state.put(this.ns, key, day, DAY_MS);
+      this.wrote.set(key, ts);
+      return true;
+    }
+    if (last > day) ctx.count('earlier_day');
+    return false;
+  }
+
+  /** Forgets the writes whose state entry has expired (at most once per hour of event time). */
+  sweep(watermark: number): void {
+    if (!Number.isFinite(watermark) || watermark < this.sweepAt) return;
+    for (const [k, w] of this.wrote) if (w + DAY_MS <= watermark) this.wrote.delete(k);
+    this.sweepAt = watermark + 3_600_000;
+  }
 }
 
 const inc = (a: number[], i: number, n = 1): number[] => {
@@ -163,9 +200,11 @@ export const dwsTrafficSourceKeywordJob: JobSpec = dwsJob({
 
 /** [uv_ct, sv_ct, pv_ct, dur_sum] */
 type PageAcc = number[];
+const newPageAcc = (): PageAcc => [0, 0, 0, 0];
 
 class VcChArIsNewLogic implements JobLogic {
   private readonly win: TumblingWindow<PageAcc>;
+  private readonly uv = new FirstOfDay('uv');
   constructor(sizeMs: number) {
     this.win = new TumblingWindow<PageAcc>({
       name: 'vc_ch_ar_is_new',
@@ -174,27 +213,38 @@ class VcChArIsNewLogic implements JobLogic {
       row: (k, a) => ({ vc: k[0]!, ch: k[1]!, ar: k[2]!, is_new: k[3]!, uv_ct: a[0]!, sv_ct: a[1]!, pv_ct: a[2]!, dur_sum: a[3]! }),
     });
   }
+  prepare(_records: readonly InputRecord[], ctx: JobContext): Promise<void> {
+    this.win.beginBatch();
+    this.uv.sweep(ctx.watermark);
+    return DONE;
+  }
   process(r: InputRecord, ctx: JobContext): void {
     const p = pageLog(r, ctx);
     if (!p) return;
     const c = p.common;
+    const ts = p.ts;
     const mid = text(c.mid);
     if (mid === null) {
       ctx.deadLetter('common.mid: expected a non-empty id');
       return;
     }
-    const uv = firstOfDay(ctx, 'uv', mid, p.ts) ? 1 : 0;
-    const sv = p.page.last_page_id === null || p.page.last_page_id === undefined ? 1 : 0;
+    const uv = this.uv.test(ctx, mid, ts) ? 1 : 0;
+    const last = p.page.last_page_id;
+    const sv = last === null || last === undefined ? 1 : 0;
     const during = p.page.during_time;
     const dur = typeof during === 'number' && Number.isFinite(during) ? during : typeof during === 'string' && /^\d+$/.test(during) ? Number(during) : 0;
-    const keys: Json[] = [text(c.vc), text(c.ch), text(c.ar), text(c.is_new)];
-    this.win.add(ctx, p.ts, keys, () => [0, 0, 0, 0], (a) => {
-      a[0]! += uv;
-      a[1]! += sv;
-      a[2]! += 1;
-      a[3]! += dur;
-      return a;
-    });
+    const vc = text(c.vc);
+    const ch = text(c.ch);
+    const ar = text(c.ar);
+    const isNew = text(c.is_new);
+    // The group key as TumblingWindow.add makes it (keys joined by '|', null as '').
+    const g = this.win.group(ctx, ts, `${vc ?? ''}|${ch ?? ''}|${ar ?? ''}|${isNew ?? ''}`, () => [vc, ch, ar, isNew], newPageAcc);
+    if (g === undefined) return;
+    const a = g[1];
+    a[0]! += uv;
+    a[1]! += sv;
+    a[2]! += 1;
+    a[3]! += dur;
   }
   onTimer(name: string, key: string, time: number, ctx: JobContext): void {
     this.win.fire(name, key, time, ctx);

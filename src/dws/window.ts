@@ -121,10 +121,27 @@ export class TumblingWindow<A> {
   readonly timer: string;
   /** The last window end a timer was registered for (skips re-registering it for every record). */
   private lastEnd = Number.NaN;
+  /**
+   * With beginBatch(): the windows already put into keyed state in this batch (window end → groups). The state
+   * entry IS that object, so updating it in place changes what the engine persists at the batch's checkpoint,
+   * and the first record of a window in a batch is the only one that reads and re-puts the entry (marks it
+   * dirty). Without beginBatch() every record reads and puts the entry.
+   */
+  private batch: Map<number, WindowGroups<A>> | undefined;
 
   constructor(readonly spec: TumblingWindowSpec<A>) {
     this.ns = `win:${spec.name}`;
     this.timer = `win:${spec.name}`;
+  }
+
+  /**
+   * Call from JobLogic.prepare (the engine calls it before each batch's records, and checkpoints only between
+   * batches): from here to the next checkpoint a window's state entry needs to be put once, not per record.
+   * A job that calls it must call it for every batch (that is, from prepare).
+   */
+  beginBatch(): void {
+    if (this.batch === undefined) this.batch = new Map();
+    else this.batch.clear();
   }
 
   /**
@@ -133,31 +150,55 @@ export class TumblingWindow<A> {
    * `window_late`, when that window was emitted already.
    */
   add(ctx: JobContext, ts: number, keys: readonly Json[], init: () => A, update: (acc: A) => A): boolean {
+    const g = this.group(ctx, ts, keys.length === 1 ? String(keys[0]) : keys.join('|'), () => keys.slice(), init);
+    if (g === undefined) return false;
+    g[1] = update(g[1]);
+    return true;
+  }
+
+  /**
+   * The group of an event at `ts` (ms) in its window, [key values, accumulator], for the caller to update (set
+   * `[1]`, or mutate the accumulator); a new group gets `keys()` and `init()`. `gk` must be what add() uses: the
+   * key values joined by '|' (null as ''), the one value as text for a single key. Undefined, and `window_late`
+   * counted, when that window was emitted already.
+   */
+  group(ctx: JobContext, ts: number, gk: string, keys: () => Json[], init: () => A): [Json[], A] | undefined {
     const size = this.spec.sizeMs;
     const end = windowStart(ts, size) + size;
     if (end <= ctx.watermark) {
       ctx.count('window_late');
       ctx.count(`window_late_${this.spec.name}`);
-      return false;
+      return undefined;
     }
+    const groups = this.groupsOf(ctx, end);
+    let g = groups.map.get(gk);
+    if (g === undefined) {
+      g = [keys(), init()];
+      groups.map.set(gk, g);
+    }
+    return g;
+  }
+
+  /** The groups of the window ending at `end`, put into keyed state (marked to be persisted); its timer registered. */
+  private groupsOf(ctx: JobContext, end: number): WindowGroups<A> {
+    const cached = this.batch?.get(end);
+    if (cached !== undefined) return cached;
     const sk = String(end);
     const stored = ctx.state.get<unknown>(this.ns, sk);
     const groups = stored === undefined ? new WindowGroups<A>() : WindowGroups.from<A>(stored);
-    const gk = keys.length === 1 ? String(keys[0]) : keys.join('|');
-    const g = groups.map.get(gk);
-    if (g === undefined) groups.map.set(gk, [keys.slice(), update(init())]);
-    else g[1] = update(g[1]);
     ctx.state.put(this.ns, sk, groups);
+    this.batch?.set(end, groups);
     if (end !== this.lastEnd) {
       ctx.timers.register(this.timer, '', end);
       this.lastEnd = end;
     }
-    return true;
+    return groups;
   }
 
   /** Call from JobLogic.onTimer: emits the window that ended at `time` when the timer is this window's. */
   fire(name: string, _key: string, time: number, ctx: JobContext): boolean {
     if (name !== this.timer) return false;
+    this.batch?.delete(time);
     const sk = String(time);
     const stored = ctx.state.get<unknown>(this.ns, sk);
     if (stored !== undefined) {

@@ -11,7 +11,7 @@ import {
   dwsUserRegisterJob,
   splitKeyword,
 } from '../../src/dws/traffic';
-import { inputRecords, runInMemory } from '../../src/stream/engine';
+import { Engine, inputRecords, resolveOptions, runInMemory, type Checkpoint } from '../../src/stream/engine';
 import type { JobSpec } from '../../src/stream/types';
 import { openDuckDB } from '../../src/store/duckdb';
 import { cli, tempDir } from '../helpers/cli';
@@ -71,6 +71,34 @@ describe('dws traffic_vc_ch_ar_is_new', () => {
     const r = await runInMemory(dwsTrafficVcChArIsNewJob, inputRecords('page', 'x', ['nope', '{"common":{},"page":{},"ts":"x"}', page(T0, {})]));
     expect(r.deadLetters.map((d) => d.reason)).toEqual(['(record): not JSON', 'ts: expected epoch milliseconds']);
     expect(r.outputs.length).toBe(1);
+  });
+  test('uv: a mid counted once per day across batches and a restart (state read back), again once its day state expired', async () => {
+    const recs = (vals: [number, string][], from: number) => inputRecords('page', 'x', vals.map(([ts, mid]) => page(ts, { mid }))).map((r, i) => ({ ...r, offset: from + i }));
+    const uvOf = (cp: Checkpoint) => cp.outputs.map((o) => JSON.parse(o.value) as { stt: string; uv_ct: number; pv_ct: number }).map((v) => [v.stt, v.uv_ct, v.pv_ct]);
+    const a = new Engine(dwsTrafficVcChArIsNewJob, resolveOptions(dwsTrafficVcChArIsNewJob), { now: () => 0 });
+    await a.processBatch(recs([[T0 + 1000, 'a'], [T0 + 2000, 'a']], 0));
+    a.advance();
+    const cp1 = a.checkpoint();
+    await a.processBatch(recs([[T0 + 3000, 'a'], [T0 + 4000, 'b']], 2));
+    a.advance();
+    const cp2 = a.checkpoint();
+    // A new process: the uv state comes back from the checkpoints.
+    const b = new Engine(dwsTrafficVcChArIsNewJob, resolveOptions(dwsTrafficVcChArIsNewJob), { now: () => 0 });
+    b.restore([...cp1.state, ...cp2.state], [...cp1.timersAdded, ...cp2.timersAdded], cp2.partitionTimes, cp2.watermark);
+    await b.processBatch(recs([[T0 + 5000, 'a'], [T0 + 6000, 'c']], 4));
+    b.advance();
+    // Next day for a, b; then far enough on that their first-day state expired, and a again in that late day.
+    await b.processBatch(recs([[T0 + DAY + 1000, 'a'], [T0 + DAY + 2000, 'a']], 6));
+    b.advance();
+    await b.processBatch(recs([[T0 + 2 * DAY + 20_000, 'b'], [T0 + 2 * DAY + 30_000, 'a'], [T0 + 2 * DAY + 30_001, 'a']], 8));
+    b.drain();
+    expect([...uvOf(b.checkpoint())]).toEqual([
+      ['2025-01-14 00:00:00', 3, 6], // a (four pages, one of them after the restart), b, c
+      ['2025-01-15 00:00:00', 1, 2],
+      ['2025-01-16 00:00:20', 1, 1],
+      ['2025-01-16 00:00:30', 1, 2],
+    ]);
+    expect(a.counters.earlier_day ?? 0).toBe(0);
   });
 });
 

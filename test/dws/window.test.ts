@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { Engine, inputRecords, resolveOptions, runInMemory } from '../../src/stream/engine';
+import { Engine, inputRecords, resolveOptions, runInMemory, type Checkpoint, type StateChange } from '../../src/stream/engine';
 import type { InputRecord, JobContext, JobLogic, JobSpec } from '../../src/stream/types';
 import { beijingDate, beijingDay, beijingTime, dwsJob, parseWindow, TumblingWindow, windowEnd, windowStart } from '../../src/dws/window';
 
@@ -139,5 +139,51 @@ describe('TumblingWindow', () => {
     await b.processBatch([rec(T0 + 3000, 'a', 2)]);
     b.drain();
     expect(b.checkpoint().outputs.map((o) => JSON.parse(o.value).n)).toEqual([3]);
+  });
+
+  test('with beginBatch (per batch, from prepare) a window is put once per batch: every checkpoint still holds its latest groups', async () => {
+    const batchedJob: JobSpec = { ...countJob, create: (o) => {
+      const win = new TumblingWindow<number[]>({ name: 'c', output: 'dws_test_count', sizeMs: 10_000, row: (k, a) => ({ k: k[0]!, n: a[0]! }) });
+      void o;
+      return {
+        prepare() {
+          win.beginBatch();
+          return Promise.resolve();
+        },
+        process(r: InputRecord, ctx: JobContext) {
+          const [ts, k] = r.value!.split(' ');
+          ctx.observe(Number(ts));
+          const g = win.group(ctx, Number(ts), k!, () => [k!], () => [0]);
+          if (g) g[1][0]!++;
+        },
+        onTimer(name, key, time, ctx) {
+          win.fire(name, key, time, ctx);
+        },
+      };
+    } };
+    // What a state file would hold: the changes of every checkpoint applied in order.
+    const persisted = new Map<string, StateChange>();
+    const persist = (cp: Checkpoint) => {
+      for (const c of cp.state) persisted.set(`${c.namespace}\u0000${c.key}`, c);
+      return cp;
+    };
+    const a = new Engine(batchedJob, resolveOptions(batchedJob), { now: () => 0 });
+    await a.processBatch([rec(T0 + 1000, 'a'), rec(T0 + 2000, 'a'), rec(T0 + 2500, 'b')]);
+    a.advance();
+    const cp1 = persist(a.checkpoint());
+    await a.processBatch([rec(T0 + 3000, 'a', 3), rec(T0 + 12_000, 'a', 4)]);
+    a.advance();
+    const cp2 = persist(a.checkpoint());
+    await a.processBatch([rec(T0 + 4000, 'b', 5)]);
+    a.advance();
+    persist(a.checkpoint());
+    const b = new Engine(batchedJob, resolveOptions(batchedJob), { now: () => 0 });
+    b.restore([...persisted.values()], [...cp1.timersAdded, ...cp2.timersAdded], cp2.partitionTimes, cp2.watermark);
+    b.drain();
+    expect(b.checkpoint().outputs.map((o) => [o.key, JSON.parse(o.value).n])).toEqual([
+      ['2025-01-14 00:00:00|2025-01-14 00:00:10|a', 3],
+      ['2025-01-14 00:00:00|2025-01-14 00:00:10|b', 2],
+      ['2025-01-14 00:00:10|2025-01-14 00:00:20|a', 1],
+    ]);
   });
 });
