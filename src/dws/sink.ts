@@ -90,6 +90,110 @@ export type TextRow = Record<string, string | null>;
 
 /** Parses a value keeping numbers as their source text; undefined when it is not a JSON object. */
 export function parseRowText(value: string): TextRow | undefined {
+  return flatRowText(value) ?? parseRowTextGeneral(value);
+}
+
+/**
+ * The common case of parseRowText in one pass, without JSON.parse's reviver (a call per value, and an object per
+ * number): a JSON object whose values are strings without escapes, numbers, true, false or null (what the DWS
+ * jobs emit). Null when the text is anything else — nested values, escapes, invalid JSON, not an object — for the
+ * general path to decide; where it answers, the answer is the general path's (test/dws/sink.test.ts compares them).
+ */
+export function flatRowText(s: string): TextRow | null {
+  const n = s.length;
+  let i = 0;
+  let c = s.charCodeAt(i);
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+  if (c !== 123) return null;
+  const out: TextRow = {};
+  c = s.charCodeAt(++i);
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+  if (c === 125) i++;
+  else {
+    for (;;) {
+      // name
+      if (c !== 34) return null;
+      const ks = i + 1;
+      let j = ks;
+      for (;;) {
+        if (j >= n) return null;
+        const d = s.charCodeAt(j);
+        if (d === 34) break;
+        if (d === 92 || d < 32) return null;
+        j++;
+      }
+      const name = s.slice(ks, j);
+      if (name === '__proto__') return null; // assigning it is not adding a member
+      i = j + 1;
+      c = s.charCodeAt(i);
+      while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+      if (c !== 58) return null;
+      c = s.charCodeAt(++i);
+      while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+      // value
+      if (c === 34) {
+        const vs = i + 1;
+        j = vs;
+        for (;;) {
+          if (j >= n) return null;
+          const d = s.charCodeAt(j);
+          if (d === 34) break;
+          if (d === 92 || d < 32) return null;
+          j++;
+        }
+        out[name] = s.slice(vs, j);
+        i = j + 1;
+      } else if (c === 45 || (c >= 48 && c <= 57)) {
+        const vs = i;
+        if (c === 45) c = s.charCodeAt(++i);
+        if (c === 48) c = s.charCodeAt(++i);
+        else if (c >= 49 && c <= 57) {
+          do c = s.charCodeAt(++i);
+          while (c >= 48 && c <= 57);
+        } else return null;
+        if (c === 46) {
+          c = s.charCodeAt(++i);
+          if (!(c >= 48 && c <= 57)) return null;
+          do c = s.charCodeAt(++i);
+          while (c >= 48 && c <= 57);
+        }
+        if (c === 101 || c === 69) {
+          c = s.charCodeAt(++i);
+          if (c === 43 || c === 45) c = s.charCodeAt(++i);
+          if (!(c >= 48 && c <= 57)) return null;
+          do c = s.charCodeAt(++i);
+          while (c >= 48 && c <= 57);
+        }
+        out[name] = s.slice(vs, i);
+      } else if (c === 110 && s.startsWith('null', i)) {
+        out[name] = null;
+        i += 4;
+      } else if (c === 116 && s.startsWith('true', i)) {
+        out[name] = 'true';
+        i += 4;
+      } else if (c === 102 && s.startsWith('false', i)) {
+        out[name] = 'false';
+        i += 5;
+      } else return null;
+      c = s.charCodeAt(i);
+      while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+      if (c === 44) {
+        c = s.charCodeAt(++i);
+        while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+        continue;
+      }
+      if (c !== 125) return null;
+      i++;
+      break;
+    }
+  }
+  c = s.charCodeAt(i);
+  while (c === 32 || c === 10 || c === 13 || c === 9) c = s.charCodeAt(++i);
+  return i === n ? out : null;
+}
+
+/** parseRowText by JSON.parse with a reviver that keeps the source text of numbers. */
+export function parseRowTextGeneral(value: string): TextRow | undefined {
   let v: unknown;
   try {
     v = JSON.parse(value, (_k, x: unknown, c?: { source?: string }) => (typeof x === 'number' && c?.source !== undefined ? { n: c.source } : x));
@@ -113,21 +217,41 @@ const TIME = /^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}:\d{2}(\.\d{1,6})?)?$/;
 
 const str = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
-/** A SQL literal for a value of a column; throws a RangeError when the value does not fit the type. */
-export function literal(col: DwsColumn, v: string | null | undefined): string {
-  if (v === null || v === undefined) return 'NULL';
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const WHOLE = /^-?\d+$/;
+
+/** Throws a RangeError naming the column when a (non-null) value does not fit the column's type. */
+export function checkValue(col: DwsColumn, v: string): void {
   switch (col.type) {
     case 'TIMESTAMP':
       if (!TIME.test(v)) throw new RangeError(`${col.name}: expected 'YYYY-MM-DD HH:mm:ss', got ${JSON.stringify(v)}`);
-      return `TIMESTAMP ${str(v)}`;
+      return;
     case 'DATE':
-      if (!/^\d{4}-\d{2}-\d{2}$/.test(v)) throw new RangeError(`${col.name}: expected 'YYYY-MM-DD', got ${JSON.stringify(v)}`);
-      return `DATE ${str(v)}`;
+      if (!DATE.test(v)) throw new RangeError(`${col.name}: expected 'YYYY-MM-DD', got ${JSON.stringify(v)}`);
+      return;
     case 'BIGINT':
-      if (!/^-?\d+$/.test(v)) throw new RangeError(`${col.name}: expected a whole number, got ${JSON.stringify(v)}`);
-      return v;
+      if (!WHOLE.test(v)) throw new RangeError(`${col.name}: expected a whole number, got ${JSON.stringify(v)}`);
+      return;
     case 'DECIMAL(16,2)':
       if (!NUMBER.test(v)) throw new RangeError(`${col.name}: expected a number, got ${JSON.stringify(v)}`);
+      return;
+    case 'VARCHAR':
+      return;
+  }
+}
+
+/** A SQL literal for a value of a column; throws a RangeError when the value does not fit the type. */
+export function literal(col: DwsColumn, v: string | null | undefined): string {
+  if (v === null || v === undefined) return 'NULL';
+  checkValue(col, v);
+  switch (col.type) {
+    case 'TIMESTAMP':
+      return `TIMESTAMP ${str(v)}`;
+    case 'DATE':
+      return `DATE ${str(v)}`;
+    case 'BIGINT':
+      return v;
+    case 'DECIMAL(16,2)':
       return `CAST(${str(v)} AS DECIMAL(16,2))`;
     case 'VARCHAR':
       return str(v);
@@ -356,7 +480,7 @@ class SinkDb implements SqlRunner {
           const v = r[c.name];
           if (v === null || v === undefined) app.appendNull();
           else {
-            if (c.type !== 'VARCHAR') literal(c, v); // throws a RangeError naming the column when v does not fit
+            if (c.type !== 'VARCHAR') checkValue(c, v); // throws a RangeError naming the column when v does not fit
             app.appendVarchar(v);
           }
         }

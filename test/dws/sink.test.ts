@@ -2,7 +2,7 @@ import { describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
 import { openBus } from '../../src/bus/index';
 import type { Bus } from '../../src/bus/types';
-import { loadSinkOffsets, parseRowText, runDuckSink, SINK_OFFSETS_TABLE } from '../../src/dws/sink';
+import { flatRowText, loadSinkOffsets, parseRowText, parseRowTextGeneral, runDuckSink, SINK_OFFSETS_TABLE, type TextRow } from '../../src/dws/sink';
 import { DWS_TABLES, dwsTable } from '../../src/dws/tables';
 import { openDuckDB } from '../../src/store/duckdb';
 import { tempDir } from '../helpers/cli';
@@ -159,4 +159,83 @@ describe('dws DuckDB sink', () => {
     expect(loaded).toBeLessThan(48_000); // the killed runs loaded part of it
     expect(await dump(killed)).toEqual(cleanRows);
   }, 120_000);
+});
+
+describe('parseRowText: the one-pass reader of flat rows = the JSON.parse path', () => {
+  const same = (text: string) => {
+    const fast = flatRowText(text);
+    const general = parseRowTextGeneral(text);
+    if (fast !== null) expect({ text, row: fast }).toEqual({ text, row: general as TextRow });
+    expect(parseRowText(text)).toEqual(general);
+    return fast !== null;
+  };
+
+  test('hand-made rows: taken ones equal, anything unusual left to the general path', () => {
+    const taken = [
+      '{"stt":"2025-01-14 00:00:00","edt":"2025-01-14 00:00:10","uv_ct":1,"amount":"12.30","x":null,"b":true,"c":false}',
+      '{"n":-0.50,"e":1E+400,"f":-1e-7,"big":123456789012345678901234567890,"zero":0}',
+      ' { "a" : "小米" , "b" :\t1 ,\n"c":\r\nnull } ',
+      '{}',
+      '{"a":1,"a":"again"}',
+      '{"":""}',
+    ];
+    for (const t of taken) expect(same(t)).toBe(true);
+    const left = [
+      '{"a":"x\\"y"}',
+      '{"a\\u0041":1}',
+      '{"a":{"n":"5"}}',
+      '{"a":[1,2]}',
+      '{"__proto__":1}',
+      '[1]',
+      '"text"',
+      '12',
+      'null',
+      '',
+      '{',
+      '{"a":1,}',
+      '{"a":01}',
+      '{"a":1.}',
+      '{"a":.5}',
+      '{"a":-}',
+      '{"a":1e}',
+      '{"a":tru}',
+      '{"a":"tab\there"}',
+      '{"a":1} x',
+      '{"a" 1}',
+      '{a:1}',
+      '\uFEFF{"a":1}',
+    ];
+    for (const t of left) expect(same(t)).toBe(false);
+  });
+
+  test('random rows and byte mutations of them: the same answer on both paths', () => {
+    let seed = 7; // xorshift32
+    const rnd = (k: number) => {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      return (seed >>> 0) % k;
+    };
+    const pieces = ['"stt"', '"2025-01-14 00:00:00"', ':', ',', '{', '}', '[', ']', '1', '-0.5', '1e3', 'null', 'true', 'false', ' ', '"', '\\', '小', '\n', '0', '.', 'e', '-'];
+    let taken = 0;
+    for (let k = 0; k < 20_000; k++) {
+      const row: Record<string, unknown> = {};
+      const cols = 1 + rnd(8);
+      for (let c = 0; c < cols; c++) {
+        const r = rnd(7);
+        row[`c${rnd(10)}`] = r === 0 ? null : r === 1 ? rnd(1000) - 500 : r === 2 ? (rnd(100000) - 50000) / 100 : r === 3 ? rnd(2) === 0 : r === 4 ? `词${rnd(50)}` : r === 5 ? '' : `v2.1.${rnd(200)}`;
+      }
+      let text = JSON.stringify(row);
+      if (rnd(2) === 0) {
+        const at = rnd(text.length + 1);
+        const op = rnd(3);
+        const piece = pieces[rnd(pieces.length)]!;
+        text = op === 0 ? text.slice(0, at) + piece + text.slice(at) : op === 1 ? text.slice(0, at) + text.slice(at + 1) : text.slice(0, at) + piece + text.slice(at + 1);
+      }
+      if (same(text)) taken++;
+    }
+    // Every unmutated row and some mutated ones are taken; the rest was compared on the general path.
+    expect(taken).toBeGreaterThan(10_000);
+    expect(taken).toBeLessThan(20_000);
+  });
 });
