@@ -32,15 +32,33 @@ const utf8Write = (Buffer.prototype as unknown as { utf8Write?: (this: Buffer, s
 
 /** An integer 0 ≤ v < 1e9 in decimal at p; returns the position after it. */
 function writeSmall(b: Buffer, p: number, v: number): number {
-  const digits = v < 10 ? 1 : v < 100 ? 2 : v < 1000 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : 9;
+  if (v < 10) {
+    b[p] = 48 + v;
+    return p + 1;
+  }
+  const digits = v < 100 ? 2 : v < 1000 ? 3 : v < 1e4 ? 4 : v < 1e5 ? 5 : v < 1e6 ? 6 : v < 1e7 ? 7 : v < 1e8 ? 8 : v < 1e9 ? 9 : 10;
   const end = p + digits;
   let q = end;
-  do {
-    const t = (v / 10) | 0;
-    b[--q] = 48 + v - t * 10;
+  // Two digits a step.
+  while (v >= 100) {
+    const t = (v / 100) >>> 0;
+    const r = (v - t * 100) * 2;
+    b[--q] = DIGITS2[r + 1]!;
+    b[--q] = DIGITS2[r]!;
     v = t;
-  } while (q > p);
+  }
+  if (v >= 10) {
+    b[--q] = DIGITS2[v * 2 + 1]!;
+    b[--q] = DIGITS2[v * 2]!;
+  } else b[--q] = 48 + v;
   return end;
+}
+
+/** "00" … "99" as ASCII pairs. */
+const DIGITS2 = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  DIGITS2[i * 2] = 48 + Math.floor(i / 10);
+  DIGITS2[i * 2 + 1] = 48 + (i % 10);
 }
 
 /** 0 ≤ v < 1e9 as exactly nine digits. */
@@ -210,6 +228,12 @@ export class ByteArena {
 
   /** A safe integer in decimal; anything else as String(v) does. */
   number(v: number): void {
+    // Most numbers are ids, counts and small amounts: int32, non-negative (-0 included: written "0" like String(-0)).
+    if ((v | 0) === v && v >= 0) {
+      if (this.pos + 10 > this.cap) this.grow(10);
+      this.pos = writeSmall(this.buf, this.pos, v);
+      return;
+    }
     if (!Number.isSafeInteger(v) || Object.is(v, -0)) {
       this.ascii(String(v));
       return;
