@@ -215,7 +215,9 @@ async function encodeProduce(args: ProduceProtocolArgs, prepared: PreparedBatch[
     topics.push({ topic, partitions: out });
   }
 
-  const buf = Buffer.allocUnsafe(size);
+  // FRONT_ROOM free bytes in front: kafkajs's framing goes there instead of copying the request twice (see below).
+  const whole = Buffer.allocUnsafe(FRONT_ROOM + size);
+  const buf = whole.subarray(FRONT_ROOM);
   let pos = 0;
   if (transactionalId === null) {
     pos = buf.writeInt16BE(-1, pos);
@@ -239,10 +241,45 @@ async function encodeProduce(args: ProduceProtocolArgs, prepared: PreparedBatch[
   }
   if (pos !== size) throw new Error(`produce request writer: wrote ${pos} bytes, sized ${size}`);
   // kafkajs frames whatever encode() returns through Encoder.writeEncoder(): hand it our buffer as one.
-  const enc = new Encoder(0);
+  const enc = new Encoder(0) as FramedEncoder;
   enc.buf = buf;
   enc.offset = buf.length;
+  enc[FRONT] = FRONT_ROOM;
   return enc;
+}
+
+/**
+ * Bytes kept free in front of a Produce request's body. kafkajs frames every request (protocol/request.js) by
+ * writing the header (api key, version, correlation id, client id) into a new Encoder and copying the body after
+ * it, then the size into another new Encoder and copying all of it again — two zero-filled power-of-two buffers
+ * and two copies of a ~1 MB request (measured ~13% of producing cdc's records). With room in front, the patched
+ * writeEncoder() below puts the few header bytes there and takes the body's buffer over instead.
+ */
+const FRONT_ROOM = 512;
+const FRONT = Symbol.for('rtwh.kafka.frontRoom');
+type FramedEncoder = Encoder & { [FRONT]?: number };
+
+/**
+ * Encoder#writeEncoder(value) for a value with free room in front of its bytes: the bytes written so far move into
+ * that room and the encoder continues on the value's buffer — the same bytes as the copy, without it. Anything
+ * else (every other request, a client id longer than the room) takes kafkajs's own copy.
+ */
+function installFraming(): void {
+  const proto = Encoder.prototype as unknown as { writeEncoder(this: FramedEncoder, value: FramedEncoder): FramedEncoder; [INSTALLED]?: true };
+  if (proto[INSTALLED]) return;
+  const copy = proto.writeEncoder;
+  proto.writeEncoder = function (this: FramedEncoder, value: FramedEncoder): FramedEncoder {
+    const room = value?.[FRONT];
+    if (room === undefined || !Buffer.isBuffer(value.buf) || !Buffer.isBuffer(this.buf) || this.offset > room) return copy.call(this, value);
+    const head = this.offset;
+    const merged = Buffer.from(value.buf.buffer, value.buf.byteOffset - head, head + value.offset);
+    this.buf.copy(merged, 0, 0, head);
+    this.buf = merged;
+    this.offset = head + value.offset;
+    this[FRONT] = room - head;
+    return this;
+  };
+  proto[INSTALLED] = true;
 }
 
 interface DecodedProduce {
@@ -273,6 +310,7 @@ function trackingResponse(response: ProduceResponse, prepared: PreparedBatch[]):
 
 /** Replace kafkajs's Produce v3–v7 request encoder, process-wide. Idempotent. */
 export function installProduceEncoder(): void {
+  installFraming();
   const target = produce as typeof produce & { [INSTALLED]?: true };
   if (target[INSTALLED]) return;
   const original = produce.protocol;
