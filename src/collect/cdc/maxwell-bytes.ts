@@ -16,8 +16,11 @@ import { ExactDecimal, FloatValue, RawJson, type ChangeEvent, type ChangeValue, 
 import { javaBigDecimalText, javaFloatText } from '../../formats/maxwell';
 
 const ARENA_CHUNK = 1 << 20;
-/** Chunks remembered for recycling (the queue holds at most 64 MB by default). */
-const MAX_FILLED = 256;
+/**
+ * Chunks remembered for recycling: the default queue (64 MB) and the batches in flight fit. Older ones are forgotten
+ * (never reused, freed with their records), so an arena nobody acknowledges pins at most this much.
+ */
+const MAX_FILLED = 96;
 /** Recycled chunks kept for reuse. */
 const MAX_FREE = 16;
 
