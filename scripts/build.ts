@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
   const entry = resolve(ROOT, values.entry);
-  const WORKERS = ['src/collect/cdc/bus-worker.ts', 'src/tail/check-worker.ts', 'src/mock/db/day-worker.ts'];
+  const WORKERS = ['src/collect/cdc/bus-worker.ts', 'src/tail/check-worker.ts'];
   const outfile = resolve(ROOT, values.outfile);
   if (!existsSync(entry)) {
     console.error(`build: entry ${entry} does not exist (pass --entry FILE)`);

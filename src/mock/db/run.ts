@@ -26,17 +26,10 @@ export type MockDbTarget =
       batchRows?: number;
       /** fast: connections writing each group's tables side by side (default 2). */
       connections?: number;
-      /** fast: generate and build the groups in a worker thread (default: on a machine with more than 2 cores). */
+      /** fast: generate and build the groups in a worker thread (day-thread.ts); default off, see there. */
       worker?: boolean;
     }
   | { kind: 'bus'; bus: Bus; topic: string; database: string; partitions?: number; statePath: string; producer?: ProducerOptions };
-
-/**
- * --fast builds the groups in a worker thread only with more than 2 cores: on the 2-vCPU dev machine the server,
- * the writer's thread and the worker compete for the same two cores, and the worker measured no faster than
- * building inline (10×: median 50k vs 53–67k rows/s, loaded machine).
- */
-const cores = (): number => (navigator as { hardwareConcurrency?: number }).hardwareConcurrency ?? 1;
 
 /**
  * --fast: connections per run. Two let the server write two tables of a group at once (it runs one statement
@@ -131,7 +124,7 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
     /** --fast: the other connections, opened with the first one. */
     let more: Promise<MysqlConn>[] = [];
     /** --fast: the generating thread, starting while the connections open and the state is read. */
-    const threadStart = t.fast && (t.worker ?? cores() > 2) ? DayThread.acquire() : undefined;
+    const threadStart = t.fast && t.worker ? DayThread.acquire() : undefined;
     let thread: DayThread | undefined;
     try {
       if (run.init) {
