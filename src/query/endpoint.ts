@@ -20,6 +20,7 @@ import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { catalog, q, RtwhError, rtwhError, type ErrorCode } from '../errors';
 import { ExactDecimal, type Cell, type QueryResult, type ResultColumn } from '../output/result';
 import { openDuckDB, type DuckStore } from '../store/duckdb';
+import { processAlive } from '../cli/pid';
 
 /** What `<warehouse>.endpoint` holds. */
 export interface EndpointInfo {
@@ -238,14 +239,6 @@ class RemoteStore implements DuckStore {
   close(): void {}
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** DuckDB's lock conflict message: `Conflicting lock is held in /path/to/exe (PID 1234)`. */
 export function lockHolder(message: string): { pid: number | undefined; exe: string | undefined } | undefined {
@@ -281,10 +274,10 @@ export async function openWarehouse(path: string, o: WarehouseOptions): Promise<
         details: { warehouse: path, pid: holder.pid ?? null },
       });
     }
-    if (!alive(info.pid) || (holder.pid !== undefined && holder.pid !== info.pid)) {
+    if (!processAlive(info.pid) || (holder.pid !== undefined && holder.pid !== info.pid)) {
       throw rtwhError(
         'QUERY_ENDPOINT',
-        `stale query endpoint file ${q(file)}: it was written by process ${info.pid}, which ${alive(info.pid) ? 'does not hold the warehouse' : 'is gone'}; the warehouse ${q(path)} is locked by ${who}, which serves no query endpoint`,
+        `stale query endpoint file ${q(file)}: it was written by process ${info.pid}, which ${processAlive(info.pid) ? 'does not hold the warehouse' : 'is gone'}; the warehouse ${q(path)} is locked by ${who}, which serves no query endpoint`,
         { cause: e, details: { warehouse: path, pid: holder.pid ?? null, stalePid: info.pid } },
       );
     }

@@ -7,6 +7,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { q, rtwhError } from '../../errors';
+import { processAlive } from '../../cli/pid';
 
 export interface Lock {
   release(): void;
@@ -40,7 +41,7 @@ export function lockPositionFile(positionFile: string): Lock {
         Bun.sleepSync(50);
         owner = readOwner(path);
       }
-      if (owner !== null && owner !== process.pid && alive(owner)) {
+      if (owner !== null && owner !== process.pid && processAlive(owner)) {
         throw rtwhError('POSITION_LOCKED', `position file ${q(positionFile)} is in use by another rtwh ship log (pid ${owner})`, {
           details: { pid: owner, lock: path },
         });
@@ -79,12 +80,3 @@ function readOwner(path: string): number | null {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else — still alive.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
