@@ -21,6 +21,9 @@
  *   const win = new TumblingWindow<[number]>({ name: 'reg', output: TABLE, sizeMs: parseWindow(o.window), row: (_k, a) => ({ register_ct: a[0] }) });
  *   process(r, ctx) { …; win.add(ctx, ts, [], () => [0], (a) => { a[0]++; return a; }); }
  *   onTimer(name, key, time, ctx) { win.fire(name, key, time, ctx); }
+ * A job on a hot path (traffic_vc_ch_ar_is_new) calls `win.beginBatch()` from prepare() and updates the group
+ * `win.group(ctx, ts, gk, keys, init)` hands out: the window's state entry is then read and put once per batch,
+ * not per record (the engine checkpoints between batches only).
  */
 import type { JobContext, JobLogic, JobOption, JobSpec, Json } from '../stream/types';
 
