@@ -22,6 +22,20 @@
  *   the next group starts when all are done, and commits only if all succeeded. The final tables are
  *   identical to exact mode's; the binlog has fewer, larger transactions stamped with the group's last mock
  *   time (one per connection and group).
+ *
+ *   Why every row's changes still commit in mock-time order with several connections: a row belongs to one
+ *   table, and within a group all of a table's changes go to ONE connection, in order (inserts first, then
+ *   updates in time order). Groups follow each other in time: group N+1 starts on any connection only after
+ *   every connection has run its part of group N, and each connection's COMMIT of its part of N is the first
+ *   statement of its query for N+1. A table may move to another connection from one group to the next; then
+ *   the new connection's first change to a row of it waits on InnoDB's row lock, which the old connection
+ *   holds until its COMMIT of group N, so the row's N+1 change can neither be applied nor committed before
+ *   its N change is. No deadlock: a connection commits its N part before taking any lock for N+1, and within
+ *   a group no two connections touch the same table.
+ *
+ *   Who builds the groups: GroupBuilder, either on the writer's thread (writeTxns) or in a worker thread
+ *   (day-thread.ts, opt-in). Either way the groups, their statements and their order are the same, and
+ *   writeGroups sends them.
  */
 import { InfileText } from './infile-text';
 import { primaryKeyOf, schemaSql, TABLES, tableDef } from './schema';
