@@ -88,6 +88,27 @@ export class InputPositions {
     return true;
   }
 
+  /**
+   * `accept` for a run of records of one partition, `recs[from, to)` (`key`: its offsetKey): hands each record to
+   * process now to `take`, in order. The same decisions as `accept` record by record, with one lookup of the
+   * partition's next offset and one update per run instead of a key string and two map operations per record.
+   */
+  acceptRun(recs: readonly BusRecord[], from: number, to: number, key: string, fresh: ReadonlySet<string>, take: (r: BusRecord) => void): void {
+    let at = this.next.get(key);
+    if (at === undefined || (fresh.size > 0 && fresh.has(key))) return;
+    const before = at;
+    for (let i = from; i < to; i++) {
+      const r = recs[i]!;
+      if (r.offset < at) continue;
+      at = r.offset + 1;
+      take(r);
+    }
+    if (at !== before) {
+      this.next.set(key, at);
+      this.changed.add(key);
+    }
+  }
+
   /** Partitions whose next offset changed since the last call, with it. */
   takeChanged(): { topic: string; partition: number; next: number }[] {
     const out: { topic: string; partition: number; next: number }[] = [];

@@ -414,7 +414,17 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         prefetched.catch(() => undefined); // seen when awaited; unobserved if the loop ends first
       }
       const batch: BusInput[] = [];
-      for (const r of recs) if (inputs.accept(r, fresh)) batch.push(toInput(r, inputOf.get(r.topic) ?? r.topic));
+      let input = '';
+      const take = (r: BusRecord) => batch.push(toInput(r, input));
+      // Polls return runs of records of one partition: its key and input name are looked up once per run.
+      for (let i = 0; i < recs.length; ) {
+        const { topic, partition } = recs[i]!;
+        let end = i + 1;
+        while (end < recs.length && recs[end]!.partition === partition && recs[end]!.topic === topic) end++;
+        input = inputOf.get(topic) ?? topic;
+        inputs.acceptRun(recs, i, end, offsetKey(topic, partition), fresh, take);
+        i = end;
+      }
       if (batch.length > 0) {
         idlePolls = 0;
         await patiently('the job\'s lookups', () => engine.processBatch(batch));
