@@ -3,9 +3,8 @@
  * redis-server this test starts itself on a free port (no persistence) and stops.
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
-import { RedisClient, type Subprocess } from 'bun';
+import { RedisClient } from 'bun';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RtwhError } from '../../src/errors';
@@ -14,6 +13,7 @@ import { MysqlDimStore } from '../../src/dim/store-mysql';
 import { SqliteDimStore } from '../../src/dim/store-sqlite';
 import type { DimRow, DimStore, DimWrite, TableProcess } from '../../src/dim/types';
 import { adminConn, dropDb, urlFor } from '../mock/db/mysql-env';
+import { freePort, RedisServer } from '../helpers/redis';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtwh-lookup-test-'));
 const mysqlDb = `rtwh_dimtest_lk_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;
@@ -165,50 +165,6 @@ for (const b of backends) {
 }
 
 // ------------------------------------------------------------------------------------------------ Redis
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', () => res()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
-}
-
-class RedisServer {
-  private proc: Subprocess | undefined;
-  constructor(readonly port: number, private readonly cwd: string) {}
-
-  async start(): Promise<void> {
-    this.proc = Bun.spawn(['redis-server', '--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
-      cwd: this.cwd,
-      stdout: 'ignore',
-      stderr: 'pipe',
-    });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const c = new RedisClient(`redis://127.0.0.1:${this.port}`, { autoReconnect: false, enableOfflineQueue: false, connectionTimeout: 500 });
-      try {
-        await c.connect();
-        if ((await c.send('PING', [])) === 'PONG') return;
-      } catch {
-        // not up yet
-      } finally {
-        c.close();
-      }
-      if (Date.now() > deadline || this.proc.exitCode !== null) {
-        throw new Error(`redis-server did not start on port ${this.port} (is the redis-server package installed?)`);
-      }
-      await Bun.sleep(50);
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (!this.proc) return;
-    this.proc.kill();
-    await this.proc.exited;
-    this.proc = undefined;
-  }
-}
 
 describe('DimLookup with Redis', () => {
   let redis: RedisServer;
