@@ -169,6 +169,8 @@ export class Engine {
   private current: InputRecord | undefined;
   /** `topic:partition` of `current`. */
   private currentPart: string | undefined;
+  /** Max observed event time of `currentPart` while processBatch runs (written to partTime at the end of its run). */
+  private partMax = -Infinity;
   private currentTime: number | undefined;
   /** While a timer fires: its time. State is then judged as of that time, not the (later) watermark. */
   private firing: number | undefined;
@@ -244,23 +246,29 @@ export class Engine {
     let topic: string | undefined;
     let partition = -1;
     let p = '';
-    for (const r of records) {
-      this.current = r;
-      this.currentTime = undefined;
-      // Batches come in runs of one partition: its `topic:partition` key is made once per run.
-      if (r.partition !== partition || r.topic !== topic) {
-        topic = r.topic;
-        partition = r.partition;
-        p = `${topic}:${partition}`;
-        this.partSeen.set(p, wall);
-        if (!this.partTime.has(p)) this.partTime.set(p, -Infinity);
+    try {
+      for (const r of records) {
+        this.current = r;
+        this.currentTime = undefined;
+        // Batches come in runs of one partition: its `topic:partition` key is made, and its observed time looked up
+        // and stored, once per run.
+        if (r.partition !== partition || r.topic !== topic) {
+          if (p !== '') this.partTime.set(p, this.partMax);
+          topic = r.topic;
+          partition = r.partition;
+          p = `${topic}:${partition}`;
+          this.partSeen.set(p, wall);
+          this.partMax = this.partTime.get(p) ?? -Infinity;
+        }
+        this.currentPart = p;
+        this.logic.process(r, this.ctx);
       }
-      this.currentPart = p;
-      this.logic.process(r, this.ctx);
+    } finally {
+      if (p !== '') this.partTime.set(p, this.partMax);
+      this.current = undefined;
+      this.currentPart = undefined;
+      this.currentTime = undefined;
     }
-    this.current = undefined;
-    this.currentPart = undefined;
-    this.currentTime = undefined;
     this.lastRecordWall = wall;
   }
 
@@ -430,7 +438,11 @@ export class Engine {
         const r = eng.current;
         if (!r) return;
         if (t < eng.wm) eng.counters.late = (eng.counters.late ?? 0) + 1;
-        const p = eng.currentPart ?? `${r.topic}:${r.partition}`;
+        if (eng.currentPart !== undefined) {
+          if (t > eng.partMax) eng.partMax = t;
+          return;
+        }
+        const p = `${r.topic}:${r.partition}`;
         if (t > (eng.partTime.get(p) ?? -Infinity)) eng.partTime.set(p, t);
       },
       deadLetter(reason) {
