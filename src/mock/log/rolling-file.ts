@@ -13,7 +13,7 @@
  *
  * A second run for the same date appends to the newest existing file, the way a restarted appender does.
  */
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readdirSync, write as fsWrite, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { q, rtwhError } from '../../errors';
 
@@ -45,25 +45,47 @@ export class RollingFileWriter {
   write(bytes: Uint8Array): void {
     let rest = bytes;
     while (rest.length > 0) {
-      if (this.fd < 0) this.open();
-      const room = this.maxFileSize - this.size;
-      if (rest.length <= room) {
-        this.put(rest);
-        return;
-      }
-      // The last line that still fits ends at the last "\n" within the room.
-      let cut = room > 0 ? rest.lastIndexOf(10, room - 1) + 1 : 0;
-      if (cut === 0 && this.size === 0) {
-        // One line larger than a whole file gets a file of its own.
-        const nl = rest.indexOf(10);
-        cut = nl < 0 ? rest.length : nl + 1;
-      }
+      const cut = this.plan(rest);
       if (cut > 0) {
         this.put(rest.subarray(0, cut));
         rest = rest.subarray(cut);
       }
       if (rest.length > 0) this.roll();
     }
+  }
+
+  /**
+   * write() with the file writes done off the JS thread (the runtime's thread pool), so the caller can
+   * generate its next chunk meanwhile. Same pieces, same rolls, same bytes as write(). One call at a time:
+   * the caller awaits each before the next, and must not touch `bytes` until it has resolved.
+   */
+  async writeAsync(bytes: Uint8Array): Promise<void> {
+    let rest = bytes;
+    while (rest.length > 0) {
+      const cut = this.plan(rest);
+      if (cut > 0) {
+        await this.putAsync(rest.subarray(0, cut));
+        rest = rest.subarray(cut);
+      }
+      if (rest.length > 0) this.roll();
+    }
+  }
+
+  /**
+   * How many leading bytes of `rest` go to the current file (opened here if need be): all of them when they
+   * fit, else up to the last "\n" within the room — 0 means roll first.
+   */
+  private plan(rest: Uint8Array): number {
+    if (this.fd < 0) this.open();
+    const room = this.maxFileSize - this.size;
+    if (rest.length <= room) return rest.length;
+    let cut = room > 0 ? rest.lastIndexOf(10, room - 1) + 1 : 0;
+    if (cut === 0 && this.size === 0) {
+      // One line larger than a whole file gets a file of its own.
+      const nl = rest.indexOf(10);
+      cut = nl < 0 ? rest.length : nl + 1;
+    }
+    return cut;
   }
 
   close(): void {
@@ -75,6 +97,20 @@ export class RollingFileWriter {
     let off = 0;
     while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
     this.size += b.length;
+  }
+
+  private putAsync(b: Uint8Array): Promise<void> {
+    const fd = this.fd;
+    this.size += b.length;
+    return new Promise<void>((resolve, reject) => {
+      const from = (off: number): void =>
+        fsWrite(fd, b, off, b.length - off, null, (e, n) => {
+          if (e) reject(e);
+          else if (off + n < b.length) from(off + n);
+          else resolve();
+        });
+      from(0);
+    });
   }
 
   private open(): void {

@@ -1,7 +1,8 @@
 /**
  * Runs the generator to one destination: size-rolling files (`--out DIR`), a topic (`--to TOPIC`), or a
- * byte stream (stdout). The generator fills a chunk, the destination takes it, and only then is the next
- * chunk generated: the bus's acknowledgement is the back-pressure.
+ * byte stream (stdout). For a topic or a stream the generator fills a chunk, the destination takes it, and
+ * only then is the next chunk generated: the bus's acknowledgement is the back-pressure. For files the
+ * write of one chunk overlaps the generation of the next (at most one write in flight).
  */
 import type { Producer, ProduceMessage } from '../../bus/types';
 import { LogChunk } from './chunk';
@@ -42,17 +43,27 @@ export async function runMockLog(
   let files: string[] = [];
 
   if (target.kind === 'files') {
+    // Two chunks: one is written to the file (off this thread) while the next is generated into the other.
     const writer = new RollingFileWriter(target.dir, opts.date, target.maxFileSize);
-    const chunk = new LogChunk(FILE_CHUNK_BYTES);
+    const chunks = [new LogChunk(FILE_CHUNK_BYTES), new LogChunk(FILE_CHUNK_BYTES)];
+    let writing: Promise<void> | undefined;
     try {
-      while (!gen.done) {
+      for (let i = 0; !gen.done; i ^= 1) {
+        const chunk = chunks[i]!;
         chunk.reset();
         lines += gen.fill(chunk, Number.MAX_SAFE_INTEGER);
-        writer.write(chunk.bytes());
+        // The other chunk's write has finished before this one is handed over, so bytes land in order.
+        if (writing) await writing;
+        writing = writer.writeAsync(chunk.bytes());
+        // Awaited before the next write or at the end; this only keeps a failure meanwhile from counting as unhandled.
+        writing.catch(() => {});
         bytes += chunk.pos;
         onProgress(lines, bytes);
       }
+      if (writing) await writing;
     } finally {
+      // On an error, let a write in flight finish before its file descriptor is closed.
+      if (writing) await writing.catch(() => {});
       writer.close();
     }
     files = writer.files;

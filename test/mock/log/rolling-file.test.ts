@@ -1,6 +1,6 @@
 /** --out DIR: size rolling that a TAILDIR reader can follow (new numbered files, no renames, whole lines). */
 import { describe, expect, test } from 'bun:test';
-import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mockLogOptions } from '../../../src/mock/log/options';
 import { logFileName, RollingFileWriter } from '../../../src/mock/log/rolling-file';
@@ -87,6 +87,52 @@ describe('rolling by size', () => {
     expect(names.length).toBeGreaterThan(1);
     expect(names.map((n) => readFileSync(join(dir, n), 'utf8')).join('')).toBe(many);
     for (const n of names) expect(readFileSync(join(dir, n), 'utf8').endsWith('\n')).toBe(true);
+  });
+
+  test('writeAsync: the same pieces, rolls and bytes as write, whatever the chunking', async () => {
+    // Lines of varied length, one longer than a whole file, handed over in chunks of varied size.
+    const text = Array.from({ length: 3000 }, (_, i) => `{"i":${i},"p":"${'z'.repeat((i * 37) % 500)}"}\n`);
+    text.splice(1234, 0, `{"big":"${'y'.repeat(5000)}"}\n`);
+    const all = utf8.encode(text.join(''));
+    const syncDir = tempDir();
+    const sync = new RollingFileWriter(syncDir, DATE, 4096);
+    sync.write(all);
+    sync.close();
+    const asyncDir = tempDir();
+    const writer = new RollingFileWriter(asyncDir, DATE, 4096);
+    for (let off = 0, step = 1; off < all.length; step = (step * 7 + 3) % 20000) {
+      const end = Math.min(all.length, all.indexOf(10, off + step) + 1 || all.length);
+      await writer.writeAsync(all.subarray(off, end));
+      off = end;
+    }
+    writer.close();
+    const names = rolled(syncDir);
+    expect(names.length).toBeGreaterThan(100);
+    expect(rolled(asyncDir)).toEqual(names);
+    for (const n of names) expect(readFileSync(join(asyncDir, n), 'utf8')).toBe(readFileSync(join(syncDir, n), 'utf8'));
+  });
+
+  test('a day written through overlapped chunks rolls at the same lines as one synchronous write of it', async () => {
+    const dir = tempDir();
+    const opts = mockLogOptions({ date: DATE, seed: '7', startupCount: '3000' }, undefined);
+    const limit = 256 * 1024;
+    await runMockLog(opts, { kind: 'files', dir, maxFileSize: limit });
+    const refDir = tempDir();
+    const ref = new RollingFileWriter(refDir, DATE, limit);
+    ref.write(utf8.encode(await generate({ startupCount: '3000' })));
+    ref.close();
+    const names = rolled(refDir);
+    // More than two 1 MiB chunks, so writes overlapped generation and rolls fell inside chunks.
+    expect(names.length).toBeGreaterThan(8);
+    expect(rolled(dir)).toEqual(names);
+    for (const n of names) expect(readFileSync(join(dir, n), 'utf8')).toBe(readFileSync(join(refDir, n), 'utf8'));
+  });
+
+  test('a file that cannot be written fails the run with the path named (not an unhandled rejection)', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'app.2025-01-14.log'));
+    const opts = mockLogOptions({ date: DATE, seed: '1', startupCount: '50' }, undefined);
+    await expect(runMockLog(opts, { kind: 'files', dir, maxFileSize: 1024 * 1024 })).rejects.toThrow(/cannot write .*app\.2025-01-14\.log/);
   });
 
   test('a second run for the same date appends to the newest file, like a restarted appender', async () => {
