@@ -55,11 +55,16 @@ function chance(rng: Rng, percent: number): boolean {
   return below(rng, 10000) < Math.round(percent * 100);
 }
 
+/** Largest total weight a Table turns into a lookup array. */
+const MAX_LUT = 1 << 16;
+
 /** A weighted choice with its cumulative weights computed once. */
 class Table<T> {
   readonly items: readonly T[];
   private readonly cum: Int32Array;
   private readonly total: number;
+  /** Draw → item index, for small totals (the same choice as the scan over `cum`). */
+  private readonly lut: Uint8Array | undefined;
 
   constructor(weighted: Weighted<T>) {
     this.items = weighted.map(([v]) => v);
@@ -67,11 +72,22 @@ class Table<T> {
     this.cum = Int32Array.from(weighted, ([, w]) => (t += w));
     this.total = t;
     if (t <= 0) throw new RangeError('a weighted table needs a positive total weight');
+    // The catalog's weights add up to a few hundred: the item of every draw in one lookup instead of a scan.
+    if (t <= MAX_LUT && this.items.length <= 256) {
+      const lut = new Uint8Array(t);
+      for (let i = 0, r = 0; r < t; r++) {
+        while (r >= this.cum[i]!) i++;
+        lut[r] = i;
+      }
+      this.lut = lut;
+    }
   }
 
   pick(rng: Rng): T {
-    const cum = this.cum;
     const r = below(rng, this.total);
+    const lut = this.lut;
+    if (lut !== undefined) return this.items[lut[r]!]!;
+    const cum = this.cum;
     let i = 0;
     while (r >= cum[i]!) i++;
     return this.items[i]!;
