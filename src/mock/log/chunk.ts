@@ -30,10 +30,20 @@ for (let i = 0; i < 1000; i++) {
   D3[i * 3 + 2] = s.charCodeAt(2);
 }
 
+/** "0000".."9999" as bytes, for the last eight digits of a timestamp. */
+const D4 = new Uint8Array(40000);
+for (let i = 0; i < 10000; i++) {
+  const s = String(i).padStart(4, '0');
+  for (let k = 0; k < 4; k++) D4[i * 4 + k] = s.charCodeAt(k);
+}
+
 export class LogChunk {
   buf: Uint8Array;
   pos = 0;
   lines = 0;
+  /** The first five digits of the last 13-digit number written, as bytes (see ms13). */
+  private tsHi = -1;
+  private readonly tsHiBytes = new Uint8Array(5);
   /** Byte offset just past each line's "\n" (meta only). */
   readonly ends: number[] = [];
   readonly ts: number[] = [];
@@ -75,9 +85,15 @@ export class LogChunk {
     }
   }
 
-  /** A copy of bytes [from, to), e.g. a fragment written here for reuse. */
+  /**
+   * A copy of bytes [from, to), e.g. a fragment written here for reuse. Into a fresh GC-heap array by hand:
+   * slice() measured ~300 ns a call (it allocates a separate ArrayBuffer), and copies made here are short.
+   */
   copy(from: number, to: number): Uint8Array {
-    return this.buf.slice(from, to);
+    const b = new Uint8Array(to - from);
+    const buf = this.buf;
+    for (let i = from, j = 0; i < to; i++, j++) b[j] = buf[i]!;
+    return b;
   }
 
   /** The bytes written so far. */
@@ -126,6 +142,10 @@ export class LogChunk {
       this.pad3(n - hi * 1000);
       return;
     }
+    if (n >= 1e12 && n < 1e13) {
+      this.ms13(n);
+      return;
+    }
     let lo: number;
     if (n < 1e9) {
       const hi = (n / 1e6) | 0;
@@ -142,6 +162,40 @@ export class LogChunk {
     const mid = (lo / 1000) | 0;
     this.pad3(mid);
     this.pad3(lo - mid * 1000);
+  }
+
+  /**
+   * A 13-digit epoch-ms timestamp (every ts of the day): its first five digits change once in ~28 hours, so
+   * they are kept as bytes; the last eight are written in int32 arithmetic from the four-digit table.
+   */
+  private ms13(n: number): void {
+    const hi = Math.floor(n / 1e8);
+    const buf = this.buf;
+    let p = this.pos;
+    if (hi !== this.tsHi) {
+      this.tsHi = hi;
+      const s = String(hi);
+      for (let i = 0; i < 5; i++) this.tsHiBytes[i] = s.charCodeAt(i);
+    }
+    const h = this.tsHiBytes;
+    buf[p] = h[0]!;
+    buf[p + 1] = h[1]!;
+    buf[p + 2] = h[2]!;
+    buf[p + 3] = h[3]!;
+    buf[p + 4] = h[4]!;
+    const lo = n - hi * 1e8;
+    const a = (lo / 10000) | 0;
+    const b = (lo - a * 10000) * 4;
+    const ai = a * 4;
+    buf[p + 5] = D4[ai]!;
+    buf[p + 6] = D4[ai + 1]!;
+    buf[p + 7] = D4[ai + 2]!;
+    buf[p + 8] = D4[ai + 3]!;
+    buf[p + 9] = D4[b]!;
+    buf[p + 10] = D4[b + 1]!;
+    buf[p + 11] = D4[b + 2]!;
+    buf[p + 12] = D4[b + 3]!;
+    this.pos = p + 13;
   }
 
   private small(n: number): void {
