@@ -120,11 +120,29 @@ interface ModelSpec {
   readonly md: Uint8Array;
 }
 
+/** What a session's common object is built from (see AppLogGenerator.common). */
+interface CommonHead {
+  readonly area: Uint8Array;
+  readonly model: ModelSpec;
+  readonly ch: Uint8Array;
+  readonly isNew: number;
+  readonly midNo: number;
+  readonly os: Uint8Array;
+  readonly sid: Uint8Array;
+  readonly uid: number;
+  readonly vc: Uint8Array;
+}
+
+/** A common variant the session never writes. */
+const NONE = new Uint8Array(0);
+
 /** One session between its lines. */
 interface Session {
   readonly seq: number;
-  readonly mid: string;
-  /** `{…common…},` encoded once, with the uid and without it (logged out). */
+  readonly midNo: number;
+  /** `mid_<midNo>`, made when a bus producer first needs it as the record key. */
+  mid: string | undefined;
+  /** `{…common…},` encoded once, with the uid and without it (logged out); NONE where never written. */
   readonly commonIn: Uint8Array;
   readonly commonOut: Uint8Array;
   readonly path: readonly PageSpec[];
@@ -216,6 +234,8 @@ export class AppLogGenerator {
   private readonly maxLine: number;
 
   private readonly paths: Table<readonly PageSpec[]>;
+  /** The paths that go through `login`. */
+  private readonly loginPaths: ReadonlySet<readonly PageSpec[]>;
   // Common fields as the fragments between their values (see open()).
   private readonly areas: Table<Uint8Array>;
   private readonly models: Table<ModelSpec>;
@@ -272,6 +292,7 @@ export class AppLogGenerator {
       return s;
     };
     this.paths = new Table(PATHS.map(([path, w]) => [path.map(spec), w] as const));
+    this.loginPaths = new Set(this.paths.items.filter((p) => p.some((page) => page.id === 'login')));
     const areas = this.is2023 ? PROVINCE_IDS_2023.map((id) => [id, 1] as const) : AREAS_2022;
     this.areas = new Table(areas.map(([a, w]) => [frag(`{"ar":"${a}","ba":"`), w] as const));
     this.models = new Table(
@@ -401,38 +422,18 @@ export class AppLogGenerator {
     const sid = sc.copy(0, sc.pos);
     const uid = 1 + below(rng, o.maxUid);
     const vc = this.appVersions.pick(rng);
-    const common = (withUid: boolean): Uint8Array => {
-      sc.reset();
-      sc.f(area);
-      sc.f(model.ba);
-      sc.f(ch);
-      sc.byte(isNew);
-      sc.f(model.md);
-      sc.uint(midNo);
-      sc.f(os);
-      if (this.is2023) {
-        sc.f(F.sid);
-        sc.f(sid);
-        sc.byte(QUOTE);
-      }
-      if (withUid) {
-        sc.f(F.uid);
-        sc.uint(uid);
-        sc.byte(QUOTE);
-      }
-      sc.f(vc);
-      return sc.copy(0, sc.pos);
-    };
-    // Written twice rather than cut out of one array: subarray() on these arrays cost more than the writes.
-    const commonIn = common(true);
-    const commonOut = common(false);
-
     const path = this.paths.pick(rng);
     // A path through `login` starts logged out and carries the uid from the page after login on.
-    const loggedIn = !path.some((p) => p.id === 'login') && chance(rng, RATES.loggedInAtStart);
+    const throughLogin = this.loginPaths.has(path);
+    const loggedIn = !throughLogin && chance(rng, RATES.loggedInAtStart);
+    // Only the variants the session will write (the draws above are the same either way).
+    const head = { area, model, ch, isNew, midNo, os, sid, uid, vc };
+    const commonIn = loggedIn || throughLogin ? this.common(head, true) : NONE;
+    const commonOut = loggedIn ? NONE : this.common(head, false);
     return {
       seq,
-      mid: `mid_${midNo}`,
+      midNo,
+      mid: undefined,
       commonIn,
       commonOut,
       path,
@@ -444,6 +445,31 @@ export class AppLogGenerator {
       shownN: 0,
       checkout: undefined,
     };
+  }
+
+  /** `{"ar":…,"vc":…},` of a session, with or without its uid. */
+  private common(h: CommonHead, withUid: boolean): Uint8Array {
+    const sc = this.scratch;
+    sc.reset();
+    sc.f(h.area);
+    sc.f(h.model.ba);
+    sc.f(h.ch);
+    sc.byte(h.isNew);
+    sc.f(h.model.md);
+    sc.uint(h.midNo);
+    sc.f(h.os);
+    if (this.is2023) {
+      sc.f(F.sid);
+      sc.f(h.sid);
+      sc.byte(QUOTE);
+    }
+    if (withUid) {
+      sc.f(F.uid);
+      sc.uint(h.uid);
+      sc.byte(QUOTE);
+    }
+    sc.f(h.vc);
+    return sc.copy(0, sc.pos);
   }
 
   /** Writes the session's next line and moves it on. */
@@ -471,7 +497,7 @@ export class AppLogGenerator {
       out.f(F.startClose);
       out.uint(t);
       out.byte(CLOSE);
-      out.endLine(t, s.mid);
+      out.endLine(t, out.meta ? (s.mid ??= `mid_${s.midNo}`) : '');
       s.k = 1;
       s.nextTs = t + loading;
       return;
@@ -544,7 +570,7 @@ export class AppLogGenerator {
     out.f(F.pageClose);
     out.uint(t);
     out.byte(CLOSE);
-    out.endLine(t, s.mid);
+    out.endLine(t, out.meta ? (s.mid ??= `mid_${s.midNo}`) : '');
 
     if (page.id === 'login') s.loggedIn = true;
     s.k++;
