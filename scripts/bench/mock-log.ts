@@ -1,7 +1,8 @@
 /**
  * mock log throughput: lines/s and MB/s of one generated day written to rolling files (the --out path), and
  * lines/s produced to the embedded sqlite bus (the --to path). Target: ≥ 500,000 lines/s to a file.
- * Each figure is the best of --runs runs (the machine is shared; the best run is the least disturbed).
+ * Each figure is the best of --runs runs (the machine is shared; the best run is the least disturbed); the file
+ * line also lists every run and their median.
  *
  *   bun scripts/bench/mock-log.ts [--startups 150000] [--bus-startups 30000] [--format 2022|2023] [--runs 3]
  */
@@ -31,6 +32,14 @@ function best(results: MockLogResult[]): MockLogResult {
   return results.reduce((a, b) => (b.lines / b.seconds > a.lines / a.seconds ? b : a));
 }
 
+/** Lines/s of every run in order (the first one includes the JIT's warm-up, as a single CLI run does), and their median. */
+function spread(results: MockLogResult[]): string {
+  const rates = results.map((r) => r.lines / r.seconds);
+  const sorted = [...rates].sort((a, b) => a - b);
+  const m = sorted.length % 2 ? sorted[(sorted.length - 1) / 2]! : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  return `runs ${rates.map(fmt).join(' / ')}, median ${fmt(m)}`;
+}
+
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 /** MB as the CLI and --max-file-size count it (1024²). */
 const MB = 1024 ** 2;
@@ -46,7 +55,7 @@ for (let i = 0; i < RUNS; i++) {
 }
 const f = best(fileRuns);
 console.log(
-  `file   ${args.format}: ${fmt(f.lines)} lines, ${(f.bytes / MB).toFixed(0)} MB in ${f.seconds.toFixed(2)} s → ${fmt(f.lines / f.seconds)} lines/s, ${(f.bytes / MB / f.seconds).toFixed(0)} MB/s (${f.files.length} files, best of ${RUNS})`,
+  `file   ${args.format}: ${fmt(f.lines)} lines, ${(f.bytes / MB).toFixed(0)} MB in ${f.seconds.toFixed(2)} s → ${fmt(f.lines / f.seconds)} lines/s, ${(f.bytes / MB / f.seconds).toFixed(0)} MB/s (${f.files.length} files, best of ${RUNS}; ${spread(fileRuns)})`,
 );
 
 const busRuns: MockLogResult[] = [];
