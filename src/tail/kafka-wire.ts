@@ -33,7 +33,14 @@ export const KafkaErrorCode = {
   unknownLeaderEpoch: 75,
 } as const;
 
+/** Allocates the memory a response is assembled in (shared memory: its records go to the worker by reference). */
+export type FrameAlloc = (size: number) => Buffer;
+
+export const newFrame: FrameAlloc = (size) => Buffer.from(new SharedArrayBuffer(size));
+
 export class KafkaConnection {
+  /** Where responses are assembled; a reader may hand out recycled memory (kafka-fetch.ts). */
+  alloc: FrameAlloc = newFrame;
   private frame: Buffer | null = null;
   private filled = 0;
   private readonly sizeBuf = Buffer.alloc(4);
@@ -92,7 +99,7 @@ export class KafkaConnection {
         while (this.sizeBytes < 4 && pos < d.length) this.sizeBuf[this.sizeBytes++] = d[pos++]!;
         if (this.sizeBytes < 4) return;
         const size = this.sizeBuf.readInt32BE(0);
-        this.frame = Buffer.from(new SharedArrayBuffer(size));
+        this.frame = this.alloc(size);
         this.filled = 0;
         this.sizeBytes = 0;
       }

@@ -202,6 +202,8 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
         continue;
       }
       await output(b.recs, await b.verdicts);
+      // Printed or copied: the source may reuse their memory (poll results are released in the order they came).
+      o.source.release?.();
       o.onBatch?.(stats);
       if (Date.now() - lastCommit >= (o.commitEveryMs ?? 1000)) await commit();
     }

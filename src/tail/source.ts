@@ -17,6 +17,11 @@ export interface TailSource {
   done(): boolean;
   /** A bounded read that ended on an idle timeout instead of its end offsets (see summary). */
   readonly idleEnd?: boolean;
+  /**
+   * The records of the oldest non-empty poll result not released yet are no longer used (printed, copied): their
+   * memory may be reused. Optional for a caller: what it never releases is left to the garbage collector.
+   */
+  release?(): void;
   /** With a consumer group: commit these next offsets (partition → next offset). */
   commit?(next: ReadonlyMap<number, number>): Promise<void>;
   close(): Promise<void>;
