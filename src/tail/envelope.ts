@@ -182,13 +182,23 @@ export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, me
   const key = r.key;
   const value = r.value;
   const head = prefix(r.topic, r.partition);
-  out.reserve(head.length + 96 + (key === null ? 4 : key.length * 2 + 2) + (value === null ? 4 : value.length));
-  const buf = out.raw();
+  out.reserve(head.length + ROOM + (key === null ? 4 : key.length * 2 + 2) + (value === null ? 4 : value.length));
+  let buf = out.raw();
   let o = copyInto(buf, out.length, head);
   o = Number.isSafeInteger(r.offset) && r.offset >= 0 ? digitsInto(buf, o, r.offset) : o + buf.write(String(r.offset), o, 'latin1');
   o = copyInto(buf, o, TIMESTAMP_KEY);
-  if (r.timestamp === null) o = copyInto(buf, o, NULL);
-  else o = Number.isSafeInteger(r.timestamp) && r.timestamp >= 0 ? digitsInto(buf, o, r.timestamp) : o + buf.write(String(r.timestamp), o, 'latin1');
+  const ts = r.timestamp;
+  if (ts === null) o = copyInto(buf, o, NULL);
+  else if (ts === lastTs) {
+    // Records of a batch mostly share their timestamp: its digits are copied, not computed again.
+    for (let i = 0; i < lastTsLen; i++) buf[o++] = lastTsDigits[i]!;
+  } else if (Number.isSafeInteger(ts) && ts >= 0) {
+    const e = digitsInto(buf, o, ts);
+    lastTsLen = Math.min(e - o, lastTsDigits.length);
+    for (let i = 0; i < lastTsLen; i++) lastTsDigits[i] = buf[o + i]!;
+    lastTs = e - o === lastTsLen ? ts : -1;
+    o = e;
+  } else o += buf.write(String(ts), o, 'latin1');
   o = copyInto(buf, o, KEY_KEY);
   if (key === null) o = copyInto(buf, o, NULL);
   else {
@@ -211,6 +221,9 @@ export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, me
       out.seek(start);
       out.text(keyJson(key));
       o = out.length;
+      // text() may have moved the buffer: room for the rest again.
+      out.reserve(ROOM + (value === null ? 4 : value.length));
+      buf = out.raw();
     }
   }
   let empty = true;
@@ -218,9 +231,33 @@ export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, me
     empty = false;
     break;
   }
-  out.seek(o);
-  if (empty) out.bytes(NO_HEADERS);
-  else out.text(`,"headers":${JSON.stringify(r.headers)}`);
+  if (!empty) {
+    out.seek(o);
+    out.text(`,"headers":${JSON.stringify(r.headers)}`);
+    out.reserve(16 + (value === null ? 4 : value.length));
+    return appendValue(out, value, v, metaOnly);
+  }
+  // The common case written straight into the reserved room (the constant pieces and numbers fit in ROOM).
+  o = copyInto(buf, o, NO_HEADERS);
+  if (metaOnly) {
+    out.seek(copyInto(buf, o, CLOSE));
+    return;
+  }
+  o = copyInto(buf, o, VALUE_KEY);
+  if (value === null) o = copyInto(buf, o, NULL);
+  else if (v.json && !(v.breaks ?? hasLineBreak(value))) {
+    buf.set(value, o);
+    o += value.length;
+  } else {
+    out.seek(o);
+    out.text(valueJson({ text: v.text ?? value.toString('utf8'), json: v.json }));
+    out.bytes(CLOSE);
+    return;
+  }
+  out.seek(copyInto(buf, o, CLOSE));
+}
+
+function appendValue(out: ByteOut, value: Buffer | null, v: ValueView, metaOnly: boolean): void {
   if (!metaOnly) {
     out.bytes(VALUE_KEY);
     if (value === null) out.bytes(NULL);
@@ -229,6 +266,14 @@ export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, me
   }
   out.bytes(CLOSE);
 }
+
+/** Room reserved for an envelope's constant pieces and numbers (besides its head, key and value). */
+const ROOM = 128;
+
+/** The last timestamp written and its digits. */
+let lastTs = -1;
+const lastTsDigits = new Uint8Array(20);
+let lastTsLen = 0;
 
 /** One envelope pretty-printed (2-space indent); the value is re-indented with every number kept as written. */
 export function envelopePretty(r: EnvelopeRecord, v: ValueView, metaOnly: boolean): string {
