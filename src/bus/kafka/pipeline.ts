@@ -44,7 +44,7 @@ interface KjsBroker {
     producerEpoch?: number;
   }): Promise<unknown>;
   initProducerId(a: { transactionalId?: string; transactionTimeout: number }): Promise<{ producerId: unknown; producerEpoch: number }>;
-  connectionPool?: { pool?: Array<{ socket?: { destroy(): void } | null }> };
+  connectionPool?: { pool?: Array<{ socket?: { destroy(error?: Error): void } | null }> };
 }
 
 interface KjsPartitionMetadata {
@@ -253,10 +253,14 @@ export class ProducePipe {
     await this.cluster.disconnect().catch(() => {});
   }
 
-  /** Test hook: drop every connection to the brokers, as a network failure would, whatever is in flight. */
+  /**
+   * Test hook: drop every connection to the brokers, whatever is in flight, as a connection reset does (the socket
+   * fails with ECONNRESET). A bare destroy() would only emit 'close', which kafkajs does not listen to: its requests
+   * in flight would wait for the request timeout instead — a silent network loss, not what this simulates.
+   */
   dropConnections(): void {
     for (const broker of Object.values(this.cluster.brokerPool?.brokers ?? {})) {
-      for (const c of broker.connectionPool?.pool ?? []) c.socket?.destroy();
+      for (const c of broker.connectionPool?.pool ?? []) c.socket?.destroy(Object.assign(new Error('connection reset (dropped by the test hook)'), { code: 'ECONNRESET' }));
     }
   }
 
