@@ -30,9 +30,9 @@
  */
 import { ExactDecimal } from '../output/result';
 import { parseExact } from '../formats/validated-change';
-import type { DimReader, InputRecord, JobContext, JobLogic, JobOption, JobSpec, Json } from '../stream/types';
+import type { DimReader, InputRecord, JobContext, JobOption, JobSpec, Json } from '../stream/types';
 import { dwsTable, type DwsTable } from './tables';
-import { beijingDay, DAY_MS, dwsJob, TumblingWindow, type DwsInput } from './window';
+import { beijingDay, DAY_MS, dwsJob, TumblingWindow, WindowLogic, type DwsInput } from './window';
 
 export const PAYMENT_SUC_TABLE = 'dws_trade_payment_suc_window';
 export const ORDER_TABLE = 'dws_trade_order_window';
@@ -392,10 +392,10 @@ class ParsedBatch {
 type UuAcc = [number, number];
 
 /** First fact of a user per Beijing day (and first ever) → one window row of counts. */
-class UniqueUserLogic implements JobLogic {
-  private readonly win: TumblingWindow<UuAcc>;
+class UniqueUserLogic extends WindowLogic<UuAcc> {
 
   constructor(table: string, metrics: readonly [string, string], sizeMs: number) {
+    super();
     this.win = tableWindow<UuAcc>(table, sizeMs, (a) => ({ [metrics[0]]: a[0], [metrics[1]]: a[1] })).win;
   }
 
@@ -418,10 +418,6 @@ class UniqueUserLogic implements JobLogic {
       return a;
     });
     if (added) ctx.state.put('user', user, day);
-  }
-
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
   }
 }
 
@@ -461,14 +457,14 @@ interface SkuAcc {
   sums: Amounts;
 }
 
-class SkuOrderLogic implements JobLogic {
-  private readonly win: TumblingWindow<SkuAcc>;
+class SkuOrderLogic extends WindowLogic<SkuAcc> {
   private readonly keys: string[];
   private readonly dims: DimFetcher;
   private skus = new Map<string, SkuNames>();
   private readonly batch = new ParsedBatch();
 
   constructor(options: Readonly<Record<string, string>>, sizeMs: number) {
+    super();
     const w = tableWindow<SkuAcc>(SKU_ORDER_TABLE, sizeMs, (a) => ({
       ...a.names,
       original_amount: new ExactDecimal(a.sums[0]),
@@ -519,10 +515,6 @@ class SkuOrderLogic implements JobLogic {
     countMiss(ctx, names);
     ctx.state.put('detail', id, amounts, DEDUPE_TTL_MS);
   }
-
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
-  }
 }
 
 // -------------------------------------------------------------------------------------------- province orders
@@ -534,13 +526,13 @@ interface ProvinceAcc {
   amount: string;
 }
 
-class ProvinceOrderLogic implements JobLogic {
-  private readonly win: TumblingWindow<ProvinceAcc>;
+class ProvinceOrderLogic extends WindowLogic<ProvinceAcc> {
   private readonly dims: DimFetcher;
   private provinces = new Map<string, DimRow>();
   private readonly batch = new ParsedBatch();
 
   constructor(options: Readonly<Record<string, string>>, sizeMs: number) {
+    super();
     this.win = tableWindow<ProvinceAcc>(PROVINCE_ORDER_TABLE, sizeMs, (a) => ({
       province_name: a.name,
       order_count: a.orders.length,
@@ -591,10 +583,6 @@ class ProvinceOrderLogic implements JobLogic {
     }
     ctx.state.put('detail', id, amounts, DEDUPE_TTL_MS);
   }
-
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
-  }
 }
 
 // -------------------------------------------------------------------------------------------- refunds
@@ -606,14 +594,14 @@ interface RefundAcc {
 }
 
 
-class RefundLogic implements JobLogic {
-  private readonly win: TumblingWindow<RefundAcc>;
+class RefundLogic extends WindowLogic<RefundAcc> {
   private readonly keys: string[];
   private readonly dims: DimFetcher;
   private skus = new Map<string, SkuNames>();
   private readonly batch = new ParsedBatch();
 
   constructor(options: Readonly<Record<string, string>>, sizeMs: number) {
+    super();
     const w = tableWindow<RefundAcc>(REFUND_TABLE, sizeMs, (a) => ({ ...a.names, refund_count: a.orders.length }));
     this.win = w.win;
     this.keys = w.keys;
@@ -654,10 +642,6 @@ class RefundLogic implements JobLogic {
     if (!added) return;
     countMiss(ctx, names);
     ctx.state.put('refund', id, 1, DEDUPE_TTL_MS);
-  }
-
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
   }
 }
 

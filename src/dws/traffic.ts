@@ -16,8 +16,8 @@
  * across midnight) is not counted (`earlier_day`): counting it would make the next event of the later day a second
  * "first". Event time is `ts` (ms) of the record; a record without a usable one goes to the dead-letter topic.
  */
-import type { InputRecord, JobContext, JobLogic, JobSpec, Json } from '../stream/types';
-import { beijingDay, DAY_MS, dwsJob, TumblingWindow, type DwsInput } from './window';
+import type { InputRecord, JobContext, JobSpec, Json } from '../stream/types';
+import { beijingDay, DAY_MS, dwsJob, TumblingWindow, WindowLogic, type DwsInput } from './window';
 
 export const TRAFFIC_TABLES = {
   keyword: 'dws_traffic_source_keyword_page_view_window',
@@ -161,11 +161,11 @@ export function splitKeyword(keyword: string): string[] {
   return out;
 }
 
-class KeywordLogic implements JobLogic {
-  private readonly win: TumblingWindow<number>;
+class KeywordLogic extends WindowLogic<number> {
   /** Keyword → its words (keywords repeat a lot; segmenting is the costly part). */
   private readonly words = new Map<string, string[]>();
   constructor(sizeMs: number) {
+    super();
     this.win = new TumblingWindow<number>({ name: 'keyword', output: TRAFFIC_TABLES.keyword, sizeMs, row: (k, n) => ({ source: k[0]!, keyword: k[1]!, keyword_count: n }) });
   }
   process(r: InputRecord, ctx: JobContext): void {
@@ -183,9 +183,6 @@ class KeywordLogic implements JobLogic {
     }
     for (const w of words) this.win.add(ctx, p.ts, ['search', w], () => 0, (n) => n + 1);
   }
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
-  }
 }
 
 export const dwsTrafficSourceKeywordJob: JobSpec = dwsJob({
@@ -202,10 +199,10 @@ export const dwsTrafficSourceKeywordJob: JobSpec = dwsJob({
 type PageAcc = number[];
 const newPageAcc = (): PageAcc => [0, 0, 0, 0];
 
-class VcChArIsNewLogic implements JobLogic {
-  private readonly win: TumblingWindow<PageAcc>;
+class VcChArIsNewLogic extends WindowLogic<PageAcc> {
   private readonly uv = new FirstOfDay('uv');
   constructor(sizeMs: number) {
+    super();
     this.win = new TumblingWindow<PageAcc>({
       name: 'vc_ch_ar_is_new',
       output: TRAFFIC_TABLES.vcChArIsNew,
@@ -246,9 +243,6 @@ class VcChArIsNewLogic implements JobLogic {
     a[2]! += 1;
     a[3]! += dur;
   }
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
-  }
 }
 
 export const dwsTrafficVcChArIsNewJob: JobSpec = dwsJob({
@@ -261,9 +255,9 @@ export const dwsTrafficVcChArIsNewJob: JobSpec = dwsJob({
 
 // --- traffic_home_detail --------------------------------------------------------------------------------------
 
-class HomeDetailLogic implements JobLogic {
-  private readonly win: TumblingWindow<number[]>;
+class HomeDetailLogic extends WindowLogic<number[]> {
   constructor(sizeMs: number) {
+    super();
     this.win = new TumblingWindow<number[]>({ name: 'home_detail', output: TRAFFIC_TABLES.homeDetail, sizeMs, row: (_k, a) => ({ home_uv_ct: a[0]!, good_detail_uv_ct: a[1]! }) });
   }
   process(r: InputRecord, ctx: JobContext): void {
@@ -280,9 +274,6 @@ class HomeDetailLogic implements JobLogic {
     if (!firstOfDay(ctx, page === 'home' ? 'home' : 'detail', mid, p.ts)) return;
     this.win.add(ctx, p.ts, [], () => [0, 0], (a) => inc(a, i));
   }
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
-  }
 }
 
 export const dwsTrafficHomeDetailJob: JobSpec = dwsJob({
@@ -298,9 +289,9 @@ export const dwsTrafficHomeDetailJob: JobSpec = dwsJob({
 /** A login counts as "back" when the previous login day is at least this many days earlier (gmall 2022: > 7). */
 export const BACK_AFTER_DAYS = 8;
 
-class UserLoginLogic implements JobLogic {
-  private readonly win: TumblingWindow<number[]>;
+class UserLoginLogic extends WindowLogic<number[]> {
   constructor(sizeMs: number) {
+    super();
     this.win = new TumblingWindow<number[]>({ name: 'login', output: TRAFFIC_TABLES.login, sizeMs, row: (_k, a) => ({ back_ct: a[0]!, uu_ct: a[1]! }) });
   }
   process(r: InputRecord, ctx: JobContext): void {
@@ -325,9 +316,6 @@ class UserLoginLogic implements JobLogic {
       return a;
     });
   }
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
-  }
 }
 
 export const dwsUserLoginJob: JobSpec = dwsJob({
@@ -340,18 +328,15 @@ export const dwsUserLoginJob: JobSpec = dwsJob({
 
 // --- user_register --------------------------------------------------------------------------------------------
 
-class UserRegisterLogic implements JobLogic {
-  private readonly win: TumblingWindow<number>;
+class UserRegisterLogic extends WindowLogic<number> {
   constructor(sizeMs: number) {
+    super();
     this.win = new TumblingWindow<number>({ name: 'register', output: TRAFFIC_TABLES.register, sizeMs, row: (_k, n) => ({ register_ct: n }) });
   }
   process(r: InputRecord, ctx: JobContext): void {
     const f = fact(r, ctx);
     if (!f) return;
     this.win.add(ctx, f.ts, [], () => 0, (n) => n + 1);
-  }
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
   }
 }
 
@@ -365,9 +350,9 @@ export const dwsUserRegisterJob: JobSpec = dwsJob({
 
 // --- trade_cart_add_uu ----------------------------------------------------------------------------------------
 
-class CartAddUuLogic implements JobLogic {
-  private readonly win: TumblingWindow<number>;
+class CartAddUuLogic extends WindowLogic<number> {
   constructor(sizeMs: number) {
+    super();
     this.win = new TumblingWindow<number>({ name: 'cart_add', output: TRAFFIC_TABLES.cartAdd, sizeMs, row: (_k, n) => ({ cart_add_uu_ct: n }) });
   }
   process(r: InputRecord, ctx: JobContext): void {
@@ -380,9 +365,6 @@ class CartAddUuLogic implements JobLogic {
     }
     if (!firstOfDay(ctx, 'cart_add', user, f.ts)) return;
     this.win.add(ctx, f.ts, [], () => 0, (n) => n + 1);
-  }
-  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
-    this.win.fire(name, key, time, ctx);
   }
 }
 

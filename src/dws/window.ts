@@ -17,15 +17,14 @@
  * - `windowOption` / `parseWindow`: the `--window 10s` job option (ms, s, m).
  * - `dwsJob(def)`: a DWS JobSpec (input topic options, --window, output = the table name as topic).
  *
- * Usage in a job (see src/dws/traffic.ts):
- *   const win = new TumblingWindow<[number]>({ name: 'reg', output: TABLE, sizeMs: parseWindow(o.window), row: (_k, a) => ({ register_ct: a[0] }) });
- *   process(r, ctx) { …; win.add(ctx, ts, [], () => [0], (a) => { a[0]++; return a; }); }
- *   onTimer(name, key, time, ctx) { win.fire(name, key, time, ctx); }
+ * Usage in a job (see src/dws/traffic.ts): a class extending WindowLogic (its onTimer fires the window)
+ *   constructor() { super(); this.win = new TumblingWindow<[number]>({ name: 'reg', output: TABLE, sizeMs, row: (_k, a) => ({ register_ct: a[0] }) }); }
+ *   process(r, ctx) { …; this.win.add(ctx, ts, [], () => [0], (a) => { a[0]++; return a; }); }
  * A job on a hot path (traffic_vc_ch_ar_is_new) calls `win.beginBatch()` from prepare() and updates the group
  * `win.group(ctx, ts, gk, keys, init)` hands out: the window's state entry is then read and put once per batch,
  * not per record (the engine checkpoints between batches only).
  */
-import type { JobContext, JobLogic, JobOption, JobSpec, Json } from '../stream/types';
+import type { InputRecord, JobContext, JobLogic, JobOption, JobSpec, Json } from '../stream/types';
 
 export const BEIJING_OFFSET_MS = 8 * 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -220,6 +219,15 @@ export class TumblingWindow<A> {
       ctx.state.delete(this.ns, sk);
     }
     return true;
+  }
+}
+
+/** A job whose timers are all its window's: subclasses set `win` in their constructor; onTimer hands timers to it. */
+export abstract class WindowLogic<A> implements JobLogic {
+  protected win!: TumblingWindow<A>;
+  abstract process(record: InputRecord, ctx: JobContext): void;
+  onTimer(name: string, key: string, time: number, ctx: JobContext): void {
+    this.win.fire(name, key, time, ctx);
   }
 }
 
