@@ -451,6 +451,34 @@ function detailDelta(ctx: JobContext, ns: string, id: string, now: Amounts): { d
   return { delta, first: false };
 }
 
+/**
+ * The order detail fact of a record with its id, the `other` id column, its amounts and their change since the id was
+ * last seen; undefined when the record is dead-lettered (no id, not a number) or is an exact repeat (counted).
+ */
+function detailChange(
+  record: InputRecord,
+  ctx: JobContext,
+  parsed: Fact | null | undefined,
+  other: 'sku_id' | 'order_id',
+): { fact: Fact; id: string; other: string; amounts: Amounts; d: { delta: Amounts; first: boolean } } | undefined {
+  const fact = readFact(record, ctx, parsed);
+  if (!fact) return undefined;
+  const id = idText(fact.id);
+  const otherId = idText(fact[other]);
+  if (id === null || otherId === null) {
+    ctx.deadLetter(`order detail without id or ${other}`);
+    return undefined;
+  }
+  const amounts = detailAmounts(fact, ctx);
+  if (!amounts) return undefined;
+  const d = detailDelta(ctx, 'detail', id, amounts);
+  if (d === null) {
+    ctx.count('duplicate_order_detail');
+    return undefined;
+  }
+  return { fact, id, other: otherId, amounts, d };
+}
+
 /** Sku window accumulator: the names of the sku (first seen in the window) and the four sums. */
 interface SkuAcc {
   names: Record<string, string | null>;
@@ -482,21 +510,9 @@ class SkuOrderLogic extends WindowLogic<SkuAcc> {
   }
 
   process(record: InputRecord, ctx: JobContext): void {
-    const fact = readFact(record, ctx, this.batch.take(record));
-    if (!fact) return;
-    const id = idText(fact.id);
-    const sku = idText(fact.sku_id);
-    if (id === null || sku === null) {
-      ctx.deadLetter('order detail without id or sku_id');
-      return;
-    }
-    const amounts = detailAmounts(fact, ctx);
-    if (!amounts) return;
-    const d = detailDelta(ctx, 'detail', id, amounts);
-    if (d === null) {
-      ctx.count('duplicate_order_detail');
-      return;
-    }
+    const c = detailChange(record, ctx, this.batch.take(record), 'sku_id');
+    if (!c) return;
+    const { fact, id, other: sku, amounts, d } = c;
     const names = this.skus.get(sku) ?? EMPTY_SKU;
     const columns: Record<string, string | null> = { ...skuColumns(names), sku_id: sku };
     const keyValues = this.keys.map((k) => columns[k] ?? null);
@@ -546,21 +562,9 @@ class ProvinceOrderLogic extends WindowLogic<ProvinceAcc> {
   }
 
   process(record: InputRecord, ctx: JobContext): void {
-    const fact = readFact(record, ctx, this.batch.take(record));
-    if (!fact) return;
-    const id = idText(fact.id);
-    const order = idText(fact.order_id);
-    if (id === null || order === null) {
-      ctx.deadLetter('order detail without id or order_id');
-      return;
-    }
-    const amounts = detailAmounts(fact, ctx);
-    if (!amounts) return;
-    const d = detailDelta(ctx, 'detail', id, amounts);
-    if (d === null) {
-      ctx.count('duplicate_order_detail');
-      return;
-    }
+    const c = detailChange(record, ctx, this.batch.take(record), 'order_id');
+    if (!c) return;
+    const { fact, id, other: order, amounts, d } = c;
     const province = idText(fact.province_id);
     const row = province === null ? undefined : this.provinces.get(province);
     const name = row?.name ?? null;
