@@ -93,6 +93,16 @@ export function parseRowText(value: string): TextRow | undefined {
   return flatRowText(value) ?? parseRowTextGeneral(value);
 }
 
+/** The index of the quote closing a JSON string that starts at `from`, or -1 when it has an escape or control character or no end. */
+function plainStringEnd(s: string, from: number, n: number): number {
+  for (let j = from; j < n; j++) {
+    const d = s.charCodeAt(j);
+    if (d === 34) return j;
+    if (d === 92 || d < 32) return -1;
+  }
+  return -1;
+}
+
 /**
  * The common case of parseRowText in one pass, without JSON.parse's reviver (a call per value, and an object per
  * number): a JSON object whose values are strings without escapes, numbers, true, false or null (what the DWS
@@ -114,14 +124,8 @@ export function flatRowText(s: string): TextRow | null {
       // name
       if (c !== 34) return null;
       const ks = i + 1;
-      let j = ks;
-      for (;;) {
-        if (j >= n) return null;
-        const d = s.charCodeAt(j);
-        if (d === 34) break;
-        if (d === 92 || d < 32) return null;
-        j++;
-      }
+      let j = plainStringEnd(s, ks, n);
+      if (j < 0) return null;
       const name = s.slice(ks, j);
       if (name === '__proto__') return null; // assigning it is not adding a member
       i = j + 1;
@@ -133,14 +137,8 @@ export function flatRowText(s: string): TextRow | null {
       // value
       if (c === 34) {
         const vs = i + 1;
-        j = vs;
-        for (;;) {
-          if (j >= n) return null;
-          const d = s.charCodeAt(j);
-          if (d === 34) break;
-          if (d === 92 || d < 32) return null;
-          j++;
-        }
+        j = plainStringEnd(s, vs, n);
+        if (j < 0) return null;
         out[name] = s.slice(vs, j);
         i = j + 1;
       } else if (c === 45 || (c >= 48 && c <= 57)) {
