@@ -17,6 +17,7 @@ import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import type { Config } from '../src/config/load';
 import { q, rtwhError } from '../src/errors';
 import { resolveOptions } from '../src/stream/engine';
+import { ForwardThread } from '../src/stream/forward-thread';
 import { jobDetail, jobHealth, jobMetrics } from '../src/stream/metrics';
 import { jobSlug, resolveTopics, runJob } from '../src/stream/runtime';
 import type { DimReader, JobResult, JobSpec, JobStatus } from '../src/stream/types';
@@ -152,6 +153,7 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
   let bus: Bus | undefined;
   let endpoint: HttpEndpoint | undefined;
   let dims: DimsHandle | undefined;
+  let forwarder: ForwardThread | undefined;
   const last = new Map<string, JobStatus>();
   const progress: Progress[] = [];
   try {
@@ -160,6 +162,10 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
       dims = await opts.dims(config, ctx.io.cwd, flags);
     }
     bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
+    if (bus.kind === 'kafka') {
+      forwarder = await ForwardThread.start({ url: config.bus, cwd: ctx.io.cwd, clientId: config.kafka.clientId });
+      if (!forwarder) ctx.err(`${specs.map((s) => s.name).join(', ')}: forwarding in the jobs' own thread (the forwarding worker is not available in this build)`);
+    }
     const metrics = () => [...last.values()].flatMap((s) => jobMetrics(s));
     const health = (): Health => {
       const all = [...last.values()].map((s) => jobHealth(s));
@@ -192,6 +198,7 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
           signal: opts.signal ? AbortSignal.any([stop.signal, opts.signal]) : stop.signal,
           log: say,
           ...(dims ? { dims: dims.reader } : {}),
+          ...(forwarder ? { forwarder } : {}),
           onStatus: (s) => {
             last.set(p.spec.name, s);
             bar.add(s.records - bar.done, jobDetail(s));
@@ -229,6 +236,7 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
     stop.dispose();
     endpoint?.stop();
     await dims?.close().catch(() => undefined);
+    await forwarder?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
   }
 }

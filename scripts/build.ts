@@ -120,7 +120,7 @@ async function main(): Promise<number> {
     allowPositionals: false,
   });
   const entry = resolve(ROOT, values.entry);
-  const WORKERS = ['src/collect/cdc/bus-worker.ts', 'src/tail/check-worker.ts'];
+  const WORKERS = ['src/collect/cdc/bus-worker.ts', 'src/tail/check-worker.ts', 'src/stream/forward-worker.ts'];
   const outfile = resolve(ROOT, values.outfile);
   if (!existsSync(entry)) {
     console.error(`build: entry ${entry} does not exist (pass --entry FILE)`);
@@ -132,7 +132,7 @@ async function main(): Promise<number> {
   const duck = duckdbAssets();
   const result = await Bun.build({
     // Worker threads are extra entrypoints: a compiled binary can only start workers it embeds
-    // (cdc's bus producer, tail's record judge). Both fall back to the main thread when absent.
+    // (cdc's bus producer, tail's record judge, the jobs' forwarding). Each falls back to the main thread when absent.
     entrypoints: [entry, ...WORKERS.map((w) => resolve(ROOT, w))],
     compile: { outfile },
     target: 'bun',

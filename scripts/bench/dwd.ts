@@ -10,7 +10,9 @@
  * Best and median of --runs (the machine is shared), with the load average and the CPU seconds this process used
  * per wall second (well below 1: it waited for the broker or for a CPU).
  *
- *   bun scripts/bench/dwd.ts [--sessions 20000] [--runs 2] [--modes sqlite,kafka] [--batch N]
+ * On Kafka the outputs are forwarded by a worker thread, as `rtwh run` does; `--thread no` keeps them in the job's.
+ *
+ *   bun scripts/bench/dwd.ts [--sessions 20000] [--runs 2] [--modes sqlite,kafka] [--batch N] [--thread yes|no]
  */
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ import { openBus } from '../../src/bus/index';
 import type { Bus, ProduceMessage } from '../../src/bus/types';
 import { formatCount } from '../../src/cli/progress';
 import { dwdLogJob } from '../../src/dwd/log';
+import { ForwardThread } from '../../src/stream/forward-thread';
 import { runJob } from '../../src/stream/runtime';
 import { runCli } from '../../cmd/cli';
 
@@ -30,6 +33,8 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '2' },
     modes: { type: 'string', default: 'sqlite,kafka' },
     batch: { type: 'string', default: '' },
+    /** Kafka: forward in a worker thread as `rtwh run` does (src/stream/forward-thread.ts); 'no' = in the job's thread. */
+    thread: { type: 'string', default: 'yes' },
   },
 });
 const RUNS = Number(args.runs);
@@ -69,13 +74,13 @@ interface Run {
   cpuShare: number;
 }
 
-async function once(bus: Bus, input: string, tag: string): Promise<Run> {
+async function once(bus: Bus, input: string, tag: string, forwarder?: ForwardThread): Promise<Run> {
   const options: Record<string, string> = { 'input-topic': input };
   for (const o of dwdLogJob.outputs) options[o.topicOption!] = `${tag}_${o.name}`;
   Bun.gc(true);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
-  const r = await runJob(dwdLogJob, bus, { options, statePath: join(dir, `${tag}.db`), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag, ...(BATCH ? { batchRecords: BATCH } : {}) });
+  const r = await runJob(dwdLogJob, bus, { options, statePath: join(dir, `${tag}.db`), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag, ...(BATCH ? { batchRecords: BATCH } : {}), ...(forwarder ? { forwarder } : {}) });
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const out = Object.values(r.status.emitted).reduce((a, b) => a + b, 0);
@@ -106,20 +111,22 @@ async function main(): Promise<void> {
   }
   if (MODES.has('kafka')) {
     const bus = await openBus(args.kafka, { clientId: 'rtwh-bench-dwd' });
+    const forwarder = args.thread === 'no' ? undefined : await ForwardThread.start({ url: args.kafka, cwd: process.cwd(), clientId: 'rtwh-bench-dwd' });
     const tag = `bench_dwd_${Date.now().toString(36)}`;
     const made: string[] = [`${tag}_in`];
     try {
       await fill(bus, `${tag}_in`, lines);
       const rs = [];
       for (let i = 0; i < RUNS; i++) {
-        rs.push(await once(bus, `${tag}_in`, `${tag}_${i}`));
+        rs.push(await once(bus, `${tag}_in`, `${tag}_${i}`, forwarder));
         for (const o of dwdLogJob.outputs) made.push(`${tag}_${i}_${o.name}`);
       }
-      line('kafka', rs);
+      line(forwarder ? 'kafka' : 'kafka (1 thread)', rs);
     } finally {
       const admin = await bus.admin();
       for (const t of made) await admin.deleteTopic(t).catch(() => undefined);
       await admin.close();
+      await forwarder?.close();
       await bus.close();
     }
   }

@@ -5,7 +5,8 @@
  *   poll a batch ─► engine.processBatch ─► engine.advance ─► engine.checkpoint
  *     ─► ONE transaction: state, timers, input offsets, partition times + watermark, outputs and dead letters
  *        into the outbox (partition and per-partition sequence assigned) and the acknowledged outbox rows deleted
- *     ─► forward the new outbox chunks (in order per partition; the next batch is processed meanwhile)
+ *     ─► forward the new outbox chunks (in order per partition; the next batch is processed meanwhile) — on Kafka
+ *        by the forwarding thread when the caller gives one (forward-thread.ts), so the two overlap on two cores
  *
  * - Inputs start at the offsets in the state file (inputs.ts), never at the group's committed offset, which is
  *   only mirrored (best effort) for `rtwh groups`.
@@ -24,6 +25,7 @@ import { deadLetter, dlqTopic } from '../bus/dead-letter';
 import type { Admin, Bus, BusRecord, Consumer, Producer } from '../bus/types';
 import { q, RtwhError, rtwhError } from '../errors';
 import { Engine, resolveOptions, type Checkpoint } from './engine';
+import { ForwardThread } from './forward-thread';
 import { InputPositions, topicBounds, type Bounds } from './inputs';
 import { lastSeqsOnBus, OutputRouter, sendChunks, type Routable, type TailTarget } from './outbox';
 import { patience, transient } from './retry';
@@ -301,10 +303,13 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     // sqlite producer does not promise that (a send may yield before it writes), so each send waits for the one
     // before; a send behind a failed one is not made (the recovery sends it, in order).
     const pipelined = bus.kind === 'kafka';
+    // Kafka: the chunks are turned into requests in the forwarding thread when the caller started one.
+    const forwarder = pipelined ? o.forwarder : undefined;
     const launch = (chunks: OutboxChunk[]) => {
       if (chunks.length === 0) return;
+      const viaThread = forwarder !== undefined && ForwardThread.canTake(chunks);
       const send = () =>
-        sendChunks(producer!, chunks).then(
+        (viaThread ? forwarder.send(chunks) : sendChunks(producer!, chunks)).then(
           () => null,
           (e: unknown) => e,
         );

@@ -41,6 +41,11 @@ export interface OutboxChunk {
   partition: number;
   firstSeq: number;
   records: OutRecord[];
+  /**
+   * The records as stored (encodeRecordsBinary) with the producer names their indexes refer to: set on chunks
+   * committed by this process, so a forwarding thread can be handed the chunk as one buffer.
+   */
+  stored?: { bytes: Uint8Array; producers: readonly string[] };
 }
 
 export interface StoredInputOffset {
@@ -162,7 +167,9 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
     buf.writeInt32LE(vl, head + 14);
     buf.writeInt32LE(hl, head + 18);
   }
-  const out = Buffer.from(buf.subarray(0, pos));
+  // Shared memory: a forwarding thread (forward-thread.ts) is handed the chunk without a copy. Never written again.
+  const out = Buffer.from(new SharedArrayBuffer(pos));
+  buf.copy(out, 0, 0, pos);
   for (let i = 0; i < records.length; i++) {
     const vl = valueAt[2 * i + 1]!;
     if (vl >= 0) records[i]!.value = out.subarray(valueAt[2 * i]!, valueAt[2 * i]! + vl);
@@ -170,7 +177,7 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
   return out;
 }
 
-function decodeRecordsBinary(bytes: Uint8Array, producers: readonly string[]): OutRecord[] {
+export function decodeRecordsBinary(bytes: Uint8Array, producers: readonly string[]): OutRecord[] {
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
   const out: OutRecord[] = [];
   let pos = 0;
@@ -384,6 +391,7 @@ export class StateStore {
         );
         const res = s.addChunk.run(c.topic, c.partition, c.firstSeq, c.firstSeq + c.records.length - 1, JSON.stringify(producers), bytes);
         c.id = Number(res.lastInsertRowid);
+        c.stored = { bytes, producers };
       }
       for (const [k, seq] of b.seqs) {
         const i = k.indexOf('\u0000');

@@ -15,6 +15,7 @@
  *
  * One process runs a job at a time (a lock on the state file); the job reads every partition of its inputs.
  */
+import type { ForwardThread } from './forward-thread';
 
 /** A JSON value as jobs produce them (bigint and exact decimals are serialised by the runtime's JSON writer). */
 export type Json = string | number | boolean | null | bigint | { toJSON(): unknown } | Json[] | { [k: string]: Json };
@@ -161,6 +162,11 @@ export interface RunOptions {
   onStatus?: (s: JobStatus) => void;
   statusIntervalMs?: number;
   dims?: DimReader;
+  /**
+   * Kafka: the thread that turns committed outputs into produce requests (forward-thread.ts; one for all the jobs
+   * of a process). Without it the job's own thread does that too.
+   */
+  forwarder?: ForwardThread;
 }
 
 export interface JobStatus {

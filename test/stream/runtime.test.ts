@@ -133,6 +133,7 @@ interface ChildArgs {
   batch?: number;
   ooo?: number;
   idle?: number;
+  forward?: boolean;
 }
 
 function spawnJob(a: ChildArgs) {
@@ -214,14 +215,15 @@ for (const kind of ['sqlite', 'kafka'] as const) {
         })();
         const args: ChildArgs = { bus: url, state: join(dir, 'state.db'), options: options(t, gap), group, batch: 500 };
         for (let i = 0; i < kills; i++) {
-          const child = spawnJob(args);
+          // Kafka: every other run forwards in a worker thread (as `rtwh run` does); each recovers the other's outbox.
+          const child = spawnJob({ ...args, forward: i % 2 === 0 });
           // Sometimes during start-up (recovery), mostly while it processes.
           await Bun.sleep(i % 3 === 0 ? 100 + Math.random() * 400 : 600 + Math.random() * (kind === 'kafka' ? 6000 : 1500));
           child.proc.kill('SIGKILL');
           await child.proc.exited;
         }
         await writer;
-        const last = spawnJob({ ...args, untilIdle: true });
+        const last = spawnJob({ ...args, untilIdle: true, forward: true });
         const r = await last.finish();
         expect({ code: r.code, stderr: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, stderr: '' });
         const result = JSON.parse(r.stdout) as { status: JobStatus };

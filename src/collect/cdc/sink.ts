@@ -4,6 +4,7 @@
  * the ones behind it until reset(), so retries keep the order.
  */
 import type { Bus, ProduceMessage, Producer, ProducerOptions } from '../../bus/types';
+import { startWorker } from '../../bus/worker-thread';
 import { RtwhError, type ErrorCode } from '../../errors';
 import type { FromWorker, ToWorker } from './bus-worker';
 import { recordKey, recordValue, type OutRecord } from './queue';
@@ -111,15 +112,12 @@ export class WorkerSink implements RecordSink {
   static async start(o: WorkerSinkOptions): Promise<WorkerSink | undefined> {
     // From source the worker sits beside this file; in a compiled binary it is an extra entrypoint of the build,
     // addressed by its path from the repository root.
-    for (const spec of [new URL('./bus-worker.ts', import.meta.url).href, './src/collect/cdc/bus-worker.ts']) {
-      const worker = await startWorker(spec, o.startTimeoutMs ?? 5000);
-      if (!worker) continue;
-      const sink = new WorkerSink(worker);
-      const open: ToWorker = { type: 'open', url: o.url, cwd: o.cwd, topic: o.topic, ...(o.clientId ? { clientId: o.clientId } : {}), ...(o.producer ? { producer: o.producer } : {}) };
-      worker.postMessage(open);
-      return sink;
-    }
-    return undefined;
+    const worker = await startWorker([new URL('./bus-worker.ts', import.meta.url).href, './src/collect/cdc/bus-worker.ts'], o.startTimeoutMs ?? 5000);
+    if (!worker) return undefined;
+    const sink = new WorkerSink(worker);
+    const open: ToWorker = { type: 'open', url: o.url, cwd: o.cwd, topic: o.topic, ...(o.clientId ? { clientId: o.clientId } : {}), ...(o.producer ? { producer: o.producer } : {}) };
+    worker.postMessage(open);
+    return sink;
   }
 
   private onMessage(m: FromWorker): void {
@@ -251,33 +249,4 @@ function writeBytes(to: Buffer, at: number, x: string | Uint8Array): number {
   if (typeof x === 'string') return to.write(x, at);
   to.set(x, at);
   return x.length;
-}
-
-/** A worker that said it is ready, or undefined when `spec` cannot be loaded in this build. */
-async function startWorker(spec: string, timeoutMs: number): Promise<Worker | undefined> {
-  let worker: Worker;
-  try {
-    worker = new Worker(spec);
-  } catch {
-    return undefined;
-  }
-  const ready = await new Promise<boolean>((resolve) => {
-    const t = setTimeout(() => resolve(false), timeoutMs);
-    worker.onmessage = (e: MessageEvent) => {
-      if ((e.data as FromWorker).type === 'ready') {
-        clearTimeout(t);
-        resolve(true);
-      }
-    };
-    worker.onerror = () => {
-      clearTimeout(t);
-      resolve(false);
-    };
-  });
-  if (!ready) {
-    worker.terminate();
-    return undefined;
-  }
-  worker.onerror = null;
-  return worker;
 }

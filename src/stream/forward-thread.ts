@@ -1,0 +1,102 @@
+/**
+ * The job's side of the forwarding thread (forward-worker.ts): committed outbox chunks are handed over as their
+ * stored bytes, and the returned promise settles when the bus acknowledged them (or rejects with the RtwhError the
+ * producer gave, so the runtime's recovery and retry rules are the same as with a producer in its own thread).
+ * One thread serves every job of a process; the jobs' threads keep doing the work of the next batch meanwhile.
+ */
+import { startWorker } from '../bus/worker-thread';
+import { RtwhError, type ErrorCode } from '../errors';
+import type { FromForwarder, ToForwarder, WireChunk } from './forward-worker';
+import type { OutboxChunk } from './state-store';
+
+export interface ForwardThreadOptions {
+  /** The bus URL the worker opens (its own connections). */
+  url: string;
+  cwd: string;
+  clientId?: string;
+  /** How long the worker may take to start before forwarding stays in the job's thread. */
+  startTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+}
+
+export class ForwardThread {
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private closedWaiter: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly worker: Worker) {
+    worker.onmessage = (e: MessageEvent) => this.onMessage(e.data as FromForwarder);
+    worker.onerror = (e: ErrorEvent) => this.failAll(new RtwhError('INTERNAL', `the forwarding thread failed: ${e.message}`));
+    // Never what keeps the process alive: every job closes it, or waits for its sends, before returning.
+    (worker as Worker & { unref?: () => void }).unref?.();
+  }
+
+  /** The thread, or undefined when this build cannot start it (the jobs then forward in their own thread). */
+  static async start(o: ForwardThreadOptions): Promise<ForwardThread | undefined> {
+    const worker = await startWorker([new URL('./forward-worker.ts', import.meta.url).href, './src/stream/forward-worker.ts'], o.startTimeoutMs ?? 5000);
+    if (!worker) return undefined;
+    const t = new ForwardThread(worker);
+    t.post({ type: 'open', url: o.url, cwd: o.cwd, ...(o.clientId ? { clientId: o.clientId } : {}) });
+    return t;
+  }
+
+  /** Chunks committed by this process carry their stored bytes; only those can be handed over. */
+  static canTake(chunks: readonly OutboxChunk[]): boolean {
+    return chunks.every((c) => c.stored !== undefined);
+  }
+
+  /** Sends the chunks (one producer call per topic, in chunk order); resolves when the bus acknowledged all. */
+  send(chunks: readonly OutboxChunk[]): Promise<void> {
+    if (this.closing) return Promise.reject(new RtwhError('INTERNAL', 'the forwarding thread is closed'));
+    const wire: WireChunk[] = chunks.map((c) => {
+      if (!c.stored) throw new RtwhError('INTERNAL', `outbox chunk ${c.id} has no stored bytes to hand to the forwarding thread`);
+      return { topic: c.topic, partition: c.partition, firstSeq: c.firstSeq, producers: c.stored.producers, bytes: c.stored.bytes };
+    });
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.post({ type: 'send', id, chunks: wire });
+    });
+  }
+
+  /** Waits for the sends handed over (their promises settle first), then stops the thread. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    const closed = new Promise<void>((r) => (this.closedWaiter = r));
+    this.post({ type: 'close' });
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
+    this.failAll(new RtwhError('INTERNAL', 'the forwarding thread was closed before the bus answered'));
+    this.worker.terminate();
+  }
+
+  private failAll(e: RtwhError): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+
+  private post(m: ToForwarder): void {
+    this.worker.postMessage(m);
+  }
+
+  private onMessage(m: FromForwarder): void {
+    if (m.type === 'closed') {
+      this.closedWaiter?.();
+      return;
+    }
+    if (m.type === 'ready') return;
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === 'ack') p.resolve();
+    else p.reject(new RtwhError(m.code as ErrorCode, m.message));
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * The forwarding thread (src/stream/forward-thread.ts) on real Kafka (RTWH_TEST_KAFKA): committed outbox chunks
+ * handed over as their stored bytes reach the bus exactly as the job's own producer sends them (keys, values,
+ * partitions, timestamps, the producer and sequence headers, in order), several jobs' sends in flight at once keep
+ * their order per partition, and a send the broker refuses is answered with the producer's error code.
+ */
+import { afterAll, describe, expect, test } from 'bun:test';
+import { join } from 'node:path';
+import { openBus } from '../../src/bus/index';
+import type { Bus, BusRecord } from '../../src/bus/types';
+import { RtwhError } from '../../src/errors';
+import { ForwardThread } from '../../src/stream/forward-thread';
+import { sendChunks } from '../../src/stream/outbox';
+import { StateStore, type OutboxChunk, type OutRecord } from '../../src/stream/state-store';
+import { OUT_HEADER } from '../../src/stream/types';
+import { readAll } from '../helpers/bus';
+import { tempDir } from '../helpers/cli';
+
+const KAFKA = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
+const tag = `fwd_${Date.now().toString(36)}`;
+const made: string[] = [];
+let bus: Bus;
+let thread: ForwardThread | undefined;
+
+const empty = { state: [], timersAdded: [], timersRemoved: [], offsets: [], partitionTimes: {}, watermark: null, seqs: new Map<string, number>(), deleteUpTo: 0 };
+
+async function topic(name: string, partitions: number): Promise<string> {
+  const t = `${tag}_${name}`;
+  const admin = await bus.admin();
+  try {
+    await admin.createTopic({ name: t, partitions });
+  } finally {
+    await admin.close();
+  }
+  made.push(t);
+  return t;
+}
+
+/** Chunks committed in a state file, so they carry their stored bytes as a job's do. */
+function committed(store: StateStore, chunks: OutboxChunk[]): OutboxChunk[] {
+  store.commit({ ...empty, chunks });
+  return chunks;
+}
+
+function records(n: number, producer: string, salt: string): OutRecord[] {
+  return Array.from({ length: n }, (_, i): OutRecord => ({
+    producer,
+    key: i % 7 === 0 ? null : `mid_${i % 13}`,
+    value: i % 11 === 0 ? null : JSON.stringify({ i, salt, text: 'ünï ✓ 𝄞 中文', pad: 'x'.repeat(i % 300) }),
+    ts: 1_736_812_800_000 + i,
+    headers: i % 17 === 0 ? { 'rtwh.dlq.reason': `not JSON: ${salt} ü`, 'rtwh.dlq.offset': String(i) } : null,
+  }));
+}
+
+const view = (r: BusRecord) => ({
+  partition: r.partition,
+  key: r.key?.toString() ?? null,
+  value: r.value?.toString() ?? null,
+  ts: r.timestamp,
+  headers: r.headers,
+});
+
+describe('forwarding thread', () => {
+  test('starts from source', async () => {
+    bus = await openBus(KAFKA);
+    thread = await ForwardThread.start({ url: KAFKA, cwd: process.cwd() });
+    expect(thread).toBeDefined();
+  });
+
+  test('chunks reach the bus as the job thread sends them: keys, values, partitions, timestamps, headers, order', async () => {
+    const viaThread = await topic('thread', 3);
+    const direct = await topic('direct', 3);
+    const dir = tempDir('rtwh-fwd-');
+    const store = StateStore.open(join(dir, 'job.db'), 'job');
+    try {
+      const make = (t: string) =>
+        committed(store, [
+          { id: 0, topic: t, partition: 0, firstSeq: 1, records: records(700, 'job/a', 'p0') },
+          { id: 0, topic: t, partition: 2, firstSeq: 1, records: records(300, 'job/dlq', 'p2') },
+          { id: 0, topic: t, partition: 0, firstSeq: 701, records: records(500, 'job/a', 'p0b') },
+        ]);
+      const a = make(viaThread);
+      expect(ForwardThread.canTake(a)).toBe(true);
+      await thread!.send(a);
+      const producer = await bus.producer();
+      try {
+        await sendChunks(producer, make(direct));
+      } finally {
+        await producer.close();
+      }
+      const got = (await readAll(bus, viaThread)).map(view);
+      const want = (await readAll(bus, direct)).map(view);
+      expect(got.length).toBe(1500);
+      expect(got).toEqual(want);
+      // Sequence headers count up per partition from the chunk's first sequence.
+      const seqs = got.filter((r) => r.partition === 0).map((r) => Number(r.headers[OUT_HEADER.seq]));
+      expect(seqs).toEqual(Array.from({ length: 1200 }, (_, i) => i + 1));
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  test('sends in flight together (two jobs) keep the order of the calls per partition', async () => {
+    const t = await topic('order', 1);
+    const dir = tempDir('rtwh-fwd-');
+    const stores = [StateStore.open(join(dir, 'a.db'), 'a'), StateStore.open(join(dir, 'b.db'), 'b')];
+    try {
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < 40; i++) {
+        const job = i % 2 === 0 ? 'a' : 'b';
+        const first = Math.floor(i / 2) * 50 + 1;
+        const chunk = committed(stores[i % 2]!, [{ id: 0, topic: t, partition: 0, firstSeq: first, records: records(50, `${job}/out`, `s${i}`) }]);
+        sends.push(thread!.send(chunk));
+      }
+      await Promise.all(sends);
+      const got = await readAll(bus, t);
+      expect(got.length).toBe(2000);
+      const salts = got.map((r) => (JSON.parse(r.value?.toString() ?? 'null') as { salt: string } | null)?.salt ?? null).filter((s) => s !== null);
+      const order = [...new Set(salts)];
+      expect(order).toEqual(Array.from({ length: 40 }, (_, i) => `s${i}`));
+    } finally {
+      for (const s of stores) s.close();
+    }
+  }, 120_000);
+
+  test('a send the broker refuses is answered with the producer error, and the thread goes on', async () => {
+    const t = await topic('refused', 1);
+    const dir = tempDir('rtwh-fwd-');
+    const store = StateStore.open(join(dir, 'job.db'), 'job');
+    try {
+      // Partition 4 of a one-partition topic: the job thread's producer refuses it with this code too.
+      const bad = committed(store, [{ id: 0, topic: t, partition: 4, firstSeq: 1, records: records(3, 'job/a', 'bad') }]);
+      const producer = await bus.producer();
+      let directCode = '';
+      try {
+        await sendChunks(producer, bad).catch((e: unknown) => (directCode = e instanceof RtwhError ? e.code : 'not an RtwhError'));
+      } finally {
+        await producer.close();
+      }
+      expect(directCode).not.toBe('');
+      const err = await thread!.send(bad).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(RtwhError);
+      expect(String((err as RtwhError).code)).toBe(directCode);
+      const good = committed(store, [{ id: 0, topic: t, partition: 0, firstSeq: 1, records: records(5, 'job/a', 'good') }]);
+      await thread!.send(good);
+      expect((await readAll(bus, t)).length).toBe(5);
+    } finally {
+      store.close();
+    }
+  }, 120_000);
+
+  test('after close, sends are refused', async () => {
+    await thread!.close();
+    const chunk: OutboxChunk = { id: 1, topic: 'x', partition: 0, firstSeq: 1, records: [], stored: { bytes: new Uint8Array(0), producers: [] } };
+    const err = await thread!.send([chunk]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RtwhError);
+  });
+});
+
+afterAll(async () => {
+  await thread?.close();
+  const admin = await bus.admin();
+  for (const t of made) await admin.deleteTopic(t).catch(() => undefined);
+  await admin.close();
+  await bus.close();
+});
