@@ -18,6 +18,7 @@ import { parseArgs } from 'node:util';
 import { openBus } from '../../src/bus/index';
 import type { Bus, ProduceMessage } from '../../src/bus/types';
 import { formatCount } from '../../src/cli/progress';
+import { ForwardThread } from '../../src/stream/forward-thread';
 import { runJob } from '../../src/stream/runtime';
 import type { JobSpec } from '../../src/stream/types';
 
@@ -81,6 +82,8 @@ async function once(mode: string, run: number): Promise<number> {
   const topics = { in: `${id}_in`, out: `${id}_out` };
   try {
     await fill(bus, topics.in);
+    // Kafka: outputs forwarded by a worker thread, as `rtwh run` does (src/stream/forward-thread.ts).
+    const forwarder = mode === 'kafka' ? await ForwardThread.start({ url, cwd: process.cwd() }) : undefined;
     const r = await runJob(passThrough, bus, {
       options: topics,
       statePath: join(dir, `${id}.db`),
@@ -89,7 +92,8 @@ async function once(mode: string, run: number): Promise<number> {
       batchRecords: BATCH,
       group: `${id}_group`,
       log: () => undefined,
-    });
+      ...(forwarder ? { forwarder } : {}),
+    }).finally(() => forwarder?.close());
     if (r.status.records !== RECORDS || r.status.emitted.out !== RECORDS) throw new Error(`${mode}: processed ${r.status.records}, emitted ${r.status.emitted.out} of ${RECORDS}`);
     return RECORDS / r.seconds;
   } finally {
