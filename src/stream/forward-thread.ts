@@ -32,8 +32,14 @@ export class ForwardThread {
   private constructor(private readonly worker: Worker) {
     worker.onmessage = (e: MessageEvent) => this.onMessage(e.data as FromForwarder);
     worker.onerror = (e: ErrorEvent) => this.failAll(new RtwhError('INTERNAL', `the forwarding thread failed: ${e.message}`));
-    // Never what keeps the process alive: every job closes it, or waits for its sends, before returning.
-    (worker as Worker & { unref?: () => void }).unref?.();
+    // Keeps the process alive only while sends are out (their answers come from the thread).
+    this.hold(false);
+  }
+
+  private hold(on: boolean): void {
+    const w = this.worker as Worker & { ref?: () => void; unref?: () => void };
+    if (on) w.ref?.();
+    else w.unref?.();
   }
 
   /** The thread, or undefined when this build cannot start it (the jobs then forward in their own thread). */
@@ -59,6 +65,7 @@ export class ForwardThread {
     });
     const id = this.nextId++;
     return new Promise<void>((resolve, reject) => {
+      if (this.pending.size === 0) this.hold(true);
       this.pending.set(id, { resolve, reject });
       this.post({ type: 'send', id, chunks: wire });
     });
@@ -81,6 +88,7 @@ export class ForwardThread {
   private failAll(e: RtwhError): void {
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
+    this.hold(false);
   }
 
   private post(m: ToForwarder): void {
@@ -96,6 +104,7 @@ export class ForwardThread {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    if (this.pending.size === 0) this.hold(false);
     if (m.type === 'ack') p.resolve();
     else p.reject(new RtwhError(m.code as ErrorCode, m.message));
   }

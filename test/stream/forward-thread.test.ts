@@ -152,6 +152,33 @@ describe('forwarding thread', () => {
     }
   }, 120_000);
 
+  test('a send in flight keeps the process alive until answered; an idle thread does not', async () => {
+    const t = await topic('alive', 1);
+    const dir = tempDir('rtwh-fwd-');
+    const script = join(dir, 'child.ts');
+    const src = (m: string) => JSON.stringify(join(import.meta.dir, '../../src/stream', m));
+    await Bun.write(
+      script,
+      [
+        `import { ForwardThread } from ${src('forward-thread.ts')};`,
+        `import { StateStore } from ${src('state-store.ts')};`,
+        `const store = StateStore.open(${JSON.stringify(join(dir, 'job.db'))}, 'job');`,
+        `const chunk = { id: 0, topic: ${JSON.stringify(t)}, partition: 0, firstSeq: 1, records: [{ producer: 'job/a', key: 'k', value: 'v', ts: 1736812800000, headers: null }] };`,
+        `store.commit({ state: [], timersAdded: [], timersRemoved: [], offsets: [], partitionTimes: {}, watermark: null, seqs: new Map(), deleteUpTo: 0, chunks: [chunk] });`,
+        `store.close();`,
+        `const thread = await ForwardThread.start({ url: ${JSON.stringify(KAFKA)}, cwd: process.cwd() });`,
+        // Nothing else is awaited: only the thread's answer can settle this, and the process must wait for it.
+        `thread.send([chunk]).then(() => console.log('acknowledged'), (e) => console.log('failed', e.message));`,
+      ].join('\n'),
+    );
+    const child = Bun.spawn([process.execPath, script], { stdout: 'pipe', stderr: 'pipe' });
+    const exited = await Promise.race([child.exited, Bun.sleep(30_000).then(() => 'still running')]);
+    if (exited === 'still running') child.kill('SIGKILL');
+    // Exits by itself (the thread was never closed), after the answer came.
+    expect({ exited, out: (await new Response(child.stdout).text()).trim() }).toEqual({ exited: 0, out: 'acknowledged' });
+    expect((await readAll(bus, t)).length).toBe(1);
+  }, 60_000);
+
   test('after close, sends are refused', async () => {
     await thread!.close();
     const chunk: OutboxChunk = { id: 1, topic: 'x', partition: 0, firstSeq: 1, records: [], stored: { bytes: new Uint8Array(0), producers: [] } };
