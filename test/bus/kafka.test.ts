@@ -498,6 +498,56 @@ describe('kafka bus: Kafka-specific', () => {
   );
 
   test(
+    'small polls over several fetch responses (batches released before they are polled out): every record once, in order; seek and commit as before',
+    async () => {
+      // ~12 MB in one partition: three or more fetch responses of at most 4 MiB per partition, each far more than
+      // one poll's worth, so batches are released (kafkajs fetches on) while their records are still buffered.
+      const admin = await bus.admin();
+      const topic = uniqueName('release');
+      await admin.createTopic({ name: topic, partitions: 1 });
+      await admin.close();
+      const pad = 'x'.repeat(4000);
+      const N = 3000;
+      const producer = await bus.producer();
+      await producer.send(topic, Array.from({ length: N }, (_, i) => ({ value: `${i}:${pad}` })));
+      await producer.close();
+      const group = uniqueName('g-release');
+      const c = await bus.consumer({ topics: [topic], group, maxPollRecords: 100 });
+      const admin2 = await bus.admin();
+      const committed = async () => (await admin2.groupLag(group)).find((p) => p.topic === topic && p.partition === 0)?.currentOffset;
+      try {
+        const seen: number[] = [];
+        const deadline = Date.now() + WAIT_MS;
+        const take = async (upTo: number) => {
+          while (seen.length < upTo && Date.now() < deadline) {
+            for (const r of await c.poll({ timeoutMs: 500, maxRecords: 37 })) {
+              expect(r.value?.toString()).toBe(`${r.offset}:${pad}`);
+              seen.push(r.offset);
+            }
+          }
+        };
+        await take(1500);
+        expect(seen).toEqual(Array.from({ length: seen.length }, (_, i) => i));
+        // commit() commits what was handed out, not what kafkajs fetched ahead (resolved for released batches).
+        await c.commit();
+        expect(await committed()).toBe(seen.length);
+        // Back to 700: what is buffered past the position is dropped and read again from there, once.
+        await c.seek({ topic, partition: 0, offset: 700 });
+        seen.length = 0;
+        await take(N - 700);
+        expect(seen).toEqual(Array.from({ length: N - 700 }, (_, i) => 700 + i));
+        expect(await c.poll({ timeoutMs: 300 })).toEqual([]);
+        await c.commit();
+        expect(await committed()).toBe(N);
+      } finally {
+        await c.close();
+        await admin2.close();
+      }
+    },
+    60_000,
+  );
+
+  test(
     'a reader without a group cannot commit, and its throwaway group is not listed',
     async () => {
       const admin = await bus.admin();

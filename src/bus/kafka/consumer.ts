@@ -3,12 +3,17 @@
  *
  * How it fits together:
  * - kafkajs runs with autoCommit off and eachBatchAutoResolve off. Each eachBatch call parks its batch in
- *   `active` and awaits until poll() has handed every record out. kafkajs does not fetch again until every batch
- *   of the last fetch is settled, so the buffer is bounded by one fetch response (maxBytes) — polling IS the
- *   back-pressure. Batches of several partitions can be parked at once (partitionsConsumedConcurrently), so one
- *   poll can return records of many partitions.
- * - As records are handed out, their offsets are resolved in kafkajs (its fetch position) and remembered in
- *   `positions` (what commit() with no argument commits: the next offset to read, Kafka's convention).
+ *   `parked` and awaits until poll() has handed every record out — or until no more than one poll's worth
+ *   (maxPollRecords) of the parked records is left: then the batches are released (the eachBatch calls end, their
+ *   last offsets resolved in kafkajs) and their records left stay buffered here. kafkajs does not fetch again until
+ *   every batch of the last fetch is settled, so the buffer is bounded by one fetch response (maxBytes) plus
+ *   maxPollRecords — polling IS the back-pressure — and the next fetch overlaps the caller's work on the last
+ *   polls of this one (without the release, a caller that polls as it works waited for every fetch). Batches of
+ *   several partitions can be parked at once (partitionsConsumedConcurrently), so one poll can return records of
+ *   many partitions.
+ * - As records are handed out, their offsets are resolved in kafkajs (its fetch position; not for released
+ *   batches, resolved already) and remembered in `positions` (what commit() with no argument commits: the next
+ *   offset to read, Kafka's convention). kafkajs commits nothing itself (autoCommit off).
  * - kafkajs only heartbeats between batches; a parked batch would starve the group session. A timer heartbeats
  *   while batches are parked (like the Java client's heartbeat thread), unless nobody polled for
  *   MAX_POLL_INTERVAL_MS (the Java client's max.poll.interval.ms: a stuck caller loses its partitions).
@@ -16,7 +21,8 @@
  *   not-yet-polled records are dropped, and kafkajs rejoins or refetches from the resolved offsets.
  * - On every group join (GROUP_JOIN) the assignment is replaced. Revoked partitions lose their buffered records
  *   and their positions; partitions this member keeps are seeked to our position (kafkajs would restart them
- *   at the committed offset), so this member never sees a record twice.
+ *   at the committed offset), so this member never sees a record twice: their released records are dropped
+ *   too (read again from that position).
  * - seek() drops buffered records of that partition and hands the offset to kafkajs (applied on its next fetch);
  *   seeks of partitions not assigned yet wait for the join that assigns them. A seek past the log end is reset by
  *   kafkajs to startFrom (it also commits that reset for the group); onBatch follows it.
@@ -55,8 +61,12 @@ const MAX_POLL_INTERVAL_MS = 300_000;
 /** A fetch returns at least one record batch even when it is bigger (KIP-74); these only bound the usual case. */
 const MAX_BYTES_PER_PARTITION = 4 * 1024 * 1024;
 const MAX_BYTES = 32 * 1024 * 1024;
-/** Idle fetch long-poll. Short, because close() waits for the fetch in flight. */
-const FETCH_MAX_WAIT_MS = 500;
+/**
+ * Idle fetch long-poll (the broker answers at once when there are records). Short, because close() waits for the
+ * fetch in flight: at 500 ms that was most of what closing an idle consumer took (the end of every --until-idle
+ * run). An idle consumer sends ~10 empty fetches a second.
+ */
+const FETCH_MAX_WAIT_MS = 100;
 const PARTITIONS_IN_FLIGHT = 16;
 
 interface ParkedBatch {
@@ -68,7 +78,15 @@ interface ParkedBatch {
   next: number;
   resolveOffset(offset: string): void;
   heartbeat(): Promise<void>;
-  /** Ends the eachBatch call: without error after a drain/seek/revoke, with the error to make kafkajs react. */
+  /**
+   * True once release() ended the eachBatch call early: kafkajs has the batch's last offset resolved (and fetches
+   * what follows), and the records not handed out yet are only in this buffer.
+   */
+  released: boolean;
+  /** Ends the eachBatch call, the batch resolved up to its end, and keeps the batch here for its records left. */
+  release(): void;
+  /** Drops the batch (records left and all) and ends the eachBatch call if it is still running: without error
+   *  after a drain/seek/revoke, with the error to make kafkajs react. */
   settle(err?: unknown): void;
 }
 
@@ -137,6 +155,8 @@ export class KafkaConsumer implements Consumer {
   private pollWaiters: (() => void)[] = [];
   private heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   private lastPollAt = Date.now();
+  /** A batch was released since poll() last returned (poll lets kafkajs send its next fetch before it returns). */
+  private releasedSincePoll = false;
   private failure: RtwhError | null = null;
   private closed = false;
   private admin: KafkaJsAdmin | null = null;
@@ -292,7 +312,7 @@ export class KafkaConsumer implements Consumer {
     // since the last commit may have gone to another member meanwhile, so restart from the committed offsets.
     const sameMember = this.memberId === memberId;
     this.memberId = memberId;
-    for (const b of [...this.parked]) if (!next.has(b.key)) b.settle();
+    for (const b of [...this.parked]) if (b.released || !next.has(b.key)) b.settle();
     for (const key of [...this.positions.keys()]) if (!sameMember || !next.has(key)) this.positions.delete(key);
     this.assigned = next;
 
@@ -341,7 +361,10 @@ export class KafkaConsumer implements Consumer {
     const pos = this.positions.get(key);
     // (Batch.fetchedOffset, the offset kafkajs asked for, is set by kafkajs 2.2 but missing from its typings.)
     const fetched = Number((batch as { fetchedOffset?: string }).fetchedOffset);
-    if (pos !== undefined && fetched < pos) this.positions.delete(key);
+    if (pos !== undefined && fetched < pos) {
+      this.positions.delete(key);
+      for (const b of [...this.parked]) if (b.key === key) b.settle();
+    }
     const records = batch.messages.map((m) => toRecord(batch.topic, batch.partition, m));
     if (records.length === 0) {
       p.resolveOffset(batch.lastOffset());
@@ -356,6 +379,14 @@ export class KafkaConsumer implements Consumer {
         next: 0,
         resolveOffset: p.resolveOffset,
         heartbeat: p.heartbeat,
+        released: false,
+        release: () => {
+          if (parked.released) return;
+          parked.released = true;
+          // The batch's last record: kafkajs resolves its batch's last offset for it (past trailing control records).
+          p.resolveOffset(String(records[records.length - 1]!.offset));
+          resolve();
+        },
         settle: (err?: unknown) => {
           const i = this.parked.indexOf(parked);
           if (i < 0) return;
@@ -367,6 +398,7 @@ export class KafkaConsumer implements Consumer {
       };
       this.parked.push(parked);
       this.startHeartbeats();
+      this.releaseWhenLow();
       this.wakePollers();
     });
   }
@@ -425,7 +457,15 @@ export class KafkaConsumer implements Consumer {
       if (this.failure) throw this.failure;
     }
     this.lastPollAt = Date.now();
-    return this.take(max);
+    const out = this.take(max);
+    if (this.releasedSincePoll) {
+      // kafkajs gets from the released eachBatch call to its next fetch request in a few dozen promise steps; one
+      // turn of the event loop lets it take them all now, where the caller's work would give it one step per
+      // await (the request went out two or three polls later).
+      this.releasedSincePoll = false;
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    return out;
   }
 
   private take(max: number): BusRecord[] {
@@ -438,10 +478,27 @@ export class KafkaConsumer implements Consumer {
       b.next += n;
       const last = b.records[b.next - 1] as BusRecord;
       this.positions.set(b.key, last.offset + 1);
-      b.resolveOffset(String(last.offset));
+      if (!b.released) b.resolveOffset(String(last.offset));
       if (b.next >= b.records.length) b.settle();
     }
+    this.releaseWhenLow();
     return out;
+  }
+
+  /**
+   * Releases the batches kafkajs waits on while no more than one poll's worth (maxPollRecords) of released records
+   * is left (see the top): at once when they arrive at an empty buffer, else once the polls have come that far.
+   */
+  private releaseWhenLow(): void {
+    let left = 0;
+    let holding = false;
+    for (const b of this.parked) {
+      if (b.released) left += b.records.length - b.next;
+      else holding = true;
+    }
+    if (!holding || left > this.maxPollRecords) return;
+    for (const b of this.parked) b.release();
+    this.releasedSincePoll = true;
   }
 
   async commit(offsets?: TopicPartitionOffset[]): Promise<void> {
