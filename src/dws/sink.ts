@@ -345,9 +345,12 @@ export async function runSink(bus: Bus, target: SinkTarget, o: SinkOptions): Pro
     };
     timer = setInterval(() => void report().catch(() => undefined), o.statusIntervalMs ?? 1000);
 
+    // --until-idle: an empty poll is also how the sink notices the producers are done, so it waits less (the
+    // end of a run waited up to a whole poll for nothing).
+    const pollMs = o.untilIdle ? 50 : 200;
     for (;;) {
       if (o.signal?.aborted) break;
-      const polled = await consumer.poll({ timeoutMs: 200, maxRecords: batch });
+      const polled = await consumer.poll({ timeoutMs: pollMs, maxRecords: batch });
       // Seeks newly assigned partitions to the stored offsets; what this poll returned for them is dropped.
       const fresh = await positions.sync(consumer, stored, bounds);
       const perTable = new Map<string, Map<string, TextRow>>();
