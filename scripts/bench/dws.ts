@@ -126,6 +126,7 @@ function line(mode: string, rs: Run[]): void {
   console.log(
     `${mode.padEnd(7)} ${formatCount(Math.round(EVENTS / best)).padStart(9)} events/s best (${best.toFixed(2)} s), median ${formatCount(Math.round(EVENTS / median))}/s · ${formatCount(rs[0]!.rows)} rows loaded (${formatCount(rs[0]!.windows)} emitted; the job alone done after ${rs[0]!.jobSeconds.toFixed(2)} s) · process CPU ${((cpu * 1e6) / EVENTS).toFixed(2)} µs/event (median) · load ${loadavg()[0]!.toFixed(2)}`,
   );
+  if (rs.length > 1) console.log(`        each run: ${rs.map((r) => `${r.seconds.toFixed(2)} s ${((r.cpu * 1e6) / EVENTS).toFixed(2)} µs/event`).join(' · ')}`);
 }
 
 try {
