@@ -548,6 +548,42 @@ describe('kafka bus: Kafka-specific', () => {
   );
 
   test(
+    'seeks back and forth within what is buffered: each next poll starts exactly there, the rest follows in order',
+    async () => {
+      const admin = await bus.admin();
+      const topic = uniqueName('rewind');
+      await admin.createTopic({ name: topic, partitions: 1 });
+      await admin.close();
+      const producer = await bus.producer();
+      await producer.send(topic, Array.from({ length: 300 }, (_, i) => ({ value: `v${i}` })));
+      await producer.close();
+      const c = await bus.consumer({ topics: [topic], maxPollRecords: 50 });
+      try {
+        const first = await pollUntil(c, 1, WAIT_MS);
+        expect(first[0]?.offset).toBe(0);
+        const from = async (offset: number, n: number) => {
+          await c.seek({ topic, partition: 0, offset });
+          const got = await pollUntil(c, n, WAIT_MS);
+          expect(got.slice(0, n).map((r) => [r.offset, r.value?.toString()])).toEqual(Array.from({ length: n }, (_, i) => [offset + i, `v${offset + i}`]));
+        };
+        await from(0, 50); // the first poll's records again (what the runtime does after its first poll)
+        await from(10, 30);
+        await from(200, 20);
+        await from(5, 120);
+        await from(299, 1);
+        // A whole run after the last seek: every record once, in order, to the end.
+        await c.seek({ topic, partition: 0, offset: 120 });
+        const rest = await pollUntil(c, 180, WAIT_MS);
+        expect(rest.map((r) => r.offset)).toEqual(Array.from({ length: 180 }, (_, i) => 120 + i));
+        expect(await c.poll({ timeoutMs: 300 })).toEqual([]);
+      } finally {
+        await c.close();
+      }
+    },
+    60_000,
+  );
+
+  test(
     'a reader without a group cannot commit, and its throwaway group is not listed',
     async () => {
       const admin = await bus.admin();

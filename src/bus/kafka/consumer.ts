@@ -23,8 +23,9 @@
  *   and their positions; partitions this member keeps are seeked to our position (kafkajs would restart them
  *   at the committed offset), so this member never sees a record twice: their released records are dropped
  *   too (read again from that position).
- * - seek() drops buffered records of that partition and hands the offset to kafkajs (applied on its next fetch);
- *   seeks of partitions not assigned yet wait for the join that assigns them. A seek past the log end is reset by
+ * - seek() to an offset the buffer holds records from goes back to them (rewind); else it drops the buffered
+ *   records of that partition and hands the offset to kafkajs (applied on its next fetch); seeks of partitions
+ *   not assigned yet wait for the join that assigns them. A seek past the log end is reset by
  *   kafkajs to startFrom (it also commits that reset for the group); onBatch follows it.
  * - Without a group the reader joins a throwaway group (EPHEMERAL_GROUP_PREFIX + uuid), never commits, and
  *   deletes the group on close.
@@ -573,6 +574,11 @@ export class KafkaConsumer implements Consumer {
       this.pendingSeeks.set(key, tp.offset);
       return;
     }
+    if (this.rewind(key, tp.offset)) {
+      this.positions.set(key, tp.offset);
+      this.wakePollers();
+      return;
+    }
     for (const b of [...this.parked]) if (b.key === key) b.settle();
     this.positions.set(key, tp.offset);
     try {
@@ -581,6 +587,26 @@ export class KafkaConsumer implements Consumer {
       // kafkajs is between a crash and its restart (no consumer group object): apply at the next join.
       this.pendingSeeks.set(key, tp.offset);
     }
+  }
+
+  /**
+   * A seek to an offset this buffer still holds records from (handed out or not) goes back to them, without a
+   * refetch: true then. The buffered batches of a partition are one run of its records (each fetch starts where
+   * the batch before it ended, and whatever drops a batch drops all of the partition's), so from a batch whose
+   * first record is at or before `offset` up to the last buffered record, the next poll hands out what a fetch at
+   * `offset` would return; kafkajs goes on from where it is. Batches before that one are dropped. (The runtime
+   * seeks every partition it is assigned to its stored offset after the first poll: that first fetch now counts.)
+   */
+  private rewind(key: string, offset: number): boolean {
+    const mine = this.parked.filter((b) => b.key === key);
+    const at = mine.findIndex((b) => b.records.length > 0 && b.records[0]!.offset <= offset && offset <= b.records[b.records.length - 1]!.offset);
+    if (at < 0) return false;
+    for (let k = 0; k < at; k++) mine[k]!.settle();
+    const b = mine[at]!;
+    let i = 0;
+    while (b.records[i]!.offset < offset) i++;
+    b.next = i;
+    return true;
   }
 
   async seekToTimestamp(topic: string, timestampMs: number): Promise<void> {
