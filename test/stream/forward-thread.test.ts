@@ -11,10 +11,12 @@ import type { Bus, BusRecord } from '../../src/bus/types';
 import { RtwhError } from '../../src/errors';
 import { ForwardThread } from '../../src/stream/forward-thread';
 import { sendChunks } from '../../src/stream/outbox';
+import { runJob } from '../../src/stream/runtime';
 import { StateStore, type OutboxChunk, type OutRecord } from '../../src/stream/state-store';
-import { OUT_HEADER } from '../../src/stream/types';
+import { OUT_HEADER, type JobSpec } from '../../src/stream/types';
 import { readAll } from '../helpers/bus';
 import { tempDir } from '../helpers/cli';
+import { freePort } from '../helpers/redis';
 
 const KAFKA = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
 const tag = `fwd_${Date.now().toString(36)}`;
@@ -178,6 +180,60 @@ describe('forwarding thread', () => {
     expect({ exited, out: (await new Response(child.stdout).text()).trim() }).toEqual({ exited: 0, out: 'acknowledged' });
     expect((await readAll(bus, t)).length).toBe(1);
   }, 60_000);
+
+  test('a thread whose sends all fail: the job recovers each batch itself, every record once, in order', async () => {
+    const input = await topic('fail_in', 2);
+    const output = `${tag}_fail_out`;
+    made.push(output);
+    const n = 3000;
+    const p = await bus.producer();
+    try {
+      await p.send(input, Array.from({ length: n }, (_, i) => ({ key: `k${i % 17}`, value: JSON.stringify({ i }), timestamp: 1_736_812_800_000 + i })));
+    } finally {
+      await p.close();
+    }
+    // Nothing listens on this port: every send of the thread fails, as when it loses the broker.
+    const dead = await ForwardThread.start({ url: `kafka://127.0.0.1:${await freePort()}`, cwd: process.cwd() });
+    const logs: string[] = [];
+    const spec: JobSpec = {
+      name: 'fwd pass',
+      description: 'every input record to the output',
+      inputs: [{ name: 'in', topicOption: 'in' }],
+      outputs: [{ name: 'out', topicOption: 'out', partitions: 2 }],
+      options: [
+        { name: 'in', description: 'input topic', default: 'in' },
+        { name: 'out', description: 'output topic', default: 'out' },
+      ],
+      create: () => ({
+        process(r, ctx) {
+          ctx.emit('out', r.key, r.value ?? '', r.timestamp);
+        },
+      }),
+    };
+    try {
+      const r = await runJob(spec, bus, {
+        options: { in: input, out: output },
+        statePath: join(tempDir('rtwh-fwd-'), 'job.db'),
+        startFrom: 'earliest',
+        untilIdle: true,
+        batchRecords: 1000,
+        group: `${tag}_fail`,
+        log: (m) => logs.push(m),
+        forwarder: dead!,
+      });
+      expect(r.status.emitted.out).toBe(n);
+      expect(r.status.outboxPending).toBe(0);
+    } finally {
+      await dead?.close();
+    }
+    expect(logs.some((m) => m.startsWith('forwarding failed'))).toBe(true);
+    const got = await readAll(bus, output);
+    expect(got.map((x) => (JSON.parse(x.value!.toString()) as { i: number }).i).sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+    for (const part of [0, 1]) {
+      const seqs = got.filter((x) => x.partition === part).map((x) => Number(x.headers[OUT_HEADER.seq]));
+      expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    }
+  }, 240_000);
 
   test('after close, sends are refused', async () => {
     await thread!.close();
