@@ -199,8 +199,19 @@ export const dwsTrafficSourceKeywordJob: JobSpec = dwsJob({
 type PageAcc = number[];
 const newPageAcc = (): PageAcc => [0, 0, 0, 0];
 
+/** A mid's last group: its key values and the group key made of them (see VcChArIsNewLogic.groupKey). */
+interface MidGroup {
+  vc: string | null;
+  ch: string | null;
+  ar: string | null;
+  isNew: string | null;
+  gk: string;
+}
+
 class VcChArIsNewLogic extends WindowLogic<PageAcc> {
   private readonly uv = new FirstOfDay('uv');
+  /** mid → its last group (a mid keeps its version, channel, area and is_new for a while). */
+  private readonly midGroups = new Map<string, MidGroup>();
   constructor(sizeMs: number) {
     super();
     this.win = new TumblingWindow<PageAcc>({
@@ -234,14 +245,35 @@ class VcChArIsNewLogic extends WindowLogic<PageAcc> {
     const ch = text(c.ch);
     const ar = text(c.ar);
     const isNew = text(c.is_new);
-    // The group key as TumblingWindow.add makes it (keys joined by '|', null as '').
-    const g = this.win.group(ctx, ts, `${vc ?? ''}|${ch ?? ''}|${ar ?? ''}|${isNew ?? ''}`, () => [vc, ch, ar, isNew], newPageAcc);
+    const g = this.win.group(ctx, ts, this.groupKey(mid, vc, ch, ar, isNew), () => [vc, ch, ar, isNew], newPageAcc);
     if (g === undefined) return;
     const a = g[1];
     a[0]! += uv;
     a[1]! += sv;
     a[2]! += 1;
     a[3]! += dur;
+  }
+
+  /**
+   * The group key as TumblingWindow.add makes it (keys joined by '|', null as ''), the string made for the mid's
+   * last record when its values are the same: a string the windows' maps have hashed already, not a new one to
+   * join, flatten and hash per record.
+   */
+  private groupKey(mid: string, vc: string | null, ch: string | null, ar: string | null, isNew: string | null): string {
+    const m = this.midGroups.get(mid);
+    if (m !== undefined && m.vc === vc && m.ch === ch && m.ar === ar && m.isNew === isNew) return m.gk;
+    const gk = `${vc ?? ''}|${ch ?? ''}|${ar ?? ''}|${isNew ?? ''}`;
+    if (m !== undefined) {
+      m.vc = vc;
+      m.ch = ch;
+      m.ar = ar;
+      m.isNew = isNew;
+      m.gk = gk;
+    } else {
+      if (this.midGroups.size >= 200_000) this.midGroups.clear();
+      this.midGroups.set(mid, { vc, ch, ar, isNew, gk });
+    }
+    return gk;
   }
 }
 

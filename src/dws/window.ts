@@ -130,6 +130,13 @@ export class TumblingWindow<A> {
    * dirty). Without beginBatch() every record reads and puts the entry.
    */
   private batch: Map<number, WindowGroups<A>> | undefined;
+  /**
+   * The window of the last group() call, [curStart, curEnd), and (with beginBatch, in this batch) its groups:
+   * events come mostly in time order, so most fall in the window of the one before (no double modulo, no lookup).
+   */
+  private curStart = Number.NaN;
+  private curEnd = Number.NaN;
+  private curGroups: WindowGroups<A> | undefined;
 
   constructor(readonly spec: TumblingWindowSpec<A>) {
     this.ns = `win:${spec.name}`;
@@ -144,6 +151,7 @@ export class TumblingWindow<A> {
   beginBatch(): void {
     if (this.batch === undefined) this.batch = new Map();
     else this.batch.clear();
+    this.curGroups = undefined;
   }
 
   /**
@@ -165,14 +173,24 @@ export class TumblingWindow<A> {
    * counted, when that window was emitted already.
    */
   group(ctx: JobContext, ts: number, gk: string, keys: () => Json[], init: () => A): [Json[], A] | undefined {
-    const size = this.spec.sizeMs;
-    const end = windowStart(ts, size) + size;
+    let end = this.curEnd;
+    if (!(ts >= this.curStart && ts < end)) {
+      const start = windowStart(ts, this.spec.sizeMs);
+      end = start + this.spec.sizeMs;
+      this.curStart = start;
+      this.curEnd = end;
+      this.curGroups = undefined;
+    }
     if (end <= ctx.watermark) {
       ctx.count('window_late');
       ctx.count(`window_late_${this.spec.name}`);
       return undefined;
     }
-    const groups = this.groupsOf(ctx, end);
+    let groups = this.curGroups;
+    if (groups === undefined) {
+      groups = this.groupsOf(ctx, end);
+      if (this.batch !== undefined) this.curGroups = groups;
+    }
     let g = groups.map.get(gk);
     if (g === undefined) {
       g = [keys(), init()];
@@ -201,6 +219,7 @@ export class TumblingWindow<A> {
   fire(name: string, _key: string, time: number, ctx: JobContext): boolean {
     if (name !== this.timer) return false;
     this.batch?.delete(time);
+    if (time === this.curEnd) this.curGroups = undefined;
     const sk = String(time);
     const stored = ctx.state.get<unknown>(this.ns, sk);
     if (stored !== undefined) {
