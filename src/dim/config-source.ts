@@ -367,7 +367,7 @@ class MysqlConfigSource implements ConfigSource {
       });
       if (this.closed) return;
       this.startBackoffMs = 0;
-      this.reader.start();
+      await this.reader.start();
     } catch (e) {
       if (this.closed) return;
       if (e instanceof RtwhError && e.code === 'MYSQL_UNAVAILABLE' && errnoOf(e) !== 1045) {

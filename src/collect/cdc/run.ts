@@ -424,7 +424,7 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
       fatal = e;
       stopMain();
     });
-    reader.start();
+    await reader.start();
     o.onStarted?.({ start, ...(http ? { httpUrl: http.url } : {}), warnings: server.warnings });
 
     await new Promise<void>((resolve) => {
