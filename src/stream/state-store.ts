@@ -122,6 +122,36 @@ function decodeRecords(text: string, producers: readonly string[]): OutRecord[] 
 const BIN_HEAD = 22;
 
 /**
+ * Shared memory that committed chunks are written into, back to back: a forwarding thread (forward-thread.ts) is
+ * handed a chunk without a copy, and nothing is copied here either. Never written again where a chunk lies; a
+ * block is dropped (and freed once its chunks are) when the next chunk may not fit.
+ */
+class ChunkArena {
+  private block: Buffer<ArrayBufferLike> = Buffer.alloc(0);
+  private view: DataView<ArrayBufferLike> = new DataView(new ArrayBuffer(0));
+  private at = 0;
+
+  /** Room for at least `n` bytes: the buffer, its DataView and the offset to write at. */
+  reserve(n: number): { buf: Buffer<ArrayBufferLike>; view: DataView<ArrayBufferLike>; at: number } {
+    if (this.block.length - this.at < n) {
+      const sab = new SharedArrayBuffer(Math.max(n, ARENA_BLOCK));
+      this.block = Buffer.from(sab);
+      this.view = new DataView(sab);
+      this.at = 0;
+    }
+    return { buf: this.block, view: this.view, at: this.at };
+  }
+
+  /** The `n` bytes just written at the reserved offset are taken. */
+  take(n: number): void {
+    this.at += n;
+  }
+}
+
+/** Size of an arena block: several commits of a busy job (a 5,000-line dwd batch writes ~5 MB). */
+const ARENA_BLOCK = 16 * 1024 * 1024;
+
+/**
  * A chunk's records as bytes (the format of outbox rows written since 64 KiB pages; older rows are text, see
  * encodeRecords): per record producer index u16, ts f64, key / value / headers byte lengths i32 (-1 = null), all
  * little-endian, then the key (UTF-8), the value (its bytes) and the headers (JSON) back to back.
@@ -130,7 +160,7 @@ const BIN_HEAD = 22;
  * the value is turned into UTF-8 once (here) instead of once for the state file and again for every size check
  * and record-batch write of the producer.
  */
-function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) => number, scratch: { buf: Buffer }): Buffer {
+function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) => number, arena: ChunkArena): Buffer<ArrayBufferLike> {
   let bound = 0;
   for (const r of records) {
     bound += BIN_HEAD;
@@ -138,10 +168,9 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
     if (r.value !== null) bound += typeof r.value === 'string' ? r.value.length * 3 : r.value.length;
     if (r.headers) bound += JSON.stringify(r.headers).length * 3;
   }
-  if (scratch.buf.length < bound) scratch.buf = Buffer.allocUnsafe(Math.max(bound, scratch.buf.length * 2));
-  const buf = scratch.buf;
+  const { buf, view, at: base } = arena.reserve(bound);
   const valueAt = new Int32Array(records.length * 2);
-  let pos = 0;
+  let pos = base;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const head = pos;
@@ -161,18 +190,17 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
     valueAt[2 * i + 1] = vl;
     const hl = r.headers ? buf.write(JSON.stringify(r.headers), pos, 'utf8') : -1;
     if (hl > 0) pos += hl;
-    buf.writeUInt16LE(producerIndex(r.producer), head);
-    buf.writeDoubleLE(r.ts, head + 2);
-    buf.writeInt32LE(kl, head + 10);
-    buf.writeInt32LE(vl, head + 14);
-    buf.writeInt32LE(hl, head + 18);
+    view.setUint16(head, producerIndex(r.producer), true);
+    view.setFloat64(head + 2, r.ts, true);
+    view.setInt32(head + 10, kl, true);
+    view.setInt32(head + 14, vl, true);
+    view.setInt32(head + 18, hl, true);
   }
-  // Shared memory: a forwarding thread (forward-thread.ts) is handed the chunk without a copy. Never written again.
-  const out = Buffer.from(new SharedArrayBuffer(pos));
-  buf.copy(out, 0, 0, pos);
+  arena.take(pos - base);
+  const out = buf.subarray(base, pos);
   for (let i = 0; i < records.length; i++) {
     const vl = valueAt[2 * i + 1]!;
-    if (vl >= 0) records[i]!.value = out.subarray(valueAt[2 * i]!, valueAt[2 * i]! + vl);
+    if (vl >= 0) records[i]!.value = buf.subarray(valueAt[2 * i]!, valueAt[2 * i]! + vl);
   }
   return out;
 }
@@ -221,7 +249,7 @@ export class StateStore {
   private readonly db: Database;
   private readonly ownerFile: string;
   /** Reused for writing outbox chunks (grows to the largest chunk). */
-  private readonly scratch = { buf: Buffer.allocUnsafe(1 << 20) };
+  private readonly arena = new ChunkArena();
   private readonly s: {
     putState: Statement;
     delState: Statement;
@@ -387,7 +415,7 @@ export class StateStore {
             }
             return i;
           },
-          this.scratch,
+          this.arena,
         );
         const res = s.addChunk.run(c.topic, c.partition, c.firstSeq, c.firstSeq + c.records.length - 1, JSON.stringify(producers), bytes);
         c.id = Number(res.lastInsertRowid);
