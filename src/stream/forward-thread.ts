@@ -4,7 +4,7 @@
  * producer gave, so the runtime's recovery and retry rules are the same as with a producer in its own thread).
  * One thread serves every job of a process; the jobs' threads keep doing the work of the next batch meanwhile.
  */
-import { startWorker } from '../bus/worker-thread';
+import { PendingCalls, startWorker } from '../bus/worker-thread';
 import { RtwhError, type ErrorCode } from '../errors';
 import type { FromForwarder, ToForwarder, WireChunk } from './forward-worker';
 import type { OutboxChunk } from './state-store';
@@ -18,14 +18,8 @@ export interface ForwardThreadOptions {
   startTimeoutMs?: number;
 }
 
-interface Pending {
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
 export class ForwardThread {
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly calls = new PendingCalls();
   private closedWaiter: (() => void) | undefined;
   private closing: Promise<void> | undefined;
 
@@ -63,12 +57,10 @@ export class ForwardThread {
       if (!c.stored) throw new RtwhError('INTERNAL', `outbox chunk ${c.id} has no stored bytes to hand to the forwarding thread`);
       return { topic: c.topic, partition: c.partition, firstSeq: c.firstSeq, producers: c.stored.producers, bytes: c.stored.bytes };
     });
-    const id = this.nextId++;
-    return new Promise<void>((resolve, reject) => {
-      if (this.pending.size === 0) this.hold(true);
-      this.pending.set(id, { resolve, reject });
-      this.post({ type: 'send', id, chunks: wire });
-    });
+    if (this.calls.size === 0) this.hold(true);
+    const { id, answer } = this.calls.open();
+    this.post({ type: 'send', id, chunks: wire });
+    return answer;
   }
 
   /** Waits for the sends handed over (their promises settle first), then stops the thread. */
@@ -86,8 +78,7 @@ export class ForwardThread {
   }
 
   private failAll(e: RtwhError): void {
-    for (const p of this.pending.values()) p.reject(e);
-    this.pending.clear();
+    this.calls.failAll(e);
     this.hold(false);
   }
 
@@ -101,11 +92,7 @@ export class ForwardThread {
       return;
     }
     if (m.type === 'ready') return;
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
-    if (this.pending.size === 0) this.hold(false);
-    if (m.type === 'ack') p.resolve();
-    else p.reject(new RtwhError(m.code as ErrorCode, m.message));
+    this.calls.settle(m.id, m.type === 'ack' ? undefined : new RtwhError(m.code as ErrorCode, m.message));
+    if (this.calls.size === 0) this.hold(false);
   }
 }

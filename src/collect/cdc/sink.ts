@@ -4,7 +4,7 @@
  * the ones behind it until reset(), so retries keep the order.
  */
 import type { Bus, ProduceMessage, Producer, ProducerOptions } from '../../bus/types';
-import { startWorker } from '../../bus/worker-thread';
+import { PendingCalls, startWorker } from '../../bus/worker-thread';
 import { RtwhError, type ErrorCode } from '../../errors';
 import type { FromWorker, ToWorker } from './bus-worker';
 import { recordKey, recordValue, type OutRecord } from './queue';
@@ -74,11 +74,6 @@ export class ThreadSink implements RecordSink {
   }
 }
 
-interface Pending {
-  resolve: () => void;
-  reject: (e: unknown) => void;
-}
-
 export interface WorkerSinkOptions {
   url: string;
   cwd: string;
@@ -92,8 +87,7 @@ export interface WorkerSinkOptions {
 export class WorkerSink implements RecordSink {
   readonly kind = 'worker';
   readonly maxInflight = 3;
-  private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly calls = new PendingCalls();
   /**
    * Batch buffers the worker handed back. Reused: a fresh multi-MB buffer per batch costs its page faults on
    * first write, measured ~0.9 µs a record (more than the copy itself).
@@ -126,15 +120,10 @@ export class WorkerSink implements RecordSink {
       return;
     }
     if (m.type === 'ready') return;
-    const p = this.pending.get(m.id);
-    if (!p) return;
-    this.pending.delete(m.id);
     if (m.type === 'ack') {
       if (m.buffer && this.spare.length < 4) this.spare.push(m.buffer);
-      p.resolve();
-    }
-    else if (m.type === 'skipped') p.reject(new SkippedBatch());
-    else p.reject(new RtwhError(m.code as ErrorCode, m.message));
+      this.calls.settle(m.id);
+    } else this.calls.settle(m.id, m.type === 'skipped' ? new SkippedBatch() : new RtwhError(m.code as ErrorCode, m.message));
   }
 
   /**
@@ -144,7 +133,6 @@ export class WorkerSink implements RecordSink {
    * Buffer#write at an offset ~0.6 µs, most of it the flattening.
    */
   send(records: readonly OutRecord[]): Promise<void> {
-    const id = this.nextId++;
     const n = records.length;
     let room = 0;
     for (let i = 0; i < n; i++) {
@@ -197,11 +185,10 @@ export class WorkerSink implements RecordSink {
       timestamps[i] = r.timestamp;
     }
     flush();
+    const { id, answer } = this.calls.open();
     const msg: ToWorker = { type: 'send', id, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, at), offsets, partitions, timestamps };
-    return new Promise<void>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage(msg, [bytes.buffer, offsets.buffer, partitions.buffer, timestamps.buffer]);
-    });
+    this.worker.postMessage(msg, [bytes.buffer, offsets.buffer, partitions.buffer, timestamps.buffer]);
+    return answer;
   }
 
   /** A buffer of at least n bytes: a spare one, or a new one (at least BATCH_BUFFER bytes, so it can be reused). */
@@ -231,8 +218,7 @@ export class WorkerSink implements RecordSink {
     const closed = new Promise<void>((r) => (this.closedWaiter = r));
     this.worker.postMessage({ type: 'close' } satisfies ToWorker);
     await Promise.race([closed, new Promise((r) => setTimeout(r, 5000))]);
-    for (const p of this.pending.values()) p.reject(new SkippedBatch());
-    this.pending.clear();
+    this.calls.failAll(new SkippedBatch());
     this.worker.terminate();
   }
 }
