@@ -22,10 +22,15 @@ export class ForwardThread {
   private readonly calls = new PendingCalls();
   private closedWaiter: (() => void) | undefined;
   private closing: Promise<void> | undefined;
+  private broken: RtwhError | undefined;
 
   private constructor(private readonly worker: Worker) {
     worker.onmessage = (e: MessageEvent) => this.onMessage(e.data as FromForwarder);
-    worker.onerror = (e: ErrorEvent) => this.failAll(new RtwhError('INTERNAL', `the forwarding thread failed: ${e.message}`));
+    worker.onerror = (e: ErrorEvent) => {
+      // Nothing it was given will be answered, nor anything given later.
+      this.broken = new RtwhError('INTERNAL', `the forwarding thread failed: ${e.message}`);
+      this.failAll(this.broken);
+    };
     // Keeps the process alive only while sends are out (their answers come from the thread).
     this.hold(false);
   }
@@ -52,6 +57,7 @@ export class ForwardThread {
 
   /** Sends the chunks (one producer call per topic, in chunk order); resolves when the bus acknowledged all. */
   send(chunks: readonly OutboxChunk[]): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
     if (this.closing) return Promise.reject(new RtwhError('INTERNAL', 'the forwarding thread is closed'));
     const wire: WireChunk[] = chunks.map((c) => {
       if (!c.stored) throw new RtwhError('INTERNAL', `outbox chunk ${c.id} has no stored bytes to hand to the forwarding thread`);
