@@ -92,10 +92,11 @@ function oursView(d: Decoded): unknown {
           const { [FAST_OFFSET]: o, [FAST_TIMESTAMP]: t, ...rest } = m;
           // (absent on messages of a partition kafkajs's decoder read: consumer.ts converts those itself)
           if (o !== undefined || t !== undefined) {
-            expect(o).toBe(Number(m.offset));
+            // Ours: the offset as a number (kafkajs reads it through Long.fromValue only); kafkajs's: its text.
+            expect(m.offset).toBe(o);
             expect(t).toBe(Number(m.timestamp));
           }
-          return { ...rest, key: m.key === null ? null : Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value) };
+          return { ...rest, offset: String(m.offset), key: m.key === null ? null : Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value) };
         }),
       })),
     })),
@@ -177,6 +178,53 @@ describe('fetch decoder (v11)', () => {
     const msgs = ours.responses[0]!.partitions[0]!.messages;
     expect(msgs.map((m) => m.isControlRecord)).toEqual([false, true, false]);
     expect((msgs[0]!.batchContext as { inTransaction: boolean }).inTransaction).toBe(true);
+  });
+
+  test("kafkajs's Batch reads our numeric offsets as it reads its own text ones: offset filter, aborted transactions, control records, first/last offset, lag", async () => {
+    // (kafkajs's consumer Batch has no typings; a non-literal specifier keeps it `any`.)
+    const batchModule: string = 'kafkajs/src/consumer/batch.js';
+    const KafkaJsBatch = (await import(batchModule)).default as new (topic: string, fetchedOffset: string, partitionData: unknown) => {
+      messages: { offset: unknown; value: Buffer | null }[];
+      isEmpty(): boolean;
+      isEmptyIncludingFiltered(): boolean;
+      isEmptyControlRecord(): boolean;
+      firstOffset(): unknown;
+      lastOffset(): unknown;
+      offsetLag(): string;
+      offsetLagLow(): string;
+    };
+    const txn = await batch([{ key: 'a', value: 'in txn', timestamp: T0 }, { key: 'a2', value: 'in txn 2', timestamp: T0 }], 10, { attributes: 0x10, producerId: 99n });
+    const control = await batch([{ key: Buffer.from([0, 0, 0, 0]), value: Buffer.from([0, 0, 0, 0, 0, 0]), timestamp: T0 }], 12, { attributes: 0x30, producerId: 99n });
+    const plain = await batch(Array.from({ length: 5 }, (_, i) => ({ key: `k${i}`, value: `v${i}`, timestamp: T0 + i })), 13);
+    const onlyControl = await batch([{ key: Buffer.from([0, 0, 0, 0]), value: Buffer.from([0, 0, 0, 0, 0, 0]), timestamp: T0 }], 40, { attributes: 0x30, producerId: 5n });
+    const raw = response([
+      {
+        topic: 't',
+        partitions: [
+          { partition: 0, records: Buffer.concat([txn, control, plain]), aborted: [{ producerId: 99n, firstOffset: 10n }] },
+          { partition: 1, records: plain },
+          { partition: 2, records: onlyControl },
+        ],
+      },
+    ]);
+    const { ours, theirs } = await both(raw);
+    const view = (d: Decoded, p: number, fetched: string) => {
+      const b = new KafkaJsBatch('t', fetched, d.responses[0]!.partitions[p]);
+      return {
+        messages: b.messages.map((m) => [String(m.offset), m.value === null ? null : m.value.toString()]),
+        empty: [b.isEmpty(), b.isEmptyIncludingFiltered(), b.isEmptyControlRecord()],
+        first: b.firstOffset() === null ? null : String(b.firstOffset()),
+        last: String(b.lastOffset()),
+        lag: [b.offsetLag(), b.offsetLagLow()],
+      };
+    };
+    for (const [p, fetched] of [[0, '10'], [0, '14'], [1, '13'], [1, '15'], [1, '17'], [2, '40']] as const) {
+      expect([p, typeof ours.responses[0]!.partitions[p]!.messages[0]!.offset]).toEqual([p, 'number']);
+      expect(view(ours, p, fetched)).toEqual(view(theirs, p, fetched));
+    }
+    // The aborted transaction (10, 11) and the control record (12) are gone; the offset filter drops below 14.
+    expect(view(ours, 0, '10').messages.map(([o]) => o)).toEqual(['13', '14', '15', '16', '17']);
+    expect(view(ours, 0, '14').messages.map(([o]) => o)).toEqual(['14', '15', '16', '17']);
   });
 
   test('a malformed response is an error, not a silent empty fetch', async () => {
