@@ -18,6 +18,7 @@ import type { Config } from '../src/config/load';
 import { q, rtwhError } from '../src/errors';
 import { resolveOptions } from '../src/stream/engine';
 import { ForwardThread } from '../src/stream/forward-thread';
+import { parseDuration } from '../src/tail/offsets';
 import { jobDetail, jobHealth, jobMetrics } from '../src/stream/metrics';
 import { jobSlug, resolveTopics, runJob } from '../src/stream/runtime';
 import type { DimReader, JobResult, JobSpec, JobStatus } from '../src/stream/types';
@@ -25,13 +26,14 @@ import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
 /** Flags every job command has (their names are reserved: a spec option may not use them). */
-const COMMON = ['until-idle', 'from', 'state', 'batch', 'http', 'dlq', 'group', 'config', 'bus', 'mysql', 'json', 'help'];
+const COMMON = ['until-idle', 'from', 'state', 'batch', 'out-of-orderness', 'http', 'dlq', 'group', 'config', 'bus', 'mysql', 'json', 'help'];
 
 export interface JobFlags {
   untilIdle?: boolean;
   from: string;
   state?: string;
   batch: string;
+  outOfOrderness?: string;
   http?: string | boolean;
   dlq?: string;
   group?: string;
@@ -84,6 +86,10 @@ export function addCommonJobFlags(cmd: Command, slug?: string): Command {
     .addOption(new Option('--from <where>', 'where to start an input partition the state file has no offset for').choices(['earliest', 'latest']).default('earliest'))
     .option('--state <file>', slug ? `the job's state file (default <state_dir>/jobs/${slug}.db)` : "a job's state file (one job only; default <state_dir>/jobs/<job>.db)")
     .option('--batch <n>', 'records per poll and per state-file transaction', '5000')
+    .option(
+      '--out-of-orderness <duration>',
+      "how far the watermark stays behind the newest event time (e.g. 3s, 500ms, 0s): smaller emits windows and fires timers sooner, and makes records that arrive later than it count as late (default: the job's, 3s)",
+    )
     .option('--http [port]', 'serve /metrics and /healthz on http.bind (127.0.0.1) : port (default http.port)')
     .option('--dlq <topic>', 'dead-letter topic for every input (default <input topic>_dlq)')
     .option('--group <name>', `consumer group that mirrors the stored offsets for \`rtwh groups\` (default rtwh-${slug ?? '<job>'})`);
@@ -130,6 +136,10 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
   const { config } = ctx.config(cmd);
   const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
   const batch = wholeNumber('--batch', flags.batch, 1, 100_000);
+  const outOfOrdernessMs = flags.outOfOrderness === undefined ? undefined : parseDuration(flags.outOfOrderness);
+  if (flags.outOfOrderness !== undefined && (outOfOrdernessMs === undefined || outOfOrdernessMs > 86_400_000)) {
+    throw rtwhError('USAGE', `--out-of-orderness ${q(flags.outOfOrderness)}: expected a duration of at most a day, such as 3s, 500ms, 1m or 0s`);
+  }
   const http = flags.http === undefined ? undefined : { bind: config.http.bind, port: flags.http === true ? config.http.port : wholeNumber('--http', String(flags.http), 0, 65535) };
   if (specs.length > 1 && (flags.state !== undefined || flags.group !== undefined)) throw rtwhError('USAGE', '--state and --group name one job; run the jobs one at a time to give them');
   const prepared = specs.map((spec) => {
@@ -195,6 +205,7 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
           startFrom: flags.from as 'earliest' | 'latest',
           untilIdle: Boolean(flags.untilIdle),
           batchRecords: batch,
+          ...(outOfOrdernessMs !== undefined ? { outOfOrdernessMs } : {}),
           signal: opts.signal ? AbortSignal.any([stop.signal, opts.signal]) : stop.signal,
           log: say,
           ...(dims ? { dims: dims.reader } : {}),

@@ -167,6 +167,8 @@ export interface RunOptions {
    * of a process). Without it the job's own thread does that too.
    */
   forwarder?: ForwardThread;
+  /** How far the watermark stays behind the newest event time (default: the spec's, else 3000 ms). */
+  outOfOrdernessMs?: number;
 }
 
 export interface JobStatus {

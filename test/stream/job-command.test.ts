@@ -37,9 +37,9 @@ describe('job command', () => {
     await p.root.parseAsync(['run', 'test', 'count', '--help'], { from: 'user' }).catch(() => undefined);
     const help = p.out();
     expect(help).toContain('Usage: rtwh run test count [options]');
-    expect(help).toMatch(/--gap <value>\s+ms of event time until a record expires \(default: "5000"\)/);
-    expect(help).toMatch(/--counts <value>\s+running counts topic \(default: "count_out"\)/);
-    for (const f of ['--until-idle', '--from <where>', '--state <file>', '--batch <n>', '--http [port]', '--dlq <topic>', '--group <name>']) expect(help).toContain(f);
+    expect(help).toMatch(/--gap <value>\s+ms of event time until a record expires\s+\(default: "5000"\)/);
+    expect(help).toMatch(/--counts <value>\s+running counts topic\s+\(default: "count_out"\)/);
+    for (const f of ['--until-idle', '--from <where>', '--state <file>', '--batch <n>', '--out-of-orderness <duration>', '--http [port]', '--dlq <topic>', '--group <name>']) expect(help).toContain(f);
     expect(help).toMatch(/\(default\s+<state_dir>\/jobs\/test_count\.db\)/);
   });
 
@@ -67,6 +67,34 @@ describe('job command', () => {
     const e = await p.root.parseAsync(['run', 'test', 'count', '--gap', 'soon', '--until-idle'], { from: 'user' }).catch((x: unknown) => x);
     expect((e as { code?: string }).code).toBe('USAGE');
     expect((e as Error).message).toBe('invalid --gap "soon": expected a whole number of ms');
+  });
+
+  test('--out-of-orderness sets how far the watermark trails: a record 5 s behind is late at 0s, on time at 6s', async () => {
+    const late = async (ooo: string) => {
+      const cwd = tempDir();
+      const url = `sqlite:${join(cwd, 'bus.db')}`;
+      const bus = await openBus(url);
+      const admin = await bus.admin();
+      await admin.createTopic({ name: 'count_in', partitions: 1 });
+      await admin.close();
+      const producer = await bus.producer();
+      await producer.send('count_in', [10_000, 5000].map((ts, n) => ({ key: 'a', value: JSON.stringify({ k: 'a', n, ts }) })));
+      await producer.close();
+      await bus.close();
+      const p = program(cwd);
+      // One record per batch: the watermark moves after the first, before the second is seen.
+      await p.root.parseAsync(['run', 'test', 'count', '--bus', url, '--until-idle', '--json', '--batch', '1', '--out-of-orderness', ooo], { from: 'user' });
+      return (JSON.parse(p.out()) as { counters: Record<string, number> }).counters.late ?? 0;
+    };
+    expect(await late('0s')).toBe(1);
+    expect(await late('6s')).toBe(0);
+  });
+
+  test('a bad --out-of-orderness is a usage error naming the value and the expected form', async () => {
+    const p = program(tempDir());
+    const e = await p.root.parseAsync(['run', 'test', 'count', '--out-of-orderness', '3 seconds', '--until-idle'], { from: 'user' }).catch((x: unknown) => x);
+    expect((e as { code?: string }).code).toBe('USAGE');
+    expect((e as Error).message).toBe('--out-of-orderness "3 seconds": expected a duration of at most a day, such as 3s, 500ms, 1m or 0s');
   });
 
   test('listJobs: name, description, inputs → outputs, options with defaults', () => {
