@@ -10,9 +10,10 @@
  * [stt, edt) is emitted when an event with ts ≥ edt + 3 s has been seen, so the FIRST event of a window (ts ≈ stt)
  * cannot be queryable before window + 3 s after it happened: the target cannot be met as written, whatever the
  * speed. The figure the pipeline controls is edt → queryable (≥ 3 s by the watermark, + the job's and the sink's
- * latency), printed next to it.
+ * latency), printed next to it. `--out-of-orderness` runs the job with another bound (`rtwh run dws
+ * --out-of-orderness 1s`): with a bound under 2 s the target is within reach.
  *
- *   bun scripts/bench/dws-freshness.ts [--rate 2000] [--seconds 60] [--window 10s] [--runs 1]
+ *   bun scripts/bench/dws-freshness.ts [--rate 2000] [--seconds 60] [--window 10s] [--out-of-orderness 3s] [--runs 1]
  *
  * Kafka from RTWH_TEST_KAFKA (scripts/stack.sh up). The input is a fresh topic per run (the job's page-topic
  * option; same records as dwd_traffic_page), deleted afterwards; the sink starts at the current end of the
@@ -28,7 +29,9 @@ import { formatCount } from '../../src/cli/progress';
 import { ensureDwsTables, runDuckSink, SINK_OFFSETS_TABLE } from '../../src/dws/sink';
 import { dwsTable } from '../../src/dws/tables';
 import { dwsTrafficVcChArIsNewJob, TRAFFIC_TABLES } from '../../src/dws/traffic';
+import { ForwardThread } from '../../src/stream/forward-thread';
 import { runJob } from '../../src/stream/runtime';
+import { parseDuration } from '../../src/tail/offsets';
 import { openDuckDB } from '../../src/store/duckdb';
 
 const { values: args } = parseArgs({
@@ -37,6 +40,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '2000' },
     seconds: { type: 'string', default: '60' },
     window: { type: 'string', default: '10s' },
+    'out-of-orderness': { type: 'string', default: '3s' },
     runs: { type: 'string', default: '1' },
   },
 });
@@ -48,6 +52,11 @@ const WINDOW_MS = (() => {
   if (!m) throw new Error(`--window ${args.window}: expected e.g. 10s`);
   return Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
 })();
+const OOO_MS: number =
+  parseDuration(args['out-of-orderness']) ??
+  (() => {
+    throw new Error(`--out-of-orderness ${args['out-of-orderness']}: expected e.g. 3s or 500ms`);
+  })();
 const TABLE = TRAFFIC_TABLES.vcChArIsNew;
 const dir = mkdtempSync(join(tmpdir(), 'rtwh-bench-fresh-'));
 
@@ -103,8 +112,12 @@ async function once(bus: Bus, run: number): Promise<void> {
       }
     },
   });
+  // As `rtwh run dws` on Kafka: the outputs forwarded by a worker thread.
+  const forwarder = await ForwardThread.start({ url: args.kafka, cwd: process.cwd(), clientId: 'rtwh-bench-fresh' });
   const job = runJob(dwsTrafficVcChArIsNewJob, bus, {
     options: { 'page-topic': input, window: args.window },
+    outOfOrdernessMs: OOO_MS,
+    ...(forwarder ? { forwarder } : {}),
     statePath: join(dir, `fresh-${run}.state.db`),
     startFrom: 'earliest',
     untilIdle: false,
@@ -139,13 +152,14 @@ async function once(bus: Bus, run: number): Promise<void> {
   }
   await p.close();
   const lastTs = events[events.length - 1]!.ts;
-  // Windows the watermark closes with the events sent (edt ≤ last ts − 3 s); wait for their rows to be loaded.
-  const closable = (stt: number) => stt + WINDOW_MS <= lastTs - 3000;
+  // Windows the watermark closes with the events sent (edt ≤ last ts − out-of-orderness); wait for their rows.
+  const closable = (stt: number) => stt + WINDOW_MS <= lastTs - OOO_MS;
   const wanted = new Set(events.filter((e) => closable(Math.floor(e.ts / WINDOW_MS) * WINDOW_MS)).map((e) => Math.floor(e.ts / WINDOW_MS) * WINDOW_MS));
   const until = Date.now() + 20_000;
   while (Date.now() < until && [...wanted].some((w) => !windowDone.has(w))) await Bun.sleep(100);
   stop.abort();
   await Promise.all([job, sink]);
+  await forwarder?.close();
   await (async () => {
     const a = await bus.admin();
     await a.deleteTopic(input).catch(() => undefined);
@@ -166,9 +180,9 @@ async function once(bus: Bus, run: number): Promise<void> {
   }
   const byWindow = [...wanted].filter((w) => w >= warm && windowDone.has(w)).map((w) => windowDone.get(w)! - (w + WINDOW_MS));
   const load = loadavg().map((x) => x.toFixed(2)).join(' ');
-  console.log(`run ${run + 1}: ${formatCount(sent)} events at ${formatCount(RATE)}/s for ${SECONDS} s, ${args.window} windows, Kafka · ${byWindow.length} windows measured · load ${load}`);
-  console.log(`  event ts → queryable  p50 ${sec(pct(fresh, 50))}   p99 ${sec(pct(fresh, 99))}   max ${sec(Math.max(...fresh))}   (target p99 ≤ window + 2 s = ${sec(WINDOW_MS + 2000)}; floor for a window's first event: window + 3 s = ${sec(WINDOW_MS + 3000)})`);
-  console.log(`  window end → queryable p50 ${sec(pct(byWindow, 50))}   p99 ${sec(pct(byWindow, 99))}   max ${sec(Math.max(...byWindow))}   (floor: the 3 s out-of-orderness bound)`);
+  console.log(`run ${run + 1}: ${formatCount(sent)} events at ${formatCount(RATE)}/s for ${SECONDS} s, ${args.window} windows, out-of-orderness ${args['out-of-orderness']}, Kafka · ${byWindow.length} windows measured · load ${load}`);
+  console.log(`  event ts → queryable  p50 ${sec(pct(fresh, 50))}   p99 ${sec(pct(fresh, 99))}   max ${sec(Math.max(...fresh))}   (target p99 ≤ window + 2 s = ${sec(WINDOW_MS + 2000)}; floor for a window's first event: window + out-of-orderness = ${sec(WINDOW_MS + OOO_MS)})`);
+  console.log(`  window end → queryable p50 ${sec(pct(byWindow, 50))}   p99 ${sec(pct(byWindow, 99))}   max ${sec(Math.max(...byWindow))}   (floor: the out-of-orderness bound, ${sec(OOO_MS)})`);
   if (missing > 0) console.log(`  ${formatCount(missing)} events of closed windows were not found in a committed row (late, or not loaded within 20 s)`);
 }
 
