@@ -401,7 +401,6 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     setPhase('running');
     o.log(`running: ${inputTopics.join(', ')} → ${[...new Set(topics.outputs.values())].join(', ')} (group ${group}, state ${o.statePath}${loaded.offsets.size ? `, ${loaded.offsets.size} stored offset${loaded.offsets.size === 1 ? '' : 's'}` : ''})`);
 
-    let idlePolls = 0;
     // The next poll is asked for before the batch is processed (its fetch overlaps the work), but only after the
     // partition sync, so a seek never races a poll: records from before a seek are dropped as `fresh` ones.
     let prefetched: Promise<BusRecord[]> | undefined;
@@ -431,7 +430,6 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         i = end;
       }
       if (batch.length > 0) {
-        idlePolls = 0;
         await patiently('the job\'s lookups', () => engine.processBatch(batch));
         status.records += batch.length;
       }
@@ -439,8 +437,9 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       await commit(engine.checkpoint());
       await settle(batch.length > 0 ? 2 : 0);
       if (o.untilIdle && batch.length === 0 && recs.length === 0 && fresh.size === 0) {
-        idlePolls++;
-        if (idlePolls >= 2 && pending.length === 0) {
+        // Drained is decided by the inputs' end offsets, so the first empty poll asks (each further one asks again:
+        // an admin request per 200 ms poll, only while idle).
+        if (pending.length === 0) {
           const b = await patiently(busWhat, bounds);
           if (inputs.drained(b, consumer)) {
             setPhase('draining');
