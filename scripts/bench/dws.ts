@@ -26,6 +26,7 @@ import { formatCount } from '../../src/cli/progress';
 import { ensureDwsTables, runDuckSink, SINK_OFFSETS_TABLE } from '../../src/dws/sink';
 import { dwsTable } from '../../src/dws/tables';
 import { dwsTrafficVcChArIsNewJob, TRAFFIC_TABLES } from '../../src/dws/traffic';
+import { ForwardThread } from '../../src/stream/forward-thread';
 import { runJob } from '../../src/stream/runtime';
 import { openDuckDB } from '../../src/store/duckdb';
 
@@ -85,7 +86,7 @@ interface Run {
   windows: number;
 }
 
-async function once(bus: Bus, input: string, tag: string): Promise<Run> {
+async function once(bus: Bus, input: string, tag: string, forwarder?: ForwardThread): Promise<Run> {
   const path = join(dir, `${tag}.duckdb`);
   // The sink starts after what earlier runs left on the (fixed-name) output topic.
   const admin = await bus.admin();
@@ -108,6 +109,7 @@ async function once(bus: Bus, input: string, tag: string): Promise<Run> {
     untilIdle: true,
     batchRecords: 5000,
     log: () => undefined,
+    ...(forwarder ? { forwarder } : {}),
   }).finally(() => (done = true));
   const jobSeconds = (performance.now() - t0) / 1000;
   const s = await sink;
@@ -139,7 +141,13 @@ try {
     try {
       await fill(bus, input, values);
       const rs: Run[] = [];
-      for (let i = 0; i < RUNS; i++) rs.push(await once(bus, input, `${mode}-${i}`));
+      // Kafka: the job's outputs forwarded by a worker thread, as `rtwh run dws` does.
+      const forwarder = mode === 'kafka' ? await ForwardThread.start({ url: args.kafka, cwd: process.cwd(), clientId: 'rtwh-bench-dws' }) : undefined;
+      try {
+        for (let i = 0; i < RUNS; i++) rs.push(await once(bus, input, `${mode}-${i}`, forwarder));
+      } finally {
+        await forwarder?.close();
+      }
       line(mode, rs);
     } finally {
       if (mode === 'kafka') {
