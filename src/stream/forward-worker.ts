@@ -60,8 +60,9 @@ function theProducer(): Promise<Producer> {
 }
 
 function send(id: number, wire: WireChunk[]): Promise<void> {
-  const chunks: OutboxChunk[] = wire.map((w) => ({ id: 0, topic: w.topic, partition: w.partition, firstSeq: w.firstSeq, records: decodeRecordsBinary(w.bytes, w.producers) }));
-  const p = theProducer().then((pr) => sendChunks(pr, chunks));
+  // Decoded where the producer is called (in arrival order too), so a damaged chunk is answered as an error.
+  const decode = (): OutboxChunk[] => wire.map((w) => ({ id: 0, topic: w.topic, partition: w.partition, firstSeq: w.firstSeq, records: decodeRecordsBinary(w.bytes, w.producers) }));
+  const p = theProducer().then((pr) => sendChunks(pr, decode()));
   return p.then(
     () => post({ type: 'ack', id }),
     (e: unknown) => {

@@ -154,6 +154,25 @@ describe('forwarding thread', () => {
     }
   }, 120_000);
 
+  test('a damaged chunk is answered as an error, and the thread goes on', async () => {
+    const t = await topic('damaged', 1);
+    const damaged: OutboxChunk = { id: 1, topic: t, partition: 0, firstSeq: 1, records: [], stored: { bytes: new Uint8Array([1, 2, 3]), producers: ['job/a'] } };
+    const err = await thread!.send([damaged]).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RtwhError);
+    expect((err as Error).message).toContain('truncated');
+    const dir = tempDir('rtwh-fwd-');
+    const store = StateStore.open(join(dir, 'job.db'), 'job');
+    try {
+      await thread!.send(committed(store, [{ id: 0, topic: t, partition: 0, firstSeq: 1, records: records(4, 'job/a', 'after') }]));
+    } finally {
+      store.close();
+    }
+    expect((await readAll(bus, t)).length).toBe(4);
+  }, 60_000);
+
   test('a send in flight keeps the process alive until answered; an idle thread does not', async () => {
     const t = await topic('alive', 1);
     const dir = tempDir('rtwh-fwd-');
