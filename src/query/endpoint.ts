@@ -239,7 +239,6 @@ class RemoteStore implements DuckStore {
   close(): void {}
 }
 
-
 /** DuckDB's lock conflict message: `Conflicting lock is held in /path/to/exe (PID 1234)`. */
 export function lockHolder(message: string): { pid: number | undefined; exe: string | undefined } | undefined {
   if (!/Could not set lock on file|Conflicting lock/i.test(message)) return undefined;
@@ -274,10 +273,11 @@ export async function openWarehouse(path: string, o: WarehouseOptions): Promise<
         details: { warehouse: path, pid: holder.pid ?? null },
       });
     }
-    if (!processAlive(info.pid) || (holder.pid !== undefined && holder.pid !== info.pid)) {
+    const writerAlive = processAlive(info.pid);
+    if (!writerAlive || (holder.pid !== undefined && holder.pid !== info.pid)) {
       throw rtwhError(
         'QUERY_ENDPOINT',
-        `stale query endpoint file ${q(file)}: it was written by process ${info.pid}, which ${processAlive(info.pid) ? 'does not hold the warehouse' : 'is gone'}; the warehouse ${q(path)} is locked by ${who}, which serves no query endpoint`,
+        `stale query endpoint file ${q(file)}: it was written by process ${info.pid}, which ${writerAlive ? 'does not hold the warehouse' : 'is gone'}; the warehouse ${q(path)} is locked by ${who}, which serves no query endpoint`,
         { cause: e, details: { warehouse: path, pid: holder.pid ?? null, stalePid: info.pid } },
       );
     }

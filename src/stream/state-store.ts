@@ -248,7 +248,7 @@ function isBusy(e: unknown): boolean {
 export class StateStore {
   private readonly db: Database;
   private readonly ownerFile: string;
-  /** Reused for writing outbox chunks (grows to the largest chunk). */
+  /** Where committed outbox chunks are written (shared memory blocks; see ChunkArena). */
   private readonly arena = new ChunkArena();
   private readonly s: {
     putState: Statement;

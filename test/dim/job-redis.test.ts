@@ -11,7 +11,8 @@ import { openBus } from '../../src/bus/index';
 import type { Bus } from '../../src/bus/types';
 import { openDimStore } from '../../src/dim/store';
 import { cli, tempDir } from '../helpers/cli';
-import { freePort, RedisServer } from '../helpers/redis';
+import { freePort } from '../helpers/net';
+import { RedisServer } from '../helpers/redis';
 
 let dir: string;
 let busUrl: string;

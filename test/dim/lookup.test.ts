@@ -13,7 +13,8 @@ import { MysqlDimStore } from '../../src/dim/store-mysql';
 import { SqliteDimStore } from '../../src/dim/store-sqlite';
 import type { DimRow, DimStore, DimWrite, TableProcess } from '../../src/dim/types';
 import { adminConn, dropDb, urlFor } from '../mock/db/mysql-env';
-import { freePort, RedisServer } from '../helpers/redis';
+import { freePort } from '../helpers/net';
+import { RedisServer } from '../helpers/redis';
 
 const dir = mkdtempSync(join(tmpdir(), 'rtwh-lookup-test-'));
 const mysqlDb = `rtwh_dimtest_lk_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6).toString(36)}`;

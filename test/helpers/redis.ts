@@ -1,14 +1,5 @@
 /** A real redis-server for tests: started on a free loopback port, no persistence, stopped by the test. */
 import { RedisClient, type Subprocess } from 'bun';
-import { createServer } from 'node:net';
-
-export async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((res) => srv.listen(0, '127.0.0.1', () => res()));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise<void>((res) => srv.close(() => res()));
-  return port;
-}
 
 export class RedisServer {
   private proc: Subprocess | undefined;

@@ -16,7 +16,7 @@ import { StateStore, type OutboxChunk, type OutRecord } from '../../src/stream/s
 import { OUT_HEADER, type JobSpec } from '../../src/stream/types';
 import { readAll } from '../helpers/bus';
 import { tempDir } from '../helpers/cli';
-import { freePort } from '../helpers/redis';
+import { freePort } from '../helpers/net';
 
 const KAFKA = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
 const tag = `fwd_${Date.now().toString(36)}`;

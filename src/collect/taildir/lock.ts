@@ -79,4 +79,3 @@ function readOwner(path: string): number | null {
     return null;
   }
 }
-

@@ -3,10 +3,10 @@
  * scripts/stack.sh's (ROW binlog, FULL images and metadata), so the shared stack other tests use is never touched.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { connectMysql } from '../../../src/store/mysql';
 import { tempDir } from '../../helpers/cli';
+import { freePort } from '../../helpers/net';
 
 const PASSWORD = 'rtwh-test';
 
@@ -15,17 +15,6 @@ function findCmd(name: string): string {
     if (existsSync(join(d, name))) return join(d, name);
   }
   throw new Error(`${name} not found: install mariadb-server (scripts/stack.sh up does)`);
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export interface MariadbInstance {
