@@ -39,7 +39,7 @@ const { values: args } = parseArgs({
     /** fast: connections and rows per transaction (default: the writer's). */
     connections: { type: 'string' },
     'batch-rows': { type: 'string' },
-    /** fast: build the groups in a worker thread (on, the default on 2+ cores) or inline (off). */
+    /** fast: build the groups in a worker thread (on; opt-in, slower on 2 cores) or inline (off, the default). */
     worker: { type: 'string' },
   },
 });

@@ -129,7 +129,8 @@ export class LogChunk {
 
   /**
    * A non-negative integer in decimal, three digits at a time from a table. Below 1e9 the arithmetic
-   * stays in int32 (`| 0` instead of Math.floor); a 13-digit ts splits once at 1e9.
+   * stays in int32 (`| 0` instead of Math.floor); a 13-digit ts (epoch ms) goes through ms13; anything else
+   * larger splits once at 1e9.
    */
   uint(n: number): void {
     if (n < 1000) {

@@ -95,17 +95,22 @@ export class RollingFileWriter {
 
   private put(b: Uint8Array): void {
     let off = 0;
-    while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
+    try {
+      while (off < b.length) off += writeSync(this.fd, b, off, b.length - off);
+    } catch (e) {
+      throw this.cannotWrite(this.files[this.files.length - 1]!, e);
+    }
     this.size += b.length;
   }
 
   private putAsync(b: Uint8Array): Promise<void> {
     const fd = this.fd;
+    const path = this.files[this.files.length - 1]!;
     this.size += b.length;
     return new Promise<void>((resolve, reject) => {
       const from = (off: number): void =>
         fsWrite(fd, b, off, b.length - off, null, (e, n) => {
-          if (e) reject(e);
+          if (e) reject(this.cannotWrite(path, e));
           else if (off + n < b.length) from(off + n);
           else resolve();
         });
@@ -113,12 +118,17 @@ export class RollingFileWriter {
     });
   }
 
+  /** A file that cannot be opened or written (permissions, a full disk): the path and the system's reason. */
+  private cannotWrite(path: string, e: unknown): Error {
+    return rtwhError('USAGE', `cannot write ${q(path)}: ${(e as Error).message}`, { cause: e, hint: 'Pick a --out directory you can write to, with room for the day.' });
+  }
+
   private open(): void {
     const path = join(this.dir, logFileName(this.date, this.index));
     try {
       this.fd = openSync(path, 'a');
     } catch (e) {
-      throw rtwhError('USAGE', `cannot write ${q(path)}: ${(e as Error).message}`, { cause: e, hint: 'Pick a --out directory you can write to.' });
+      throw this.cannotWrite(path, e);
     }
     this.size = fstatSync(this.fd).size;
     this.files.push(path);

@@ -1,6 +1,6 @@
 /** --out DIR: size rolling that a TAILDIR reader can follow (new numbered files, no renames, whole lines). */
 import { describe, expect, test } from 'bun:test';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { mockLogOptions } from '../../../src/mock/log/options';
 import { logFileName, RollingFileWriter } from '../../../src/mock/log/rolling-file';
@@ -133,6 +133,17 @@ describe('rolling by size', () => {
     mkdirSync(join(dir, 'app.2025-01-14.log'));
     const opts = mockLogOptions({ date: DATE, seed: '1', startupCount: '50' }, undefined);
     await expect(runMockLog(opts, { kind: 'files', dir, maxFileSize: 1024 * 1024 })).rejects.toThrow(/cannot write .*app\.2025-01-14\.log/);
+  });
+
+  test('a write that fails (a full disk) fails the run with the path and the reason named', async () => {
+    const dir = tempDir();
+    // Opens for appending, refuses every write with ENOSPC.
+    symlinkSync('/dev/full', join(dir, 'app.2025-01-14.log'));
+    const opts = mockLogOptions({ date: DATE, seed: '1', startupCount: '50' }, undefined);
+    await expect(runMockLog(opts, { kind: 'files', dir, maxFileSize: 1024 * 1024 })).rejects.toThrow(/cannot write .*app\.2025-01-14\.log.*ENOSPC|cannot write .*app\.2025-01-14\.log.*no space/i);
+    const sync = new RollingFileWriter(dir, DATE, 1024 * 1024);
+    expect(() => sync.write(utf8.encode('{"a":1}\n'))).toThrow(/cannot write .*app\.2025-01-14\.log/);
+    sync.close();
   });
 
   test('a second run for the same date appends to the newest file, like a restarted appender', async () => {
