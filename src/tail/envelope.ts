@@ -194,9 +194,10 @@ export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, me
     for (let i = 0; i < lastTsLen; i++) buf[o++] = lastTsDigits[i]!;
   } else if (Number.isSafeInteger(ts) && ts >= 0) {
     const e = digitsInto(buf, o, ts);
-    lastTsLen = Math.min(e - o, lastTsDigits.length);
+    // A safe integer has at most 16 digits: they always fit.
+    lastTsLen = e - o;
     for (let i = 0; i < lastTsLen; i++) lastTsDigits[i] = buf[o + i]!;
-    lastTs = e - o === lastTsLen ? ts : -1;
+    lastTs = ts;
     o = e;
   } else o += buf.write(String(ts), o, 'latin1');
   o = copyInto(buf, o, KEY_KEY);
@@ -270,8 +271,8 @@ function appendValue(out: ByteOut, value: Buffer | null, v: ValueView, metaOnly:
 /** Room reserved for an envelope's constant pieces and numbers (besides its head, key and value). */
 const ROOM = 128;
 
-/** The last timestamp written and its digits. */
-let lastTs = -1;
+/** The last timestamp written and its digits (NaN: none yet; equal to no timestamp, -1 included). */
+let lastTs = Number.NaN;
 const lastTsDigits = new Uint8Array(20);
 let lastTsLen = 0;
 
