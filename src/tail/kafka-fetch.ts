@@ -34,7 +34,8 @@ const LEADER_ERRORS = new Set<number>([
 
 class LeaderMoved extends Error {}
 
-class KafkaFetchSource implements TailSource {
+/** Exported for tests (test/tail/kafka-fetch-memory.test.ts); callers use openKafkaFetchSource. */
+export class KafkaFetchSource implements TailSource {
   readonly name: string;
   idleEnd = false;
   private readonly tracker: PlanTracker;
@@ -270,9 +271,11 @@ class KafkaFetchSource implements TailSource {
       took += take.length;
       for (const r of take) if (this.tracker.accept(r.partition, r.offset, r.timestamp)) out.push(r);
     }
-    // Records the plan drops are done with at once; an empty result is never released by the caller.
-    if (out.length === 0) this.consumed(took);
-    else this.handed.push(took);
+    // Records the plan drops are done with — but memory goes back in queue order: they count with the last result
+    // still out (released after the ones before it), or at once when none is. An empty result is never released.
+    if (out.length > 0) this.handed.push(took);
+    else if (this.handed.length > 0) this.handed[this.handed.length - 1]! += took;
+    else this.consumed(took);
     if (this.queued < HIGH_WATER) {
       const ws = this.spaceWaiters;
       this.spaceWaiters = [];
