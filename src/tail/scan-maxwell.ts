@@ -12,14 +12,17 @@
  *
  * Why: JSON.parse of every value (plus the text it needs) was most of tail's CPU time; this reads each byte once.
  */
+// MIN_S/MAX_S: the 10-digit epoch seconds validate-maxwell accepts as a row's ts.
+import { MAX_S, MIN_S } from '../formats/validate-check';
+import { MAXWELL_ROW_TYPES } from '../formats/validate-maxwell';
 
 /** The scanner does not answer: judge the record on the general path. */
 export const GIVE_UP = 0;
 /** A valid Maxwell row record (kept by the ETL when one was asked for). */
 export const VALID = 1;
 
-/** Maxwell row types the scanner knows, indexes of `MaxwellScanner.type`. */
-export const SCAN_TYPES = ['insert', 'update', 'delete', 'bootstrap-insert'] as const;
+/** Maxwell row types the scanner knows (validate-maxwell's row types), indexes of `MaxwellScanner.type`. */
+export const SCAN_TYPES = MAXWELL_ROW_TYPES;
 const T_UPDATE = 1;
 const T_DELETE = 2;
 
@@ -44,10 +47,6 @@ const REQUIRED = F_DATABASE | F_TABLE | F_TYPE | F_TS | F_DATA;
 
 /** Nesting the scanner follows inside data/old (JSON columns); deeper records take the general path. */
 const MAX_DEPTH = 32;
-
-/** Epoch seconds of 2001-09-09 .. 2286-11-20 (10 digits): what validate-maxwell accepts as a row's ts. */
-const MIN_S = 1e9;
-const MAX_S = 1e10;
 
 function ascii(s: string): Uint8Array {
   return Uint8Array.from(s, (c) => c.charCodeAt(0));
