@@ -10,9 +10,12 @@ import { RtwhError } from '../../src/errors';
 export async function readAll(bus: Bus, topic: string, waitMs = 60_000): Promise<BusRecord[]> {
   const admin = await bus.admin();
   let want = 0;
+  /** End offset of each partition now: what is written after (a job still running) is not read. */
+  const ends = new Map<number, number>();
   try {
     const info = await admin.describeTopic(topic);
     want = info.partitions.reduce((a, p) => a + p.endOffset - p.startOffset, 0);
+    for (const p of info.partitions) ends.set(p.partition, p.endOffset);
   } catch (e) {
     if (e instanceof RtwhError && e.code === 'TOPIC_NOT_FOUND') return [];
     throw e;
@@ -24,7 +27,9 @@ export async function readAll(bus: Bus, topic: string, waitMs = 60_000): Promise
   const out: BusRecord[] = [];
   try {
     const deadline = Date.now() + waitMs;
-    while (out.length < want && Date.now() < deadline) out.push(...(await c.poll({ timeoutMs: 200 })));
+    while (out.length < want && Date.now() < deadline) {
+      for (const r of await c.poll({ timeoutMs: 200 })) if (r.offset < (ends.get(r.partition) ?? 0)) out.push(r);
+    }
   } finally {
     await c.close();
   }
