@@ -584,6 +584,44 @@ export function busContract(name: string, make: BusMaker, caps: BusCaps): void {
     );
 
     test(
+      'a topic another client is creating: describeTopic and a new consumer see it as missing or whole, never a leader error',
+      async () => {
+        const creator = await h.bus.admin();
+        const asker = await h.bus.admin();
+        try {
+          // Kafka elects the leaders a moment after the topic shows in metadata; asking in that moment failed.
+          for (let round = 0; round < 5; round++) {
+            const topic = uniqueName('creating');
+            const creating = creator.createTopic({ name: topic, partitions: 3 });
+            const answers: string[] = [];
+            let done = false;
+            void creating.finally(() => (done = true));
+            while (!done || answers.length === 0) {
+              const a = await asker.describeTopic(topic).then(
+                (t) => `partitions ${t.partitions.map((p) => `${p.partition}:${p.endOffset}`).join(',')}`,
+                (e: unknown) => (e instanceof RtwhError && e.code === 'TOPIC_NOT_FOUND' ? 'missing' : `error ${String(e)}`),
+              );
+              answers.push(a);
+            }
+            await creating;
+            expect(answers.filter((a) => a !== 'missing' && a !== 'partitions 0:0,1:0,2:0')).toEqual([]);
+            const consumer = await h.bus.consumer({ topics: [topic], startFrom: 'latest' });
+            try {
+              await send(topic, [{ partition: 1, value: 'after open' }]);
+              expect((await pollUntil(consumer, 1, waitMs)).map((r) => text(r.value))).toEqual(['after open']);
+            } finally {
+              await consumer.close();
+            }
+          }
+        } finally {
+          await creator.close();
+          await asker.close();
+        }
+      },
+      testMs,
+    );
+
+    test(
       'groupLag shows CURRENT-OFFSET, LOG-END-OFFSET and LAG after a partial commit; listGroups lists the group',
       async () => {
         const topic = await createTopic('lag', 2);

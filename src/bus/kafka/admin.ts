@@ -9,7 +9,7 @@ import { AssignerProtocol, ConfigResourceTypes, type Admin as KafkaJsAdmin, type
 import { RtwhError, q } from '../../errors.ts';
 import type { Admin, GroupPartitionLag, PartitionInfo, TopicInfo, TopicSpec } from '../types.ts';
 import { EPHEMERAL_GROUP_PREFIX } from './consumer.ts';
-import { checkTopicName, kafkaFailure, tpKey, type KafkaContext } from './client.ts';
+import { checkTopicName, kafkaFailure, tpKey, withLeaders, type KafkaContext } from './client.ts';
 
 /** DescribeConfigs config_source 1 = DYNAMIC_TOPIC_CONFIG: what was set on the topic itself. */
 const TOPIC_CONFIG_SOURCE = 1;
@@ -59,7 +59,7 @@ export class KafkaAdmin implements Admin {
 
   private async partitionInfo(topic: string): Promise<PartitionInfo[]> {
     try {
-      const offsets = await this.admin.fetchTopicOffsets(topic);
+      const offsets = await withLeaders(this.admin, topic, () => this.admin.fetchTopicOffsets(topic));
       return offsets
         .map((o) => ({ partition: o.partition, startOffset: Number(o.low), endOffset: Number(o.high) }))
         .sort((a, b) => a.partition - b.partition);
@@ -131,7 +131,7 @@ export class KafkaAdmin implements Admin {
     await this.requireTopic(topic);
     try {
       // kafkajs already maps "no record at or after ts" (-1) to the partition's end offset.
-      const res = await this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs);
+      const res = await withLeaders(this.admin, topic, () => this.admin.fetchTopicOffsetsByTimestamp(topic, timestampMs));
       return res.map((r) => ({ partition: r.partition, offset: Number(r.offset) })).sort((a, b) => a.partition - b.partition);
     } catch (e) {
       throw this.fail(e, `look up offsets by time in ${q(topic)}`, { topic });

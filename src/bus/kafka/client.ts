@@ -2,7 +2,7 @@
  * What every Kafka piece shares: the kafkajs client settings, its (quiet) logger, and the one place kafkajs
  * errors become RtwhErrors.
  */
-import { Kafka, logLevel, type LogEntry, type RetryOptions } from 'kafkajs';
+import { Kafka, logLevel, type Admin as KafkaJsAdmin, type LogEntry, type RetryOptions } from 'kafkajs';
 import { RtwhError, q } from '../../errors.ts';
 import { registerKafkaCodecs } from '../codecs.ts';
 
@@ -120,6 +120,30 @@ const UNREACHABLE = new Set([
   'KafkaJSBrokerNotFound',
   'KafkaJSRequestTimeoutError',
 ]);
+
+/** Errors of a partition whose leader is still being elected (a topic created a moment ago) or has just moved. */
+const LEADER_MOVING = new Set(['NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION']);
+
+/** How long a by-partition admin call waits for leaders; creating a topic elects them in well under a second. */
+export const LEADER_WAIT_MS = 10_000;
+
+/**
+ * Runs a kafkajs admin call that goes to each partition's leader (ListOffsets), again after a metadata refresh
+ * while the leaders are moving. kafkajs retries these only ~1 s and without refreshing what it thinks the leaders
+ * are, so asking about a topic another client has just created failed with "not the leader" (seen in CI).
+ */
+export async function withLeaders<T>(admin: KafkaJsAdmin, topic: string, call: () => Promise<T>, waitMs = LEADER_WAIT_MS): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 500)) {
+    try {
+      return await call();
+    } catch (e) {
+      if (!chain(e).some((l) => l.type !== undefined && LEADER_MOVING.has(l.type)) || Date.now() + delay > deadline) throw e;
+    }
+    await Bun.sleep(delay);
+    await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => undefined);
+  }
+}
 
 export interface FailureContext {
   /** What we were doing, for the message: "produce to \"ods_db\"". */

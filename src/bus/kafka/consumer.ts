@@ -52,7 +52,7 @@ import type {
   TopicPartitionOffset,
 } from '../types.ts';
 import { checkPollTimeout, checkRecordCount } from '../options.ts';
-import { checkTopicName, kafkaFailure, tpKey, type KafkaContext } from './client.ts';
+import { checkTopicName, kafkaFailure, tpKey, withLeaders, type KafkaContext } from './client.ts';
 import { FAST_OFFSET, FAST_TIMESTAMP, installFetchDecoder, type FastMessage } from './fetch-decoder.ts';
 
 export const EPHEMERAL_GROUP_PREFIX = 'rtwh-ephemeral-';
@@ -290,7 +290,7 @@ export class KafkaConsumer implements Consumer {
     }
     const latest = new Map<string, number>();
     for (const topic of this.opts.topics) {
-      for (const o of await admin.fetchTopicOffsets(topic)) {
+      for (const o of await withLeaders(admin, topic, () => admin.fetchTopicOffsets(topic))) {
         const key = tpKey(topic, o.partition);
         if (!committed.has(key)) latest.set(key, Number(o.high));
       }
@@ -613,7 +613,8 @@ export class KafkaConsumer implements Consumer {
     this.checkUsable('seekToTimestamp');
     let offsets: { partition: number; offset: string }[];
     try {
-      offsets = await (await this.adminClient()).fetchTopicOffsetsByTimestamp(topic, timestampMs);
+      const admin = await this.adminClient();
+      offsets = await withLeaders(admin, topic, () => admin.fetchTopicOffsetsByTimestamp(topic, timestampMs));
     } catch (e) {
       throw kafkaFailure(e, this.ctx.brokers, { action: `look up offsets by time in ${q(topic)}`, topic });
     }
