@@ -7,7 +7,7 @@
 import { PendingCalls, startWorker } from '../bus/worker-thread';
 import { RtwhError, type ErrorCode } from '../errors';
 import type { FromForwarder, ToForwarder, WireChunk } from './forward-worker';
-import type { OutboxChunk } from './state-store';
+import { toWire, type CommitBatch, type OutboxChunk, type StateStore } from './state-store';
 
 export interface ForwardThreadOptions {
   /** The bus URL the worker opens (its own connections). */
@@ -23,6 +23,7 @@ export class ForwardThread {
   private closedWaiter: (() => void) | undefined;
   private closing: Promise<void> | undefined;
   private broken: RtwhError | undefined;
+  private stores = 0;
 
   private constructor(private readonly worker: Worker) {
     worker.onmessage = (e: MessageEvent) => this.onMessage(e.data as FromForwarder);
@@ -57,15 +58,32 @@ export class ForwardThread {
 
   /** Sends the chunks (one producer call per topic, in chunk order); resolves when the bus acknowledged all. */
   send(chunks: readonly OutboxChunk[]): Promise<void> {
-    if (this.broken) return Promise.reject(this.broken);
-    if (this.closing) return Promise.reject(new RtwhError('INTERNAL', 'the forwarding thread is closed'));
     const wire: WireChunk[] = chunks.map((c) => {
       if (!c.stored) throw new RtwhError('INTERNAL', `outbox chunk ${c.id} has no stored bytes to hand to the forwarding thread`);
       return { topic: c.topic, partition: c.partition, firstSeq: c.firstSeq, producers: c.stored.producers, bytes: c.stored.bytes };
     });
+    return this.call((id) => ({ type: 'send', id, chunks: wire }));
+  }
+
+  /**
+   * Hands a job's state file over: `store` (opened and loaded by the job) is released and the thread opens the
+   * file, so its commits are written there (RemoteStore). Rejects with the open's error (JOB_LOCKED when another
+   * process took the file in between).
+   */
+  async adopt(store: StateStore, job: string, bus: string): Promise<RemoteStore> {
+    const sid = ++this.stores;
+    store.release();
+    await this.call((id) => ({ type: 'store-open', id, sid, path: store.path, job, bus }));
+    return new RemoteStore(this, sid, store);
+  }
+
+  /** A call the worker answers (ack or error). */
+  call(message: (id: number) => ToForwarder): Promise<void> {
+    if (this.broken) return Promise.reject(this.broken);
+    if (this.closing) return Promise.reject(new RtwhError('INTERNAL', 'the forwarding thread is closed'));
     if (this.calls.size === 0) this.hold(true);
     const { id, answer } = this.calls.open();
-    this.post({ type: 'send', id, chunks: wire });
+    this.post(message(id));
     return answer;
   }
 
@@ -100,5 +118,29 @@ export class ForwardThread {
     if (m.type === 'ready') return;
     this.calls.settle(m.id, m.type === 'ack' ? undefined : new RtwhError(m.code as ErrorCode, m.message));
     if (this.calls.size === 0) this.hold(false);
+  }
+}
+
+/**
+ * A job's state file written by the forwarding thread. `commit` gives the chunks their ids and bytes in the
+ * caller's thread (StateStore.prepareChunks) and hands the batch over; the promise settles once the thread wrote it
+ * and the bus acknowledged its chunks (or with the first error: a state file error stops the job, a bus error is
+ * recovered like any failed send, the batch being committed).
+ */
+export class RemoteStore {
+  constructor(
+    private readonly thread: ForwardThread,
+    private readonly sid: number,
+    private readonly local: StateStore,
+  ) {}
+
+  commit(b: CommitBatch): Promise<void> {
+    this.local.prepareChunks(b.chunks);
+    const commit = toWire(b);
+    return this.thread.call((id) => ({ type: 'commit', id, sid: this.sid, commit }));
+  }
+
+  close(): Promise<void> {
+    return this.thread.call((id) => ({ type: 'store-close', id, sid: this.sid }));
   }
 }

@@ -8,13 +8,19 @@
  * order of concurrent sends per partition); each is answered `ack` or `error` once the bus answered. A failed send
  * fails alone, as with a producer in the job's thread: the job then reads the tails and re-sends what is missing.
  *
- * Protocol (postMessage): main → worker  open | send | close;  worker → main  ready | ack | error | closed.
+ * A job may also hand its state file over (store-open): its commits then come here too (commit), are written in
+ * arrival order, and the chunks of each are sent once its transaction is done — so the job's thread neither waits
+ * for SQLite nor for the bus. A commit that fails leaves the file as the last good one and refuses every later
+ * commit of that file (each builds on the one before); the job stops on the error and a restart goes on from there.
+ *
+ * Protocol (postMessage): main → worker  open | send | store-open | commit | store-close | close;
+ * worker → main  ready | ack | error | closed.
  */
 import { openBus } from '../bus/index';
 import type { Bus, Producer } from '../bus/types';
-import { toRtwhError } from '../errors';
+import { q, RtwhError, rtwhError, toRtwhError } from '../errors';
 import { sendChunks } from './outbox';
-import { decodeRecordsBinary, type OutboxChunk } from './state-store';
+import { decodeRecordsBinary, StateStore, type OutboxChunk, type WireCommit } from './state-store';
 
 /** A chunk as it travels: its stored bytes (encodeRecordsBinary) and the producer names they index. */
 export interface WireChunk {
@@ -28,6 +34,9 @@ export interface WireChunk {
 export type ToForwarder =
   | { type: 'open'; url: string; cwd: string; clientId?: string }
   | { type: 'send'; id: number; chunks: WireChunk[] }
+  | { type: 'store-open'; id: number; sid: number; path: string; job: string; bus: string }
+  | { type: 'commit'; id: number; sid: number; commit: WireCommit }
+  | { type: 'store-close'; id: number; sid: number }
   | { type: 'close' };
 
 export type FromForwarder = { type: 'ready' } | { type: 'ack'; id: number } | { type: 'error'; id: number; code: string; message: string } | { type: 'closed' };
@@ -39,6 +48,32 @@ let bus: Promise<Bus> | undefined;
 let producer: Promise<Producer> | undefined;
 const outstanding = new Set<Promise<void>>();
 const post = (m: FromForwarder) => self.postMessage(m);
+const postError = (id: number, e: unknown) => {
+  const err = toRtwhError(e);
+  post({ type: 'error', id, code: err.code, message: err.message });
+};
+
+/** State files handed over by jobs, and the error that ended the commits of one. */
+const stores = new Map<number, { store: StateStore; failed?: RtwhError }>();
+
+function commit(id: number, sid: number, w: WireCommit): void {
+  const s = stores.get(sid);
+  if (!s) return postError(id, new RtwhError('INTERNAL', `state file ${sid} is not open in the forwarding thread`));
+  if (s.failed) return postError(id, s.failed);
+  try {
+    s.store.write(w);
+  } catch (e) {
+    s.failed = e instanceof RtwhError ? e : rtwhError('JOB_STATE', `cannot write the state file ${q(s.store.path)}: ${(e as Error).message}`, { cause: e });
+    return postError(id, s.failed);
+  }
+  if (w.chunks.length === 0) return post({ type: 'ack', id });
+  track(send(id, w.chunks));
+}
+
+function track(p: Promise<void>): void {
+  outstanding.add(p);
+  void p.finally(() => outstanding.delete(p));
+}
 
 /** The producer, made on first use; a bus or producer that could not be made is tried again by the next send. */
 function theProducer(): Promise<Producer> {
@@ -65,10 +100,7 @@ function send(id: number, wire: WireChunk[]): Promise<void> {
   const p = theProducer().then((pr) => sendChunks(pr, decode()));
   return p.then(
     () => post({ type: 'ack', id }),
-    (e: unknown) => {
-      const err = toRtwhError(e);
-      post({ type: 'error', id, code: err.code, message: err.message });
-    },
+    (e: unknown) => postError(id, e),
   );
 }
 
@@ -78,16 +110,37 @@ self.onmessage = (e: MessageEvent) => {
     case 'open':
       opened = m;
       return;
-    case 'send': {
+    case 'send':
       // Called synchronously in arrival order: the producer numbers the calls in that order.
-      const p = send(m.id, m.chunks);
-      outstanding.add(p);
-      void p.finally(() => outstanding.delete(p));
+      track(send(m.id, m.chunks));
+      return;
+    case 'store-open':
+      try {
+        stores.set(m.sid, { store: StateStore.open(m.path, m.job, m.bus) });
+        post({ type: 'ack', id: m.id });
+      } catch (e) {
+        postError(m.id, e);
+      }
+      return;
+    case 'commit':
+      commit(m.id, m.sid, m.commit);
+      return;
+    case 'store-close': {
+      const s = stores.get(m.sid);
+      stores.delete(m.sid);
+      try {
+        s?.store.close();
+        post({ type: 'ack', id: m.id });
+      } catch (e) {
+        postError(m.id, e);
+      }
       return;
     }
     case 'close':
       void (async () => {
         await Promise.allSettled([...outstanding]);
+        for (const s of stores.values()) s.store.close();
+        stores.clear();
         await producer?.then((p) => p.close()).catch(() => undefined);
         await bus?.then((b) => b.close()).catch(() => undefined);
         post({ type: 'closed' });

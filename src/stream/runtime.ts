@@ -8,6 +8,11 @@
  *     ─► forward the new outbox chunks (in order per partition; the next batch is processed meanwhile) — on Kafka
  *        by the forwarding thread when the caller gives one (forward-thread.ts), so the two overlap on two cores
  *
+ *   With a forwarding thread the job hands its state file over to it after loading (ForwardThread.adopt): the
+ *   chunks get their ids and bytes here, then the thread writes each commit and sends its chunks, in commit order,
+ *   while this thread processes the next batch. A commit it cannot write fails that batch and every later one
+ *   (JOB_STATE), and the job stops; what the file holds is the last commit written whole.
+ *
  * - Inputs start at the offsets in the state file (inputs.ts), never at the group's committed offset, which is
  *   only mirrored (best effort) for `rtwh groups`.
  * - At start, and after a send failed, the outbox chunks not known to be acknowledged are forwarded after reading
@@ -25,11 +30,11 @@ import { deadLetter, dlqTopic } from '../bus/dead-letter';
 import type { Admin, Bus, BusRecord, Consumer, Producer } from '../bus/types';
 import { q, RtwhError, rtwhError } from '../errors';
 import { Engine, resolveOptions, type Checkpoint } from './engine';
-import { ForwardThread } from './forward-thread';
+import { ForwardThread, type RemoteStore } from './forward-thread';
 import { InputPositions, topicBounds, type Bounds } from './inputs';
 import { lastSeqsOnBus, OutputRouter, sendChunks, type Routable, type TailTarget } from './outbox';
 import { patience, transient } from './retry';
-import { offsetKey, seqKey, StateStore, type OutboxChunk } from './state-store';
+import { offsetKey, seqKey, StateStore, type CommitBatch, type OutboxChunk } from './state-store';
 import type { InputRecord, JobContext, JobLogic, JobResult, JobSpec, JobStatus, RunOptions } from './types';
 
 /** `dwd log` → `dwd_log` (state file and group names). */
@@ -190,6 +195,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
   let lastStatusAt = performance.now();
   let lastRecords = 0;
   let failed = false;
+  let remote: RemoteStore | undefined;
 
   try {
     const loaded = store.load();
@@ -289,9 +295,13 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
           dropAcked(f.upTo);
           continue;
         }
-        for (const g of flights) await g.p;
+        // Every answer first: a state file that could not be written (its commits run in the forwarding thread) stops
+        // the job even behind a failed send, whose recovery would otherwise send outputs that were never committed.
+        const errs: unknown[] = [err];
+        for (const g of flights) errs.push(await g.p);
         flights.length = 0;
-        if (!transient(err)) throw err;
+        const fatal = errs.find((x) => x !== null && !transient(x));
+        if (fatal !== undefined) throw fatal;
         o.log(`forwarding failed (${(err as Error).message}); re-reading the output tails before sending again`);
         const chunks = pending;
         await patiently(busWhat, () => recoverSend(chunks));
@@ -368,7 +378,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       const nothing = chunks.length === 0 && cp.state.length === 0 && cp.timersAdded.length === 0 && cp.timersRemoved.length === 0 && offsets.length === 0 && wm === storedWatermark && ackedUpTo <= deletedUpTo;
       if (nothing) return;
       const deleteUpTo = ackedUpTo > deletedUpTo ? ackedUpTo : 0;
-      store.commit({
+      const batch: CommitBatch = {
         state: cp.state,
         timersAdded: cp.timersAdded,
         timersRemoved: cp.timersRemoved,
@@ -378,7 +388,16 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         chunks,
         seqs,
         deleteUpTo,
-      });
+      };
+      // With the file handed to the forwarding thread, the commit and then its chunks' sending happen there: a
+      // flight like any send (the chunks get their ids here, in commit order).
+      if (remote) {
+        const p = remote.commit(batch).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        flights.push({ upTo: chunks.length > 0 ? chunks[chunks.length - 1]!.id : 0, p });
+      } else store.commit(batch);
       if (deleteUpTo) deletedUpTo = deleteUpTo;
       storedWatermark = wm;
       router.accept(seqs);
@@ -386,7 +405,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       for (const [output, n] of emitted) status.emitted[output] = (status.emitted[output] ?? 0) + n;
       status.deadLetters += cp.deadLetters.length;
       for (const c of chunks) pending.push(c);
-      launch(chunks);
+      if (!remote) launch(chunks);
       mirror(offsets);
     };
 
@@ -396,6 +415,9 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       await patiently(busWhat, () => recoverSend(chunks));
       dropAcked(chunks[chunks.length - 1]!.id);
     }
+
+    // Kafka with a forwarding thread: the thread writes the state file from here on (forward-thread.ts).
+    if (forwarder) remote = await forwarder.adopt(store, spec.name, bus.displayUrl);
 
     consumer = await patiently(busWhat, () => bus.consumer({ group, topics: inputTopics, startFrom: o.startFrom, maxPollRecords: batchSize, clientId: `rtwh-${jobSlug(spec)}` }));
     setPhase('running');
@@ -453,7 +475,9 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     setPhase('stopping');
     await settle(0);
     if (ackedUpTo > deletedUpTo) {
-      store.commit({ state: [], timersAdded: [], timersRemoved: [], offsets: [], partitionTimes: {}, watermark: null, chunks: [], seqs: new Map(), deleteUpTo: ackedUpTo });
+      const last: CommitBatch = { state: [], timersAdded: [], timersRemoved: [], offsets: [], partitionTimes: {}, watermark: null, chunks: [], seqs: new Map(), deleteUpTo: ackedUpTo };
+      if (remote) await remote.commit(last);
+      else store.commit(last);
       deletedUpTo = ackedUpTo;
     }
     await report().catch(() => undefined);
@@ -466,6 +490,8 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     await consumer?.close().catch(() => undefined);
     await producer?.close().catch(() => undefined);
     await admin?.close().catch(() => undefined);
+    // The thread closes the file after the commits handed to it (they are written in order).
+    if (remote) await remote.close().catch(() => undefined);
     store.close();
     status.state = 'stopped';
     delete status.waitingFor;

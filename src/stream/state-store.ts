@@ -13,6 +13,10 @@
  * the same information as a row per record (topic, partition, seq, producer, key, value, ts, headers) at a
  * fraction of the SQLite work per record. Writing the blob turns each value into its UTF-8 bytes once; the
  * committed records then carry those bytes, which is what the forwarding sends.
+ *
+ * A commit is two steps: prepareChunks (ids — explicit, following the AUTOINCREMENT counter — and bytes, in the
+ * job's thread) and write (the transaction). On Kafka the job releases the file after loading it and the forwarding
+ * thread opens it and does the writes (forward-worker.ts), so the job's thread does not wait for SQLite.
  */
 import { Database, type Statement } from 'bun:sqlite';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -81,6 +85,65 @@ export interface CommitBatch {
   seqs: ReadonlyMap<string, number>;
   /** Deletes the outbox rows with id <= this (acknowledged by the bus); 0 = none. */
   deleteUpTo: number;
+}
+
+/** A chunk as committed: ids given and records stored as bytes (prepareChunks). */
+export interface WireChunkRow {
+  id: number;
+  topic: string;
+  partition: number;
+  firstSeq: number;
+  lastSeq: number;
+  producers: readonly string[];
+  bytes: Uint8Array;
+}
+
+/**
+ * A commit in a form that crosses to another thread cheaply (postMessage copies flat arrays of strings and
+ * numbers much faster than arrays of objects; chunk bytes lie in shared memory): state as
+ * [namespace, key, value|null, expires|null]…, timers as [name, key, time]….
+ */
+export interface WireCommit {
+  state: (string | number | null)[];
+  timersAdded: (string | number)[];
+  timersRemoved: (string | number)[];
+  offsets: readonly StoredInputOffset[];
+  partitionTimes: Readonly<Record<string, number>>;
+  watermark: number | null;
+  chunks: WireChunkRow[];
+  seqs: [string, number][];
+  deleteUpTo: number;
+}
+
+/** The wire form of a batch whose chunks were prepared (StateStore.prepareChunks). */
+export function toWire(b: CommitBatch): WireCommit {
+  const state: (string | number | null)[] = new Array<string | number | null>(b.state.length * 4);
+  let i = 0;
+  for (const c of b.state) {
+    state[i++] = c.namespace;
+    state[i++] = c.key;
+    state[i++] = c.value;
+    state[i++] = c.expires;
+  }
+  const timers = (ts: readonly TimerEntry[]) => {
+    const out: (string | number)[] = [];
+    for (const t of ts) out.push(t.name, t.key, t.time);
+    return out;
+  };
+  return {
+    state,
+    timersAdded: timers(b.timersAdded),
+    timersRemoved: timers(b.timersRemoved),
+    offsets: b.offsets,
+    partitionTimes: b.partitionTimes,
+    watermark: b.watermark,
+    chunks: b.chunks.map((c) => {
+      if (!c.stored || c.id === 0) throw new Error(`outbox chunk of ${c.topic} was not prepared`);
+      return { id: c.id, topic: c.topic, partition: c.partition, firstSeq: c.firstSeq, lastSeq: c.firstSeq + c.records.length - 1, producers: c.stored.producers, bytes: c.stored.bytes };
+    }),
+    seqs: [...b.seqs],
+    deleteUpTo: b.deleteUpTo,
+  };
 }
 
 export const seqKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
@@ -250,6 +313,10 @@ export class StateStore {
   private readonly ownerFile: string;
   /** Where committed outbox chunks are written (shared memory blocks; see ChunkArena). */
   private readonly arena = new ChunkArena();
+  /** The last outbox id given (prepareChunks) and written (write): ids are given in the job's thread, in order. */
+  private lastChunkId: number;
+  private lastWrittenId: number;
+  private released = false;
   private readonly s: {
     putState: Statement;
     delState: Statement;
@@ -269,6 +336,9 @@ export class StateStore {
   ) {
     this.db = db;
     this.ownerFile = `${path}.owner`;
+    // AUTOINCREMENT's counter: the highest id the outbox ever held, deleted rows included.
+    const seq = db.query("SELECT seq FROM sqlite_sequence WHERE name = 'outbox'").get() as { seq: number } | null;
+    this.lastChunkId = this.lastWrittenId = seq?.seq ?? 0;
     this.s = {
       putState: db.prepare('INSERT INTO state(ns, k, v, expires) VALUES (?, ?, ?, ?) ON CONFLICT(ns, k) DO UPDATE SET v = excluded.v, expires = excluded.expires'),
       delState: db.prepare('DELETE FROM state WHERE ns = ? AND k = ?'),
@@ -277,7 +347,7 @@ export class StateStore {
       putOffset: db.prepare('INSERT INTO offsets(topic, part, next) VALUES (?, ?, ?) ON CONFLICT(topic, part) DO UPDATE SET next = excluded.next'),
       putPartTime: db.prepare('INSERT INTO part_times(tp, t) VALUES (?, ?) ON CONFLICT(tp) DO UPDATE SET t = excluded.t'),
       putMeta: db.prepare('INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
-      addChunk: db.prepare('INSERT INTO outbox(topic, part, first_seq, last_seq, producers, records) VALUES (?, ?, ?, ?, ?, ?)'),
+      addChunk: db.prepare('INSERT INTO outbox(id, topic, part, first_seq, last_seq, producers, records) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       delChunks: db.prepare('DELETE FROM outbox WHERE id <= ?'),
       putSeq: db.prepare('INSERT INTO out_seq(topic, part, seq) VALUES (?, ?, ?) ON CONFLICT(topic, part) DO UPDATE SET seq = excluded.seq'),
     };
@@ -387,48 +457,79 @@ export class StateStore {
     return { state, timers, offsets, partitionTimes, watermark: wm ? Number(wm.v) : null, outbox, seqs };
   }
 
+  /**
+   * Gives `chunks` their ids (following the last one this file holds) and their stored bytes (encodeRecordsBinary,
+   * in the shared arena). Done before the commit, by the job's thread, also when another thread writes the file.
+   */
+  prepareChunks(chunks: readonly OutboxChunk[]): void {
+    for (const c of chunks) {
+      if (c.stored) continue;
+      const producers: string[] = [];
+      const index = new Map<string, number>();
+      const bytes = encodeRecordsBinary(
+        c.records,
+        (p) => {
+          let i = index.get(p);
+          if (i === undefined) {
+            i = producers.length;
+            producers.push(p);
+            index.set(p, i);
+          }
+          return i;
+        },
+        this.arena,
+      );
+      c.id = ++this.lastChunkId;
+      c.stored = { bytes, producers };
+    }
+  }
+
   /** Everything of one batch in one transaction; sets the ids of `b.chunks`. */
   commit(b: CommitBatch): void {
+    this.prepareChunks(b.chunks);
+    this.write(toWire(b));
+  }
+
+  /** A prepared batch (see toWire) in one transaction: what commit does after prepareChunks, in any thread. */
+  write(w: WireCommit): void {
     const s = this.s;
     this.db.transaction(() => {
-      if (b.deleteUpTo > 0) s.delChunks.run(b.deleteUpTo);
-      for (const c of b.state) {
-        if (c.value === null) s.delState.run(c.namespace, c.key);
-        else s.putState.run(c.namespace, c.key, c.value, c.expires);
+      if (w.deleteUpTo > 0) s.delChunks.run(w.deleteUpTo);
+      const st = w.state;
+      for (let i = 0; i < st.length; i += 4) {
+        if (st[i + 2] === null) s.delState.run(st[i]!, st[i + 1]!);
+        else s.putState.run(st[i]!, st[i + 1]!, st[i + 2]!, st[i + 3] as number | null);
       }
-      for (const t of b.timersRemoved) s.delTimer.run(t.name, t.key, t.time);
-      for (const t of b.timersAdded) s.addTimer.run(t.name, t.key, t.time);
-      for (const o of b.offsets) s.putOffset.run(o.topic, o.partition, o.next);
-      for (const [tp, t] of Object.entries(b.partitionTimes)) s.putPartTime.run(tp, t);
-      if (b.watermark !== null && Number.isFinite(b.watermark)) s.putMeta.run('watermark', String(b.watermark));
-      for (const c of b.chunks) {
-        const producers: string[] = [];
-        const index = new Map<string, number>();
-        const bytes = encodeRecordsBinary(
-          c.records,
-          (p) => {
-            let i = index.get(p);
-            if (i === undefined) {
-              i = producers.length;
-              producers.push(p);
-              index.set(p, i);
-            }
-            return i;
-          },
-          this.arena,
-        );
-        const res = s.addChunk.run(c.topic, c.partition, c.firstSeq, c.firstSeq + c.records.length - 1, JSON.stringify(producers), bytes);
-        c.id = Number(res.lastInsertRowid);
-        c.stored = { bytes, producers };
+      const tr = w.timersRemoved;
+      for (let i = 0; i < tr.length; i += 3) s.delTimer.run(tr[i]!, tr[i + 1]!, tr[i + 2]!);
+      const ta = w.timersAdded;
+      for (let i = 0; i < ta.length; i += 3) s.addTimer.run(ta[i]!, ta[i + 1]!, ta[i + 2]!);
+      for (const o of w.offsets) s.putOffset.run(o.topic, o.partition, o.next);
+      for (const [tp, t] of Object.entries(w.partitionTimes)) s.putPartTime.run(tp, t);
+      if (w.watermark !== null && Number.isFinite(w.watermark)) s.putMeta.run('watermark', String(w.watermark));
+      for (const c of w.chunks) {
+        if (c.id <= this.lastWrittenId) throw new Error(`outbox chunk id ${c.id} is not after ${this.lastWrittenId}`);
+        s.addChunk.run(c.id, c.topic, c.partition, c.firstSeq, c.lastSeq, JSON.stringify(c.producers), c.bytes);
+        this.lastWrittenId = c.id;
       }
-      for (const [k, seq] of b.seqs) {
+      for (const [k, seq] of w.seqs) {
         const i = k.indexOf('\u0000');
         s.putSeq.run(k.slice(0, i), Number(k.slice(i + 1)), seq);
       }
     })();
   }
 
+  /**
+   * Closes the file so another thread of this process can open it (StateStore.open there) and write it; this object
+   * still prepares chunks (prepareChunks). The owner file stays: the pid is the same.
+   */
+  release(): void {
+    this.released = true;
+    this.db.close(true);
+  }
+
   close(): void {
+    if (this.released) return; // the thread that took the file closes it
     try {
       if (readOwner(this.ownerFile) === process.pid) rmSync(this.ownerFile, { force: true });
     } catch {

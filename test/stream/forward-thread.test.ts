@@ -173,6 +173,99 @@ describe('forwarding thread', () => {
     expect((await readAll(bus, t)).length).toBe(4);
   }, 60_000);
 
+  test('a state file handed over: the thread writes the commits (ids given in order), then sends their chunks; the file stays locked', async () => {
+    const t = await topic('adopted', 2);
+    const path = join(tempDir('rtwh-fwd-'), 'job.db');
+    const store = StateStore.open(path, 'job', 'kafka://test');
+    store.load();
+    const remote = await thread!.adopt(store, 'job', 'kafka://test');
+    let reopened: StateStore | undefined;
+    try {
+      // While the thread holds it, nobody else may open the file.
+      const locked = (() => {
+        try {
+          StateStore.open(path, 'job', 'kafka://test').close();
+          return 'opened';
+        } catch (e) {
+          return e instanceof RtwhError ? e.code : String(e);
+        }
+      })();
+      expect(locked).toBe('JOB_LOCKED');
+      const first: OutboxChunk[] = [
+        { id: 0, topic: t, partition: 0, firstSeq: 1, records: records(300, 'job/a', 'c1') },
+        { id: 0, topic: t, partition: 1, firstSeq: 1, records: records(200, 'job/a', 'c1') },
+      ];
+      const second: OutboxChunk[] = [{ id: 0, topic: t, partition: 0, firstSeq: 301, records: records(100, 'job/a', 'c2') }];
+      const commits = [
+        remote.commit({
+          ...empty,
+          state: [
+            { namespace: 'ns', key: 'a', value: '1', expires: null },
+            { namespace: 'ns', key: 'b', value: '"x"', expires: 5 },
+          ],
+          timersAdded: [{ name: 'tm', key: 'a', time: 7 }],
+          offsets: [{ topic: 'in', partition: 0, next: 10 }],
+          watermark: 3,
+          chunks: first,
+          seqs: new Map([[`${t}\u00000`, 300], [`${t}\u00001`, 200]]),
+        }),
+        remote.commit({ ...empty, state: [{ namespace: 'ns', key: 'a', value: null, expires: null }], offsets: [{ topic: 'in', partition: 0, next: 20 }], chunks: second, seqs: new Map([[`${t}\u00000`, 400]]) }),
+        // Nothing but the outbox rows the bus acknowledged.
+        remote.commit({ ...empty, chunks: [], deleteUpTo: 2 }),
+      ];
+      // Ids are given here, when the commit is handed over, in that order.
+      expect([...first, ...second].map((c) => c.id)).toEqual([1, 2, 3]);
+      await Promise.all(commits);
+      await remote.close();
+      reopened = StateStore.open(path, 'job', 'kafka://test');
+      const loaded = reopened.load();
+      expect(loaded.state).toEqual([{ namespace: 'ns', key: 'b', value: '"x"', expires: 5 }]);
+      expect(loaded.timers).toEqual([{ name: 'tm', key: 'a', time: 7 }]);
+      expect([...loaded.offsets]).toEqual([['in:0', 20]]);
+      expect(loaded.watermark).toBe(3);
+      expect(loaded.outbox.map((c) => [c.id, c.partition, c.firstSeq, c.records.length])).toEqual([[3, 0, 301, 100]]);
+      expect(loaded.seqs.get(`${t}\u00000`)).toBe(400);
+      const got = await readAll(bus, t);
+      expect(got.length).toBe(600);
+      expect(got.filter((r) => r.partition === 0).map((r) => Number(r.headers[OUT_HEADER.seq]))).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+      // The next id follows the ones given, also in a new process (the file's AUTOINCREMENT counter).
+      const next: OutboxChunk[] = [{ id: 0, topic: t, partition: 0, firstSeq: 401, records: records(1, 'job/a', 'c3') }];
+      reopened.commit({ ...empty, chunks: next });
+      expect(next[0]!.id).toBe(4);
+    } finally {
+      reopened?.close();
+    }
+  }, 120_000);
+
+  test('a commit the thread cannot write: it and every later commit of that file fail with JOB_STATE; the file keeps the last good one', async () => {
+    const t = await topic('badcommit', 1);
+    const path = join(tempDir('rtwh-fwd-'), 'job.db');
+    const store = StateStore.open(path, 'job');
+    store.load();
+    const remote = await thread!.adopt(store, 'job', 'kafka://test');
+    let reopened: StateStore | undefined;
+    try {
+      await remote.commit({ ...empty, offsets: [{ topic: 'in', partition: 0, next: 5 }], chunks: [{ id: 0, topic: t, partition: 0, firstSeq: 1, records: records(3, 'job/a', 'ok') }] });
+      // A state row without a key breaks the table's NOT NULL: the transaction is rolled back whole.
+      const bad = { namespace: 'ns', key: null as unknown as string, value: '1', expires: null };
+      const outcomes = await Promise.all([
+        remote.commit({ ...empty, state: [bad], offsets: [{ topic: 'in', partition: 0, next: 9 }], chunks: [{ id: 0, topic: t, partition: 0, firstSeq: 4, records: records(2, 'job/a', 'lost') }] }),
+        remote.commit({ ...empty, offsets: [{ topic: 'in', partition: 0, next: 12 }], chunks: [] }),
+      ].map((p) => p.then(() => 'ok', (e: unknown) => (e instanceof RtwhError ? `${e.code}: ${e.message}` : String(e)))));
+      expect(outcomes[0]).toMatch(/^JOB_STATE: cannot write the state file .*job\.db.*NOT NULL/);
+      expect(outcomes[1]).toBe(outcomes[0]);
+      await remote.close();
+      reopened = StateStore.open(path, 'job');
+      const loaded = reopened.load();
+      expect([...loaded.offsets]).toEqual([['in:0', 5]]);
+      expect(loaded.outbox.map((c) => c.records.length)).toEqual([3]);
+      // Nothing of the failed commit reached the bus.
+      expect((await readAll(bus, t)).map((r) => r.headers[OUT_HEADER.seq])).toEqual(['1', '2', '3']);
+    } finally {
+      reopened?.close();
+    }
+  }, 60_000);
+
   test('a send in flight keeps the process alive until answered; an idle thread does not', async () => {
     const t = await topic('alive', 1);
     const dir = tempDir('rtwh-fwd-');
