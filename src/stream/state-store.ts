@@ -12,7 +12,9 @@
  * per-partition sequence numbers first_seq…last_seq and the records as one blob (encodeRecordsBinary). That is
  * the same information as a row per record (topic, partition, seq, producer, key, value, ts, headers) at a
  * fraction of the SQLite work per record. Writing the blob turns each value into its UTF-8 bytes once; the
- * committed records then carry those bytes, which is what the forwarding sends.
+ * committed records then carry those bytes, which is what the forwarding sends. Rows of 4 KiB and more are stored
+ * zstd-compressed (codec 1): a batch's outputs repeat themselves, and SQLite writes every byte twice (WAL, then
+ * checkpoint) — dwd log's 236 MB of outputs per bench run cost more to store than ~10 MB of zstd frames to make.
  *
  * A commit is two steps: prepareChunks (ids — explicit, following the AUTOINCREMENT counter — and bytes, in the
  * job's thread) and write (the transaction). On Kafka the job releases the file after loading it and the forwarding
@@ -25,7 +27,15 @@ import { q, RtwhError, rtwhError } from '../errors';
 import type { StateChange, TimerEntry } from './engine';
 import type { Headers } from '../bus/types';
 
-export const STATE_SCHEMA_VERSION = '1';
+/** 2: outbox rows carry a codec (zstd). Files of version 1 are upgraded when opened (the column added). */
+export const STATE_SCHEMA_VERSION = '2';
+const UPGRADABLE_VERSIONS = new Set(['1']);
+
+/** Outbox row codecs: 0 = the records as encoded, 1 = zstd of them. */
+const CODEC_NONE = 0;
+const CODEC_ZSTD = 1;
+/** Chunks below this many bytes are stored as they are (a frame would save little). */
+const COMPRESS_FROM = 4096;
 
 /** One output record in the outbox; its sequence number is the chunk's firstSeq + its index. */
 export interface OutRecord {
@@ -347,7 +357,7 @@ export class StateStore {
       putOffset: db.prepare('INSERT INTO offsets(topic, part, next) VALUES (?, ?, ?) ON CONFLICT(topic, part) DO UPDATE SET next = excluded.next'),
       putPartTime: db.prepare('INSERT INTO part_times(tp, t) VALUES (?, ?) ON CONFLICT(tp) DO UPDATE SET t = excluded.t'),
       putMeta: db.prepare('INSERT INTO meta(k, v) VALUES (?, ?) ON CONFLICT(k) DO UPDATE SET v = excluded.v'),
-      addChunk: db.prepare('INSERT INTO outbox(id, topic, part, first_seq, last_seq, producers, records) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      addChunk: db.prepare('INSERT INTO outbox(id, topic, part, first_seq, last_seq, producers, records, codec) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       delChunks: db.prepare('DELETE FROM outbox WHERE id <= ?'),
       putSeq: db.prepare('INSERT INTO out_seq(topic, part, seq) VALUES (?, ?, ?) ON CONFLICT(topic, part) DO UPDATE SET seq = excluded.seq'),
     };
@@ -390,7 +400,7 @@ export class StateStore {
       db.run(`CREATE TABLE IF NOT EXISTS timers(name TEXT NOT NULL, k TEXT NOT NULL, t REAL NOT NULL, PRIMARY KEY(name, k, t)) WITHOUT ROWID`);
       db.run(`CREATE TABLE IF NOT EXISTS offsets(topic TEXT NOT NULL, part INTEGER NOT NULL, next INTEGER NOT NULL, PRIMARY KEY(topic, part)) WITHOUT ROWID`);
       db.run(`CREATE TABLE IF NOT EXISTS part_times(tp TEXT PRIMARY KEY, t REAL NOT NULL) WITHOUT ROWID`);
-      db.run(`CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, part INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, producers TEXT NOT NULL, records TEXT NOT NULL)`);
+      db.run(`CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, part INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, producers TEXT NOT NULL, records TEXT NOT NULL, codec INTEGER NOT NULL DEFAULT 0)`);
       db.run(`CREATE TABLE IF NOT EXISTS out_seq(topic TEXT NOT NULL, part INTEGER NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(topic, part)) WITHOUT ROWID`);
       const meta = new Map((db.query('SELECT k, v FROM meta').all() as { k: string; v: string }[]).map((r) => [r.k, r.v]));
       const storedJob = meta.get('job');
@@ -398,8 +408,16 @@ export class StateStore {
         throw rtwhError('JOB_STATE', `the state file ${q(path)} belongs to job ${q(storedJob)}, not ${q(job)}`, { hint: 'Give each job its own --state FILE (the default is <state_dir>/jobs/<job>.db).' });
       }
       const version = meta.get('schema');
-      if (version !== undefined && version !== STATE_SCHEMA_VERSION) {
+      if (version !== undefined && version !== STATE_SCHEMA_VERSION && !UPGRADABLE_VERSIONS.has(version)) {
         throw rtwhError('JOB_STATE', `the state file ${q(path)} has schema version ${q(version)}; this rtwh reads version ${STATE_SCHEMA_VERSION}`);
+      }
+      if (version !== undefined && version !== STATE_SCHEMA_VERSION) {
+        // Version 1: the outbox without its codec column (every row as encoded).
+        db.transaction(() => {
+          const cols = (db!.query('PRAGMA table_info(outbox)').all() as { name: string }[]).map((c) => c.name);
+          if (!cols.includes('codec')) db!.run('ALTER TABLE outbox ADD COLUMN codec INTEGER NOT NULL DEFAULT 0');
+          db!.run("UPDATE meta SET v = ? WHERE k = 'schema'", [STATE_SCHEMA_VERSION]);
+        })();
       }
       const storedBus = meta.get('bus');
       if (bus !== undefined && storedBus !== undefined && storedBus !== bus) {
@@ -434,7 +452,7 @@ export class StateStore {
     const wm = db.query("SELECT v FROM meta WHERE k = 'watermark'").get() as { v: string } | null;
     const seqs = new Map((db.query('SELECT topic, part, seq FROM out_seq').all() as { topic: string; part: number; seq: number }[]).map((r) => [seqKey(r.topic, r.part), r.seq]));
     const outbox: OutboxChunk[] = [];
-    for (const r of db.query('SELECT id, topic, part, first_seq, last_seq, producers, records FROM outbox ORDER BY id').all() as {
+    for (const r of db.query('SELECT id, topic, part, first_seq, last_seq, producers, records, codec FROM outbox ORDER BY id').all() as {
       id: number;
       topic: string;
       part: number;
@@ -443,11 +461,15 @@ export class StateStore {
       producers: string;
       /** Text (rows of earlier versions) or bytes (encodeRecordsBinary). */
       records: string | Uint8Array;
+      codec: number;
     }[]) {
       let records: OutRecord[];
       try {
         const producers = JSON.parse(r.producers) as string[];
-        records = typeof r.records === 'string' ? decodeRecords(r.records, producers) : decodeRecordsBinary(r.records, producers);
+        if (typeof r.records === 'string') records = decodeRecords(r.records, producers);
+        else if (r.codec === CODEC_ZSTD) records = decodeRecordsBinary(Bun.zstdDecompressSync(r.records), producers);
+        else if (r.codec === CODEC_NONE) records = decodeRecordsBinary(r.records, producers);
+        else throw new Error(`unknown codec ${r.codec}`);
       } catch (e) {
         throw rtwhError('JOB_STATE', `the state file ${q(this.path)} has a damaged outbox row ${r.id}: ${(e as Error).message}`, { cause: e });
       }
@@ -509,7 +531,10 @@ export class StateStore {
       if (w.watermark !== null && Number.isFinite(w.watermark)) s.putMeta.run('watermark', String(w.watermark));
       for (const c of w.chunks) {
         if (c.id <= this.lastWrittenId) throw new Error(`outbox chunk id ${c.id} is not after ${this.lastWrittenId}`);
-        s.addChunk.run(c.id, c.topic, c.partition, c.firstSeq, c.lastSeq, JSON.stringify(c.producers), c.bytes);
+        // zstd: a batch's outputs repeat themselves (a page's common and page in each of its displays), ~20x smaller
+        // here, which is less for SQLite to write twice (WAL, then the checkpoint) than the compression costs.
+        const z = c.bytes.length >= COMPRESS_FROM;
+        s.addChunk.run(c.id, c.topic, c.partition, c.firstSeq, c.lastSeq, JSON.stringify(c.producers), z ? Bun.zstdCompressSync(c.bytes, { level: 1 }) : c.bytes, z ? CODEC_ZSTD : CODEC_NONE);
         this.lastWrittenId = c.id;
       }
       for (const [k, seq] of w.seqs) {

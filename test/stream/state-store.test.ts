@@ -66,4 +66,64 @@ describe('state file outbox', () => {
       { producer: 'job/dlq', key: null, value: Buffer.from([0xff, 0x00]), ts: 200, headers: { h: '1' } },
     ]);
   });
+
+  test('big chunks are stored zstd-compressed and come back the same; small ones as they are', () => {
+    const path = statePath();
+    const many: OutRecord[] = Array.from({ length: 2000 }, (_, i) => ({
+      producer: i % 3 === 0 ? 'job/display' : 'job/page',
+      key: `mid_${i % 50}`,
+      value: JSON.stringify({ common: { mid: `mid_${i % 50}`, ch: 'xiaomi', kw: '小米 手机' }, i }),
+      ts: 1_736_812_800_000 + i,
+      headers: i % 500 === 0 ? { 'rtwh.dlq.reason': 'x' } : null,
+    }));
+    const expected = many.map((r) => ({ ...r, value: Buffer.from(r.value as string) }));
+    const big: OutboxChunk = { id: 0, topic: 'out', partition: 0, firstSeq: 1, records: many };
+    const small: OutboxChunk = { id: 0, topic: 'out', partition: 1, firstSeq: 1, records: [{ producer: 'job/page', key: 'k', value: 'v', ts: 1, headers: null }] };
+    const store = StateStore.open(path, 'job');
+    store.commit({ ...empty, chunks: [big, small] });
+    store.close();
+    const db = new Database(path, { readonly: true });
+    const rows = db.query('SELECT part, codec, length(records) AS n FROM outbox ORDER BY id').all() as { part: number; codec: number; n: number }[];
+    db.close();
+    const raw = expected.reduce((a, r) => a + r.value.length, 0);
+    expect(rows.map((r) => [r.part, r.codec])).toEqual([[0, 1], [1, 0]]);
+    expect(rows[0]!.n).toBeLessThan(raw / 5);
+    const again = StateStore.open(path, 'job');
+    const loaded = again.load().outbox;
+    again.close();
+    expect(loaded[0]!.records.map((r) => ({ ...r, value: Buffer.from(r.value!) }))).toEqual(expected);
+    expect(loaded[1]!.records.map((r) => ({ ...r, value: r.value!.toString() }))).toEqual([{ producer: 'job/page', key: 'k', value: 'v', ts: 1, headers: null }]);
+  });
+
+  test('a state file of schema 1 (outbox without codec) is upgraded when opened: its rows are read, new ones compressed', () => {
+    const path = statePath();
+    const db = new Database(path);
+    db.run('CREATE TABLE meta(k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID');
+    db.run(`CREATE TABLE outbox(id INTEGER PRIMARY KEY AUTOINCREMENT, topic TEXT NOT NULL, part INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL, producers TEXT NOT NULL, records TEXT NOT NULL)`);
+    db.run("INSERT INTO meta(k, v) VALUES ('job', 'job'), ('schema', '1')");
+    db.run('INSERT INTO outbox(topic, part, first_seq, last_seq, producers, records) VALUES (?, ?, ?, ?, ?, ?)', ['out', 0, 1, 1, JSON.stringify(['job/a']), '0 100 5 2 -1\nmid_1hi']);
+    db.close();
+    const store = StateStore.open(path, 'job');
+    expect(store.load().outbox.map((c) => c.records)).toEqual([[{ producer: 'job/a', key: 'mid_1', value: 'hi', ts: 100, headers: null }]]);
+    const next: OutboxChunk = { id: 0, topic: 'out', partition: 0, firstSeq: 2, records: Array.from({ length: 300 }, (_, i) => ({ producer: 'job/a', key: 'mid_1', value: `{"i":${i},"pad":"${'x'.repeat(40)}"}`, ts: 100 + i, headers: null })) };
+    store.commit({ ...empty, chunks: [next] });
+    expect(next.id).toBe(2);
+    store.close();
+    const check = new Database(path, { readonly: true });
+    expect(check.query("SELECT v FROM meta WHERE k = 'schema'").get()).toEqual({ v: '2' });
+    expect(check.query('SELECT id, codec FROM outbox ORDER BY id').all()).toEqual([{ id: 1, codec: 0 }, { id: 2, codec: 1 }]);
+    check.close();
+    const again = StateStore.open(path, 'job');
+    expect(again.load().outbox.map((c) => c.records.length)).toEqual([1, 300]);
+    again.close();
+  });
+
+  test('a state file of an unknown schema is refused, naming both versions', () => {
+    const path = statePath();
+    StateStore.open(path, 'job').close();
+    const db = new Database(path);
+    db.run("UPDATE meta SET v = '9' WHERE k = 'schema'");
+    db.close();
+    expect(() => StateStore.open(path, 'job')).toThrow(/has schema version "9"; this rtwh reads version 2/);
+  });
 });
