@@ -29,11 +29,12 @@
  *    (a timer, so it also closes when the stream goes idle); a page at or below the watermark is late, skipped
  *    by the pattern and counted `user_jump_late` (it still goes to the page topic).
  *
- * Every output is keyed by mid; values are JSON text. Unchanged records are forwarded as the bytes they came in.
+ * Every output is keyed by mid; values are JSON text. Unchanged records are forwarded as the bytes they came in;
+ * displays and actions share their page's `{"common":…,"page":…,` (a HeadTail: encoded once per page).
  */
 import { validateAppLog } from '../formats/applog';
 import { resolveOptions } from '../stream/engine';
-import type { InputRecord, JobContext, JobLogic, JobOption, JobSpec } from '../stream/types';
+import { HeadTail, type InputRecord, type JobContext, type JobLogic, type JobOption, type JobSpec } from '../stream/types';
 
 export const DWD_LOG_JOB = 'dwd log';
 
@@ -242,7 +243,7 @@ class DwdLogLogic implements JobLogic {
         for (let i = 0; i < nd; i++) {
           const d = displays![i];
           if (!isObj(d)) ctx.count('display_not_object');
-          else ctx.emit('display', mid, `${head}"display":${JSON.stringify(d)}${tail}`, ts);
+          else ctx.emit('display', mid, new HeadTail(head, `"display":${JSON.stringify(d)}${tail}`), ts);
         }
       }
       for (let i = 0; i < na; i++) {
@@ -256,7 +257,7 @@ class DwdLogLogic implements JobLogic {
           ctx.count('action_without_ts');
           ats = ts;
         }
-        ctx.emit('action', mid, `${head}"action":${JSON.stringify(a)}}`, ats as number);
+        ctx.emit('action', mid, new HeadTail(head, `"action":${JSON.stringify(a)}}`), ats as number);
       }
     }
     const pageRecord = fixed || hasErrKey || displays !== undefined || actions !== undefined ? this.serialise(obj, commonText ?? JSON.stringify(common), pageText, true) : text;

@@ -16,16 +16,25 @@
  *   to do with them.
  */
 import { ExactDecimal } from '../output/result';
-import type { DimReader, InputRecord, JobContext, JobLogic, JobSpec, Json, KeyedState, Timers } from './types';
+import { HeadTail, type DimReader, type InputRecord, type JobContext, type JobLogic, type JobSpec, type Json, type KeyedState, type Timers } from './types';
 
-export interface Emitted {
+/** An output as the engine hands it to the runtime: JSON text, the string given, or a HeadTail. */
+export interface Output {
   output: string;
   key: string | null;
-  /** Serialised value (JSON text, or the string given). */
-  value: string;
+  value: string | HeadTail;
   /** Record timestamp (ms). */
   ts: number;
 }
+
+/** An output as text (runInMemory). */
+export interface Emitted extends Output {
+  /** Serialised value (JSON text, or the string given). */
+  value: string;
+}
+
+/** A checkpoint whose outputs are as emitted. */
+export type PartsCheckpoint = Omit<Checkpoint, 'outputs'> & { outputs: Output[] };
 
 export interface DeadLettered {
   record: InputRecord;
@@ -161,7 +170,7 @@ export class Engine {
   private wm = -Infinity;
   private draining = false;
 
-  private outputs: Emitted[] = [];
+  private outputs: Output[] = [];
   private dead: DeadLettered[] = [];
   readonly counters: Record<string, number> = {};
   readonly emittedCount: Record<string, number> = {};
@@ -289,8 +298,14 @@ export class Engine {
     this.advance();
   }
 
-  /** Everything changed since the last checkpoint; the engine forgets it (the caller persists it). */
+  /** Everything changed since the last checkpoint, outputs as text; the engine forgets it (the caller persists it). */
   checkpoint(): Checkpoint {
+    const cp = this.checkpointParts();
+    return { ...cp, outputs: cp.outputs.map(asText) };
+  }
+
+  /** checkpoint() with outputs as they were emitted (HeadTail kept): what the runtime stores. */
+  checkpointParts(): PartsCheckpoint {
     const state: StateChange[] = [];
     for (const id of this.dirty) {
       const i = id.indexOf(SEP);
@@ -298,7 +313,7 @@ export class Engine {
       state.push({ namespace: id.slice(0, i), key: id.slice(i + 1), value: e ? toJsonText(e.value) : null, expires: e ? e.expires : null });
     }
     this.dirty.clear();
-    const cp: Checkpoint = {
+    const cp: PartsCheckpoint = {
       state,
       timersAdded: [...this.timersAdded.values()],
       timersRemoved: [...this.timersRemoved.values()],
@@ -428,7 +443,7 @@ export class Engine {
     };
     return {
       emit(output, key, value, ts) {
-        const text = typeof value === 'string' ? value : toJsonText(value as Json);
+        const text = typeof value === 'string' || value instanceof HeadTail ? value : toJsonText(value);
         eng.outputs.push({ output, key, value: text, ts: ts ?? (Number.isFinite(eng.eventNow()) ? eng.eventNow() : eng.now()) });
         eng.emittedCount[output] = (eng.emittedCount[output] ?? 0) + 1;
       },
@@ -517,6 +532,10 @@ export async function runInMemory(
     deadLetters.push(...cp.deadLetters);
   }
   return { outputs, deadLetters, counters: engine.counters, engine };
+}
+
+function asText(o: Output): Emitted {
+  return typeof o.value === 'string' ? (o as Emitted) : { ...o, value: o.value.toString() };
 }
 
 /** Records for runInMemory from values (one input, one partition, offsets from 0). */

@@ -15,7 +15,7 @@
 import { partitionForKey, toPositive } from '../bus/partitioner';
 import type { Admin, Bus, Headers, ProduceMessage, Producer } from '../bus/types';
 import { RtwhError } from '../errors';
-import { OUT_HEADER } from './types';
+import { HeadTail, OUT_HEADER } from './types';
 import { seqKey, type OutboxChunk, type OutRecord } from './state-store';
 
 /** An output record before routing. */
@@ -124,7 +124,9 @@ export function chunkMessages(chunk: OutboxChunk, after = 0): ProduceMessage[] {
       // The usual case (outputs; dead letters carry headers): one object of a fixed shape.
       headers = { [OUT_HEADER.producer]: r.producer, [OUT_HEADER.seq]: String(chunk.firstSeq + i) };
     }
-    out.push({ key: r.key, value: r.value, partition: chunk.partition, timestamp: r.ts, headers });
+    // Committed records carry their bytes; a HeadTail is only seen before the commit.
+    const value = r.value instanceof HeadTail ? r.value.toString() : r.value;
+    out.push({ key: r.key, value, partition: chunk.partition, timestamp: r.ts, headers });
   }
   return out;
 }

@@ -29,7 +29,7 @@
 import { deadLetter, dlqTopic } from '../bus/dead-letter';
 import type { Admin, Bus, BusRecord, Consumer, Producer } from '../bus/types';
 import { q, RtwhError, rtwhError } from '../errors';
-import { Engine, resolveOptions, type Checkpoint } from './engine';
+import { Engine, resolveOptions, type PartsCheckpoint } from './engine';
 import { ForwardThread, type RemoteStore } from './forward-thread';
 import { InputPositions, topicBounds, type Bounds } from './inputs';
 import { lastSeqsOnBus, OutputRouter, sendChunks, type Routable, type TailTarget } from './outbox';
@@ -125,6 +125,13 @@ function guarded(spec: JobSpec): JobSpec {
     },
   };
 }
+
+/**
+ * Batches whose commit and forwarding may be out while the next one is processed (each holds its outputs' bytes,
+ * a few MB for a busy job). Four rather than two let the job's thread ride out a slow acknowledgement (dwd log on
+ * Kafka: ~5% more records/s, measured in alternating runs).
+ */
+const MAX_FLIGHTS = 4;
 
 interface Flight {
   upTo: number;
@@ -346,7 +353,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     const outputTargets = new Map<string, OutputTarget>([...topics.outputs].map(([output, topic]) => [output, { output, topic, producer: producerName(spec, output) }]));
 
     /** Commits what the engine did since the last checkpoint (and the input positions); then forwards it. */
-    const commit = async (cp: Checkpoint) => {
+    const commit = async (cp: PartsCheckpoint) => {
       const routable: Routable[] = [];
       const emitted = new Map<string, number>();
       const now = Date.now();
@@ -456,8 +463,8 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         status.records += batch.length;
       }
       engine.advance();
-      await commit(engine.checkpoint());
-      await settle(batch.length > 0 ? 2 : 0);
+      await commit(engine.checkpointParts());
+      await settle(batch.length > 0 ? MAX_FLIGHTS : 0);
       if (o.untilIdle && batch.length === 0 && recs.length === 0 && fresh.size === 0) {
         // Drained is decided by the inputs' end offsets, so the first empty poll asks (each further one asks again:
         // an admin request per 200 ms poll, only while idle).
@@ -466,7 +473,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
           if (inputs.drained(b, consumer)) {
             setPhase('draining');
             engine.drain();
-            await commit(engine.checkpoint());
+            await commit(engine.checkpointParts());
             break;
           }
         }

@@ -26,6 +26,7 @@ import { dirname } from 'node:path';
 import { q, RtwhError, rtwhError } from '../errors';
 import type { StateChange, TimerEntry } from './engine';
 import type { Headers } from '../bus/types';
+import { HeadTail } from './types';
 
 /** 2: outbox rows carry a codec (zstd). Files of version 1 are upgraded when opened (the column added). */
 export const STATE_SCHEMA_VERSION = '2';
@@ -41,8 +42,8 @@ const COMPRESS_FROM = 4096;
 export interface OutRecord {
   producer: string;
   key: string | null;
-  /** Text (outputs), or the original bytes (dead letters). */
-  value: string | Buffer | null;
+  /** Text or HeadTail (outputs), or the original bytes (dead letters); the stored bytes once committed. */
+  value: string | HeadTail | Buffer | null;
   ts: number;
   /** Extra headers (dead letters); the producer and seq headers are added when forwarding. */
   headers: Headers | null;
@@ -238,12 +239,21 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
   for (const r of records) {
     bound += BIN_HEAD;
     if (r.key !== null) bound += r.key.length * 3;
-    if (r.value !== null) bound += typeof r.value === 'string' ? r.value.length * 3 : r.value.length;
+    const v = r.value;
+    if (v === null) {
+      // nothing
+    } else if (typeof v === 'string') bound += v.length * 3;
+    else if (v instanceof HeadTail) bound += (v.head.length + v.tail.length) * 3;
+    else bound += v.length;
     if (r.headers) bound += JSON.stringify(r.headers).length * 3;
   }
   const { buf, view, at: base } = arena.reserve(bound);
   const valueAt = new Int32Array(records.length * 2);
   let pos = base;
+  /** The last HeadTail head written: its text, where its bytes are and how many. */
+  let lastHead: string | undefined;
+  let lastHeadAt = 0;
+  let lastHeadLen = 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const head = pos;
@@ -251,11 +261,21 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
     const kl = r.key === null ? -1 : buf.write(r.key, pos, 'utf8');
     if (kl > 0) pos += kl;
     let vl = -1;
-    if (r.value !== null) {
-      if (typeof r.value === 'string') vl = buf.write(r.value, pos, 'utf8');
-      else {
-        buf.set(r.value, pos);
-        vl = r.value.length;
+    const v = r.value;
+    if (v !== null) {
+      if (typeof v === 'string') vl = buf.write(v, pos, 'utf8');
+      else if (v instanceof HeadTail) {
+        // The same head as the record before (the same string, or equal text): its bytes are copied.
+        if (v.head === lastHead) buf.copyWithin(pos, lastHeadAt, lastHeadAt + lastHeadLen);
+        else {
+          lastHead = v.head;
+          lastHeadLen = buf.write(v.head, pos, 'utf8');
+        }
+        lastHeadAt = pos;
+        vl = lastHeadLen + buf.write(v.tail, pos + lastHeadLen, 'utf8');
+      } else {
+        buf.set(v, pos);
+        vl = v.length;
       }
       valueAt[2 * i] = pos;
       pos += vl;

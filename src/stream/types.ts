@@ -83,10 +83,26 @@ export interface Timers {
   cancel(name: string, key: string, time: number): void;
 }
 
+/**
+ * An output value given as `head` + `tail` where records emitted one after another share the very same head (a
+ * page's common and page ahead of each of its displays): the state file turns the head into bytes once per run of
+ * records sharing it and copies those bytes, instead of building and encoding the whole text per record.
+ */
+export class HeadTail {
+  constructor(
+    readonly head: string,
+    readonly tail: string,
+  ) {}
+
+  toString(): string {
+    return this.head + this.tail;
+  }
+}
+
 /** What process/onTimer may do. */
 export interface JobContext {
-  /** Emits a record to an output (value: object → JSON, string as is). `ts` (ms) becomes the record timestamp. */
-  emit(output: string, key: string | null, value: Json | string, ts?: number): void;
+  /** Emits a record to an output (value: object → JSON, string or HeadTail as is). `ts` (ms) becomes the record timestamp. */
+  emit(output: string, key: string | null, value: Json | string | HeadTail, ts?: number): void;
   /** Reports the record's event time (ms); the runtime derives the watermark from these. */
   observe(eventTimeMs: number): void;
   /** Sends the record being processed to the dead-letter topic with this reason; processing goes on. */

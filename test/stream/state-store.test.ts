@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StateStore, type OutboxChunk, type OutRecord } from '../../src/stream/state-store.ts';
+import { HeadTail } from '../../src/stream/types.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -46,7 +47,7 @@ describe('state file outbox', () => {
     again.close();
     expect(loaded).toHaveLength(1);
     expect(loaded[0]!).toMatchObject({ id: chunk.id, topic: 'out', partition: 2, firstSeq: 11 });
-    expect(loaded[0]!.records.map((r) => ({ ...r, value: r.value === null ? null : Buffer.from(r.value) }))).toEqual(expected);
+    expect(loaded[0]!.records.map((r) => ({ ...r, value: r.value === null ? null : Buffer.from(r.value as Buffer) }))).toEqual(expected);
   });
 
   test('outbox rows of the text format (earlier versions) are read', () => {
@@ -91,7 +92,7 @@ describe('state file outbox', () => {
     const again = StateStore.open(path, 'job');
     const loaded = again.load().outbox;
     again.close();
-    expect(loaded[0]!.records.map((r) => ({ ...r, value: Buffer.from(r.value!) }))).toEqual(expected);
+    expect(loaded[0]!.records.map((r) => ({ ...r, value: Buffer.from(r.value as Buffer) }))).toEqual(expected);
     expect(loaded[1]!.records.map((r) => ({ ...r, value: r.value!.toString() }))).toEqual([{ producer: 'job/page', key: 'k', value: 'v', ts: 1, headers: null }]);
   });
 
@@ -125,5 +126,33 @@ describe('state file outbox', () => {
     db.run("UPDATE meta SET v = '9' WHERE k = 'schema'");
     db.close();
     expect(() => StateStore.open(path, 'job')).toThrow(/has schema version "9"; this rtwh reads version 2/);
+  });
+
+  test('HeadTail values are stored as head + tail: shared heads (the same string or equal text) copied, unicode included', () => {
+    const path = statePath();
+    const h1 = '{"common":{"mid":"m1","kw":"小米 手机 𝄞"},"page":{"page_id":"good_list"},';
+    const h2 = '{"common":{"mid":"m2"},"page":{"page_id":"home"},';
+    const values = [
+      new HeadTail(h1, '"display":{"item":"1"},"ts":1}'),
+      new HeadTail(h1, '"display":{"item":"ü2"},"ts":1}'),
+      'plain text ✓',
+      new HeadTail(h1, '"action":{"id":"3"}}'), // the head again after another kind of value
+      new HeadTail(h2, '"display":{"item":"4"},"ts":2}'),
+      new HeadTail(`${h2}`.slice(0), '"display":{"item":"5"},"ts":2}'), // equal text
+      Buffer.from([0xff, 0x00]),
+      new HeadTail('', ''),
+      new HeadTail(h1, ''),
+    ];
+    const records: OutRecord[] = values.map((value, i) => ({ producer: 'job/display', key: `k${i}`, value, ts: i, headers: null }));
+    const want = values.map((v) => (Buffer.isBuffer(v) ? v : Buffer.from(String(v))));
+    const chunk: OutboxChunk = { id: 0, topic: 'out', partition: 0, firstSeq: 1, records };
+    const store = StateStore.open(path, 'job');
+    store.commit({ ...empty, chunks: [chunk] });
+    expect(records.map((r) => Buffer.from(r.value as Buffer))).toEqual(want);
+    store.close();
+    const again = StateStore.open(path, 'job');
+    const loaded = again.load().outbox;
+    again.close();
+    expect(loaded[0]!.records.map((r) => Buffer.from(r.value as Buffer))).toEqual(want);
   });
 });
