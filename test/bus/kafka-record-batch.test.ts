@@ -5,10 +5,12 @@
  * test/bus/kafka.test.ts.
  */
 import { beforeAll, describe, expect, test } from 'bun:test';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CompressionTypes } from 'kafkajs';
 import produce from 'kafkajs/src/protocol/requests/produce/index.js';
 import { registerKafkaCodecs } from '../../src/bus/codecs.ts';
-import { crc32c } from '../../src/bus/kafka/crc32c.ts';
+import { crc32c, crc32cImplementation, crc32cJs } from '../../src/bus/kafka/crc32c.ts';
 import { installProduceEncoder, PreparedBatch, SequenceLedger } from '../../src/bus/kafka/produce-request.ts';
 import {
   encodeRecords,
@@ -70,6 +72,27 @@ describe('crc32c', () => {
         expect(crc32c(data, start, start + len)).toBe(kafkajsCrc32c(slice));
       }
     }
+  });
+
+  test('the CPU instruction (Linux x86-64 with SSE4.2) is what runs there, and equals the JavaScript loop everywhere', () => {
+    const sse42 = process.platform === 'linux' && process.arch === 'x64' && /^flags\s*:.*\bsse4_2\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+    expect(crc32cImplementation()).toBe(sse42 ? 'x64' : 'js');
+    const data = Buffer.alloc(70_000);
+    crypto.getRandomValues(data);
+    for (let start = 0; start < 9; start++) {
+      for (const len of [255, 256, 257, 263, 264, 1000, 4096, 65_537]) {
+        expect({ start, len, crc: crc32c(data, start, start + len) }).toEqual({ start, len, crc: crc32cJs(data, start, start + len) });
+      }
+    }
+    expect(crc32c(Buffer.alloc(300, 0xff))).toBe(crc32cJs(Buffer.alloc(300, 0xff)));
+  });
+
+  test('RTWH_CRC32C=js keeps the JavaScript loop', async () => {
+    const child = Bun.spawn([process.execPath, '-e', `import { crc32cImplementation, crc32c } from ${JSON.stringify(join(import.meta.dir, '../../src/bus/kafka/crc32c.ts'))}; console.log(crc32cImplementation(), crc32c(Buffer.alloc(1000, 1)))`], {
+      env: { ...process.env, RTWH_CRC32C: 'js' },
+      stdout: 'pipe',
+    });
+    expect((await new Response(child.stdout).text()).trim()).toBe(`js ${crc32cJs(Buffer.alloc(1000, 1))}`);
   });
 });
 
