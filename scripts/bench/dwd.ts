@@ -74,6 +74,38 @@ interface Run {
   fiveRate: number;
   /** CPU seconds of this process (user + system, every thread) per wall second of the run. */
   cpuShare: number;
+  /** The same per thread (Linux /proc): the job's thread ("bun"), the forwarding thread ("Worker"), GC helpers… */
+  threads: Map<string, number>;
+}
+
+/** CPU ticks (user + system) of each thread of this process, summed by thread name; empty without /proc. */
+function threadTicks(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return out;
+}
+
+/** Per wall second, each thread's share of a CPU between two threadTicks() readings (100 ticks per second on Linux). */
+function threadShares(a: Map<string, number>, b: Map<string, number>, seconds: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [name, t] of b) {
+    const d = (t - (a.get(name) ?? 0)) / 100 / seconds;
+    if (d >= 0.01) out.set(name, d);
+  }
+  return out;
 }
 
 async function once(bus: Bus, input: string, tag: string, forwarder?: ForwardThread): Promise<Run> {
@@ -81,13 +113,14 @@ async function once(bus: Bus, input: string, tag: string, forwarder?: ForwardThr
   for (const o of dwdLogJob.outputs) options[o.topicOption!] = `${tag}_${o.name}`;
   Bun.gc(true);
   const c0 = process.cpuUsage();
+  const th0 = threadTicks();
   const t0 = performance.now();
   const r = await runJob(dwdLogJob, bus, { options, statePath: join(dir, `${tag}.db`), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag, ...(BATCH ? { batchRecords: BATCH } : {}), ...(forwarder ? { forwarder } : {}) });
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const out = Object.values(r.status.emitted).reduce((a, b) => a + b, 0);
   const five = ['start', 'page', 'display', 'action', 'err'].reduce((a, k) => a + (r.status.emitted[k] ?? 0), 0);
-  return { inRate: r.status.records / s, outRate: out / s, fiveRate: five / s, cpuShare: (c.user + c.system) / 1e6 / s };
+  return { inRate: r.status.records / s, outRate: out / s, fiveRate: five / s, cpuShare: (c.user + c.system) / 1e6 / s, threads: threadShares(th0, threadTicks(), s) };
 }
 
 function line(name: string, rs: Run[]): void {
@@ -99,6 +132,8 @@ function line(name: string, rs: Run[]): void {
       `median ${formatCount(median.inRate)} in, ${formatCount(median.outRate)} out, ${formatCount(median.fiveRate)} into the five split topics; runs ${rs.map((r) => formatCount(r.inRate)).join(', ')}; ` +
       `process CPU ${rs.map((r) => r.cpuShare.toFixed(2)).join(', ')} s per s)`,
   );
+  const t = median.threads;
+  if (t.size > 0) console.log(`${''.padEnd(12)} threads of the median run, CPU s per s: ${[...t].sort((x, y) => y[1] - x[1]).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}`);
 }
 
 async function main(): Promise<void> {
