@@ -25,8 +25,8 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { q, RtwhError, rtwhError } from '../errors';
 import type { StateChange, TimerEntry } from './engine';
-import type { Headers } from '../bus/types';
-import { HeadTail } from './types';
+import type { Headers, ProduceMessage } from '../bus/types';
+import { HeadTail, OUT_HEADER } from './types';
 
 /** 2: outbox rows carry a codec (zstd). Files of version 1 are upgraded when opened (the column added). */
 export const STATE_SCHEMA_VERSION = '2';
@@ -294,6 +294,47 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
   for (let i = 0; i < records.length; i++) {
     const vl = valueAt[2 * i + 1]!;
     if (vl >= 0) records[i]!.value = buf.subarray(valueAt[2 * i]!, valueAt[2 * i]! + vl);
+  }
+  return out;
+}
+
+/**
+ * The records of a stored chunk (encodeRecordsBinary) straight as the messages forwarding sends — what
+ * chunkMessages(decodeRecordsBinary(…)) gives, without the records in between and with keys as their bytes: the
+ * forwarding thread's way. Sequence numbers from `firstSeq`.
+ */
+export function binaryChunkMessages(bytes: Uint8Array, producers: readonly string[], firstSeq: number, partition: number): ProduceMessage[] {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const out: ProduceMessage[] = [];
+  const producerHeader = OUT_HEADER.producer;
+  const seqHeader = OUT_HEADER.seq;
+  let pos = 0;
+  let seq = firstSeq;
+  while (pos < buf.length) {
+    if (pos + BIN_HEAD > buf.length) throw new Error('truncated record header');
+    const producer = producers[buf.readUInt16LE(pos)];
+    if (producer === undefined) throw new Error(`unknown producer index ${buf.readUInt16LE(pos)}`);
+    const timestamp = buf.readDoubleLE(pos + 2);
+    const kl = buf.readInt32LE(pos + 10);
+    const vl = buf.readInt32LE(pos + 14);
+    const hl = buf.readInt32LE(pos + 18);
+    pos += BIN_HEAD;
+    const end = pos + Math.max(kl, 0) + Math.max(vl, 0) + Math.max(hl, 0);
+    if (end > buf.length) throw new Error('truncated record');
+    const key = kl < 0 ? null : buf.subarray(pos, pos + kl);
+    if (kl > 0) pos += kl;
+    const value = vl < 0 ? null : buf.subarray(pos, pos + vl);
+    if (vl > 0) pos += vl;
+    let headers: Headers;
+    if (hl < 0) headers = { [producerHeader]: producer, [seqHeader]: String(seq) };
+    else {
+      headers = JSON.parse(buf.toString('utf8', pos, pos + hl)) as Headers;
+      pos += hl;
+      headers[producerHeader] = producer;
+      headers[seqHeader] = String(seq);
+    }
+    out.push({ key, value, partition, timestamp, headers });
+    seq++;
   }
   return out;
 }

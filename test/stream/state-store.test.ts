@@ -6,7 +6,9 @@ import { Database } from 'bun:sqlite';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { StateStore, type OutboxChunk, type OutRecord } from '../../src/stream/state-store.ts';
+import { binaryChunkMessages, decodeRecordsBinary, StateStore, type OutboxChunk, type OutRecord } from '../../src/stream/state-store.ts';
+import { chunkMessages } from '../../src/stream/outbox.ts';
+import type { ProduceMessage } from '../../src/bus/types.ts';
 import { HeadTail } from '../../src/stream/types.ts';
 
 const dirs: string[] = [];
@@ -154,5 +156,25 @@ describe('state file outbox', () => {
     const loaded = again.load().outbox;
     again.close();
     expect(loaded[0]!.records.map((r) => Buffer.from(r.value as Buffer))).toEqual(want);
+  });
+
+  test("a stored chunk's messages made from its bytes equal the ones made from its records (keys as bytes)", () => {
+    const path = statePath();
+    const records: OutRecord[] = [
+      { producer: 'job/page', key: 'mid_1', value: '{"a":"ünï ✓ 𝄞 中文"}', ts: 1_736_812_800_123, headers: null },
+      { producer: 'job/page', key: null, value: null, ts: 0, headers: null },
+      { producer: 'job/dlq', key: 'k', value: Buffer.from([0xff, 0x00, 0xc3]), ts: 5, headers: { 'rtwh.dlq.reason': 'not JSON: ü', 'rtwh.dlq.offset': '7' } },
+      { producer: 'job/display', key: '', value: new HeadTail('{"h":1,', '"t":2}'), ts: 1, headers: {} },
+    ];
+    const chunk: OutboxChunk = { id: 0, topic: 'out', partition: 3, firstSeq: 41, records };
+    const store = StateStore.open(path, 'job');
+    store.commit({ ...empty, chunks: [chunk] });
+    store.close();
+    const fromBytes = binaryChunkMessages(chunk.stored!.bytes, chunk.stored!.producers, 41, 3);
+    const fromRecords = chunkMessages({ ...chunk, records: decodeRecordsBinary(chunk.stored!.bytes, chunk.stored!.producers) });
+    const norm = (ms: ProduceMessage[]) => ms.map((m) => ({ ...m, key: m.key == null ? null : Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value) }));
+    expect(norm(fromBytes)).toEqual(norm(fromRecords));
+    expect(fromBytes.map((m) => m.headers?.['rtwh.seq'])).toEqual(['41', '42', '43', '44']);
+    expect(() => binaryChunkMessages(chunk.stored!.bytes.subarray(0, 30), ['job/page'], 1, 0)).toThrow(/truncated/);
   });
 });
