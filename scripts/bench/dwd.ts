@@ -140,7 +140,8 @@ function line(name: string, rs: Run[]): void {
   );
   // CPU per record out is steadier than records/s on a shared machine: what to compare when changing the code.
   const us = (r: Run, share: number) => ((share / r.outRate) * 1e6).toFixed(2);
-  console.log(`${''.padEnd(12)} CPU per record out, µs: process ${rs.map((r) => us(r, r.cpuShare)).join(', ')}; job thread ${rs.map((r) => us(r, r.threads.get('bun') ?? NaN)).join(', ')}; forwarding thread ${rs.map((r) => us(r, r.threads.get('Worker') ?? NaN)).join(', ')}`);
+  const per = (what: string, thread: string) => (rs.some((r) => r.threads.has(thread)) ? `; ${what} ${rs.map((r) => us(r, r.threads.get(thread) ?? 0)).join(', ')}` : '');
+  console.log(`${''.padEnd(12)} CPU per record out, µs: process ${rs.map((r) => us(r, r.cpuShare)).join(', ')}${per('job thread', 'bun')}${per('forwarding thread', 'Worker')}`);
   const t = median.threads;
   if (t.size > 0) console.log(`${''.padEnd(12)} threads of the median run, CPU s per s: ${[...t].sort((x, y) => y[1] - x[1]).map(([n, v]) => `${n} ${v.toFixed(2)}`).join(', ')}`);
 }
