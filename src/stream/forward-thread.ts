@@ -72,6 +72,9 @@ export class ForwardThread {
    */
   async adopt(store: StateStore, job: string, bus: string): Promise<RemoteStore> {
     const sid = ++this.stores;
+    // Refused before the file is released: the job still holds it, and closes it as it stops.
+    if (this.broken) throw this.broken;
+    if (this.closing) throw new RtwhError('INTERNAL', 'the forwarding thread is closed');
     store.release();
     await this.call((id) => ({ type: 'store-open', id, sid, path: store.path, job, bus }));
     return new RemoteStore(this, sid, store);
