@@ -347,7 +347,7 @@ describe('forwarding thread', () => {
     }
   }, 240_000);
 
-  test('after close, sends are refused', async () => {
+  test('after close, sends and state files are refused; a refused state file stays with the job', async () => {
     await thread!.close();
     const chunk: OutboxChunk = { id: 1, topic: 'x', partition: 0, firstSeq: 1, records: [], stored: { bytes: new Uint8Array(0), producers: [] } };
     const err = await thread!.send([chunk]).then(
@@ -355,6 +355,20 @@ describe('forwarding thread', () => {
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(RtwhError);
+    const store = StateStore.open(join(tempDir('rtwh-fwd-'), 'job.db'), 'job');
+    try {
+      store.load();
+      const refused = await thread!.adopt(store, 'job', 'kafka://test').then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(refused).toBeInstanceOf(RtwhError);
+      // Still open here: the job commits on.
+      store.commit({ ...empty, offsets: [{ topic: 'in', partition: 0, next: 3 }], chunks: [] });
+      expect([...store.load().offsets]).toEqual([['in:0', 3]]);
+    } finally {
+      store.close();
+    }
   });
 });
 
