@@ -16,7 +16,7 @@ import { partitionForKey, toPositive } from '../bus/partitioner';
 import type { Admin, Bus, Headers, ProduceMessage, Producer } from '../bus/types';
 import { RtwhError } from '../errors';
 import { HeadTail, OUT_HEADER } from './types';
-import { seqKey, type OutboxChunk, type OutRecord } from './state-store';
+import { binaryChunkMessages, seqKey, type OutboxChunk, type OutRecord } from './state-store';
 
 /** An output record before routing. */
 export interface Routable extends OutRecord {
@@ -109,10 +109,14 @@ export class OutputRouter {
   }
 }
 
-/** The messages of `chunk` with sequence above `after`. */
+/** The messages of `chunk` with sequence above `after`: from its stored bytes when it has them (committed here). */
 export function chunkMessages(chunk: OutboxChunk, after = 0): ProduceMessage[] {
-  const out: ProduceMessage[] = [];
   const start = Math.max(0, after - chunk.firstSeq + 1);
+  if (chunk.stored) {
+    const all = binaryChunkMessages(chunk.stored.bytes, chunk.stored.producers, chunk.firstSeq, chunk.partition);
+    return start > 0 ? all.slice(start) : all;
+  }
+  const out: ProduceMessage[] = [];
   for (let i = start; i < chunk.records.length; i++) {
     const r = chunk.records[i]!;
     let headers: Headers;
@@ -124,7 +128,7 @@ export function chunkMessages(chunk: OutboxChunk, after = 0): ProduceMessage[] {
       // The usual case (outputs; dead letters carry headers): one object of a fixed shape.
       headers = { [OUT_HEADER.producer]: r.producer, [OUT_HEADER.seq]: String(chunk.firstSeq + i) };
     }
-    // Committed records carry their bytes; a HeadTail is only seen before the commit.
+    // Chunks read back from the state file carry bytes or text; a HeadTail only one not committed yet.
     const value = r.value instanceof HeadTail ? r.value.toString() : r.value;
     out.push({ key: r.key, value, partition: chunk.partition, timestamp: r.ts, headers });
   }

@@ -42,7 +42,7 @@ const COMPRESS_FROM = 4096;
 export interface OutRecord {
   producer: string;
   key: string | null;
-  /** Text or HeadTail (outputs), or the original bytes (dead letters); the stored bytes once committed. */
+  /** Text or HeadTail (outputs), or the original bytes (dead letters). */
   value: string | HeadTail | Buffer | null;
   ts: number;
   /** Extra headers (dead letters); the producer and seq headers are added when forwarding. */
@@ -230,9 +230,9 @@ const ARENA_BLOCK = 16 * 1024 * 1024;
  * encodeRecords): per record producer index u16, ts f64, key / value / headers byte lengths i32 (-1 = null), all
  * little-endian, then the key (UTF-8), the value (its bytes) and the headers (JSON) back to back.
  *
- * Each record's value is then REPLACED by its bytes in the returned buffer (a view): forwarding sends those, so
- * the value is turned into UTF-8 once (here) instead of once for the state file and again for every size check
- * and record-batch write of the producer.
+ * Forwarding sends these bytes (binaryChunkMessages), so each value is turned into UTF-8 once (here) instead of
+ * once for the state file and again for every size check and record-batch write of the producer; the records
+ * themselves are left as they are (no per-record views to make).
  */
 function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) => number, arena: ChunkArena): Buffer<ArrayBufferLike> {
   let bound = 0;
@@ -248,7 +248,6 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
     if (r.headers) bound += JSON.stringify(r.headers).length * 3;
   }
   const { buf, view, at: base } = arena.reserve(bound);
-  const valueAt = new Int32Array(records.length * 2);
   let pos = base;
   /** The last HeadTail head written: its text, where its bytes are and how many. */
   let lastHead: string | undefined;
@@ -277,10 +276,8 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
         buf.set(v, pos);
         vl = v.length;
       }
-      valueAt[2 * i] = pos;
       pos += vl;
     }
-    valueAt[2 * i + 1] = vl;
     const hl = r.headers ? buf.write(JSON.stringify(r.headers), pos, 'utf8') : -1;
     if (hl > 0) pos += hl;
     view.setUint16(head, producerIndex(r.producer), true);
@@ -290,12 +287,7 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
     view.setInt32(head + 18, hl, true);
   }
   arena.take(pos - base);
-  const out = buf.subarray(base, pos);
-  for (let i = 0; i < records.length; i++) {
-    const vl = valueAt[2 * i + 1]!;
-    if (vl >= 0) records[i]!.value = buf.subarray(valueAt[2 * i]!, valueAt[2 * i]! + vl);
-  }
-  return out;
+  return buf.subarray(base, pos);
 }
 
 /**

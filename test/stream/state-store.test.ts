@@ -24,7 +24,7 @@ function statePath(): string {
 const empty = { state: [], timersAdded: [], timersRemoved: [], offsets: [], partitionTimes: {}, watermark: null, seqs: new Map<string, number>(), deleteUpTo: 0 };
 
 describe('state file outbox', () => {
-  test('chunks come back record for record; committed values are their UTF-8 bytes', () => {
+  test('chunks come back record for record; a committed chunk carries the bytes stored, which decode to its records', () => {
     const path = statePath();
     const records: OutRecord[] = [
       { producer: 'job/page', key: 'mid_1', value: '{"a":"ünï ✓ 𝄞 中文"}', ts: 1_736_812_800_123, headers: null },
@@ -37,11 +37,8 @@ describe('state file outbox', () => {
     const store = StateStore.open(path, 'job');
     store.commit({ ...empty, chunks: [chunk] });
     expect(chunk.id).toBeGreaterThan(0);
-    for (let i = 0; i < records.length; i++) {
-      const v = records[i]!.value;
-      if (expected[i]!.value === null) expect(v).toBeNull();
-      else expect(Buffer.isBuffer(v) && Buffer.compare(v, expected[i]!.value!) === 0).toBe(true);
-    }
+    const stored = decodeRecordsBinary(chunk.stored!.bytes, chunk.stored!.producers);
+    expect(stored.map((r) => ({ ...r, value: r.value === null ? null : Buffer.from(r.value as Buffer) }))).toEqual(expected);
     store.close();
 
     const again = StateStore.open(path, 'job');
@@ -150,7 +147,7 @@ describe('state file outbox', () => {
     const chunk: OutboxChunk = { id: 0, topic: 'out', partition: 0, firstSeq: 1, records };
     const store = StateStore.open(path, 'job');
     store.commit({ ...empty, chunks: [chunk] });
-    expect(records.map((r) => Buffer.from(r.value as Buffer))).toEqual(want);
+    expect(decodeRecordsBinary(chunk.stored!.bytes, chunk.stored!.producers).map((r) => Buffer.from(r.value as Buffer))).toEqual(want);
     store.close();
     const again = StateStore.open(path, 'job');
     const loaded = again.load().outbox;
@@ -170,9 +167,12 @@ describe('state file outbox', () => {
     const store = StateStore.open(path, 'job');
     store.commit({ ...empty, chunks: [chunk] });
     store.close();
-    const fromBytes = binaryChunkMessages(chunk.stored!.bytes, chunk.stored!.producers, 41, 3);
-    const fromRecords = chunkMessages({ ...chunk, records: decodeRecordsBinary(chunk.stored!.bytes, chunk.stored!.producers) });
     const norm = (ms: ProduceMessage[]) => ms.map((m) => ({ ...m, key: m.key == null ? null : Buffer.from(m.key), value: m.value === null ? null : Buffer.from(m.value) }));
+    const fromBytes = binaryChunkMessages(chunk.stored!.bytes, chunk.stored!.producers, 41, 3);
+    // The chunk as read back from a state file (no stored bytes): messages made from its records.
+    const fromRecords = chunkMessages({ id: chunk.id, topic: 'out', partition: 3, firstSeq: 41, records: decodeRecordsBinary(chunk.stored!.bytes, chunk.stored!.producers) });
+    // A committed chunk's messages are made from its bytes, from any sequence on.
+    expect(norm(chunkMessages(chunk, 42))).toEqual(norm(fromBytes.slice(2)));
     expect(norm(fromBytes)).toEqual(norm(fromRecords));
     expect(fromBytes.map((m) => m.headers?.['rtwh.seq'])).toEqual(['41', '42', '43', '44']);
     expect(() => binaryChunkMessages(chunk.stored!.bytes.subarray(0, 30), ['job/page'], 1, 0)).toThrow(/truncated/);
