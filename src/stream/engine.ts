@@ -227,10 +227,17 @@ export class Engine {
         this.heap.push(t);
       }
     }
-    for (const [k, v] of Object.entries(partitionTimes)) this.partTime.set(k, v);
+    // Idleness counts from now: the time the job was stopped is not event time that passed. A restored partition
+    // holds the watermark back like any other until it counts as idle — counted as seen long ago, every one of them
+    // was idle at once, and the first partition to deliver after a restart ran event time ahead of the others and
+    // made their records late (a kill -9 test of run dws lost a page view that way).
+    const wall = this.now();
+    for (const [k, v] of Object.entries(partitionTimes)) {
+      this.partTime.set(k, v);
+      this.partSeen.set(k, wall);
+    }
     this.wm = watermark;
-    // Idleness counts from now: the time the job was stopped is not event time that passed.
-    this.lastRecordWall = this.now();
+    this.lastRecordWall = wall;
   }
 
   /**

@@ -132,6 +132,34 @@ describe('engine', () => {
     expect(f.watermark).toBe(47_500);
   });
 
+  test('after a restore, every restored partition holds the watermark back until it counts as idle', async () => {
+    let wall = 0;
+    const rec = (p: number, ts: number, off: number): InputRecord => ({ input: 'in', topic: 'in', partition: p, offset: off, timestamp: 0, key: null, value: ev(`k${p}`, ts) });
+    const e = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
+    e.hold(['in:0', 'in:1']);
+    await e.processBatch([rec(0, 10_000, 0), rec(1, 30_000, 0)]);
+    e.advance();
+    expect(e.watermark).toBe(7000);
+    const cp = e.checkpoint();
+    // Restarted much later (wall clock): partition 1 delivers first, far ahead of partition 0.
+    wall = 1_000_000;
+    const f = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
+    f.restore(cp.state, cp.timersAdded, cp.partitionTimes, cp.watermark);
+    f.hold(['in:0', 'in:1']);
+    await f.processBatch([rec(1, 40_000, 1)]);
+    f.advance();
+    expect(f.watermark).toBe(7000);
+    await f.processBatch([rec(0, 11_000, 1)]);
+    f.advance();
+    expect(f.watermark).toBe(8000);
+    expect(f.counters.late).toBeUndefined();
+    // Partition 0 then goes quiet: after the idle timeout partition 1 alone moves event time.
+    wall += 1500;
+    await f.processBatch([rec(1, 41_000, 2)]);
+    f.advance();
+    expect(f.watermark).toBe(38_000);
+  });
+
   test('checkpoint then restore continues exactly where it was', async () => {
     const recs = inputRecords('in', 'in', [ev('a', 1000), ev('b', 2000), ev('a', 5000), ev('c', 30_000), ev('d', 31_000)]);
     const whole = await runInMemory(sessionJob(), recs, { batch: 1 });
