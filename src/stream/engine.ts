@@ -254,6 +254,17 @@ export class Engine {
     }
   }
 
+  /**
+   * Partitions known to have records not read yet: not idle now, whenever they last delivered. Idleness (a
+   * partition that sent nothing for idleTimeoutMs stops holding the watermark back) is meant for partitions with
+   * nothing to send; one merely not read for a while — the job catching up after a restart, other partitions served
+   * first — would otherwise let event time run past its records and make them late.
+   */
+  busy(partitions: Iterable<string>): void {
+    const wall = this.now();
+    for (const p of partitions) if (this.partTime.has(p)) this.partSeen.set(p, wall);
+  }
+
   /** Runs a batch through the job (prepare, then process each record). */
   async processBatch(records: readonly InputRecord[]): Promise<void> {
     if (records.length === 0) return;

@@ -122,6 +122,18 @@ export class InputPositions {
     return out;
   }
 
+  /** Assigned partitions (`topic:partition`) whose next offset is below `bounds`' end: records known to be unread. */
+  behind(bounds: Bounds, consumer: Consumer): string[] {
+    const out: string[] = [];
+    for (const tp of consumer.assignment()) {
+      const k = offsetKey(tp.topic, tp.partition);
+      const n = this.next.get(k);
+      const b = bounds.get(k);
+      if (n !== undefined && b && n < b.end) out.push(k);
+    }
+    return out;
+  }
+
   /** Records not processed yet in the assigned partitions (null when a partition's position is unknown). */
   lag(bounds: Bounds, consumer: Consumer): number | null {
     let total = 0;

@@ -218,7 +218,13 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     const flights: Flight[] = [];
     let mirroring = false;
 
-    const bounds = async (): Promise<Bounds> => (await topicBounds(admin!, inputTopics)).bounds;
+    /** The inputs' offsets as last asked (every status report): which partitions are known to have records unread. */
+    let lastBounds: Bounds | undefined;
+    const bounds = async (): Promise<Bounds> => {
+      const b = (await topicBounds(admin!, inputTopics)).bounds;
+      lastBounds = b;
+      return b;
+    };
 
     /** The engine's figures, now (also on the final status, even while a periodic report is still out). */
     const snapshot = () => {
@@ -442,6 +448,9 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       });
       const fresh = await patiently(busWhat, () => inputs.sync(consumer!, stored, bounds));
       engine.hold(consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
+      // Idleness is for partitions with nothing to read: one with records not read yet (a restart, a backlog, a
+      // poll that served other partitions) is not idle however long it has not delivered.
+      if (lastBounds) engine.busy(inputs.behind(lastBounds, consumer));
       if (recs.length > 0 && fresh.size === 0) {
         prefetched = poll();
         prefetched.catch(() => undefined); // seen when awaited; unobserved if the loop ends first

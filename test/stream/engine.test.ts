@@ -160,6 +160,31 @@ describe('engine', () => {
     expect(f.watermark).toBe(38_000);
   });
 
+  test('a partition known to have records unread (busy) does not go idle, however long since it delivered', async () => {
+    let wall = 0;
+    const rec = (p: number, ts: number, off: number): InputRecord => ({ input: 'in', topic: 'in', partition: p, offset: off, timestamp: 0, key: null, value: ev(`k${p}`, ts) });
+    const e = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
+    e.hold(['in:0', 'in:1']);
+    await e.processBatch([rec(0, 10_000, 0), rec(1, 30_000, 0)]);
+    // Only partition 1 is served for 5 s while partition 0 has a backlog: it keeps holding the watermark.
+    for (let i = 1; i <= 5; i++) {
+      wall = i * 1000;
+      e.busy(['in:0']);
+      await e.processBatch([rec(1, 30_000 + i * 1000, i)]);
+      e.advance();
+    }
+    expect(e.watermark).toBe(7000);
+    await e.processBatch([rec(0, 12_000, 1)]);
+    e.advance();
+    expect(e.counters.late).toBeUndefined();
+    expect(e.watermark).toBe(9000);
+    // Drained (no longer busy) and quiet: idle after the timeout, partition 1 alone moves event time.
+    wall += 1500;
+    await e.processBatch([rec(1, 40_000, 6)]);
+    e.advance();
+    expect(e.watermark).toBe(37_000);
+  });
+
   test('checkpoint then restore continues exactly where it was', async () => {
     const recs = inputRecords('in', 'in', [ev('a', 1000), ev('b', 2000), ev('a', 5000), ev('c', 30_000), ev('d', 31_000)]);
     const whole = await runInMemory(sessionJob(), recs, { batch: 1 });

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import type { BusRecord } from '../../src/bus/types';
-import { InputPositions } from '../../src/stream/inputs';
+import type { Consumer } from '../../src/bus/types';
+import { InputPositions, type Bounds } from '../../src/stream/inputs';
 import { offsetKey } from '../../src/stream/state-store';
 
 function rec(topic: string, partition: number, offset: number): BusRecord {
@@ -74,5 +75,24 @@ describe('InputPositions.acceptRun', () => {
     expect(p.takeChanged()).toEqual([]);
     expect(byRuns(p, [rec('a', 0, 2), ...recs], new Set())).toEqual(recs);
     expect(p.takeChanged()).toEqual([{ topic: 'a', partition: 0, next: 5 }]);
+  });
+});
+
+describe('InputPositions.behind', () => {
+  test('the assigned partitions whose next offset is below the end: unread records; others, unknown and unassigned ones are not', () => {
+    const p = positions([
+      ['a:0', 5],
+      ['a:1', 9],
+      ['b:0', 3],
+    ]);
+    const consumer = { assignment: () => [{ topic: 'a', partition: 0 }, { topic: 'a', partition: 1 }, { topic: 'b', partition: 0 }, { topic: 'c', partition: 0 }] } as unknown as Consumer;
+    const bounds: Bounds = new Map([
+      ['a:0', { start: 0, end: 8 }],
+      ['a:1', { start: 0, end: 9 }],
+      ['b:0', { start: 0, end: 2 }],
+      ['c:0', { start: 0, end: 4 }],
+      ['d:0', { start: 0, end: 4 }],
+    ]);
+    expect(p.behind(bounds, consumer)).toEqual(['a:0']);
   });
 });
