@@ -8,7 +8,8 @@
  *   (event time at write = the record's observed time when there is one, else the watermark).
  * - Watermark: per input partition, the max observed event time; the watermark is the minimum over active
  *   partitions of (max − out-of-orderness). A partition that sent nothing for `idleTimeoutMs` (wall clock) stops
- *   holding it back. When EVERY partition is idle, event time keeps flowing with the wall clock from the last
+ *   holding it back — unless it is known to have records unread (busy(): the runtime's view of the end offsets);
+ *   restored partitions count from the restore. When EVERY partition is idle, event time keeps flowing with the wall clock from the last
  *   record (so a session timeout or a window still closes when the stream goes quiet). `drain()` (the end of a
  *   bounded run) moves it to +Infinity. It never goes backwards.
  * - Timers fire in time order once the watermark reaches them; a timer may register more.
