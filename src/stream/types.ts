@@ -146,7 +146,7 @@ export interface JobSpec {
   options: JobOption[];
   /** Max out-of-orderness for the watermark (ms; default 3000). */
   outOfOrdernessMs?: number;
-  /** An input partition with no record for this long (wall clock) stops holding the watermark back (default 5000). */
+  /** An input partition with no record for this long (wall clock) and none known unread stops holding the watermark back (default 5000). */
   idleTimeoutMs?: number;
   /** The job reads dims through ctx.dims. */
   needsDims?: boolean;
