@@ -33,6 +33,8 @@ function sessionJob(): JobSpec {
 }
 
 const ev = (k: string, ts: number) => JSON.stringify({ k, ts });
+/** A record of partition p of topic `in` (key k<p>) at event time ts. */
+const rec = (p: number, ts: number, off = 0): InputRecord => ({ input: 'in', topic: 'in', partition: p, offset: off, timestamp: 0, key: null, value: ev(`k${p}`, ts) });
 
 describe('engine', () => {
   test('timers fire in time order once the watermark (max - 3 s) passes them; drain fires the rest', async () => {
@@ -96,7 +98,6 @@ describe('engine', () => {
   test('an idle partition stops holding the watermark back; all idle, event time follows the wall clock', async () => {
     let wall = 0;
     const e = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
-    const rec = (p: number, ts: number, off: number): InputRecord => ({ input: 'in', topic: 'in', partition: p, offset: off, timestamp: 0, key: null, value: ev(`k${p}`, ts) });
     await e.processBatch([rec(0, 10_000, 0), rec(1, 50_000, 0)]);
     e.advance();
     expect(e.watermark).toBe(7000);
@@ -114,7 +115,6 @@ describe('engine', () => {
   test('a partition that has not delivered yet holds the watermark back, until it counts as idle', async () => {
     let wall = 0;
     const e = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
-    const rec = (p: number, ts: number): InputRecord => ({ input: 'in', topic: 'in', partition: p, offset: 0, timestamp: 0, key: null, value: ev(`k${p}`, ts) });
     e.hold(['in:0', 'in:1']);
     await e.processBatch([rec(0, 50_000)]);
     e.advance();
@@ -134,7 +134,6 @@ describe('engine', () => {
 
   test('after a restore, every restored partition holds the watermark back until it counts as idle', async () => {
     let wall = 0;
-    const rec = (p: number, ts: number, off: number): InputRecord => ({ input: 'in', topic: 'in', partition: p, offset: off, timestamp: 0, key: null, value: ev(`k${p}`, ts) });
     const e = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
     e.hold(['in:0', 'in:1']);
     await e.processBatch([rec(0, 10_000, 0), rec(1, 30_000, 0)]);
@@ -162,7 +161,6 @@ describe('engine', () => {
 
   test('a partition known to have records unread (busy) does not go idle, however long since it delivered', async () => {
     let wall = 0;
-    const rec = (p: number, ts: number, off: number): InputRecord => ({ input: 'in', topic: 'in', partition: p, offset: off, timestamp: 0, key: null, value: ev(`k${p}`, ts) });
     const e = new Engine(sessionJob(), resolveOptions(sessionJob()), { now: () => wall, idleTimeoutMs: 1000 });
     e.hold(['in:0', 'in:1']);
     await e.processBatch([rec(0, 10_000, 0), rec(1, 30_000, 0)]);
