@@ -16,6 +16,7 @@ import { Database, type Statement } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { q, RtwhError, rtwhError } from '../errors.ts';
+import { journalModeWal } from '../store/sqlite-wal.ts';
 import {
   CHUNKS,
   checkDimTable,
@@ -94,7 +95,7 @@ export class SqliteDimStore implements DimStore {
     try {
       // busy_timeout first: switching to WAL and creating the schema take locks another process may hold.
       this.db.run(`PRAGMA busy_timeout = ${this.busyTimeoutMs}`);
-      const mode = this.db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string } | null;
+      const mode = journalModeWal(this.db, this.busyTimeoutMs);
       if (path !== ':memory:' && mode?.journal_mode !== 'wal') {
         throw rtwhError('DIM_STORE_UNAVAILABLE', `the dim store file ${q(path)} could not be put in WAL mode (got ${q(mode?.journal_mode)})`, {
           hint: 'WAL needs a local file system that supports shared memory; network file systems do not.',

@@ -6,6 +6,7 @@ import { Database, type Statement } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { q, rtwhError } from '../../errors.ts';
+import { journalModeWal } from '../../store/sqlite-wal.ts';
 import { SCHEMA_SQL, SCHEMA_VERSION } from './schema.ts';
 
 export interface PartitionRow {
@@ -74,7 +75,7 @@ export class SqliteStore {
     // Only takes effect on a new, empty file. 8 KiB pages measured ~10% faster appends than 4 KiB for
     // ~500-byte records, while a one-record send still writes little WAL.
     this.db.run('PRAGMA page_size = 8192');
-    const mode = this.db.prepare('PRAGMA journal_mode = WAL').get() as { journal_mode: string } | null;
+    const mode = journalModeWal(this.db, this.busyTimeoutMs);
     if (path !== ':memory:' && mode?.journal_mode !== 'wal') {
       throw rtwhError('BUS_UNAVAILABLE', `the bus file ${q(path)} could not be put in WAL mode (got ${q(mode?.journal_mode)})`, {
         hint: 'WAL needs a local file system that supports shared memory; network file systems do not.',
