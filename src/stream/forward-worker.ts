@@ -17,9 +17,10 @@
  * worker → main  ready | ack | error | closed.
  */
 import { openBus } from '../bus/index';
-import type { Bus, ProduceMessage, Producer } from '../bus/types';
+import type { Bus, Producer } from '../bus/types';
 import { q, RtwhError, rtwhError, toRtwhError } from '../errors';
-import { binaryChunkMessages, StateStore, type WireCommit } from './state-store';
+import { sendChunks } from './outbox';
+import { StateStore, type OutboxChunk, type WireCommit } from './state-store';
 
 /** A chunk as it travels: its stored bytes (encodeRecordsBinary) and the producer names they index. */
 export interface WireChunk {
@@ -93,21 +94,12 @@ function theProducer(): Promise<Producer> {
   return p;
 }
 
-/** The chunks' messages, one list per topic in chunk order (sendChunks's sends, made from the bytes directly). */
-function messagesByTopic(wire: WireChunk[]): Map<string, ProduceMessage[]> {
-  const byTopic = new Map<string, ProduceMessage[]>();
-  for (const w of wire) {
-    const msgs = binaryChunkMessages(w.bytes, w.producers, w.firstSeq, w.partition);
-    const list = byTopic.get(w.topic);
-    if (list) for (const m of msgs) list.push(m);
-    else byTopic.set(w.topic, msgs);
-  }
-  return byTopic;
-}
 
 function send(id: number, wire: WireChunk[]): Promise<void> {
   // Decoded where the producer is called (in arrival order too), so a damaged chunk is answered as an error.
-  const p = theProducer().then((pr) => Promise.all([...messagesByTopic(wire)].map(([t, msgs]) => pr.send(t, msgs))));
+  const chunks = (): OutboxChunk[] =>
+    wire.map((w) => ({ id: 0, topic: w.topic, partition: w.partition, firstSeq: w.firstSeq, records: [], stored: { bytes: w.bytes, producers: w.producers } }));
+  const p = theProducer().then((pr) => sendChunks(pr, chunks()));
   return p.then(
     () => post({ type: 'ack', id }),
     (e: unknown) => postError(id, e),

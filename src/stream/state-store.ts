@@ -11,8 +11,8 @@
  * The outbox holds CHUNKS, not single records: one row per (batch, output topic, partition) with the records'
  * per-partition sequence numbers first_seq…last_seq and the records as one blob (encodeRecordsBinary). That is
  * the same information as a row per record (topic, partition, seq, producer, key, value, ts, headers) at a
- * fraction of the SQLite work per record. Writing the blob turns each value into its UTF-8 bytes once; the
- * committed records then carry those bytes, which is what the forwarding sends. Rows of 4 KiB and more are stored
+ * fraction of the SQLite work per record. Writing the blob turns each value into its UTF-8 bytes once; a
+ * committed chunk keeps those bytes (`stored`), which is what the forwarding sends. Rows of 4 KiB and more are stored
  * zstd-compressed (codec 1): a batch's outputs repeat themselves, and SQLite writes every byte twice (WAL, then
  * checkpoint) — dwd log's 236 MB of outputs per bench run cost more to store than ~10 MB of zstd frames to make.
  *
@@ -290,79 +290,83 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
   return buf.subarray(base, pos);
 }
 
-/**
- * The records of a stored chunk (encodeRecordsBinary) straight as the messages forwarding sends — what
- * chunkMessages(decodeRecordsBinary(…)) gives, without the records in between and with keys as their bytes: the
- * forwarding thread's way. Sequence numbers from `firstSeq`.
- */
-export function binaryChunkMessages(bytes: Uint8Array, producers: readonly string[], firstSeq: number, partition: number): ProduceMessage[] {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const out: ProduceMessage[] = [];
-  const producerHeader = OUT_HEADER.producer;
-  const seqHeader = OUT_HEADER.seq;
-  let pos = 0;
-  let seq = firstSeq;
-  while (pos < buf.length) {
-    if (pos + BIN_HEAD > buf.length) throw new Error('truncated record header');
-    const producer = producers[buf.readUInt16LE(pos)];
-    if (producer === undefined) throw new Error(`unknown producer index ${buf.readUInt16LE(pos)}`);
-    const timestamp = buf.readDoubleLE(pos + 2);
-    const kl = buf.readInt32LE(pos + 10);
-    const vl = buf.readInt32LE(pos + 14);
-    const hl = buf.readInt32LE(pos + 18);
-    pos += BIN_HEAD;
-    const end = pos + Math.max(kl, 0) + Math.max(vl, 0) + Math.max(hl, 0);
-    if (end > buf.length) throw new Error('truncated record');
-    const key = kl < 0 ? null : buf.subarray(pos, pos + kl);
-    if (kl > 0) pos += kl;
-    const value = vl < 0 ? null : buf.subarray(pos, pos + vl);
-    if (vl > 0) pos += vl;
-    let headers: Headers;
-    if (hl < 0) headers = { [producerHeader]: producer, [seqHeader]: String(seq) };
-    else {
-      headers = JSON.parse(buf.toString('utf8', pos, pos + hl)) as Headers;
-      pos += hl;
-      headers[producerHeader] = producer;
-      headers[seqHeader] = String(seq);
-    }
-    out.push({ key, value, partition, timestamp, headers });
-    seq++;
-  }
-  return out;
+
+/** One record of a stored chunk (encodeRecordsBinary): where its fields lie in the chunk's bytes (length -1 = null). */
+interface BinaryRecord {
+  producer: string;
+  ts: number;
+  keyAt: number;
+  keyLen: number;
+  valueAt: number;
+  valueLen: number;
+  headersAt: number;
+  headersLen: number;
 }
 
-export function decodeRecordsBinary(bytes: Uint8Array, producers: readonly string[]): OutRecord[] {
-  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
-  const out: OutRecord[] = [];
+/** Calls `each` for every record of a stored chunk, in order (one object, reused); a damaged chunk throws. */
+function walkRecordsBinary(buf: Buffer, producers: readonly string[], each: (r: BinaryRecord) => void): void {
+  const r: BinaryRecord = { producer: '', ts: 0, keyAt: 0, keyLen: -1, valueAt: 0, valueLen: -1, headersAt: 0, headersLen: -1 };
   let pos = 0;
-  const take = (len: number): [number, number] | null => {
-    if (len < 0) return null;
-    if (pos + len > buf.length) throw new Error('truncated record');
-    const at: [number, number] = [pos, pos + len];
-    pos += len;
-    return at;
-  };
   while (pos < buf.length) {
     if (pos + BIN_HEAD > buf.length) throw new Error('truncated record header');
     const p = buf.readUInt16LE(pos);
-    const ts = buf.readDoubleLE(pos + 2);
-    const kl = buf.readInt32LE(pos + 10);
-    const vl = buf.readInt32LE(pos + 14);
-    const hl = buf.readInt32LE(pos + 18);
-    pos += BIN_HEAD;
-    const k = take(kl);
-    const v = take(vl);
-    const h = take(hl);
     const producer = producers[p];
     if (producer === undefined) throw new Error(`unknown producer index ${p}`);
-    out.push({
-      producer,
-      key: k === null ? null : buf.toString('utf8', k[0], k[1]),
-      value: v === null ? null : buf.subarray(v[0], v[1]),
-      ts,
-      headers: h === null ? null : (JSON.parse(buf.toString('utf8', h[0], h[1])) as Headers),
-    });
+    r.producer = producer;
+    r.ts = buf.readDoubleLE(pos + 2);
+    r.keyLen = buf.readInt32LE(pos + 10);
+    r.valueLen = buf.readInt32LE(pos + 14);
+    r.headersLen = buf.readInt32LE(pos + 18);
+    pos += BIN_HEAD;
+    r.keyAt = pos;
+    if (r.keyLen > 0) pos += r.keyLen;
+    r.valueAt = pos;
+    if (r.valueLen > 0) pos += r.valueLen;
+    r.headersAt = pos;
+    if (r.headersLen > 0) pos += r.headersLen;
+    if (pos > buf.length) throw new Error('truncated record');
+    each(r);
   }
+}
+
+const chunkBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+
+/**
+ * The records of a stored chunk straight as the messages forwarding sends (keys as their bytes, the producer and
+ * sequence headers added, sequences from `firstSeq`): what chunkMessages gives for a committed chunk.
+ */
+export function binaryChunkMessages(bytes: Uint8Array, producers: readonly string[], firstSeq: number, partition: number): ProduceMessage[] {
+  const buf = chunkBuffer(bytes);
+  const out: ProduceMessage[] = [];
+  let seq = firstSeq;
+  walkRecordsBinary(buf, producers, (r) => {
+    const headers: Headers = r.headersLen < 0 ? {} : (JSON.parse(buf.toString('utf8', r.headersAt, r.headersAt + r.headersLen)) as Headers);
+    headers[OUT_HEADER.producer] = r.producer;
+    headers[OUT_HEADER.seq] = String(seq++);
+    out.push({
+      key: r.keyLen < 0 ? null : buf.subarray(r.keyAt, r.keyAt + r.keyLen),
+      value: r.valueLen < 0 ? null : buf.subarray(r.valueAt, r.valueAt + r.valueLen),
+      partition,
+      timestamp: r.ts,
+      headers,
+    });
+  });
+  return out;
+}
+
+/** The records of a stored chunk (values as views of its bytes). */
+export function decodeRecordsBinary(bytes: Uint8Array, producers: readonly string[]): OutRecord[] {
+  const buf = chunkBuffer(bytes);
+  const out: OutRecord[] = [];
+  walkRecordsBinary(buf, producers, (r) =>
+    out.push({
+      producer: r.producer,
+      key: r.keyLen < 0 ? null : buf.toString('utf8', r.keyAt, r.keyAt + r.keyLen),
+      value: r.valueLen < 0 ? null : buf.subarray(r.valueAt, r.valueAt + r.valueLen),
+      ts: r.ts,
+      headers: r.headersLen < 0 ? null : (JSON.parse(buf.toString('utf8', r.headersAt, r.headersAt + r.headersLen)) as Headers),
+    }),
+  );
   return out;
 }
 
