@@ -151,6 +151,7 @@ function nullBus(): Bus {
       listTopics: async () => [],
       describeTopic: async (name: string) => ({ name, partitions: [{ partition: 0, startOffset: 0, endOffset: 0 }] }),
       createTopic: async () => true,
+      ensureTopics: async (specs: readonly { name: string }[]) => new Map(specs.map((x) => [x.name, { partitions: 1, created: true }])),
       deleteTopic: async () => {},
       offsetsForTimestamp: async () => [],
       listGroups: async () => [],

@@ -75,6 +75,12 @@ export interface TopicSpec {
   config?: Record<string, string>;
 }
 
+export interface EnsuredTopic {
+  partitions: number;
+  /** False when it existed already (or, on Kafka, when another client created it at the same moment). */
+  created: boolean;
+}
+
 export interface GroupPartitionLag {
   group: string;
   topic: string;
@@ -150,6 +156,11 @@ export interface Admin {
   describeTopic(name: string): Promise<TopicInfo>;
   /** Returns false when it already existed. */
   createTopic(spec: TopicSpec): Promise<boolean>;
+  /**
+   * Makes sure every topic of `specs` exists: those missing are created together (on Kafka in one request, its
+   * partitions led before it returns). Gives each topic's partition count, and whether this call created it.
+   */
+  ensureTopics(specs: readonly TopicSpec[]): Promise<Map<string, EnsuredTopic>>;
   deleteTopic(name: string): Promise<void>;
   /** For each partition, the first offset whose record timestamp >= ts (endOffset when none). */
   offsetsForTimestamp(topic: string, timestampMs: number): Promise<{ partition: number; offset: number }[]>;

@@ -584,6 +584,38 @@ export function busContract(name: string, make: BusMaker, caps: BusCaps): void {
     );
 
     test(
+      'admin: ensureTopics creates the missing topics together, leaves existing ones as they are, gives partition counts',
+      async () => {
+        const admin = await h.bus.admin();
+        try {
+          const existing = await createTopic('ensure-old', 3);
+          const a = uniqueName('ensure-a');
+          const b = uniqueName('ensure-b');
+          const got = await admin.ensureTopics([{ name: a, partitions: 2 }, { name: existing, partitions: 1 }, { name: b, partitions: 1 }, { name: a, partitions: 2 }]);
+          expect(Object.fromEntries(got)).toEqual({
+            [a]: { partitions: 2, created: true },
+            [existing]: { partitions: 3, created: false },
+            [b]: { partitions: 1, created: true },
+          });
+          // usable at once: written to, and its offsets read, with no leader error
+          await send(a, [{ partition: 1, value: 'x' }]);
+          expect((await admin.describeTopic(a)).partitions.map((p) => p.endOffset)).toEqual([0, 1]);
+          expect(Object.fromEntries(await admin.ensureTopics([{ name: a }, { name: b }]))).toEqual({
+            [a]: { partitions: 2, created: false },
+            [b]: { partitions: 1, created: false },
+          });
+          // a bad name is refused before anything is created
+          const c = uniqueName('ensure-c');
+          await expectRtwhError(admin.ensureTopics([{ name: c }, { name: 'bad name' }]), 'INVALID_NAME');
+          await expectRtwhError(admin.describeTopic(c), 'TOPIC_NOT_FOUND');
+        } finally {
+          await admin.close();
+        }
+      },
+      testMs,
+    );
+
+    test(
       'a topic another client is creating: describeTopic and a new consumer see it as missing or whole, never a leader error',
       async () => {
         const creator = await h.bus.admin();

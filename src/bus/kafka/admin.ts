@@ -7,9 +7,9 @@
  */
 import { AssignerProtocol, ConfigResourceTypes, type Admin as KafkaJsAdmin, type Kafka } from 'kafkajs';
 import { RtwhError, q } from '../../errors.ts';
-import type { Admin, GroupPartitionLag, PartitionInfo, TopicInfo, TopicSpec } from '../types.ts';
+import type { Admin, EnsuredTopic, GroupPartitionLag, PartitionInfo, TopicInfo, TopicSpec } from '../types.ts';
 import { EPHEMERAL_GROUP_PREFIX } from './consumer.ts';
-import { checkTopicName, kafkaFailure, tpKey, withLeaders, type KafkaContext } from './client.ts';
+import { checkTopicName, kafkaFailure, LEADER_WAIT_MS, tpKey, withLeaders, type KafkaContext } from './client.ts';
 
 /** DescribeConfigs config_source 1 = DYNAMIC_TOPIC_CONFIG: what was set on the topic itself. */
 const TOPIC_CONFIG_SOURCE = 1;
@@ -98,21 +98,72 @@ export class KafkaAdmin implements Admin {
   async createTopic(spec: TopicSpec): Promise<boolean> {
     this.ensureOpen('createTopic');
     checkTopicName(spec.name);
+    const action = `create topic ${q(spec.name)}`;
+    const created = await this.create([spec], action, spec.name);
+    if (created) await this.leaders([spec.name], action, spec.name);
+    return created;
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<Map<string, EnsuredTopic>> {
+    this.ensureOpen('ensureTopics');
+    for (const s of specs) checkTopicName(s.name);
+    const known = await this.topicPartitions();
+    const out = new Map<string, EnsuredTopic>();
+    const missing: TopicSpec[] = [];
+    for (const s of specs) {
+      const parts = known.get(s.name);
+      if (parts) out.set(s.name, { partitions: parts.length, created: false });
+      else if (!missing.some((m) => m.name === s.name)) missing.push(s);
+    }
+    if (missing.length === 0) return out;
+    const one = missing.length === 1 ? missing[0]!.name : undefined;
+    const action = `create topic${one ? '' : 's'} ${missing.map((s) => q(s.name)).join(', ')}`;
+    // false when any of them existed by then (another client made it meanwhile): which ones is not told, so none is
+    // said to be created here
+    const created = await this.create(missing, action, one);
+    const counts = await this.leaders(missing.map((s) => s.name), action, one);
+    for (const s of missing) out.set(s.name, { partitions: counts.get(s.name)!, created });
+    return out;
+  }
+
+  /** One CreateTopics request: true when it created every topic, false when any of them existed already. */
+  private async create(specs: readonly TopicSpec[], action: string, topic?: string): Promise<boolean> {
     try {
       return await this.admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic: spec.name,
-            // -1 = the broker's num.partitions / default.replication.factor (CreateTopics v4+, which Kafka 4 requires anyway).
-            numPartitions: spec.partitions ?? -1,
-            replicationFactor: spec.replicationFactor ?? -1,
-            configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
-          },
-        ],
+        // kafkajs would wait for leaders polling every 100 ms, most of a new topic's ~150 ms: leaders() polls faster
+        waitForLeaders: false,
+        topics: specs.map((spec) => ({
+          topic: spec.name,
+          // -1 = the broker's num.partitions / default.replication.factor (CreateTopics v4+, which Kafka 4 requires anyway).
+          numPartitions: spec.partitions ?? -1,
+          replicationFactor: spec.replicationFactor ?? -1,
+          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
       });
     } catch (e) {
-      throw this.fail(e, `create topic ${q(spec.name)}`, { topic: spec.name });
+      throw this.fail(e, action, topic !== undefined ? { topic } : {});
+    }
+  }
+
+  /**
+   * Waits until the metadata gives every partition of `names` a leader (asked every 20 ms, up to LEADER_WAIT_MS);
+   * their partition counts. Reads right after may still meet a broker that has not taken the lead yet: those wait
+   * it out themselves (withLeaders), as the producer does.
+   */
+  private async leaders(names: readonly string[], action: string, topic?: string): Promise<Map<string, number>> {
+    const deadline = Date.now() + LEADER_WAIT_MS;
+    for (;;) {
+      let problem: unknown;
+      try {
+        const { topics } = await this.admin.fetchTopicMetadata({ topics: [...names] });
+        const led = new Map(topics.filter((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0)).map((t) => [t.name, t.partitions.length]));
+        if (names.every((n) => led.has(n))) return led;
+        problem = new Error(`no leader yet for ${names.filter((n) => !led.has(n)).map(q).join(', ')} after ${LEADER_WAIT_MS / 1000} s`);
+      } catch (e) {
+        problem = e;
+      }
+      if (Date.now() >= deadline) throw this.fail(problem, action, topic !== undefined ? { topic } : {});
+      await Bun.sleep(20);
     }
   }
 

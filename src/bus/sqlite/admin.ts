@@ -1,6 +1,6 @@
 /** Admin for the embedded bus: topics, timestamps → offsets, groups and their lag. */
 import { q, rtwhError } from '../../errors.ts';
-import type { Admin, GroupPartitionLag, TopicInfo, TopicSpec } from '../types.ts';
+import type { Admin, EnsuredTopic, GroupPartitionLag, TopicInfo, TopicSpec } from '../types.ts';
 import { MAX_PARTITIONS, checkGroupName, checkTopicName, type SqliteStore } from './store.ts';
 
 export class SqliteAdmin implements Admin {
@@ -24,14 +24,22 @@ export class SqliteAdmin implements Admin {
 
   async createTopic(spec: TopicSpec): Promise<boolean> {
     this.ensureOpen('createTopic');
-    const name = checkTopicName(spec.name);
-    const partitions = spec.partitions ?? 1;
-    if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
-      throw rtwhError('USAGE', `topic ${q(name)}: partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${q(partitions)}`);
-    }
-    const config: Record<string, string> = {};
-    for (const [k, v] of Object.entries(spec.config ?? {})) config[k] = String(v);
-    return this.store.write(() => this.store.createTopicInTx(name, partitions, config));
+    const t = checkedSpec(spec);
+    return this.store.write(() => this.store.createTopicInTx(t.name, t.partitions, t.config));
+  }
+
+  async ensureTopics(specs: readonly TopicSpec[]): Promise<Map<string, EnsuredTopic>> {
+    this.ensureOpen('ensureTopics');
+    const checked = specs.map(checkedSpec);
+    return this.store.write(() => {
+      const out = new Map<string, EnsuredTopic>();
+      for (const t of checked) {
+        if (out.has(t.name)) continue; // named twice: the first spec counts, as on Kafka
+        const created = this.store.createTopicInTx(t.name, t.partitions, t.config);
+        out.set(t.name, { partitions: this.store.partitionsOf(t.name).length, created });
+      }
+      return out;
+    });
   }
 
   async deleteTopic(name: string): Promise<void> {
@@ -114,4 +122,16 @@ export class SqliteAdmin implements Admin {
 
 function notFound(topic: string) {
   return rtwhError('TOPIC_NOT_FOUND', `topic ${q(topic)} does not exist`, { details: { topic } });
+}
+
+/** A topic spec as the store takes it: the name checked, partitions in range (default 1), config values as text. */
+function checkedSpec(spec: TopicSpec): { name: string; partitions: number; config: Record<string, string> } {
+  const name = checkTopicName(spec.name);
+  const partitions = spec.partitions ?? 1;
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > MAX_PARTITIONS) {
+    throw rtwhError('USAGE', `topic ${q(name)}: partitions must be an integer from 1 to ${MAX_PARTITIONS}, got ${q(partitions)}`);
+  }
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(spec.config ?? {})) config[k] = String(v);
+  return { name, partitions, config };
 }
