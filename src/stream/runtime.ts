@@ -479,10 +479,13 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       engine.advance();
       await commit(engine.checkpointParts());
       await settle(batch.length > 0 ? MAX_FLIGHTS : 0);
-      if (o.untilIdle && batch.length === 0 && recs.length === 0 && fresh.size === 0) {
-        // Drained is decided by the inputs' end offsets, so the first empty poll asks (each further one asks again:
-        // an admin request per 200 ms poll, only while idle).
-        if (pending.length === 0) {
+      // Drained is decided by the inputs' end offsets, so the first empty poll asks (each further one asks again: an
+      // admin request per 200 ms poll, only while idle) — and so does a batch that reaches the ends last read, for
+      // the next poll would only wait out its timeout on a drained input.
+      const idle = batch.length === 0 && recs.length === 0 && fresh.size === 0;
+      const caughtUp = o.untilIdle && batch.length > 0 && fresh.size === 0 && lastBounds !== undefined && inputs.drained(lastBounds, consumer);
+      if (o.untilIdle && (idle || caughtUp)) {
+        if (pending.length === 0 || caughtUp) {
           const b = await patiently(busWhat, bounds);
           if (inputs.drained(b, consumer)) {
             setPhase('draining');
