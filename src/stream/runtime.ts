@@ -300,7 +300,11 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       ackedUpTo = Math.max(ackedUpTo, upTo);
       let i = 0;
       while (i < pending.length && pending[i]!.id <= upTo) i++;
-      if (i > 0) pending = pending.slice(i);
+      if (i > 0) {
+        // on the bus: their bytes in the chunk arena may be written again
+        store.releaseChunks(pending.slice(0, i));
+        pending = pending.slice(i);
+      }
     };
 
     /** Waits until at most `max` forwards are in flight; a failed one makes every unacknowledged chunk go through recovery. */

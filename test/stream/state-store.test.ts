@@ -155,6 +155,48 @@ describe('state file outbox', () => {
     expect(loaded[0]!.records.map((r) => Buffer.from(r.value as Buffer))).toEqual(want);
   });
 
+  test('chunk arena: memory of released chunks is written again, never that of a chunk still held', () => {
+    const store = StateStore.open(statePath(), 'job');
+    try {
+      // 1 MiB values (bytes: reserved as they are, where text is reserved at 3 bytes a character): a 16 MiB arena
+      // block holds 15 chunks of one record
+      let n = 0;
+      const prepare = (): OutboxChunk => {
+        const value = Buffer.from(String.fromCharCode(97 + (n % 26)).repeat(1 << 20));
+        const c: OutboxChunk = { id: 0, topic: 'out', partition: 0, firstSeq: n++, records: [{ producer: 'p', key: `k${n}`, value, ts: n, headers: null }] };
+        store.prepareChunks([c]);
+        return c;
+      };
+      const valueOf = (c: OutboxChunk) => (decodeRecordsBinary(c.stored!.bytes, c.stored!.producers)[0]!.value as Buffer).toString();
+      const sent = (c: OutboxChunk) => (c.records[0]!.value as Buffer).toString();
+      const memory = (c: OutboxChunk) => c.stored!.bytes.buffer;
+
+      const first = Array.from({ length: 15 }, prepare);
+      const firstValues = first.map(valueOf);
+      expect(new Set(first.map(memory)).size).toBe(1);
+      // the block is full and its chunks held: the next chunks go to new memory, the held ones stay as they were
+      const second = Array.from({ length: 15 }, prepare);
+      expect(memory(second[0]!)).not.toBe(memory(first[0]!));
+      expect(first.map(valueOf)).toEqual(firstValues);
+
+      // all of the first block released (twice: the second time is passed over), then the second block fills up
+      store.releaseChunks(first);
+      store.releaseChunks(first);
+      const third = Array.from({ length: 15 }, prepare);
+      expect(memory(third[0]!)).toBe(memory(first[0]!));
+      expect(second.map(valueOf)).toEqual(second.map(sent));
+      expect(third.map(valueOf)).toEqual(third.map(sent));
+
+      // a block with one chunk still held is not written again
+      store.releaseChunks(second.slice(1));
+      const fourth = Array.from({ length: 15 }, prepare);
+      expect(memory(fourth[0]!)).not.toBe(memory(second[0]!));
+      expect(valueOf(second[0]!)).toBe(sent(second[0]!));
+    } finally {
+      store.close();
+    }
+  });
+
   test("a stored chunk's messages made from its bytes equal the ones made from its records (keys as bytes)", () => {
     const path = statePath();
     const records: OutRecord[] = [
