@@ -211,6 +211,35 @@ describe('Produce request encoder', () => {
     });
   }
 
+  test('a prepared batch alone in its request: the request is written in front of the batch, in its memory, with the same bytes', async () => {
+    for (const transactionalId of [null, 'rtwh-tx-ü']) {
+      for (const compression of [CompressionTypes.None, CompressionTypes.GZIP]) {
+        const msgs = messages(120);
+        const records: RecordInput[] = msgs.map((m) => ({ key: m.key as RecordInput['key'], value: m.value as RecordInput['value'], headers: m.headers as RecordInput['headers'], timestamp: Number(m.timestamp) }));
+        const ts = records.map((r) => r.timestamp);
+        const encoded = await encodeRecords(records, compression, Math.min(...ts), Math.max(...ts));
+        const ledger = new SequenceLedger();
+        ledger.reset(1234567n, 3);
+        const prepared = new PreparedBatch('tópico', 2, encoded, ledger, 4);
+        ledger.assign(prepared);
+        const a = (msgsOrBatch: unknown[]) => ({
+          acks: -1,
+          timeout: 30000,
+          compression,
+          transactionalId,
+          producerId: '1234567',
+          producerEpoch: 3,
+          topicData: [{ topic: 'tópico', partitions: [{ partition: 2, firstSequence: 0, messages: msgsOrBatch }] }],
+        });
+        const enc = (await produce.protocol({ version: 7 })(a([prepared]) as never).request.encode()) as Encoded & { buf: Buffer };
+        const theirs = (await kafkajsProduceV7(a(msgs)).encode()).buffer;
+        expect({ transactionalId, compression, same: enc.buffer.equals(theirs) }).toEqual({ transactionalId, compression, same: true });
+        // uncompressed batches leave room in front: no copy; compressed ones are copied into a new request
+        expect(enc.buf.buffer === encoded.bytes.buffer).toBe(compression === CompressionTypes.None);
+      }
+    }
+  });
+
   test("kafkajs's decoder reads our batches back: records, headers, timestamps, producer fields", async () => {
     const records: RecordInput[] = [
       { key: null, value: 'plain', headers: { source: 'mock', 'trace-id': 'ü-✓-42' }, timestamp: TS - 60_000 },

@@ -183,6 +183,8 @@ function plainBatch(messages: unknown[], compression: number): Promise<EncodedBa
 interface PartitionBytes {
   partition: number;
   batch: Buffer;
+  /** Bytes free in front of `batch` (EncodedBatch.room). */
+  room: number;
 }
 
 async function encodeProduce(args: ProduceProtocolArgs, prepared: PreparedBatch[]): Promise<Encoder> {
@@ -198,36 +200,39 @@ async function encodeProduce(args: ProduceProtocolArgs, prepared: PreparedBatch[
     size += 2 + Buffer.byteLength(topic) + 4;
     for (const p of partitions) {
       let batch: Buffer;
+      let room = 0;
       const only = p.messages.length === 1 ? p.messages[0] : undefined;
       if (isPreparedBatch(only)) {
         // Numbered by its ledger (pipeline.ts), in send order; kafkajs's own numbers are not used.
         if (only.state !== 'written') only.state = 'sent';
         prepared.push(only);
         batch = finishBatch(only.batch, { producerId: only.producerId, producerEpoch: only.producerEpoch, baseSequence: only.sequence, transactional });
+        room = only.batch.room ?? 0;
       } else {
         if (p.messages.some(isPreparedBatch)) throw new Error('internal: a prepared batch must be alone in its partition');
         const encoded = await plainBatch(p.messages, args.compression);
         batch = finishBatch(encoded, { producerId, producerEpoch, baseSequence: p.firstSequence ?? 0, transactional });
       }
-      out.push({ partition: p.partition, batch });
+      out.push({ partition: p.partition, batch, room });
       size += 4 + 4 + batch.length;
     }
     topics.push({ topic, partitions: out });
   }
 
+  // One batch with room in front of it (record-batch.ts leaves some): the request's other fields go there, so the
+  // batch — nearly all of the request — is not copied into a new buffer.
+  const alone = topics.length === 1 && topics[0]!.partitions.length === 1 ? topics[0]!.partitions[0]! : undefined;
+  const fields = alone ? size - alone.batch.length : 0;
+  if (alone && alone.room >= fields + FRONT_ROOM) {
+    const b = alone.batch;
+    const buf = Buffer.from(b.buffer, b.byteOffset - fields, fields + b.length);
+    if (writeFields(buf, args, transactionalId, topics) !== fields) throw new Error(`produce request writer: fields of ${fields} bytes expected`);
+    return framed(buf, alone.room - fields);
+  }
   // FRONT_ROOM free bytes in front: kafkajs's framing goes there instead of copying the request twice (see below).
   const whole = Buffer.allocUnsafe(FRONT_ROOM + size);
   const buf = whole.subarray(FRONT_ROOM);
-  let pos = 0;
-  if (transactionalId === null) {
-    pos = buf.writeInt16BE(-1, pos);
-  } else {
-    pos = buf.writeInt16BE(Buffer.byteLength(transactionalId), pos);
-    pos += buf.write(transactionalId, pos, 'utf8');
-  }
-  pos = buf.writeInt16BE(args.acks, pos);
-  pos = buf.writeInt32BE(args.timeout, pos);
-  pos = buf.writeInt32BE(topics.length, pos);
+  let pos = writeHead(buf, args, transactionalId, topics.length);
   for (const t of topics) {
     pos = buf.writeInt16BE(Buffer.byteLength(t.topic), pos);
     pos += buf.write(t.topic, pos, 'utf8');
@@ -240,11 +245,42 @@ async function encodeProduce(args: ProduceProtocolArgs, prepared: PreparedBatch[
     }
   }
   if (pos !== size) throw new Error(`produce request writer: wrote ${pos} bytes, sized ${size}`);
-  // kafkajs frames whatever encode() returns through Encoder.writeEncoder(): hand it our buffer as one.
+  return framed(buf, FRONT_ROOM);
+}
+
+/** The request's fields up to a lone partition's batch length, written at the start of `buf`; their size. */
+function writeFields(buf: Buffer, args: ProduceProtocolArgs, transactionalId: string | null, topics: Array<{ topic: string; partitions: PartitionBytes[] }>): number {
+  let pos = writeHead(buf, args, transactionalId, 1);
+  const t = topics[0]!;
+  pos = buf.writeInt16BE(Buffer.byteLength(t.topic), pos);
+  pos += buf.write(t.topic, pos, 'utf8');
+  pos = buf.writeInt32BE(1, pos);
+  const p = t.partitions[0]!;
+  pos = buf.writeInt32BE(p.partition, pos);
+  pos = buf.writeInt32BE(p.batch.length, pos);
+  return pos;
+}
+
+/** transactional_id, acks, timeout_ms and the topic count, at the start of `buf`; where they end. */
+function writeHead(buf: Buffer, args: ProduceProtocolArgs, transactionalId: string | null, topicCount: number): number {
+  let pos = 0;
+  if (transactionalId === null) {
+    pos = buf.writeInt16BE(-1, pos);
+  } else {
+    pos = buf.writeInt16BE(Buffer.byteLength(transactionalId), pos);
+    pos += buf.write(transactionalId, pos, 'utf8');
+  }
+  pos = buf.writeInt16BE(args.acks, pos);
+  pos = buf.writeInt32BE(args.timeout, pos);
+  return buf.writeInt32BE(topicCount, pos);
+}
+
+/** kafkajs frames whatever encode() returns through Encoder.writeEncoder(): hand it our buffer as one. */
+function framed(buf: Buffer, room: number): Encoder {
   const enc = new Encoder(0) as FramedEncoder;
   enc.buf = buf;
   enc.offset = buf.length;
-  enc[FRONT] = FRONT_ROOM;
+  enc[FRONT] = room;
   return enc;
 }
 
