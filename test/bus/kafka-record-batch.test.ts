@@ -162,6 +162,13 @@ describe('Produce request encoder', () => {
     });
   }
 
+  test('keys, values and headers with 4-byte characters and lone surrogates, short and long: the same bytes', async () => {
+    const texts = ['𝄞', 'a𝄞b', '\ud800', 'x\udc00y', '\ud800\udc00', 'ü✓中', '𝄞'.repeat(20), 'é'.repeat(40), 'k\ud83d'];
+    const msgs = texts.map((t, i) => ({ key: t, value: `${t}|${i}`, headers: { [t]: t, [`h${i}`]: [t, 'plain'] }, timestamp: String(TS + i) }));
+    const a = args(CompressionTypes.None, [{ partition: 0, firstSequence: 0, messages: msgs }]);
+    expect((await ours(7, a)).equals((await kafkajsProduceV7(a).encode()).buffer)).toBe(true);
+  });
+
   test('v3 and a transactional id, no producer id: still the same bytes', async () => {
     const a = args(CompressionTypes.None, [{ partition: 2, firstSequence: 0, messages: messages(40) }], {
       transactionalId: 'tx-ü',

@@ -137,7 +137,24 @@ function asBytes(x: unknown): Bytes {
 }
 
 function byteLength(x: Bytes): number {
-  return typeof x === 'string' ? Buffer.byteLength(x) : x.byteLength;
+  return typeof x === 'string' ? utf8Length(x) : x.byteLength;
+}
+
+/** UTF-8 length of a string: counted here when short (header keys and values, keys), where a native call costs more. */
+function utf8Length(s: string): number {
+  const n = s.length;
+  if (n > 32) return Buffer.byteLength(s);
+  let len = n;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x80) continue;
+    if (c < 0x800) len += 1;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      len += 2; // a surrogate pair: 4 bytes for 2 chars
+      i++;
+    } else len += 2; // 3 bytes (a lone surrogate is written as U+FFFD, 3 bytes too)
+  }
+  return len;
 }
 
 /** Buffer's native string writers (Node and Bun have them; not in @types/node): no encoding lookup per call. */
@@ -169,6 +186,15 @@ function writeRaw(buf: Buffer, pos: number, x: Bytes, len: number): number {
 interface FlatHeader {
   key: string;
   value: Bytes | null;
+  /** UTF-8 lengths of key and value (-1: null), measured once. */
+  kl: number;
+  vl: number;
+}
+
+function flatHeader(key: string, kl: number, v: unknown): FlatHeader {
+  if (v == null) return { key, value: null, kl, vl: -1 };
+  const value = asBytes(v);
+  return { key, value, kl, vl: byteLength(value) };
 }
 
 function flattenHeaders(headers: RecordInput['headers']): FlatHeader[] | null {
@@ -178,8 +204,9 @@ function flattenHeaders(headers: RecordInput['headers']): FlatHeader[] | null {
   const out: FlatHeader[] = [];
   for (const key of keys) {
     const v = headers[key];
-    if (Array.isArray(v)) for (const x of v) out.push({ key, value: x == null ? null : asBytes(x) });
-    else out.push({ key, value: v == null ? null : asBytes(v) });
+    const kl = utf8Length(key);
+    if (Array.isArray(v)) for (const x of v) out.push(flatHeader(key, kl, x));
+    else out.push(flatHeader(key, kl, v));
   }
   return out;
 }
@@ -212,13 +239,8 @@ export function writeRecords(records: readonly RecordInput[], baseTimestamp: num
       sizeOfVarInt(hs === null ? 0 : hs.length);
     if (hs !== null) {
       for (const h of hs) {
-        const kl = Buffer.byteLength(h.key);
-        body += sizeOfVarInt(kl) + kl;
-        if (h.value === null) body += 1;
-        else {
-          const vl = byteLength(h.value);
-          body += sizeOfVarInt(vl) + vl;
-        }
+        body += sizeOfVarInt(h.kl) + h.kl;
+        body += h.vl < 0 ? 1 : sizeOfVarInt(h.vl) + h.vl;
       }
     }
     keys[i] = key;
@@ -250,15 +272,13 @@ export function writeRecords(records: readonly RecordInput[], baseTimestamp: num
     } else {
       pos = writeVarInt(buf, pos, hs.length);
       for (const h of hs) {
-        const kl = Buffer.byteLength(h.key);
-        pos = writeVarInt(buf, pos, kl);
-        pos = writeRaw(buf, pos, h.key, kl);
+        pos = writeVarInt(buf, pos, h.kl);
+        pos = writeRaw(buf, pos, h.key, h.kl);
         if (h.value === null) {
           pos = writeVarInt(buf, pos, -1);
         } else {
-          const vl = byteLength(h.value);
-          pos = writeVarInt(buf, pos, vl);
-          pos = writeRaw(buf, pos, h.value, vl);
+          pos = writeVarInt(buf, pos, h.vl);
+          pos = writeRaw(buf, pos, h.value, h.vl);
         }
       }
     }
