@@ -13,11 +13,15 @@
  * --fast write of it (connections open, state read): what the server takes when the client has nothing else to
  * do. A fast run can be no quicker than either.
  *
+ * Under each MariaDB line: the CPU time per row of this process (and of its busiest thread) and of the server's
+ * process (found by @@pid_file when the server runs on this machine), and both together per wall second — near
+ * the number of cores means the machine, not waiting, sets the rate.
+ *
  *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,server,exact,fast,bus]
  *     [--connections N] [--batch-rows N] [--worker on|off]   (fast: the writer's connections, rows per transaction,
  *     groups generated and built in a worker thread or inline)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -63,7 +67,7 @@ async function dropDb(db: string): Promise<void> {
   }
 }
 
-async function mysqlRun(scale: string, fast: boolean): Promise<MockDbResult> {
+async function mysqlRun(scale: string, fast: boolean, timed: (f: () => Promise<MockDbResult>) => Promise<MockDbResult> = (f) => f()): Promise<MockDbResult> {
   const options = parseMockDbOptions({ scale });
   const db = `rtwh_bench_${Date.now().toString(36)}`;
   const url = urlFor(db);
@@ -74,7 +78,7 @@ async function mysqlRun(scale: string, fast: boolean): Promise<MockDbResult> {
       ...(args['batch-rows'] ? { batchRows: Number(args['batch-rows']) } : {}),
       ...(args.worker ? { worker: args.worker === 'on' } : {}),
     };
-    return await runMockDb({ dates: [DAY], seed: SEED, options, init: false, target: { kind: 'mysql', url, fast, ...tuning } });
+    return await timed(() => runMockDb({ dates: [DAY], seed: SEED, options, init: false, target: { kind: 'mysql', url, fast, ...tuning } }));
   } finally {
     await dropDb(db);
   }
@@ -147,21 +151,94 @@ async function serverRun(scale: string): Promise<MockDbResult> {
   }
 }
 
+/** CPU seconds of a process (utime + stime; Linux /proc, 100 ticks a second), or NaN. */
+function processCpu(pid: number | 'self'): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds of each thread of this process by thread id. */
+function threadCpu(): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const t of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(`${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}#${t}`, (Number(f[11]) + Number(f[12])) / 100);
+      } catch {
+        // the thread ended
+      }
+    }
+  } catch {
+    // no /proc
+  }
+  return out;
+}
+
+/** The server's pid when it runs on this machine (its pid file readable), else undefined. */
+async function serverPid(): Promise<number | undefined> {
+  try {
+    const c = await connectMysql(args.mysql, { database: null });
+    try {
+      const [row] = await c.query<{ f: string }[]>('SELECT @@pid_file AS f');
+      const pid = Number(readFileSync(row!.f, 'utf8').trim());
+      return Number.isFinite(processCpu(pid)) ? pid : undefined;
+    } finally {
+      await c.close();
+    }
+  } catch {
+    return undefined;
+  }
+}
+
+interface Cpu {
+  self: number;
+  busiest: number;
+  server: number;
+}
+
+/** Runs `f` and measures the CPU seconds it took here (all threads, and the busiest one) and in the server. */
+async function measured<T>(pid: number | undefined, f: () => Promise<T>): Promise<[T, Cpu]> {
+  const s0 = processCpu('self');
+  const t0 = threadCpu();
+  const m0 = pid === undefined ? NaN : processCpu(pid);
+  const r = await f();
+  let busiest = 0;
+  for (const [k, v] of threadCpu()) busiest = Math.max(busiest, v - (t0.get(k) ?? 0));
+  return [r, { self: processCpu('self') - s0, busiest, server: pid === undefined ? NaN : processCpu(pid) - m0 }];
+}
+
 function rate(r: MockDbResult): number {
   return r.rows / Math.max(r.seconds, 1e-3);
 }
 
 const modes = args.modes.split(',');
 const load = (): string => loadavg()[0]!.toFixed(2);
+const mysqldPid = await serverPid();
 for (const scale of args.scales.split(',')) {
   for (const mode of modes) {
     const before = load();
     const results: MockDbResult[] = [];
+    const cpuOfRun: Cpu[] = [];
     for (let i = 0; i < RUNS; i++) {
-      results.push(
-        mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : mode === 'server' ? await serverRun(scale) : await mysqlRun(scale, mode === 'fast'),
-      );
+      if (mode === 'fast' || mode === 'exact') {
+        // the timed day only: mysqlRun's untimed --init of the day before is left out of the CPU figures
+        let cpu: Cpu | undefined;
+        const r = await mysqlRun(scale, mode === 'fast', (f) => measured(mysqldPid, f).then(([x, c]) => ((cpu = c), x)));
+        results.push(r);
+        cpuOfRun.push(cpu!);
+      } else {
+        results.push(mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : await serverRun(scale));
+      }
     }
+    // each run's CPU figures stay with it (printed in run order, as measured)
+    const runs = results.map((r, i) => ({ r, c: cpuOfRun[i] }));
     results.sort((x, y) => rate(x) - rate(y));
     const median = results[(results.length - 1) >> 1]!;
     const best = results[results.length - 1]!;
@@ -171,6 +248,14 @@ for (const scale of args.scales.split(',')) {
       `scale ${scale.padStart(3)}  ${what.padEnd(22)} ${formatCount(best.rows).padStart(9)} rows  median ${median.seconds.toFixed(2).padStart(6)} s ${formatCount(rate(median)).padStart(9)} ${unit}` +
         `  best ${best.seconds.toFixed(2).padStart(6)} s ${formatCount(rate(best)).padStart(9)} ${unit}  load ${before} → ${load()}`,
     );
+    if (cpuOfRun.length > 0) {
+      const us = (sec: number) => ((sec / best.rows) * 1e6).toFixed(1);
+      const line = (xs: typeof runs, what: (c: Cpu) => number) => xs.map((x) => us(what(x.c!))).join(', ');
+      console.log(
+        `             CPU µs per row, each run: this process ${line(runs, (c) => c.self)} (busiest thread ${line(runs, (c) => c.busiest)})` +
+          (mysqldPid === undefined ? '; server not on this machine' : `; server ${line(runs, (c) => c.server)}; both per wall second ${runs.map((x) => ((x.c!.self + x.c!.server) / x.r.seconds).toFixed(2)).join(', ')}`),
+      );
+    }
   }
 }
 console.log(`\nmedian and best of ${RUNS} runs; one business day (${DAY}) after an untimed --init of ${PREV}; load = 1-minute load average (${cpus().length} CPUs)`);
