@@ -27,7 +27,7 @@
  *   JOB_FAILED naming the record, and nothing of that batch is committed.
  */
 import { deadLetter, dlqTopic } from '../bus/dead-letter';
-import type { Admin, Bus, BusRecord, Consumer, Producer } from '../bus/types';
+import type { Admin, Bus, BusRecord, Consumer, Producer, TopicSpec } from '../bus/types';
 import { q, RtwhError, rtwhError } from '../errors';
 import { Engine, resolveOptions, type PartsCheckpoint } from './engine';
 import { ForwardThread, type RemoteStore } from './forward-thread';
@@ -254,24 +254,18 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     admin = await patiently(busWhat, () => bus.admin());
     producer = await patiently(busWhat, () => bus.producer());
 
-    const ensureTopic = async (topic: string, partitions?: number) => {
-      if (router.knows(topic)) return;
-      const n = await patiently(busWhat, async () => {
-        try {
-          if (await admin!.createTopic({ name: topic, ...(partitions ? { partitions } : {}) })) o.log(`created topic ${topic} with ${partitions ?? 'the default number of'} partition${partitions === 1 ? '' : 's'}`);
-        } catch (e) {
-          if (!(e instanceof RtwhError && e.code === 'TOPIC_EXISTS')) throw e;
-        }
-        return (await admin!.describeTopic(topic)).partitions.length;
-      });
-      router.setPartitions(topic, n);
+    /** Makes sure the topics exist (created together when missing; see Admin.ensureTopics) and routes to them. */
+    const ensureTopics = async (specs: TopicSpec[]) => {
+      const wanted = specs.filter((t) => !router.knows(t.name));
+      if (wanted.length === 0) return;
+      const ensured = await patiently(busWhat, () => admin!.ensureTopics(wanted));
+      for (const [topic, t] of ensured) {
+        if (t.created) o.log(`created topic ${topic} with ${t.partitions} partition${t.partitions === 1 ? '' : 's'}`);
+        router.setPartitions(topic, t.partitions);
+      }
     };
     // All in one go: a new Kafka topic takes ~150 ms to create and lead, several in one request hardly more.
-    const ensured = await patiently(busWhat, () => admin!.ensureTopics(spec.outputs.map((x) => ({ name: topics.outputs.get(x.name)!, partitions: x.partitions ?? 1 }))));
-    for (const [topic, t] of ensured) {
-      if (t.created) o.log(`created topic ${topic} with ${t.partitions} partition${t.partitions === 1 ? '' : 's'}`);
-      router.setPartitions(topic, t.partitions);
-    }
+    await ensureTopics(spec.outputs.map((x) => ({ name: topics.outputs.get(x.name)!, partitions: x.partitions ?? 1 })));
 
     /** Producer header values of ours per output topic. */
     const oursIn = (topic: string, chunks: readonly OutboxChunk[]): Set<string> => {
@@ -391,7 +385,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         const r = d.record as BusInput;
         const m = deadLetter(r.raw ?? r.value ?? '', d.reason, spec.name, { topic: r.topic, partition: r.partition, offset: r.offset }, r.key);
         const topic = dlqOf(r.topic);
-        await ensureTopic(topic);
+        await ensureTopics([{ name: topic }]);
         routable.push({ topic, producer: dlqProducer, key: r.key, value: m.value as string | Buffer, ts: cleanTs(r.timestamp, now), headers: m.headers ?? null });
       }
       const { chunks, seqs } = router.route(routable);
