@@ -27,6 +27,7 @@ import { q, RtwhError, rtwhError } from '../errors';
 import type { StateChange, TimerEntry } from './engine';
 import type { Headers, ProduceMessage } from '../bus/types';
 import { HeadTail, OUT_HEADER } from './types';
+import { utf8Write } from '../formats/utf8';
 
 /** 2: outbox rows carry a codec (zstd). Files of version 1 are upgraded when opened (the column added). */
 export const STATE_SCHEMA_VERSION = '2';
@@ -192,15 +193,6 @@ function decodeRecords(text: string, producers: readonly string[]): OutRecord[] 
   return out;
 }
 
-/**
- * `buf.write(s, at, 'utf8')` without its argument checks: Buffer's own utf8Write (Node and Bun have it, not in the
- * typings), which takes about half the time for a few hundred characters — a record's value.
- */
-const utf8Write: (buf: Buffer<ArrayBufferLike>, s: string, at: number) => number =
-  typeof (Buffer.prototype as { utf8Write?: unknown }).utf8Write === 'function'
-    ? (buf, s, at) => (buf as unknown as { utf8Write(s: string, at: number): number }).utf8Write(s, at)
-    : (buf, s, at) => buf.write(s, at, 'utf8');
-
 /** Bytes per record before its key, value and headers in the binary chunk format. */
 const BIN_HEAD = 22;
 
@@ -335,7 +327,6 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
   return { bytes: buf.subarray(base, pos), block };
 }
 
-
 /** One record of a stored chunk (encodeRecordsBinary): where its fields lie in the chunk's bytes (length -1 = null). */
 interface BinaryRecord {
   producer: string;
@@ -378,13 +369,18 @@ const chunkBuffer = (bytes: Uint8Array): Buffer => Buffer.from(bytes.buffer, byt
 
 /**
  * The records of a stored chunk straight as the messages forwarding sends (keys as their bytes, the producer and
- * sequence headers added, sequences from `firstSeq`): what chunkMessages gives for a committed chunk.
+ * sequence headers added, sequences from `firstSeq`), from its `from`-th record on: what chunkMessages gives for a
+ * committed chunk.
  */
-export function binaryChunkMessages(bytes: Uint8Array, producers: readonly string[], firstSeq: number, partition: number): ProduceMessage[] {
+export function binaryChunkMessages(bytes: Uint8Array, producers: readonly string[], firstSeq: number, partition: number, from = 0): ProduceMessage[] {
   const buf = chunkBuffer(bytes);
   const out: ProduceMessage[] = [];
   let seq = firstSeq;
   walkRecordsBinary(buf, producers, (r) => {
+    if (seq - firstSeq < from) {
+      seq++;
+      return;
+    }
     const headers: Headers = r.headersLen < 0 ? {} : (JSON.parse(buf.toString('utf8', r.headersAt, r.headersAt + r.headersLen)) as Headers);
     headers[OUT_HEADER.producer] = r.producer;
     headers[OUT_HEADER.seq] = String(seq++);

@@ -9,6 +9,7 @@
  * (--input), topic is the file name, partition 0, offset the line number from 0, timestamp null.
  */
 import type { Headers } from '../bus/types.ts';
+import { utf8Write } from '../formats/utf8.ts';
 
 export interface EnvelopeRecord {
   topic: string;
@@ -96,9 +97,7 @@ export class ByteOut {
 
   text(s: string): void {
     this.ensure(s.length * 3);
-    // Buffer#utf8Write (Bun and Node both have it) measured ~4x faster per call than Buffer#write(s, o, 'utf8').
-    const fast = (this.buf as FastWrite).utf8Write;
-    this.len += fast ? fast.call(this.buf, s, this.len) : this.buf.write(s, this.len, 'utf8');
+    this.len += utf8Write(this.buf, s, this.len);
   }
 
   bytes(b: Uint8Array): void {
@@ -121,10 +120,6 @@ export class ByteOut {
     this.len = 0;
     return out;
   }
-}
-
-interface FastWrite {
-  utf8Write?(s: string, offset: number): number;
 }
 
 function hasLineBreak(b: Buffer): boolean {

@@ -20,6 +20,7 @@
  */
 import { CompressionCodecs, CompressionTypes } from 'kafkajs';
 import { crc32c } from './crc32c.ts';
+import { latin1Write, utf8Write } from '../../formats/utf8.ts';
 
 export type Bytes = string | Uint8Array;
 
@@ -157,14 +158,6 @@ function utf8Length(s: string): number {
   return len;
 }
 
-/** Buffer's native string writers (Node and Bun have them; not in @types/node): no encoding lookup per call. */
-interface FastWrites {
-  latin1Write?(s: string, offset: number, length?: number): number;
-  utf8Write?(s: string, offset: number, length?: number): number;
-}
-const proto = Buffer.prototype as unknown as FastWrites;
-const hasFastWrites = typeof proto.latin1Write === 'function' && typeof proto.utf8Write === 'function';
-
 /** Writes x (its byte length already known) at pos; returns the new position. */
 function writeRaw(buf: Buffer, pos: number, x: Bytes, len: number): number {
   if (typeof x !== 'string') {
@@ -172,13 +165,11 @@ function writeRaw(buf: Buffer, pos: number, x: Bytes, len: number): number {
   } else if (len === x.length && len < 16) {
     // Short ASCII (keys): byte by byte beats any call into native code.
     for (let i = 0; i < len; i++) buf[pos + i] = x.charCodeAt(i);
-  } else if (!hasFastWrites) {
-    buf.write(x, pos, len, 'utf8');
   } else if (len === x.length) {
     // UTF-8 length = UTF-16 length only when every char is ASCII, where latin1 bytes are the UTF-8 bytes.
-    (buf as unknown as Required<FastWrites>).latin1Write(x, pos, len);
+    latin1Write(buf, x, pos, len);
   } else {
-    (buf as unknown as Required<FastWrites>).utf8Write(x, pos, len);
+    utf8Write(buf, x, pos, len);
   }
   return pos + len;
 }

@@ -14,6 +14,7 @@
  */
 import { ExactDecimal, FloatValue, RawJson, type ChangeEvent, type ChangeValue, type ColumnInfo, type Row } from '../../formats/change';
 import { javaBigDecimalText, javaFloatText } from '../../formats/maxwell';
+import { utf8Write } from '../../formats/utf8';
 
 const ARENA_CHUNK = 1 << 20;
 /**
@@ -26,12 +27,6 @@ const MAX_FREE = 16;
 
 /** JSON string literals (UTF-8, quoted) of values seen lately. */
 const jsonStrings = new Map<string, Uint8Array>();
-
-/** Buffer's native UTF-8 writer without the encoding lookup of write() (Node and Bun have it; not in @types/node). */
-const utf8Write = (Buffer.prototype as unknown as { utf8Write?: (this: Buffer, s: string, offset: number) => number }).utf8Write ??
-  function (this: Buffer, s: string, offset: number): number {
-    return this.write(s, offset, 'utf8');
-  };
 
 /** An integer 0 ≤ v < 1e9 in decimal at p; returns the position after it. */
 function writeSmall(b: Buffer, p: number, v: number): number {
@@ -185,7 +180,7 @@ export class ByteArena {
     for (let i = 0; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 0x80) {
-        this.pos = p + utf8Write.call(b, i === 0 ? s : s.slice(i), p);
+        this.pos = p + utf8Write(b, i === 0 ? s : s.slice(i), p);
         return;
       }
       b[p++] = c;
