@@ -94,7 +94,6 @@ function theProducer(): Promise<Producer> {
   return p;
 }
 
-
 function send(id: number, wire: WireChunk[]): Promise<void> {
   // Decoded where the producer is called (in arrival order too), so a damaged chunk is answered as an error.
   const chunks = (): OutboxChunk[] =>

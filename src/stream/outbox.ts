@@ -112,10 +112,7 @@ export class OutputRouter {
 /** The messages of `chunk` with sequence above `after`: from its stored bytes when it has them (committed here). */
 export function chunkMessages(chunk: OutboxChunk, after = 0): ProduceMessage[] {
   const start = Math.max(0, after - chunk.firstSeq + 1);
-  if (chunk.stored) {
-    const all = binaryChunkMessages(chunk.stored.bytes, chunk.stored.producers, chunk.firstSeq, chunk.partition);
-    return start > 0 ? all.slice(start) : all;
-  }
+  if (chunk.stored) return binaryChunkMessages(chunk.stored.bytes, chunk.stored.producers, chunk.firstSeq, chunk.partition, start);
   const out: ProduceMessage[] = [];
   for (let i = start; i < chunk.records.length; i++) {
     const r = chunk.records[i]!;
