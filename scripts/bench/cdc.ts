@@ -15,7 +15,8 @@
  *   bun scripts/bench/cdc.ts [--rows 300000] [--runs 2] [--modes zongji,decode,encode,sqlite,sqlite-thread,kafka,kafka-thread,lag] [--lag-seconds 20]
  */
 import ZongJi from '@vlasky/zongji';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { threadCpuSeconds, threadName } from './cpu';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -162,28 +163,6 @@ function nullBus(): Bus {
   };
 }
 
-/** CPU time (µs) of each thread of this process, by thread id (Linux /proc; empty elsewhere). */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  let tids: string[];
-  try {
-    tids = readdirSync('/proc/self/task');
-  } catch {
-    return out;
-  }
-  const tick = 1e6 / 100; // USER_HZ
-  for (const tid of tids) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(`${tid}:${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}`, (Number(f[11]) + Number(f[12])) * tick);
-    } catch {
-      // the thread ended
-    }
-  }
-  return out;
-}
-
 /** CPU per row between two samples: the whole process, cdc's thread, and the busiest other thread. */
 function cpuPerRow(a: { total: NodeJS.CpuUsage; threads: Map<string, number> }, b: { total: NodeJS.CpuUsage; threads: Map<string, number> }, rows: number): string {
   const total = (b.total.user + b.total.system - a.total.user - a.total.system) / rows;
@@ -192,11 +171,11 @@ function cpuPerRow(a: { total: NodeJS.CpuUsage; threads: Map<string, number> }, 
   let other = 0;
   let otherName = '';
   for (const [k, v] of b.threads) {
-    const d = (v - (a.threads.get(k) ?? 0)) / rows;
+    const d = ((v - (a.threads.get(k) ?? 0)) * 1e6) / rows;
     if (k.startsWith(main)) self = d;
     else if (d > other) {
       other = d;
-      otherName = k.slice(k.indexOf(':') + 1);
+      otherName = threadName(k);
     }
   }
   return `cpu ${total.toFixed(1)} µs/row (cdc thread ${self.toFixed(1)}, ${otherName || 'other'} ${other.toFixed(1)})`;
@@ -235,11 +214,11 @@ async function endToEnd(bus: Bus, start: BinlogPosition, topic: string, busUrl?:
       onStatus: (s) => {
         if (first === 0 && s.recordsSent > 0) {
           first = performance.now() - 50;
-          cpuFirst = { total: process.cpuUsage(), threads: threadCpu(), sent: s.recordsSent };
+          cpuFirst = { total: process.cpuUsage(), threads: threadCpuSeconds(), sent: s.recordsSent };
         }
         if (s.recordsSent >= ROWS && last === 0) {
           last = performance.now();
-          cpuLast = { total: process.cpuUsage(), threads: threadCpu(), sent: s.recordsSent };
+          cpuLast = { total: process.cpuUsage(), threads: threadCpuSeconds(), sent: s.recordsSent };
         }
       },
     });

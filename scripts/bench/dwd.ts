@@ -17,7 +17,8 @@
  *
  *   bun scripts/bench/dwd.ts [--sessions 20000] [--runs 2] [--warmup 1] [--modes sqlite,kafka] [--batch N] [--thread yes|no]
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { threadCpuSeconds, threadName } from './cpu';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -84,33 +85,14 @@ interface Run {
   threads: Map<string, number>;
 }
 
-/** CPU ticks (user + system) of each thread of this process, summed by thread name; empty without /proc. */
-function threadTicks(): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync('/proc/self/task')) {
-      try {
-        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(name, (out.get(name) ?? 0) + Number(f[11]) + Number(f[12]));
-      } catch {
-        // the thread ended
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return out;
-}
-
-/** Per wall second, each thread's share of a CPU between two threadTicks() readings (100 ticks per second on Linux). */
+/** Per wall second, each thread's share of a CPU between two threadCpuSeconds() readings, summed by thread name. */
 function threadShares(a: Map<string, number>, b: Map<string, number>, seconds: number): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [name, t] of b) {
-    const d = (t - (a.get(name) ?? 0)) / 100 / seconds;
-    if (d >= 0.01) out.set(name, d);
+  for (const [k, t] of b) {
+    const name = threadName(k);
+    out.set(name, (out.get(name) ?? 0) + (t - (a.get(k) ?? 0)) / seconds);
   }
+  for (const [name, d] of out) if (d < 0.01) out.delete(name);
   return out;
 }
 
@@ -119,14 +101,14 @@ async function once(bus: Bus, input: string, tag: string, forwarder?: ForwardThr
   for (const o of dwdLogJob.outputs) options[o.topicOption!] = `${tag}_${o.name}`;
   Bun.gc(true);
   const c0 = process.cpuUsage();
-  const th0 = threadTicks();
+  const th0 = threadCpuSeconds();
   const t0 = performance.now();
   const r = await runJob(dwdLogJob, bus, { options, statePath: join(dir, `${tag}.db`), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag, ...(BATCH ? { batchRecords: BATCH } : {}), ...(forwarder ? { forwarder } : {}) });
   const s = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const out = Object.values(r.status.emitted).reduce((a, b) => a + b, 0);
   const five = ['start', 'page', 'display', 'action', 'err'].reduce((a, k) => a + (r.status.emitted[k] ?? 0), 0);
-  return { inRate: r.status.records / s, outRate: out / s, fiveRate: five / s, cpuShare: (c.user + c.system) / 1e6 / s, threads: threadShares(th0, threadTicks(), s) };
+  return { inRate: r.status.records / s, outRate: out / s, fiveRate: five / s, cpuShare: (c.user + c.system) / 1e6 / s, threads: threadShares(th0, threadCpuSeconds(), s) };
 }
 
 function line(name: string, rs: Run[]): void {

@@ -21,7 +21,8 @@
  *     [--connections N] [--batch-rows N] [--worker on|off]   (fast: the writer's connections, rows per transaction,
  *     groups generated and built in a worker thread or inline)
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { processCpuSeconds, threadCpuSeconds } from './cpu';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -151,36 +152,6 @@ async function serverRun(scale: string): Promise<MockDbResult> {
   }
 }
 
-/** CPU seconds of a process (utime + stime; Linux /proc, 100 ticks a second), or NaN. */
-function processCpu(pid: number | 'self'): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return NaN;
-  }
-}
-
-/** CPU seconds of each thread of this process by thread id. */
-function threadCpu(): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const t of readdirSync('/proc/self/task')) {
-      try {
-        const stat = readFileSync(`/proc/self/task/${t}/stat`, 'utf8');
-        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(`${stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'))}#${t}`, (Number(f[11]) + Number(f[12])) / 100);
-      } catch {
-        // the thread ended
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return out;
-}
-
 /** The server's pid when it runs on this machine (its pid file readable), else undefined. */
 async function serverPid(): Promise<number | undefined> {
   try {
@@ -188,7 +159,7 @@ async function serverPid(): Promise<number | undefined> {
     try {
       const [row] = await c.query<{ f: string }[]>('SELECT @@pid_file AS f');
       const pid = Number(readFileSync(row!.f, 'utf8').trim());
-      return Number.isFinite(processCpu(pid)) ? pid : undefined;
+      return Number.isFinite(processCpuSeconds(pid)) ? pid : undefined;
     } finally {
       await c.close();
     }
@@ -205,13 +176,13 @@ interface Cpu {
 
 /** Runs `f` and measures the CPU seconds it took here (all threads, and the busiest one) and in the server. */
 async function measured<T>(pid: number | undefined, f: () => Promise<T>): Promise<[T, Cpu]> {
-  const s0 = processCpu('self');
-  const t0 = threadCpu();
-  const m0 = pid === undefined ? NaN : processCpu(pid);
+  const s0 = processCpuSeconds('self');
+  const t0 = threadCpuSeconds();
+  const m0 = pid === undefined ? NaN : processCpuSeconds(pid);
   const r = await f();
   let busiest = 0;
-  for (const [k, v] of threadCpu()) busiest = Math.max(busiest, v - (t0.get(k) ?? 0));
-  return [r, { self: processCpu('self') - s0, busiest, server: pid === undefined ? NaN : processCpu(pid) - m0 }];
+  for (const [k, v] of threadCpuSeconds()) busiest = Math.max(busiest, v - (t0.get(k) ?? 0));
+  return [r, { self: processCpuSeconds('self') - s0, busiest, server: pid === undefined ? NaN : processCpuSeconds(pid) - m0 }];
 }
 
 function rate(r: MockDbResult): number {
