@@ -18,6 +18,7 @@ import {
   incrementSequence,
   sizeOfVarInt,
   sizeOfVarLong,
+  type EncodedBatch,
   type RecordInput,
 } from '../../src/bus/kafka/record-batch.ts';
 
@@ -134,6 +135,23 @@ function args(compression: number, partitions: Array<{ partition: number; firstS
   };
 }
 
+/** kafkajs-shaped messages as one batch of topic "tópico", numbered by a fresh ledger (producer 1234567, epoch 3). */
+async function preparedOf(msgs: Array<Record<string, unknown>>, compression: number, partition: number): Promise<{ prepared: PreparedBatch; encoded: EncodedBatch }> {
+  const records: RecordInput[] = msgs.map((m) => ({
+    key: m.key as RecordInput['key'],
+    value: m.value as RecordInput['value'],
+    headers: m.headers as RecordInput['headers'],
+    timestamp: Number(m.timestamp),
+  }));
+  const ts = records.map((r) => r.timestamp);
+  const encoded = await encodeRecords(records, compression, Math.min(...ts), Math.max(...ts));
+  const ledger = new SequenceLedger();
+  ledger.reset(1234567n, 3);
+  const prepared = new PreparedBatch('tópico', partition, encoded, ledger, 4);
+  ledger.assign(prepared);
+  return { prepared, encoded };
+}
+
 async function ours(version: number, a: unknown): Promise<Buffer> {
   return ((await produce.protocol({ version })(a as never).request.encode()) as Encoded).buffer;
 }
@@ -199,19 +217,8 @@ describe('Produce request encoder', () => {
   for (const compression of CODECS) {
     test(`a prepared batch is the bytes kafkajs writes for the same records (compression ${CODEC_NAME[compression]})`, async () => {
       const msgs = messages(200);
-      const records: RecordInput[] = msgs.map((m) => ({
-        key: m.key as RecordInput['key'],
-        value: m.value as RecordInput['value'],
-        headers: m.headers as RecordInput['headers'],
-        timestamp: Number(m.timestamp),
-      }));
-      const ts = records.map((r) => r.timestamp);
-      const encoded = await encodeRecords(records, compression, Math.min(...ts), Math.max(...ts));
-      const ledger = new SequenceLedger();
-      ledger.reset(1234567n, 3);
-      const prepared = new PreparedBatch('tópico', 0, encoded, ledger, 4);
       // The ledger numbers the batch (sequence 0 on a fresh producer id); kafkajs's firstSequence is not used.
-      ledger.assign(prepared);
+      const { prepared } = await preparedOf(msgs, compression, 0);
       const mine = await ours(7, args(compression, [{ partition: 0, firstSequence: 99, messages: [prepared] }]));
       const theirs = (await kafkajsProduceV7(args(compression, [{ partition: 0, firstSequence: 0, messages: msgs }])).encode()).buffer;
       expect(mine.equals(theirs)).toBe(true);
@@ -222,13 +229,7 @@ describe('Produce request encoder', () => {
     for (const transactionalId of [null, 'rtwh-tx-ü']) {
       for (const compression of [CompressionTypes.None, CompressionTypes.GZIP]) {
         const msgs = messages(120);
-        const records: RecordInput[] = msgs.map((m) => ({ key: m.key as RecordInput['key'], value: m.value as RecordInput['value'], headers: m.headers as RecordInput['headers'], timestamp: Number(m.timestamp) }));
-        const ts = records.map((r) => r.timestamp);
-        const encoded = await encodeRecords(records, compression, Math.min(...ts), Math.max(...ts));
-        const ledger = new SequenceLedger();
-        ledger.reset(1234567n, 3);
-        const prepared = new PreparedBatch('tópico', 2, encoded, ledger, 4);
-        ledger.assign(prepared);
+        const { prepared, encoded } = await preparedOf(msgs, compression, 2);
         const a = (msgsOrBatch: unknown[]) => ({
           acks: -1,
           timeout: 30000,
