@@ -81,16 +81,23 @@ order by order_amount desc, ${group}${p.limit}`;
 export const PRESETS: readonly Preset[] = [
   {
     name: 'gmv',
-    description: 'GMV of the day: the sum of order_amount over the sku order windows, with the amounts it comes from',
-    columns: 'one row: cur_date, gmv, original_amount, activity_reduce_amount, coupon_reduce_amount',
-    tables: [DWS.tradeSkuOrder],
-    sql: (p) => `select ${p.day} as cur_date,
-  ${amount('sum(order_amount)')} as gmv,
-  ${amount('sum(original_amount)')} as original_amount,
-  ${amount('sum(activity_reduce_amount)')} as activity_reduce_amount,
-  ${amount('sum(coupon_reduce_amount)')} as coupon_reduce_amount
-from ${DWS.tradeSkuOrder}
-where cur_date = ${p.day}`,
+    description: 'GMV and orders of the day: the sum of order_amount over the sku order windows (with the amounts it comes from), and the orders counted by the province order windows',
+    columns: 'one row: cur_date, gmv, order_count, original_amount, activity_reduce_amount, coupon_reduce_amount',
+    tables: [DWS.tradeSkuOrder, DWS.tradeProvinceOrder],
+    // gmall's ADS: GMV from the sku windows; the order count from the province windows (distinct orders per
+    // province and window, summed: an order has one province, and its details share its create time).
+    sql: (p) => `with
+  s as (select sum(order_amount) as gmv, sum(original_amount) as original, sum(activity_reduce_amount) as activity,
+          sum(coupon_reduce_amount) as coupon
+        from ${DWS.tradeSkuOrder} where cur_date = ${p.day}),
+  o as (select sum(order_count) as n from ${DWS.tradeProvinceOrder} where cur_date = ${p.day})
+select ${p.day} as cur_date,
+  ${amount('s.gmv')} as gmv,
+  ${big('o.n')} as order_count,
+  ${amount('s.original')} as original_amount,
+  ${amount('s.activity')} as activity_reduce_amount,
+  ${amount('s.coupon')} as coupon_reduce_amount
+from s, o`,
   },
   {
     name: 'gmv_by_province',
@@ -150,7 +157,7 @@ order by hour`,
   },
   {
     name: 'visitors_new_old',
-    description: 'New vs returning visitors: unique visitors, page views, sessions and time on page (ms)',
+    description: 'New vs returning visitors of the day: unique visitors, page views, sessions and time on page (ms); by hour: visitors_new_old_hourly',
     columns: "a row per is_new value ('1' first): is_new, visitor (new|old), uv, pv, sv, dur_sum",
     tables: [DWS.trafficVcChArIsNew],
     sql: (p) => `select is_new,
@@ -160,6 +167,28 @@ from ${DWS.trafficVcChArIsNew}
 where cur_date = ${p.day}
 group by is_new
 order by is_new desc`,
+  },
+  {
+    name: 'visitors_new_old_hourly',
+    description: 'New vs returning visitors by hour of the day (all 24 hours for new and old, 0 where none): the hourly split of visitors_new_old',
+    columns: "a row per hour 0..23 and is_new value ('1' first): hour, is_new, visitor (new|old), uv, pv, sv, dur_sum",
+    tables: [DWS.trafficVcChArIsNew],
+    // Every hour has a '1' and a '0' row; any other is_new value of the day gets its 24 rows too, so the rows of
+    // an is_new value add up to its visitors_new_old row.
+    sql: (p) => `with
+  h as (
+    select hour(stt)::INTEGER as hour, is_new, sum(uv_ct) as uv, sum(pv_ct) as pv, sum(sv_ct) as sv, sum(dur_sum) as dur_sum
+    from ${DWS.trafficVcChArIsNew}
+    where cur_date = ${p.day}
+    group by 1, 2
+  ),
+  k as (select '1' as is_new union select '0' union select is_new from h)
+select r.range::INTEGER as hour, k.is_new,
+  case k.is_new when '1' then 'new' when '0' then 'old' else k.is_new end as visitor,
+  ${big('h.uv')} as uv, ${big('h.pv')} as pv, ${big('h.sv')} as sv, ${big('h.dur_sum')} as dur_sum
+from range(24) r cross join k
+  left join h on h.hour = r.range and h.is_new is not distinct from k.is_new
+order by hour, k.is_new desc`,
   },
   {
     name: 'channel_top',

@@ -240,6 +240,8 @@ function expectGmv(day: string): Out[] {
     {
       cur_date: day,
       gmv: money(sumCents(rows, 'order_amount')),
+      // The orders come from the province windows (distinct orders per province and window), not the sku ones.
+      order_count: String(sumInt(onDay(PROVINCE_ORDER, day), 'order_count')),
       original_amount: money(sumCents(rows, 'original_amount')),
       activity_reduce_amount: money(sumCents(rows, 'activity_reduce_amount')),
       coupon_reduce_amount: money(sumCents(rows, 'coupon_reduce_amount')),
@@ -303,6 +305,25 @@ function expectNewOld(day: string): Out[] {
     sv: String(sumInt(rows, 'sv_ct')),
     dur_sum: String(sumInt(rows, 'dur_sum')),
   }));
+}
+
+/** Per hour 0..23, a row for '1' (new) then '0' (old), zeros where none. */
+function expectNewOldHourly(day: string): Out[] {
+  const rows = onDay(TRAFFIC, day);
+  return Array.from({ length: 24 }, (_, hour) =>
+    ['1', '0'].map((isNew) => {
+      const inHour = rows.filter((r) => Number(String(r.stt).slice(11, 13)) === hour && r.is_new === isNew);
+      return {
+        hour: String(hour),
+        is_new: isNew,
+        visitor: isNew === '1' ? 'new' : 'old',
+        uv: String(sumInt(inHour, 'uv_ct')),
+        pv: String(sumInt(inHour, 'pv_ct')),
+        sv: String(sumInt(inHour, 'sv_ct')),
+        dur_sum: String(sumInt(inHour, 'dur_sum')),
+      };
+    }),
+  ).flat();
 }
 
 function expectChannels(day: string, top: number): Out[] {
@@ -415,6 +436,9 @@ describe('every preset equals the figures computed independently', () => {
       test('visitors_new_old', async () => {
         expect(await preset('visitors_new_old', day)).toEqual(expectNewOld(day));
       });
+      test('visitors_new_old_hourly', async () => {
+        expect(await preset('visitors_new_old_hourly', day)).toEqual(expectNewOldHourly(day));
+      });
       test('channel_top (default 10)', async () => {
         expect(await preset('channel_top', day)).toEqual(expectChannels(day, 10));
       });
@@ -437,6 +461,20 @@ describe('every preset equals the figures computed independently', () => {
     expect((await preset('gmv_by_spu', D1)).find((r) => r.spu_id === '1')!.order_amount).toBe('0.30');
     const provinces = await preset('gmv_by_province', D1);
     expect(provinces.map((p) => p.province_id)).toEqual(['2', '10', '3', '1']);
+    expect(row!.order_count).toBe('8');
+  });
+
+  test('visitors_new_old_hourly adds up to visitors_new_old, and splits a day across hours and new/old', async () => {
+    const hourly = await preset('visitors_new_old_hourly', D1);
+    expect(hourly).toHaveLength(48);
+    const totals = await preset('visitors_new_old', D1);
+    for (const t of totals) {
+      const mine = hourly.filter((h) => h.is_new === t.is_new);
+      for (const col of ['uv', 'pv', 'sv', 'dur_sum']) expect(String(mine.reduce((a, h) => a + Number(h[col]), 0))).toBe(t[col]!);
+    }
+    // Hour 0 has both new and old visitors, hour 9 too (two windows of 09:00, one of 09:59); hour 13 only new.
+    expect(hourly.filter((h) => h.hour === '9').map((h) => [h.is_new, h.uv])).toEqual([['1', '7'], ['0', '2']]);
+    expect(hourly.filter((h) => h.hour === '13').map((h) => [h.is_new, h.uv])).toEqual([['1', '4'], ['0', '0']]);
   });
 
   test('--top N cuts every ranking after N rows', async () => {
@@ -523,6 +561,7 @@ describe('output like `rtwh query "SQL"`', () => {
       'gmv_by_category',
       'traffic_hourly',
       'visitors_new_old',
+      'visitors_new_old_hourly',
       'channel_top',
       'keyword_scores',
       'user_counts',
@@ -592,14 +631,16 @@ describe('a missing table', () => {
   test('names the table and says to run `rtwh run dws`, not a DuckDB stack', async () => {
     const partial = join(dir, 'partial.duckdb');
     await makeWarehouse(partial, ['dws_trade_sku_order_window', 'dws_trade_order_window']);
-    const ok = await cli(['query', '--preset', 'gmv', '--date', D1, '--duckdb', partial, '--format', 'json'], { cwd: dir });
-    expect(parseExact(ok.stdout)).toEqual(expectGmv(D1));
+    const ok = await cli(['query', '--preset', 'gmv_by_trademark', '--date', D1, '--duckdb', partial, '--format', 'json'], { cwd: dir });
+    expect(parseExact(ok.stdout)).toEqual(expectSkuGmv(D1, TM_KEYS));
 
-    const r = await cli(['query', '--preset', 'gmv_by_province', '--date', D1, '--duckdb', partial, '--json'], { cwd: dir });
+    // gmv reads the sku windows (there) and the province windows (its order count; missing).
+    const r = await cli(['query', '--preset', 'gmv', '--date', D1, '--duckdb', partial, '--json'], { cwd: dir });
     expect(r.code).toBe(6);
     const e = JSON.parse(r.stderr).error as { code: string; message: string; hint: string; details: { missing: string[] } };
     expect(e.code).toBe('DWS_TABLE_NOT_FOUND');
     expect(e.message).toContain('dws_trade_province_order_window');
+    expect(e.details.missing).toEqual(['dws_trade_province_order_window']);
     expect(e.hint).toContain('rtwh run dws');
     expect(e.message).not.toContain('Catalog Error');
 
