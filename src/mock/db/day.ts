@@ -185,6 +185,28 @@ function weighted<T>(items: readonly T[], weights: readonly number[]): Weighted<
 
 // ---------------------------------------------------------------- the day
 
+/** The day's first draws from its `updates` stream: which of the users from earlier days change their profile (indexes, ascending). */
+function sampleUserUpdates(rng: Rng, existing: number, ratePercent: number): number[] {
+  const picked = rng.sample(Array.from({ length: existing }, (_, i) => i), Math.floor((existing * ratePercent) / 100));
+  return picked.sort((a, b) => a - b);
+}
+
+/**
+ * Indexes into `state.users` (ordered by id) of the users from earlier days whose profile the day of (seed, date)
+ * changes: the only earlier user rows the day needs whole. Of the others it reads only id and nick_name
+ * (LIGHT_USER_COLUMNS: a comment shows the nick name), so a state read from MySQL can leave the rest out
+ * (mysql-writer's loadStateFromMysql).
+ * The same draws as generateDay's, in the same order.
+ */
+export function userUpdateIndexes(seed: number, date: string, existing: number, options: MockDbOptions): number[] {
+  const root = new Rng(`${seed}:${date}`);
+  root.fork('users');
+  return sampleUserUpdates(root.fork('updates'), existing, options.userUpdateRate);
+}
+
+/** The columns of an earlier user that the day reads unless it changes the user's profile (see userUpdateIndexes). */
+export const LIGHT_USER_COLUMNS = ['id', 'nick_name'] as const;
+
 /**
  * Yields the day's transactions in time order; returns the state the next day starts from.
  * Nothing in `input` is modified.
@@ -239,8 +261,7 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
 
   // ---- profile changes of users from earlier days (the original's updateUsers: nick, level, email, phone)
   const existing = input.state.users.length;
-  const updates = r.updates.sample(Array.from({ length: existing }, (_, i) => i), Math.floor((existing * o.userUpdateRate) / 100));
-  updates.sort((a, b) => a - b);
+  const updates = sampleUserUpdates(r.updates, existing, o.userUpdateRate);
   for (const idx of updates) {
     const t = busySecond(r.updates);
     const k = r.updates.int(2, 7);

@@ -13,7 +13,7 @@ import { addDays } from './clock';
 import { generateDay } from './day';
 import { produceMaxwell } from './maxwell-sink';
 import { DayThread } from './day-thread';
-import { createSchema, fastSettings, loadStateFromMysql, type MysqlWriteOptions, writeGroups, writeTxns } from './mysql-writer';
+import { createSchema, fastSettings, loadStateFromMysql, type MysqlWriteOptions, wholeUsers, writeGroups, writeTxns } from './mysql-writer';
 import type { MockDbOptions } from './options';
 import { readStateFile, writeStateFile, type MockState } from './state';
 
@@ -106,8 +106,13 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
     run.onRows?.(rows, detail);
   };
 
-  const days = async (state: MockState, write: (txns: Iterable<ChangeTxn>, detail: string) => Promise<number>): Promise<MockState> => {
+  const days = async (
+    state: MockState,
+    write: (txns: Iterable<ChangeTxn>, detail: string) => Promise<number>,
+    prepare?: (state: MockState, date: string) => Promise<MockState>,
+  ): Promise<MockState> => {
     for (const date of run.dates) {
+      if (prepare) state = await prepare(state, date);
       const end: { state?: MockState } = {};
       await write(counted(generateDay({ date, seed: run.seed, options: run.options, state }), perTable, end), date);
       state = end.state!;
@@ -159,7 +164,10 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
         state = base.state;
       } else {
         // the state is read over the first two connections at once (they connect side by side)
-        state = await loadStateFromMysql(conn, more[0] ? await more[0] : undefined);
+        // the worker thread keeps the state from day to day, so it gets every user whole; inline, each day
+        // reads the whole rows of the users it changes (days below)
+        const day = threadStart ? undefined : { seed: run.seed, date: run.dates[0]!, options: run.options };
+        state = await loadStateFromMysql(conn, more[0] ? await more[0] : undefined, day);
       }
       thread = await threadStart;
       if (thread) {
@@ -173,7 +181,7 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
           await writeGroups(c, await writeOpts(date), th.day({ date, seed: run.seed, options: run.options, ...(i === 0 ? { state } : {}), ...settings }, tables));
         }
       } else {
-        await days(state, write);
+        await days(state, write, (st, date) => wholeUsers(c, st, { seed: run.seed, date, options: run.options }));
       }
     } finally {
       (thread ?? (await threadStart?.catch(() => undefined)))?.release();

@@ -3,7 +3,7 @@ import { txnEvents, type ChangeTxn } from '../../../src/formats/change';
 import { maxwellJson } from '../../../src/formats/maxwell';
 import { baseData } from '../../../src/mock/db/base';
 import { dayStartMs } from '../../../src/mock/db/clock';
-import { collectDay } from '../../../src/mock/db/day';
+import { collectDay, LIGHT_USER_COLUMNS, userUpdateIndexes } from '../../../src/mock/db/day';
 import { mockDbOptions, parseMockDbOptions, type MockDbOptions } from '../../../src/mock/db/options';
 import { primaryKeyOf, tableDef, UPDATED_IN_PLACE } from '../../../src/mock/db/schema';
 import { streamProblems } from './stream-checks';
@@ -35,6 +35,23 @@ describe('one generated day', () => {
     expect(bytes(day(42).txns)).toBe(bytes(d.txns));
     expect(bytes(day(43).txns)).not.toBe(bytes(d.txns));
     expect(bytes(day(42, {}, '2025-01-15').txns)).not.toBe(bytes(d.txns));
+  });
+
+  test('changes the profiles of the users userUpdateIndexes names, and needs only id and nick_name of the others', () => {
+    const options = mockDbOptions();
+    const users = d.base.state.users;
+    const wanted = userUpdateIndexes(42, DATE, users.length, options);
+    const updated = new Set(d.txns.flatMap((t) => t.changes).filter((ch) => ch.table === 'user_info' && ch.type === 'update').map((ch) => ch.data.id as number));
+    expect(wanted.length).toBeGreaterThan(10);
+    // every update of an earlier user is one of them (a profile change may leave every value as it was: no update)
+    const earlier = new Set(users.map((u) => u.id as number));
+    const updatedEarlier = [...updated].filter((id) => earlier.has(id));
+    expect(updatedEarlier.length).toBeGreaterThan(wanted.length / 2);
+    expect(updatedEarlier.every((id) => wanted.some((i) => users[i]!.id === id))).toBe(true);
+    // a state whose other users hold only the light columns gives the same day, byte for byte
+    const keep = new Set(wanted);
+    const light = users.map((u, i) => (keep.has(i) ? u : Object.fromEntries(LIGHT_USER_COLUMNS.map((c) => [c, u[c] ?? null]))));
+    expect(bytes(collectDay({ date: DATE, seed: 42, options, state: { ...d.base.state, users: light } }).txns)).toBe(bytes(d.txns));
   });
 
   test('has every kind of business change', () => {
