@@ -1,7 +1,8 @@
 /**
  * `rtwh demo` (and `npm run demo`): the whole warehouse on one laptop with no servers — one mock business day of
- * db changes and app logs onto the embedded bus, then dim, dwd and dws to the end of the data, then an ADS report.
- * Each step is the real command (the same code a user runs by hand), in a directory of its own.
+ * db changes and app logs onto the embedded bus, then dim, dwd and dws to the end of the data, then an ADS report
+ * (GMV and orders, user counts, top provinces, top trademarks, channel UV, an hourly page-view sparkline), and the
+ * time it all took. Each step is the real command (the same code a user runs by hand), in a directory of its own.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -72,7 +73,7 @@ export function registerDemo(program: Command, ctx: Ctx): void {
       ctx.err(`[${steps.length + 1}/${steps.length + 1}] ADS report for ${flags.date} · ${formatSeconds((performance.now() - t0) / 1000)} in all`);
       const fmt = ctx.io.isTTY ? [] : ['--format', 'markdown'];
       const section = (title: string, body: string) => ctx.out(`\n${title}\n${body.trimEnd()}`);
-      section('GMV of the day', await query(['--preset', 'gmv', '--date', flags.date, ...fmt]));
+      section('GMV and orders of the day', await query(['--preset', 'gmv', '--date', flags.date, ...fmt]));
       section('User counts', await query(['--preset', 'user_counts', '--date', flags.date, ...fmt]));
       section('Top provinces', await query(['--preset', 'gmv_by_province', '--date', flags.date, '--top', '5', ...fmt]));
       section('Top trademarks', await query(['--preset', 'gmv_by_trademark', '--date', flags.date, '--top', '5', ...fmt]));
@@ -81,5 +82,6 @@ export function registerDemo(program: Command, ctx: Ctx): void {
       const pv = hourly.map((h) => Number(h.pv));
       ctx.out(`\nPage views by hour (00 → 23, peak ${Math.max(0, ...pv).toLocaleString('en-US')})\n${sparkline(pv)}`);
       ctx.err(`\nExplore: cd ${dir} && rtwh query --list-presets · rtwh query "select * from dws_trade_province_order_window limit 5"`);
+      ctx.err(`demo done in ${formatSeconds((performance.now() - t0) / 1000)}`);
     });
 }
