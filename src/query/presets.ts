@@ -52,8 +52,8 @@ export interface BoundPreset {
 
 /** keyword_count is weighted by the page the keyword came from (the gmall publisher's weights). */
 export const KEYWORD_SOURCE_WEIGHTS: Readonly<Record<string, number>> = { search: 10, order: 3, cart: 2, click: 1 };
-/** Weight of a source not in KEYWORD_SOURCE_WEIGHTS (counted plainly rather than dropped). */
-export const KEYWORD_OTHER_WEIGHT = 1;
+/** Weight of a source not in KEYWORD_SOURCE_WEIGHTS: 0, as the publisher's multiIf(…, 0) gives it. */
+export const KEYWORD_OTHER_WEIGHT = 0;
 
 const big = (expr: string): string => `coalesce(${expr}, 0)::BIGINT`;
 const amount = (expr: string): string => `coalesce(${expr}, 0)::DECIMAL(38,2)`;

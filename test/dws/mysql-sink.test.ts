@@ -10,6 +10,7 @@ import type { Bus } from '../../src/bus/types';
 import { ddlScript, mysqlDdl, olapDdl } from '../../src/dws/ddl';
 import { replaceStatements } from '../../src/dws/mysql-sink';
 import { DWS_TABLES, dwsTable, type DwsTable } from '../../src/dws/tables';
+import { PRESET_NAMES } from '../../src/query/presets';
 import { connectMysql } from '../../src/store/mysql';
 import { openDuckDB } from '../../src/store/duckdb';
 import { cli, tempDir } from '../helpers/cli';
@@ -156,7 +157,8 @@ describe('rtwh run dws --sink mysql:// (MariaDB)', () => {
     const maria = await dumpMysql(url, DWS_TABLES);
     expect(maria).toEqual(duck);
     // rtwh query --sink mysql://…: every preset answers exactly as over the DuckDB warehouse (same output text).
-    for (const preset of ['gmv', 'gmv_by_province', 'gmv_by_trademark', 'gmv_by_spu', 'gmv_by_category', 'traffic_hourly', 'visitors_new_old', 'channel_top', 'keyword_scores', 'user_counts']) {
+    expect(PRESET_NAMES.length).toBeGreaterThanOrEqual(11);
+    for (const preset of PRESET_NAMES) {
       const fromDuck = await cli(['query', '--preset', preset, '--date', '2025-01-14', '-f', 'json'], { cwd });
       const fromMaria = await cli(['query', '--preset', preset, '--date', '2025-01-14', '-f', 'json', '--sink', url], { cwd });
       expect({ preset, code: fromMaria.code, stderr: fromMaria.stderr, stdout: fromMaria.stdout }).toEqual({ preset, code: 0, stderr: '', stdout: fromDuck.stdout });

@@ -337,7 +337,7 @@ const WEIGHT: Record<string, number> = { search: 10, order: 3, cart: 2, click: 1
 function expectKeywords(day: string, top?: number): Out[] {
   const groups = [...groupBy(onDay(KEYWORDS, day), (r) => String(r.keyword)).entries()].map(([keyword, rows]) => ({
     keyword,
-    score: rows.reduce((a, r) => a + Number(r.keyword_count) * (WEIGHT[String(r.source).toLowerCase()] ?? 1), 0),
+    score: rows.reduce((a, r) => a + Number(r.keyword_count) * (WEIGHT[String(r.source).toLowerCase()] ?? 0), 0),
     count: sumInt(rows, 'keyword_count'),
   }));
   groups.sort((a, b) => b.score - a.score || byText(a.keyword, b.keyword));
