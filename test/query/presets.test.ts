@@ -332,7 +332,7 @@ function expectChannels(day: string, top: number): Out[] {
   return groups.slice(0, top).map((g) => ({ ch: g.ch, uv: String(g.uv) }));
 }
 
-/** The gmall publisher's weights; any other source counts once. */
+/** The gmall publisher's weights; any other source weighs 0. */
 const WEIGHT: Record<string, number> = { search: 10, order: 3, cart: 2, click: 1 };
 function expectKeywords(day: string, top?: number): Out[] {
   const groups = [...groupBy(onDay(KEYWORDS, day), (r) => String(r.keyword)).entries()].map(([keyword, rows]) => ({
