@@ -22,7 +22,7 @@ import { SchemaCache } from '../collect/cdc/schema';
 import { q, rtwhError, RtwhError } from '../errors';
 import type { ChangeEvent, ChangeValue } from '../formats/change';
 import { checkIdentifier, connectMysql, mysqlError, quoteIdent, sqlLiteral, type MysqlTarget } from '../store/mysql';
-import { CONFIG_COLUMNS, detectVariant, isRejected, NAME_PATTERN, ruleFromRow, standardConfigRows, type ConfigVariant, type RejectedRule } from './config';
+import { CONFIG_COLUMNS, detectVariant, MAX_SINK_COLUMNS_CHARS, isRejected, NAME_PATTERN, ruleFromRow, standardConfigRows, type ConfigVariant, type RejectedRule } from './config';
 import type { TableProcess } from './types';
 
 export type ConfigChange = { kind: 'upsert'; rule: TableProcess } | { kind: 'delete'; sourceTable: string } | { kind: 'rejected'; rejected: RejectedRule };
@@ -273,7 +273,7 @@ class MysqlConfigSource implements ConfigSource {
     const rows = await this.readRows(conn);
     if (!rows) {
       throw rtwhError('DIM_CONFIG_TABLE', `the config table ${this.description} does not exist`, {
-        hint: '`rtwh run dim --init-config` creates it and loads the standard rows; --config-db / --config-table name another one.',
+        hint: '`rtwh run dim --init-config` creates it and loads the standard rows; --config-database / --config-table name another one.',
       });
     }
     this.known.clear();
@@ -582,13 +582,13 @@ export async function initConfig(target: MysqlTarget, opts: InitConfigOptions = 
       variant === '2022'
         ? `source_table VARCHAR(200) NOT NULL PRIMARY KEY COMMENT 'business table',
            sink_table VARCHAR(200) NOT NULL COMMENT 'dim table',
-           sink_columns TEXT NOT NULL COMMENT 'comma-separated columns routed',
+           sink_columns VARCHAR(${MAX_SINK_COLUMNS_CHARS}) NOT NULL COMMENT 'comma-separated columns routed',
            sink_pk VARCHAR(200) NULL COMMENT 'key column (NULL: id)',
            sink_extend VARCHAR(200) NULL COMMENT 'Phoenix table options: recorded, never applied'`
         : `source_table VARCHAR(200) NOT NULL COMMENT 'business table',
            sink_table VARCHAR(200) NOT NULL PRIMARY KEY COMMENT 'dim table',
            sink_family VARCHAR(200) NULL COMMENT 'HBase column family: recorded',
-           sink_columns TEXT NOT NULL COMMENT 'comma-separated columns routed',
+           sink_columns VARCHAR(${MAX_SINK_COLUMNS_CHARS}) NOT NULL COMMENT 'comma-separated columns routed',
            sink_row_key VARCHAR(200) NULL COMMENT 'key column (NULL: id)'`;
     await conn.query(`CREATE TABLE IF NOT EXISTS ${qualified} (${columns}) DEFAULT CHARSET=utf8mb4 COMMENT 'rtwh dim routing (table_process)'`, 'creating the config table');
     const have = await conn.query<{ COLUMN_NAME: string }[]>(

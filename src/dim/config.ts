@@ -16,6 +16,7 @@ import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import standardRows from '../../fixtures/table_process.json' with { type: 'json' };
 import { q, rtwhError } from '../errors';
+import { RESERVED_TABLE_PREFIXES, reservedPrefix } from './store-common';
 import type { TableProcess } from './types';
 
 export type ConfigVariant = '2022' | '2023';
@@ -24,14 +25,22 @@ export type ConfigVariant = '2022' | '2023';
 export interface RejectedRule {
   sourceTable: string;
   reason: string;
+  /**
+   * The row's sink_table as written, when it is text (valid or not): the row still names that table, so
+   * `--drop-on-delete` keeps it at a start (only tables no row names are dropped).
+   */
+  sinkTable?: string;
 }
 
 /** Names from the config: source and sink tables, columns, key. */
 export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 const NAME_FORM = `expected ${NAME_PATTERN.source} (a letter or _, then up to 63 letters, digits or _)`;
 
-/** Most columns one rule may list. */
-export const MAX_SINK_COLUMNS = 1000;
+/**
+ * Longest sink_columns text: the width of the seed's `table_process.sink_columns varchar(2000)` (and of
+ * --init-config's). It also bounds the columns of a rule (fewer than 700 valid names fit).
+ */
+export const MAX_SINK_COLUMNS_CHARS = 2000;
 
 /** The key column when sink_pk / sink_row_key is NULL or empty (as the seed's DimApp did). */
 export const DEFAULT_PK = 'id';
@@ -97,7 +106,9 @@ export function ruleFromRow(raw: Record<string, unknown>, variant?: ConfigVarian
   const src = textField(raw, 'source_table');
   const sourceText = src.ok && src.value !== null ? src.value : '';
   const shownSource = sourceText.length > 80 ? `${sourceText.slice(0, 60)}…` : sourceText;
-  const reject = (reason: string): RejectedRule => ({ sourceTable: shownSource, reason });
+  const sinkRaw = raw.sink_table;
+  const sinkText = typeof sinkRaw === 'string' ? sinkRaw : sinkRaw instanceof Uint8Array ? Buffer.from(sinkRaw).toString('utf8') : undefined;
+  const reject = (reason: string): RejectedRule => (sinkText !== undefined && sinkText.length <= 64 ? { sourceTable: shownSource, reason, sinkTable: sinkText } : { sourceTable: shownSource, reason });
 
   if (!src.ok) return reject(src.reason);
   if (src.value === null || src.value.trim() === '') return reject('source_table is missing: expected the name of a business table');
@@ -107,14 +118,20 @@ export function ruleFromRow(raw: Record<string, unknown>, variant?: ConfigVarian
   if (!sink.ok) return reject(sink.reason);
   if (sink.value === null || sink.value.trim() === '') return reject(`sink_table is missing for ${src.value}: expected the name of the dim table`);
   if (!NAME_PATTERN.test(sink.value)) return reject(badName('sink_table', sink.value));
+  const reserved = reservedPrefix(sink.value);
+  if (reserved !== undefined) {
+    return reject(`sink_table ${q(sink.value)} starts with ${reserved}, which the dim store reserves for its own tables: expected a name not starting with ${RESERVED_TABLE_PREFIXES.join(' or ')}`);
+  }
 
   const cols = textField(raw, 'sink_columns');
   if (!cols.ok) return reject(cols.reason);
   if (cols.value === null || cols.value.trim() === '') return reject(`sink_columns is empty for ${src.value}: expected a comma-separated list of column names`);
-  const parts = cols.value.split(',');
-  if (parts.length > MAX_SINK_COLUMNS) {
-    return reject(`sink_columns lists ${parts.length.toLocaleString('en-US')} columns (${displayValue(cols.value)}): at most ${MAX_SINK_COLUMNS.toLocaleString('en-US')}`);
+  if (cols.value.length > MAX_SINK_COLUMNS_CHARS) {
+    return reject(
+      `sink_columns is ${cols.value.length.toLocaleString('en-US')} characters long (${q(`${cols.value.slice(0, 40)}…`)}): at most ${MAX_SINK_COLUMNS_CHARS.toLocaleString('en-US')}, the width of table_process.sink_columns (varchar(${MAX_SINK_COLUMNS_CHARS}))`,
+    );
   }
+  const parts = cols.value.split(',');
   const columns: string[] = [];
   const seen = new Map<string, string>();
   for (let i = 0; i < parts.length; i++) {
@@ -183,12 +200,12 @@ class RuleCollector {
     const at = where ? `${where}: ` : '';
     const r = ruleFromRow(row, this.variant);
     if (isRejected(r)) {
-      this.reject({ sourceTable: r.sourceTable, reason: `${at}${r.reason}` });
+      this.reject({ ...r, reason: `${at}${r.reason}` });
       return;
     }
     const earlier = this.first.get(r.sourceTable);
     if (earlier !== undefined) {
-      this.reject({ sourceTable: r.sourceTable, reason: `${at}source_table ${q(r.sourceTable)} appears again${earlier ? ` (first at ${earlier})` : ''}: expected one rule per source table` });
+      this.reject({ sourceTable: r.sourceTable, sinkTable: r.sinkTable, reason: `${at}source_table ${q(r.sourceTable)} appears again${earlier ? ` (first at ${earlier})` : ''}: expected one rule per source table` });
       return;
     }
     this.first.set(r.sourceTable, where ?? '');

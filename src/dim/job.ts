@@ -14,17 +14,19 @@
  * other — the seed's "broadcast state creates the table twice" problem does not arise.
  *
  * Config changes are applied between batches: a new rule routes from the next batch on, a rule with new columns
- * first adds them to the dim table (never drops any), a deleted rule stops routing (and drops the table with
- * dropOnDelete).
+ * first adds them to the dim table (never drops any), a deleted rule stops routing (with dropOnDelete it also drops
+ * the table, if this group created it and no other rule writes it; at a start, the tables this group created that
+ * no config row names any more). A rule the store refuses for good (a reserved name, a table keyed by another
+ * column) is rejected like an invalid row: reported, not routed, and the job goes on with the others.
  */
 import type { Admin, Bus, BusRecord, Consumer, Producer, TopicPartitionOffset } from '../bus/types';
 import { deadLetter } from '../bus/dead-letter';
-import { RtwhError } from '../errors';
+import { q, RtwhError } from '../errors';
 import type { RejectedRule } from './config';
 import type { ConfigChange, ConfigSource } from './config-source';
 import { abortable, transient } from '../stream/retry';
 import { routeRecord } from './decode';
-import type { DimStore, DimWrite, StoredOffset, TableProcess } from './types';
+import type { DimStore, DimWrite, EnsureResult, StoredOffset, TableProcess } from './types';
 
 export interface DimJobOptions {
   bus: Bus;
@@ -154,14 +156,51 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
     o.log(`requested a snapshot of ${rule.sourceTable} (${why})`);
   };
 
-  const applyRule = async (rule: TableProcess, initial: boolean) => {
+  /**
+   * Why the store refuses a rule for good (a reserved or bad name, a table keyed by another column, a definition
+   * the server refuses), or undefined for any other error (the job stops on those; transient ones were waited out).
+   */
+  const refusal = (e: unknown): string | undefined =>
+    e instanceof RtwhError && (e.code === 'INVALID_NAME' || e.code === 'DIM_SCHEMA') ? `the dim store refuses it: ${e.message}` : undefined;
+
+  /** A rule in force (other than `sourceTable`'s) that writes `sinkTable` keyed by another column. */
+  const keyConflict = (rule: TableProcess): TableProcess | undefined => {
+    const t = rule.sinkTable.toLowerCase();
+    const pk = rule.sinkPk.toLowerCase();
+    for (const r of rules.values()) if (r.sourceTable !== rule.sourceTable && r.sinkTable.toLowerCase() === t && r.sinkPk.toLowerCase() !== pk) return r;
+    return undefined;
+  };
+
+  /**
+   * Puts a rule in force: creates its table or adds its columns first. A rule the dim store refuses (or that keys
+   * a table another rule writes by another column) is rejected like an invalid config row: reported, not routed
+   * (its records count as unconfigured), and the rule it would replace, if any, stays in force. Returns whether
+   * the rule is in force.
+   */
+  const applyRule = async (rule: TableProcess, initial: boolean): Promise<boolean> => {
     const before = rules.get(rule.sourceTable);
-    if (before && before.sinkTable !== rule.sinkTable) await dropRule(rule.sourceTable, 'moved to another sink table');
+    const keptNote = before ? `; its previous rule (→ ${before.sinkTable}, key ${before.sinkPk}) stays in force` : '';
+    const rejectRule = (reason: string) => noteRejected({ sourceTable: rule.sourceTable, sinkTable: rule.sinkTable, reason: `${reason}${keptNote}` });
+    const other = keyConflict(rule);
+    if (other) {
+      rejectRule(`sink_table ${q(rule.sinkTable)} is written by the rule of ${q(other.sourceTable)} keyed by ${q(other.sinkPk)}, this rule keys it by ${q(rule.sinkPk)}: expected one key column per dim table`);
+      return false;
+    }
     // A live change asks for the snapshot BEFORE the table changes: a crash in between repeats the request at
     // the restart (the store then still lacks the columns), never loses it.
     const widened = before !== undefined && before.sinkTable === rule.sinkTable && rule.sinkColumns.some((c) => !before.sinkColumns.includes(c));
-    if (!initial && (!before || before.sinkTable !== rule.sinkTable || widened)) await requestBootstrap(rule, before ? 'its rule changed' : 'a new rule');
-    const r = await patiently(`dim store ${o.store.description}`, () => o.store.ensureTable(rule));
+    const bootstrapWhy = !initial && (!before || before.sinkTable !== rule.sinkTable || widened) ? (before ? 'its rule changed' : 'a new rule') : undefined;
+    if (bootstrapWhy) await requestBootstrap(rule, bootstrapWhy);
+    let r: EnsureResult;
+    try {
+      r = await patiently(`dim store ${o.store.description}`, () => o.store.ensureTable(rule, { owner: o.group }));
+    } catch (e) {
+      const why = refusal(e);
+      if (why === undefined || o.signal?.aborted) throw e;
+      rejectRule(why);
+      return false;
+    }
+    if (before && before.sinkTable !== rule.sinkTable) await dropRule(rule.sourceTable, 'moved to another sink table');
     if (initial && r.added.length) await requestBootstrap(rule, `its dim table gained ${r.added.join(', ')}`);
     rules.set(rule.sourceTable, rule);
     status.tables[rule.sinkTable] ??= { upserts: 0, deletes: 0 };
@@ -169,24 +208,50 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
       if (r.created) createdAtStart.push(rule.sinkTable);
       if (r.added.length) o.log(`${rule.sinkTable}: added column${r.added.length > 1 ? 's' : ''} ${r.added.join(', ')}`);
       if (rule.sinkExtend) extendedAtStart.push(rule.sinkTable);
-      return;
+      return true;
     }
     const extend = rule.sinkExtend ? ` (sink_extend ${JSON.stringify(rule.sinkExtend)} is Phoenix-only: recorded, not applied)` : '';
     if (r.created) o.log(`created ${rule.sinkTable} for ${rule.sourceTable} (${rule.sinkColumns.length} columns, key ${rule.sinkPk})${extend}`);
     else if (r.added.length) o.log(`${rule.sinkTable}: added column${r.added.length > 1 ? 's' : ''} ${r.added.join(', ')}`);
     else if (!before) o.log(`routing ${rule.sourceTable} → ${rule.sinkTable} (table already there)`);
+    return true;
   };
 
+  /** Whether this job's group created `table` (a table it did not create is never dropped). */
+  const createdHere = async (table: string): Promise<boolean> => {
+    const managed = await patiently(`dim store ${o.store.description}`, () => o.store.managedTables());
+    return managed.some((m) => m.table === table && m.createdBy === o.group);
+  };
+
+  /** Stops routing a source table; with dropOnDelete drops its dim table when no rule writes it and this group created it. */
   const dropRule = async (sourceTable: string, why: string) => {
     const rule = rules.get(sourceTable);
     if (!rule) return;
     rules.delete(sourceTable);
     const stillUsed = [...rules.values()].some((r) => r.sinkTable === rule.sinkTable);
     if (o.dropOnDelete && !stillUsed) {
-      await patiently(`dim store ${o.store.description}`, () => o.store.dropTable(rule.sinkTable));
-      o.log(`stopped routing ${sourceTable} (${why}); dropped ${rule.sinkTable}`);
+      if (await createdHere(rule.sinkTable)) {
+        await patiently(`dim store ${o.store.description}`, () => o.store.dropTable(rule.sinkTable));
+        o.log(`stopped routing ${sourceTable} (${why}); dropped ${rule.sinkTable}`);
+      } else {
+        o.log(`stopped routing ${sourceTable} (${why}); ${rule.sinkTable} is kept: group ${o.group} did not create it (--drop-on-delete drops only its own tables)`);
+      }
     } else {
-      o.log(`stopped routing ${sourceTable} (${why}); ${rule.sinkTable} is kept`);
+      o.log(`stopped routing ${sourceTable} (${why}); ${rule.sinkTable} is kept${o.dropOnDelete ? ' (another rule writes it)' : ''}`);
+    }
+  };
+
+  /**
+   * --drop-on-delete at a start: the dim tables this group created whose config row went while the job was
+   * down. A table any config row still names (valid or rejected) is kept, and so is every table another group
+   * or no dim job created.
+   */
+  const dropOrphans = async (named: Set<string>) => {
+    const managed = await patiently(`dim store ${o.store.description}`, () => o.store.managedTables());
+    for (const m of managed) {
+      if (m.createdBy !== o.group || named.has(m.table.toLowerCase())) continue;
+      await patiently(`dim store ${o.store.description}`, () => o.store.dropTable(m.table));
+      o.log(`dropped ${m.table}: no table_process row names it any more (--drop-on-delete; its row was deleted while the job was down)`);
     }
   };
 
@@ -202,9 +267,15 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
   const loaded = await patiently(`config ${o.config.description}`, () => o.config.load());
   for (const r of loaded.rejected) noteRejected(r);
   for (const r of loaded.rules) await applyRule(r, true);
+  if (o.dropOnDelete) {
+    const named = new Set<string>();
+    for (const r of loaded.rules) named.add(r.sinkTable.toLowerCase());
+    for (const r of loaded.rejected) if (r.sinkTable !== undefined) named.add(r.sinkTable.toLowerCase());
+    await dropOrphans(named);
+  }
   status.configVersion = 1;
   status.rules = rules.size;
-  o.log(`config ${o.config.description}: ${rules.size} rule${rules.size === 1 ? '' : 's'}${loaded.rejected.length ? `, ${loaded.rejected.length} rejected` : ''}`);
+  o.log(`config ${o.config.description}: ${rules.size} rule${rules.size === 1 ? '' : 's'}${status.rejectedRules ? `, ${status.rejectedRules} rejected` : ''}`);
   if (createdAtStart.length) o.log(`created ${createdAtStart.length} dim table${createdAtStart.length === 1 ? '' : 's'}: ${createdAtStart.join(', ')}`);
   if (extendedAtStart.length) o.log(`sink_extend of ${extendedAtStart.join(', ')} is Phoenix-only: recorded, not applied`);
   if (rules.size === 0) o.log('no table_process rule yet: nothing is routed until one is added (`rtwh run dim --init-config` loads the standard rows)');

@@ -12,6 +12,15 @@ const NAME_HINT = 'Dim table and column names must match ^[A-Za-z_][A-Za-z0-9_]{
 /** Internal tables of the dim store start with this prefix; no dim table may. */
 export const INTERNAL_PREFIX = '_rtwh_';
 
+/** Dim table names may not start with these (case-insensitive): the store's own tables and SQLite's. */
+export const RESERVED_TABLE_PREFIXES: readonly string[] = [INTERNAL_PREFIX, 'sqlite_'];
+
+/** The reserved prefix `name` starts with, if any. */
+export function reservedPrefix(name: string): string | undefined {
+  const lower = name.toLowerCase();
+  return RESERVED_TABLE_PREFIXES.find((p) => lower.startsWith(p));
+}
+
 /** A name from config or data that is spliced into SQL: checked here, then quoted by each store. */
 export function checkDimName(name: unknown, what: string): string {
   if (typeof name !== 'string' || !NAME_RE.test(name)) {
@@ -23,9 +32,11 @@ export function checkDimName(name: unknown, what: string): string {
 
 export function checkDimTable(name: unknown): string {
   const t = checkDimName(name, 'dim table name');
-  const lower = t.toLowerCase();
-  if (lower.startsWith(INTERNAL_PREFIX) || lower.startsWith('sqlite_')) {
-    throw rtwhError('INVALID_NAME', `invalid dim table name ${q(t)}: names starting with ${INTERNAL_PREFIX} or sqlite_ are reserved`, { hint: NAME_HINT });
+  const prefix = reservedPrefix(t);
+  if (prefix !== undefined) {
+    throw rtwhError('INVALID_NAME', `invalid dim table name ${q(t)}: names starting with ${RESERVED_TABLE_PREFIXES.join(' or ')} are reserved (it starts with ${prefix})`, {
+      hint: `Pick a sink_table that does not start with ${RESERVED_TABLE_PREFIXES.join(' or ')} (fix the table_process row).`,
+    });
   }
   return t;
 }

@@ -3,7 +3,9 @@
  * missing). Dim tables: the key column VARCHAR(191), every other column MEDIUMTEXT (TEXT stops at 64 KB, where the
  * seed's Phoenix VARCHAR had no limit; short values cost the same), utf8mb4 with a binary collation (ids compare
  * exactly, as in SQLite). Internal tables: `_rtwh_offsets`, `_rtwh_invalidations`,
- * `_rtwh_dim_tables` (dim tables and their key column), `_rtwh_meta` (feed floor, writer lock row).
+ * `_rtwh_dim_tables` (dim tables, their key column and the dim job group that created each: `created_by`,
+ * registered BEFORE the CREATE, so a crash between the two still knows who made the table), `_rtwh_meta` (feed
+ * floor, writer lock row).
  *
  * apply() is one transaction sent as few multi-statement queries: it first locks the `writer` row (two dim
  * jobs take turns, so feed seqs are handed out in commit order and a lookup client polling "seq > last" never
@@ -20,7 +22,7 @@ import { maskUrl } from '../config/mask.ts';
 import { q, RtwhError, rtwhError } from '../errors.ts';
 import { connectMysql, parseMysqlUrl, quoteIdent, sqlLiteral, type MysqlConn, type MysqlTarget } from '../store/mysql.ts';
 import { checkDimTable, checkOffset, FEED_PAGE, offsetFenced, feedPolicy, ruleColumns, writeRuns, type FeedPolicy, type ResolvedFeedPolicy, type WriteRun } from './store-common.ts';
-import { ALL_ROWS, type DimInvalidation, type DimRow, type DimStore, type DimWrite, type EnsureResult, type StoredOffset, type TableProcess } from './types.ts';
+import { ALL_ROWS, type DimInvalidation, type DimRow, type DimStore, type DimWrite, type EnsureOptions, type EnsureResult, type ManagedTable, type StoredOffset, type TableProcess } from './types.ts';
 
 export interface MysqlDimStoreOptions {
   /** Called when a call starts waiting for an unreachable server, then about every 10 s while it waits. */
@@ -46,7 +48,7 @@ const TABLE_OPTIONS = 'ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin
 const INTERNAL_DDL = [
   `CREATE TABLE IF NOT EXISTS _rtwh_offsets (\`group\` VARCHAR(191) NOT NULL, topic VARCHAR(191) NOT NULL, \`partition\` INT NOT NULL, \`offset\` BIGINT NOT NULL, PRIMARY KEY (\`group\`, topic, \`partition\`)) ${TABLE_OPTIONS}`,
   `CREATE TABLE IF NOT EXISTS _rtwh_invalidations (seq BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, tbl VARCHAR(64) NOT NULL, id VARCHAR(191) NOT NULL, ts BIGINT NOT NULL) ${TABLE_OPTIONS}`,
-  `CREATE TABLE IF NOT EXISTS _rtwh_dim_tables (tbl VARCHAR(64) NOT NULL PRIMARY KEY, pk VARCHAR(64) NOT NULL, created_ms BIGINT NOT NULL) ${TABLE_OPTIONS}`,
+  `CREATE TABLE IF NOT EXISTS _rtwh_dim_tables (tbl VARCHAR(64) NOT NULL PRIMARY KEY, pk VARCHAR(64) NOT NULL, created_ms BIGINT NOT NULL, created_by VARCHAR(191) NULL) ${TABLE_OPTIONS}`,
   `CREATE TABLE IF NOT EXISTS _rtwh_meta (k VARCHAR(64) NOT NULL PRIMARY KEY, v BIGINT NOT NULL) ${TABLE_OPTIONS}`,
   `INSERT IGNORE INTO _rtwh_meta (k, v) VALUES ('feed_floor', 0), ('writer', 0)`,
 ];
@@ -155,6 +157,18 @@ export class MysqlDimStore implements DimStore {
     try {
       await store.withConn('write', 'creating the dim store tables', async (c) => {
         for (const sql of INTERNAL_DDL) await c.query(sql, 'creating the dim store tables');
+        // Stores written before created_by existed: their tables have no known creator (never dropped at a start).
+        const col = await c.query<unknown[]>(
+          "SELECT 1 FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '_rtwh_dim_tables' AND COLUMN_NAME = 'created_by'",
+          'checking the dim store tables',
+        );
+        if (col.length === 0) {
+          try {
+            await c.query('ALTER TABLE _rtwh_dim_tables ADD COLUMN created_by VARCHAR(191) NULL', 'adding created_by to _rtwh_dim_tables');
+          } catch (e) {
+            if (errno(e) !== 1060) throw e; // another process added it first
+          }
+        }
       });
     } catch (e) {
       await store.close();
@@ -263,7 +277,7 @@ export class MysqlDimStore implements DimStore {
     return pk;
   }
 
-  async ensureTable(tp: TableProcess): Promise<EnsureResult> {
+  async ensureTable(tp: TableProcess, opts: EnsureOptions = {}): Promise<EnsureResult> {
     this.check();
     const { table, pk, columns } = ruleColumns(tp);
     const qt = quoteIdent(table);
@@ -271,21 +285,38 @@ export class MysqlDimStore implements DimStore {
       let existing = await this.columnsOf(c, table);
       let created = false;
       if (existing.length === 0) {
+        // DDL commits by itself: the creator is registered first, so a crash between the two leaves a table
+        // whose creator is known (a registration without its table is harmless: tables() skips it).
+        await c.query(
+          `INSERT INTO _rtwh_dim_tables (tbl, pk, created_ms, created_by) VALUES (${sqlLiteral(table)}, ${sqlLiteral(pk)}, ${Date.now()}, ${sqlLiteral(opts.owner ?? null)}) ON DUPLICATE KEY UPDATE pk = VALUES(pk), created_ms = VALUES(created_ms), created_by = VALUES(created_by)`,
+          `registering dim table ${table}`,
+        );
         const defs = columns.map((col) => (col === pk ? `${quoteIdent(col)} VARCHAR(191) NOT NULL` : `${quoteIdent(col)} MEDIUMTEXT NULL`));
-        const h = await c.query<Header>(`CREATE TABLE IF NOT EXISTS ${qt} (${defs.join(', ')}, PRIMARY KEY (${quoteIdent(pk)})) ${TABLE_OPTIONS}`, `creating dim table ${table}`);
+        let h: Header;
+        try {
+          h = await c.query<Header>(`CREATE TABLE IF NOT EXISTS ${qt} (${defs.join(', ')}, PRIMARY KEY (${quoteIdent(pk)})) ${TABLE_OPTIONS}`, `creating dim table ${table}`);
+        } catch (e) {
+          if (classify(e) === 'fatal') await c.query(`DELETE FROM _rtwh_dim_tables WHERE tbl = ${sqlLiteral(table)}`).catch(() => {});
+          throw definitionError(e, table, this.description);
+        }
         created = h.warningStatus === 0;
         existing = await this.columnsOf(c, table);
       }
       const keys = existing.filter((col) => col.key === 'PRI').map((col) => col.name);
       if (keys.length !== 1 || keys[0]!.toLowerCase() !== pk.toLowerCase()) {
-        throw rtwhError('DIM_SCHEMA', `dim table ${q(table)} is keyed by ${keys.length ? keys.map((k) => q(k)).join(', ') : 'no column'}; the rule keys it by ${q(pk)}`);
+        throw rtwhError('DIM_SCHEMA', `dim table ${q(table)} is keyed by ${keys.length ? keys.map((k) => q(k)).join(', ') : 'no column'}; the rule keys it by ${q(pk)}`, { hint: KEY_HINT });
       }
       const have = new Set(existing.map((col) => col.name.toLowerCase()));
       const added: string[] = [];
       for (const col of columns) {
         if (have.has(col.toLowerCase())) continue;
         if (this.flavor === 'mariadb') {
-          const h = await c.query<Header>(`ALTER TABLE ${qt} ADD COLUMN IF NOT EXISTS ${quoteIdent(col)} MEDIUMTEXT NULL`, `adding column ${col} to ${table}`);
+          let h: Header;
+          try {
+            h = await c.query<Header>(`ALTER TABLE ${qt} ADD COLUMN IF NOT EXISTS ${quoteIdent(col)} MEDIUMTEXT NULL`, `adding column ${col} to ${table}`);
+          } catch (e) {
+            throw definitionError(e, table, this.description);
+          }
           if (h.warningStatus === 0) added.push(col);
         } else {
           // MySQL 8 has no ADD COLUMN IF NOT EXISTS: another job adding the same column first is ER_DUP_FIELDNAME.
@@ -293,7 +324,7 @@ export class MysqlDimStore implements DimStore {
             await c.query(`ALTER TABLE ${qt} ADD COLUMN ${quoteIdent(col)} MEDIUMTEXT NULL`, `adding column ${col} to ${table}`);
             added.push(col);
           } catch (e) {
-            if (errno(e) !== 1060) throw e;
+            if (errno(e) !== 1060) throw definitionError(e, table, this.description);
           }
         }
       }
@@ -530,6 +561,16 @@ export class MysqlDimStore implements DimStore {
     return Number(r?.v ?? 0);
   }
 
+  async managedTables(): Promise<ManagedTable[]> {
+    this.check();
+    const rows = await this.withConn('read', 'listing dim tables', (c) =>
+      c.query<{ tbl: string; pk: string; created_by: string | null }[]>(
+        'SELECT d.tbl, d.pk, d.created_by FROM _rtwh_dim_tables d WHERE EXISTS (SELECT 1 FROM information_schema.TABLES t WHERE t.TABLE_SCHEMA = DATABASE() AND t.TABLE_NAME = d.tbl) ORDER BY d.tbl',
+      ),
+    );
+    return rows.map((r) => ({ table: r.tbl, pk: r.pk, createdBy: r.created_by }));
+  }
+
   async tables(): Promise<Map<string, string[]>> {
     this.check();
     return this.withConn('read', 'listing dim tables', async (c) => {
@@ -569,6 +610,19 @@ export class MysqlDimStore implements DimStore {
     this.conn = undefined;
     if (c) await c.close();
   }
+}
+
+const KEY_HINT = "A dim table's key column cannot change: give the rule a new sink_table, or drop the dim table and let the dim job create it again.";
+
+// The server refuses a table definition: 1059 name too long, 1071 key too long, 1103 bad table name, 1117 too many
+// columns, 1118 row size too large, 1166 bad column name.
+const DEFINITION_ERRNOS = new Set([1059, 1071, 1103, 1117, 1118, 1166]);
+
+/** CREATE/ALTER of a dim table refused for its definition → DIM_SCHEMA (the rule is at fault); else as it was. */
+function definitionError(e: unknown, table: string, where: string): unknown {
+  const n = errno(e);
+  if (n === undefined || !DEFINITION_ERRNOS.has(n)) return e;
+  return rtwhError('DIM_SCHEMA', `${where} refuses the definition of dim table ${q(table)}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
 }
 
 /** A failed write → DIM_SCHEMA when the table or a column is missing; otherwise the mapped driver error. */

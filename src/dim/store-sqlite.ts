@@ -10,7 +10,8 @@
  * writes. This costs nothing per insert, where a lookup before every upsert would cost one index probe each.
  *
  * Internal tables: `_rtwh_offsets`, `_rtwh_invalidations`, `_rtwh_dim_tables` (which tables are dim tables,
- * and their key column), `_rtwh_meta` (feed floor).
+ * their key column, and the dim job group that created each: `created_by`, NULL for a table that was there
+ * before), `_rtwh_meta` (feed floor).
  */
 import { Database, type Statement } from 'bun:sqlite';
 import { mkdirSync } from 'node:fs';
@@ -30,7 +31,7 @@ import {
   type FeedPolicy,
   type ResolvedFeedPolicy,
 } from './store-common.ts';
-import { ALL_ROWS, type DimInvalidation, type DimRow, type DimStore, type DimWrite, type EnsureResult, type StoredOffset, type TableProcess } from './types.ts';
+import { ALL_ROWS, type DimInvalidation, type DimRow, type DimStore, type DimWrite, type EnsureOptions, type EnsureResult, type ManagedTable, type StoredOffset, type TableProcess } from './types.ts';
 
 /** SQLite identifier quoting. Only names that passed checkDimName/checkDimTable get here (no quote inside). */
 export function quoteSqliteIdent(name: string): string {
@@ -56,7 +57,7 @@ CREATE TABLE IF NOT EXISTS _rtwh_offsets (
 CREATE TABLE IF NOT EXISTS _rtwh_invalidations (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, tbl TEXT NOT NULL, id TEXT NOT NULL, ts INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS _rtwh_dim_tables (tbl TEXT PRIMARY KEY NOT NULL, pk TEXT NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS _rtwh_dim_tables (tbl TEXT PRIMARY KEY NOT NULL, pk TEXT NOT NULL, created_ms INTEGER NOT NULL, created_by TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS _rtwh_meta (k TEXT PRIMARY KEY NOT NULL, v INTEGER NOT NULL) WITHOUT ROWID;
 INSERT OR IGNORE INTO _rtwh_meta (k, v) VALUES ('feed_floor', 0);
 `;
@@ -108,7 +109,11 @@ export class SqliteDimStore implements DimStore {
       // 288k with 32 MB (the b-tree outgrows a small cache); mmap_size measured no gain.
       this.db.run('PRAGMA cache_size = -131072');
       this.db.run('PRAGMA journal_size_limit = 67108864');
-      this.write(() => this.db.run(INTERNAL_SCHEMA));
+      this.write(() => {
+        this.db.run(INTERNAL_SCHEMA);
+        // Files written before created_by existed: their tables have no known creator (never dropped at a start).
+        if (!this.columnsOf('_rtwh_dim_tables').some((c) => c.name === 'created_by')) this.db.run('ALTER TABLE _rtwh_dim_tables ADD COLUMN created_by TEXT');
+      });
     } catch (e) {
       this.db.close();
       throw e;
@@ -176,7 +181,7 @@ export class SqliteDimStore implements DimStore {
     }
   }
 
-  async ensureTable(tp: TableProcess): Promise<EnsureResult> {
+  async ensureTable(tp: TableProcess, opts: EnsureOptions = {}): Promise<EnsureResult> {
     this.check();
     const { table, pk, columns } = ruleColumns(tp);
     const qt = quoteSqliteIdent(table);
@@ -191,7 +196,9 @@ export class SqliteDimStore implements DimStore {
       } else {
         const keyCols = existing.filter((c) => c.pk > 0).map((c) => c.name);
         if (keyCols.length !== 1 || keyCols[0]!.toLowerCase() !== pk.toLowerCase()) {
-          throw rtwhError('DIM_SCHEMA', `dim table ${q(table)} is keyed by ${keyCols.length ? keyCols.map((c) => q(c)).join(', ') : 'no column'}; the rule keys it by ${q(pk)}`);
+          throw rtwhError('DIM_SCHEMA', `dim table ${q(table)} is keyed by ${keyCols.length ? keyCols.map((c) => q(c)).join(', ') : 'no column'}; the rule keys it by ${q(pk)}`, {
+            hint: "A dim table's key column cannot change: give the rule a new sink_table, or drop the dim table and let the dim job create it again.",
+          });
         }
         const have = new Set(existing.map((c) => c.name.toLowerCase()));
         for (const c of columns) {
@@ -204,7 +211,17 @@ export class SqliteDimStore implements DimStore {
       const entry = `INSERT INTO _rtwh_invalidations (tbl, id, ts) VALUES (${nameLiteral(table)}, OLD.${quoteSqliteIdent(key)}, ${NOW_S})`;
       this.db.run(`CREATE TRIGGER IF NOT EXISTS ${quoteSqliteIdent(`_rtwh_upd_${table}`)} AFTER UPDATE ON ${qt} BEGIN ${entry}; END`);
       this.db.run(`CREATE TRIGGER IF NOT EXISTS ${quoteSqliteIdent(`_rtwh_del_${table}`)} AFTER DELETE ON ${qt} BEGIN ${entry}; END`);
-      this.stmt('INSERT INTO _rtwh_dim_tables (tbl, pk, created_ms) VALUES (?, ?, ?) ON CONFLICT (tbl) DO UPDATE SET pk = excluded.pk').run(table, key, Date.now());
+      // The creator is whoever ran the CREATE (an older entry of a table dropped behind the store's back included).
+      if (created) {
+        this.stmt('INSERT INTO _rtwh_dim_tables (tbl, pk, created_ms, created_by) VALUES (?, ?, ?, ?) ON CONFLICT (tbl) DO UPDATE SET pk = excluded.pk, created_ms = excluded.created_ms, created_by = excluded.created_by').run(
+          table,
+          key,
+          Date.now(),
+          opts.owner ?? null,
+        );
+      } else {
+        this.stmt('INSERT INTO _rtwh_dim_tables (tbl, pk, created_ms) VALUES (?, ?, ?) ON CONFLICT (tbl) DO UPDATE SET pk = excluded.pk').run(table, key, Date.now());
+      }
       return { created, added };
     });
     // A table created here may replace one dropped by another process: no statement or key survives that.
@@ -401,6 +418,12 @@ export class SqliteDimStore implements DimStore {
   async invalidationFloor(): Promise<number> {
     this.check();
     return this.floorSync();
+  }
+
+  async managedTables(): Promise<ManagedTable[]> {
+    this.check();
+    const rows = this.stmt('SELECT tbl, pk, created_by FROM _rtwh_dim_tables ORDER BY tbl').all() as { tbl: string; pk: string; created_by: string | null }[];
+    return rows.filter((r) => this.columnsOf(r.tbl).length > 0).map((r) => ({ table: r.tbl, pk: r.pk, createdBy: r.created_by }));
   }
 
   async tables(): Promise<Map<string, string[]>> {

@@ -49,6 +49,23 @@ export interface EnsureResult {
   added: string[];
 }
 
+/** Options of ensureTable. */
+export interface EnsureOptions {
+  /**
+   * Recorded as the table's creator when this call creates it (the dim job passes its group). A table that
+   * was there already keeps its creator, or none: `--drop-on-delete` drops only tables its own group created.
+   */
+  owner?: string;
+}
+
+/** A dim table the store knows (created or adopted by ensureTable). */
+export interface ManagedTable {
+  table: string;
+  pk: string;
+  /** The `owner` of the ensureTable call that created it; null when it existed before (or was created by an older rtwh). */
+  createdBy: string | null;
+}
+
 /** A row that changed (update or delete) after a reader may have cached it: invalidation feed for lookup caches. */
 export interface DimInvalidation {
   seq: number;
@@ -67,9 +84,17 @@ export const ALL_ROWS = '*';
 export interface DimStore {
   /** `sqlite:PATH` or `mysql://user:…@host:port/db` (password masked). */
   readonly description: string;
-  /** Creates the dim table for a rule, or adds the rule's columns it lacks. Never drops a column. */
-  ensureTable(tp: TableProcess): Promise<EnsureResult>;
+  /**
+   * Creates the dim table for a rule, or adds the rule's columns it lacks. Never drops a column. A rule the store
+   * refuses for good fails with INVALID_NAME (a reserved or bad name) or DIM_SCHEMA (the table exists keyed by
+   * another column, or the server refuses the definition); a store that is away fails with DIM_STORE_UNAVAILABLE
+   * (SQLite locked) or waits (MySQL).
+   */
+  ensureTable(tp: TableProcess, opts?: EnsureOptions): Promise<EnsureResult>;
+  /** Drops a dim table (and forgets it); false when it was not there. */
   dropTable(sinkTable: string): Promise<boolean>;
+  /** The dim tables the store knows, with who created them (`_rtwh_dim_tables`), ordered by name. */
+  managedTables(): Promise<ManagedTable[]>;
   /**
    * Applies writes in order and stores the input offsets, in ONE transaction: after a crash either both or
    * neither are there. Updates and deletes of existing rows are also appended to the invalidation feed.

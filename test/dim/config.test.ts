@@ -117,36 +117,57 @@ describe('ruleFromRow', () => {
     expect(rejected({ ...base, sink_pk: 'ID' }).reason).toContain('sink_pk "ID" is not one of sink_columns');
   });
 
-  test('a 5,000-character column list: fine when every name is valid; a 5,000-character name is not', () => {
+  test('a 5,000-character column list is rejected naming its length and the limit (table_process.sink_columns is varchar(2000))', () => {
     const names: string[] = [];
     let list = 'id';
     for (let i = 0; list.length < 5000; i++) {
       names.push(`column_${String(i).padStart(4, '0')}`);
       list = ['id', ...names].join(',');
     }
-    expect(list.length).toBeGreaterThanOrEqual(5000);
-    const ok = accepted({ ...base, sink_columns: list });
-    expect(ok.sinkColumns).toHaveLength(names.length + 1);
+    expect(list.length).toBe(5006);
+    const r = rejected({ ...base, sink_columns: list });
+    expect(r.reason).toBe('sink_columns is 5,006 characters long ("id,column_0000,column_0001,column_0002,c…"): at most 2,000, the width of table_process.sink_columns (varchar(2000))');
+    expect(r.sourceTable).toBe('user_info');
+    expect(r.sinkTable).toBe('dim_user_info');
 
-    const huge = 'c'.repeat(5000);
-    const r = rejected({ ...base, sink_columns: `id,${huge}` });
-    expect(r.reason).toStartWith(`sink_columns entry 2 "${'c'.repeat(60)}…" (5,000 characters) is not a valid name: expected ^[A-Za-z_]`);
-    expect(r.reason.length).toBeLessThan(300);
+    // 2,000 characters exactly is fine; one more is not.
+    const at = (n: number) => {
+      let l = 'id';
+      for (let i = 0; l.length < n; i++) l += `,c${i}`;
+      return `${l.slice(0, n - 1)}x`;
+    };
+    expect(at(2000)).toHaveLength(2000);
+    expect(accepted({ ...base, sink_columns: at(2000) }).sinkColumns.length).toBeGreaterThan(400);
+    expect(rejected({ ...base, sink_columns: at(2001) }).reason).toStartWith('sink_columns is 2,001 characters long');
+
+    // A 5,000-character name inside a short-enough list is caught by the length first; a long single name in a
+    // list under the limit by the name check.
+    expect(rejected({ ...base, sink_columns: `id,${'c'.repeat(5000)}` }).reason).toStartWith('sink_columns is 5,003 characters long ("id,cccc');
+    const longName = rejected({ ...base, sink_columns: `id,${'c'.repeat(500)}` });
+    expect(longName.reason).toStartWith(`sink_columns entry 2 "${'c'.repeat(60)}…" (500 characters) is not a valid name: expected ^[A-Za-z_]`);
+    expect(longName.reason.length).toBeLessThan(300);
 
     const hugeTable = rejected({ ...base, sink_table: 'x'.repeat(5000) });
     expect(hugeTable.reason).toContain('(5,000 characters) is not a valid name');
+    expect(hugeTable.sinkTable).toBeUndefined();
     const hugeSource = rejected({ ...base, source_table: 's'.repeat(5000) });
     expect(hugeSource.sourceTable).toBe(`${'s'.repeat(60)}…`);
     expect(hugeSource.reason.length).toBeLessThan(300);
   });
 
-  test('at most 1,000 columns', () => {
-    const cols = (n: number) => ['id', ...Array.from({ length: n - 1 }, (_, i) => `c${i}`)].join(',');
-    expect(accepted({ ...base, sink_columns: cols(1000) }).sinkColumns).toHaveLength(1000);
-    const r = rejected({ ...base, sink_columns: cols(1001) });
-    expect(r.reason).toStartWith('sink_columns lists 1,001 columns ("id,c0,c1');
-    expect(r.reason).toEndWith(': at most 1,000');
-    expect(r.reason.length).toBeLessThan(300);
+  test('sink_table with a prefix the dim store reserves (its own _rtwh_ tables, SQLite sqlite_): rejected up front', () => {
+    for (const [name, prefix] of [
+      ['sqlite_master', 'sqlite_'],
+      ['SQLITE_stat1', 'sqlite_'],
+      ['_rtwh_offsets', '_rtwh_'],
+      ['_RTWH_dim', '_rtwh_'],
+    ] as const) {
+      const r = rejected({ ...base, sink_table: name });
+      expect(r.reason).toBe(`sink_table "${name}" starts with ${prefix}, which the dim store reserves for its own tables: expected a name not starting with _rtwh_ or sqlite_`);
+      expect(r.sinkTable).toBe(name);
+    }
+    expect(accepted({ ...base, sink_table: 'dim_sqlite_x' }).sinkTable).toBe('dim_sqlite_x');
+    expect(accepted({ ...base, sink_table: '_rtwhx' }).sinkTable).toBe('_rtwhx');
   });
 });
 
@@ -222,9 +243,9 @@ describe('CSV (RFC 4180)', () => {
       { sourceTable: 'sku_info', sinkTable: 'dim_sku_info', sinkColumns: ['id', 'sku_name', 'price'], sinkPk: 'id', sinkExtend: ' SALT_BUCKETS = 4' },
     ]);
     expect(rej).toEqual([
-      { sourceTable: 'evil', reason: expect.stringContaining('table_process.csv line 5: sink_table "x; drop table y" is not a valid name: expected ^[A-Za-z_]') },
+      { sourceTable: 'evil', sinkTable: 'x; drop table y', reason: expect.stringContaining('table_process.csv line 5: sink_table "x; drop table y" is not a valid name: expected ^[A-Za-z_]') },
       { sourceTable: 'base_dic', reason: 'table_process.csv line 6: 6 fields where the header has 5: quote sink_columns ("id,name"), it contains commas' },
-      { sourceTable: 'sku_info', reason: 'table_process.csv line 7: source_table "sku_info" appears again (first at table_process.csv line 4): expected one rule per source table' },
+      { sourceTable: 'sku_info', sinkTable: 'dim_sku_info2', reason: 'table_process.csv line 7: source_table "sku_info" appears again (first at table_process.csv line 4): expected one rule per source table' },
     ]);
   });
 

@@ -123,7 +123,41 @@ for (const b of backends) {
       await s.ensureTable(rule('dim_keyed', ['id', 'code']));
       const e = await rejection(s.ensureTable(rule('dim_keyed', ['id', 'code'], 'code')));
       expect(e.code).toBe('DIM_SCHEMA');
-      expect(e.message).toContain('keyed by "id"');
+      expect(e.message).toBe('dim table "dim_keyed" is keyed by "id"; the rule keys it by "code"');
+      expect(e.hint).toContain("key column cannot change");
+    });
+
+    test('managedTables: who created each table (the owner given to the ensureTable that created it), never changed by a later ensureTable', async () => {
+      const other = await b.open();
+      try {
+        expect((await s.ensureTable(rule('dim_owned_a', ['id', 'v']), { owner: 'grp-a' })).created).toBe(true);
+        // Another group ensuring the same table (adding a column) does not become its creator.
+        expect((await other.ensureTable(rule('dim_owned_a', ['id', 'v', 'w']), { owner: 'grp-b' })).added).toEqual(['w']);
+        await other.ensureTable(rule('dim_owned_b', ['id']), { owner: 'grp-b' });
+        await s.ensureTable(rule('dim_owned_none', ['id']));
+        const mine = (await s.managedTables()).filter((m) => m.table.startsWith('dim_owned_'));
+        expect(mine).toEqual([
+          { table: 'dim_owned_a', pk: 'id', createdBy: 'grp-a' },
+          { table: 'dim_owned_b', pk: 'id', createdBy: 'grp-b' },
+          { table: 'dim_owned_none', pk: 'id', createdBy: null },
+        ]);
+        // Dropped and created again: the new creator is recorded.
+        expect(await s.dropTable('dim_owned_a')).toBe(true);
+        expect((await s.managedTables()).some((m) => m.table === 'dim_owned_a')).toBe(false);
+        await other.ensureTable(rule('dim_owned_a', ['id']), { owner: 'grp-b' });
+        expect((await s.managedTables()).find((m) => m.table === 'dim_owned_a')?.createdBy).toBe('grp-b');
+      } finally {
+        await other.close();
+      }
+    });
+
+    test('a reserved sink table name is refused with a hint that says so (not the name pattern)', async () => {
+      for (const [t, prefix] of [['sqlite_x', 'sqlite_'], ['_rtwh_x', '_rtwh_'], ['SQLite_x', 'sqlite_']]) {
+        const e = await rejection(s.ensureTable(rule(t!, ['id'])));
+        expect(e.code).toBe('INVALID_NAME');
+        expect(e.message).toBe(`invalid dim table name "${t}": names starting with _rtwh_ or sqlite_ are reserved (it starts with ${prefix})`);
+        expect(e.hint).toBe('Pick a sink_table that does not start with _rtwh_ or sqlite_ (fix the table_process row).');
+      }
     });
 
     test('upsert, partial update, delete, get and getMany', async () => {
@@ -388,6 +422,28 @@ await s.close();
     await s.close();
   });
 
+  test('a file written before created_by existed gets the column; its tables have no known creator', async () => {
+    const path = join(dir, 'old-layout.db');
+    const { Database } = await import('bun:sqlite');
+    const old = new Database(path, { create: true });
+    old.run('CREATE TABLE _rtwh_dim_tables (tbl TEXT PRIMARY KEY NOT NULL, pk TEXT NOT NULL, created_ms INTEGER NOT NULL) WITHOUT ROWID');
+    old.run('CREATE TABLE dim_old (id TEXT NOT NULL PRIMARY KEY, v TEXT) WITHOUT ROWID');
+    old.run("INSERT INTO _rtwh_dim_tables VALUES ('dim_old', 'id', 1)");
+    old.close();
+    const s = new SqliteDimStore(path);
+    try {
+      expect(await s.managedTables()).toEqual([{ table: 'dim_old', pk: 'id', createdBy: null }]);
+      await s.ensureTable(rule('dim_new', ['id']), { owner: 'g' });
+      expect((await s.managedTables()).map((m) => m.createdBy)).toEqual(['g', null]);
+    } finally {
+      await s.close();
+    }
+    // Opened again: the column is there once.
+    const again = new SqliteDimStore(path);
+    expect((await again.managedTables()).length).toBe(2);
+    await again.close();
+  });
+
   test('a file that cannot be created is a clear error', () => {
     const blocker = join(dir, 'not-a-dir');
     writeFileSync(blocker, 'x');
@@ -582,6 +638,39 @@ describe('MySQL only', () => {
       expect(cs?.c).toBe('utf8mb4');
     } finally {
       await s.close();
+      await dropDb(admin, db);
+    }
+  });
+
+  test('a definition the server refuses (400 MEDIUMTEXT columns: row size too large) is DIM_SCHEMA, and nothing is left registered', async () => {
+    const s = await MysqlDimStore.open(urlFor(mysqlDb));
+    try {
+      const cols = ['id', ...Array.from({ length: 400 }, (_, i) => `c${i}`)];
+      const e = await rejection(s.ensureTable(rule('dim_too_wide', cols), { owner: 'g' }));
+      expect(e.code).toBe('DIM_SCHEMA');
+      expect(e.message).toContain('refuses the definition of dim table "dim_too_wide"');
+      expect(e.message).toContain('Row size too large');
+      expect((await s.managedTables()).some((m) => m.table === 'dim_too_wide')).toBe(false);
+      const [n] = await admin.query<{ n: number }[]>(`SELECT COUNT(*) AS n FROM \`${mysqlDb}\`._rtwh_dim_tables WHERE tbl = 'dim_too_wide'`);
+      expect(Number(n!.n)).toBe(0);
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a store written before created_by existed gets the column; its tables have no known creator', async () => {
+    const db = `${mysqlDb}_old`;
+    try {
+      await admin.query(`CREATE DATABASE \`${db}\`; CREATE TABLE \`${db}\`._rtwh_dim_tables (tbl VARCHAR(64) NOT NULL PRIMARY KEY, pk VARCHAR(64) NOT NULL, created_ms BIGINT NOT NULL); CREATE TABLE \`${db}\`.dim_old (id VARCHAR(191) NOT NULL PRIMARY KEY, v MEDIUMTEXT NULL); INSERT INTO \`${db}\`._rtwh_dim_tables VALUES ('dim_old', 'id', 1)`);
+      const s = await MysqlDimStore.open(urlFor(db));
+      try {
+        expect(await s.managedTables()).toEqual([{ table: 'dim_old', pk: 'id', createdBy: null }]);
+        await s.ensureTable(rule('dim_new', ['id']), { owner: 'g' });
+        expect((await s.managedTables()).map((m) => m.createdBy)).toEqual(['g', null]);
+      } finally {
+        await s.close();
+      }
+    } finally {
       await dropDb(admin, db);
     }
   });
