@@ -34,13 +34,27 @@ export function dimHealth(s: DimStatus): Health {
   return { ok, body: { status: ok ? 'ok' : s.state, waiting_for: s.waitingFor ?? null, lag: s.lag, config_version: s.configVersion, config: s.configState } };
 }
 
-/** "config v3 (16 rules, following) · 12 dead letters · lag 0" */
+/** Tables named in the status line; the others with writes are summed up as "+N more". */
+export const STATUS_TABLES = 3;
+
+/**
+ * "config v3 (16 rules, following) · dim_user_info 1,203 upserted/4 deleted, dim_sku_info 88/0, dim_base_province
+ * 34/0, +12 more · 2 rejected rows · 0 dead letters · lag 0": the busiest tables (upserts + deletes, most first),
+ * rejected config rows when there are any, dead letters and lag always.
+ */
 export function dimDetail(s: DimStatus): string {
-  const parts = [s.state === 'waiting' ? `waiting for ${s.waitingFor ?? '?'}` : `config v${s.configVersion} (${s.rules} rules, ${s.configState})`];
-  const up = Object.values(s.tables).reduce((a, c) => a + c.upserts, 0);
-  const del = Object.values(s.tables).reduce((a, c) => a + c.deletes, 0);
-  parts.push(`${formatCount(up)} upserts`, `${formatCount(del)} deletes`);
-  if (s.deadLetters) parts.push(`${formatCount(s.deadLetters)} dead letters`);
+  const parts = [s.state === 'waiting' ? `waiting for ${s.waitingFor ?? '?'}` : `config v${s.configVersion} (${s.rules} rule${s.rules === 1 ? '' : 's'}, ${s.configState})`];
+  const busy = Object.entries(s.tables)
+    .filter(([, c]) => c.upserts + c.deletes > 0)
+    .sort((a, b) => b[1].upserts + b[1].deletes - (a[1].upserts + a[1].deletes) || (a[0] < b[0] ? -1 : 1));
+  if (busy.length === 0) parts.push('no rows written');
+  else {
+    const shown = busy.slice(0, STATUS_TABLES).map(([t, c], i) => `${t} ${formatCount(c.upserts)}${i === 0 ? ' upserted' : ''}/${formatCount(c.deletes)}${i === 0 ? ' deleted' : ''}`);
+    if (busy.length > STATUS_TABLES) shown.push(`+${busy.length - STATUS_TABLES} more`);
+    parts.push(shown.join(', '));
+  }
+  if (s.rejectedRules) parts.push(`${formatCount(s.rejectedRules)} rejected row${s.rejectedRules === 1 ? '' : 's'}`);
+  parts.push(`${formatCount(s.deadLetters)} dead letter${s.deadLetters === 1 ? '' : 's'}`);
   parts.push(`lag ${s.lag === null ? '?' : formatCount(s.lag)}`);
   return parts.join(' · ');
 }
