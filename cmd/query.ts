@@ -8,12 +8,12 @@ import { dirname, resolve } from 'node:path';
 import { existsSync, mkdirSync } from 'node:fs';
 import { q, rtwhError } from '../src/errors';
 import { bindPreset, PRESETS, type BoundPreset } from '../src/query/presets';
-import { runPreset } from '../src/query/run';
+import { assertReadOnly, runPreset } from '../src/query/run';
 import { openWarehouse } from '../src/query/endpoint';
 import { presetFromMysql, queryMysql } from '../src/query/mysql';
 import { maskUrl } from '../src/config/mask';
 import { withCommonFlags, type Ctx } from './context';
-import { formatOption, printTable } from './print';
+import { formatOption, maxWidthOption, printTable, type PrintOptions } from './print';
 
 interface QueryOpts {
   file?: string;
@@ -24,7 +24,13 @@ interface QueryOpts {
   listPresets?: boolean;
   showSql?: boolean;
   format?: string;
+  maxWidth?: number;
   sink?: string;
+}
+
+/** Box limits of `rtwh query`: --max-width, and the footer's way to see cut values whole. */
+function printOptions(opts: QueryOpts): PrintOptions {
+  return { maxWidth: opts.maxWidth, wholeHint: '--max-width 0 or --format csv shows them whole' };
 }
 
 /** `--sink mysql://…`: the MySQL/MariaDB database `rtwh run dws --sink` loaded (undefined: the DuckDB warehouse). */
@@ -41,13 +47,14 @@ export function registerQuery(program: Command, ctx: Ctx): void {
     .option('--duckdb <path>', 'warehouse file (default .rtwh/warehouse.duckdb; env RTWH_DUCKDB; ":memory:" for none)')
     .option('--sink <url>', 'the DWS tables that `rtwh run dws --sink mysql://…` loaded, in MySQL/MariaDB: presets run on a copy of that day in DuckDB, SQL on the server (MySQL dialect)')
     .option('--file <path>', 'read the SQL from a file')
-    .option('--allow-write', 'allow statements that change data or schema')
+    .option('--allow-write', 'also run statements that are not plain reads (SELECT, WITH, VALUES, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN): writes, DDL, COPY, CHECKPOINT, SET, PRAGMA, transactions')
     .option('--preset <name>', 'an ADS query by name (see --list-presets)')
     .option('--date <YYYY-MM-DD>', 'business day of a preset (default mock.date from rtwh.toml / RTWH_MOCK_DATE)')
     .option('--top <N>', 'rows of a ranking preset (gmv_by_*, channel_top, keyword_scores)')
     .option('--list-presets', 'list the ADS presets, their parameters and tables')
     .option('--show-sql', 'with --preset: print the SQL it runs instead of running it')
     .addOption(formatOption())
+    .addOption(maxWidthOption())
     .addHelpText(
       'after',
       '\nWhile `rtwh run dws` holds the warehouse file (DuckDB allows one process per file), the query is sent to that job\n' +
@@ -66,7 +73,7 @@ export function registerQuery(program: Command, ctx: Ctx): void {
       const mysql = mysqlSink(opts);
       if (mysql !== undefined) {
         const result = await queryMysql(mysql, sql, { allowWrite: Boolean(opts.allowWrite) });
-        printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);
+        printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][], printOptions(opts));
         return;
       }
       const { config } = ctx.config(cmd);
@@ -82,11 +89,9 @@ export function registerQuery(program: Command, ctx: Ctx): void {
       const db = await openWarehouse(path, { readOnly: !opts.allowWrite && path !== ':memory:', allowWrite: Boolean(opts.allowWrite) });
       try {
         // Checked against the real catalog, before anything runs.
-        if (!opts.allowWrite && (await db.isWriteStatement(sql))) {
-          throw rtwhError('QUERY_WRITE_REFUSED', 'refusing a statement that writes: rtwh query is read-only');
-        }
+        if (!opts.allowWrite) await assertReadOnly(db, sql);
         const result = await db.query(sql);
-        printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);
+        printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][], printOptions(opts));
       } finally {
         db.close();
       }
@@ -104,7 +109,7 @@ function listPresets(ctx: Ctx, cmd: Command, opts: QueryOpts, sqlArg: string | u
     p.columns,
     p.tables.join(', '),
   ]);
-  printTable(ctx, cmd, opts.format, [['preset', 'VARCHAR'], ['parameters', 'VARCHAR'], ['description', 'VARCHAR'], ['rows', 'VARCHAR'], ['tables', 'VARCHAR']], rows);
+  printTable(ctx, cmd, opts.format, [['preset', 'VARCHAR'], ['parameters', 'VARCHAR'], ['description', 'VARCHAR'], ['rows', 'VARCHAR'], ['tables', 'VARCHAR']], rows, printOptions(opts));
 }
 
 async function preset(ctx: Ctx, cmd: Command, opts: QueryOpts, sqlArg: string | undefined): Promise<void> {
@@ -119,7 +124,7 @@ async function preset(ctx: Ctx, cmd: Command, opts: QueryOpts, sqlArg: string | 
   const mysql = mysqlSink(opts);
   if (mysql !== undefined) {
     const result = await presetFromMysql(mysql, bound);
-    printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);
+    printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][], printOptions(opts));
     return;
   }
   const given = config.duckdb.path;
@@ -128,7 +133,7 @@ async function preset(ctx: Ctx, cmd: Command, opts: QueryOpts, sqlArg: string | 
   const db = await openWarehouse(path, { readOnly: path !== ':memory:', allowWrite: false });
   try {
     const result = await runPreset(db, bound, path === ':memory:' ? 'the in-memory database' : `the warehouse ${q(given)}`);
-    printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][]);
+    printTable(ctx, cmd, opts.format, result.columns.map((c) => [c.name, c.type]), result.rows as unknown[][], printOptions(opts));
   } finally {
     db.close();
   }

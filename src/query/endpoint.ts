@@ -10,8 +10,10 @@
  *                   checks it was written by THAT process (the lock message names its PID; a file left by a killed
  *                   job is stale and said so), and sends the SQL with the token.
  *
- * The job runs the SQL on a connection of its own, with the same write refusal as the local path (DuckDB's
- * statement types, src/store/duckdb.ts) unless the client sends allowWrite (`--allow-write`). Results travel as
+ * The job runs the SQL on a connection of its own, with the same read-only rule as the local path (only plain
+ * reads: DuckDB's statement types and parse tree, src/store/duckdb.ts `nonRead`) unless the client sends
+ * allowWrite (`--allow-write`): SET, PRAGMA and transaction control are refused too, since there they would change
+ * the job's connection (a global SET, the settings of the database the sink writes). Results travel as
  * typed JSON (bigints, decimals and non-finite doubles tagged, nested values kept), so every --format prints
  * exactly what the local path prints.
  */
@@ -19,7 +21,8 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { catalog, q, RtwhError, rtwhError, type ErrorCode } from '../errors';
 import { ExactDecimal, type Cell, type QueryResult, type ResultColumn } from '../output/result';
-import { openDuckDB, type DuckStore } from '../store/duckdb';
+import { openDuckDB, type DuckStore, type NonRead } from '../store/duckdb';
+import { writeRefused } from './run';
 import { processAlive } from '../cli/pid';
 
 /** What `<warehouse>.endpoint` holds. */
@@ -115,12 +118,17 @@ export function decodeCell(w: Wire): Cell {
 interface QueryRequest {
   sql: string;
   allowWrite?: boolean;
-  /** Only say whether the SQL writes (`{writes}`), run nothing. */
+  /** Only say whether the SQL is a plain read (ClassifyBody), run nothing. */
   classify?: boolean;
 }
 
 interface ErrorBody {
-  error: { code: string; message: string };
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+/** The answer to `classify`: the first statement that is not a plain read, or null. */
+interface ClassifyBody {
+  nonRead: NonRead | null;
 }
 
 const sha = (s: string) => createHash('sha256').update(s).digest();
@@ -161,7 +169,8 @@ export class QueryService {
   }
 
   private async handle(req: Request): Promise<Response> {
-    const fail = (status: number, code: ErrorCode, message: string) => Response.json({ error: { code, message } } satisfies ErrorBody, { status });
+    const fail = (status: number, code: ErrorCode, message: string, details?: Record<string, unknown>) =>
+      Response.json({ error: { code, message, ...(details ? { details } : {}) } } satisfies ErrorBody, { status });
     if (!this.authorized(req)) return fail(401, 'QUERY_ENDPOINT', 'the query endpoint refused the request: missing or wrong bearer token');
     if (req.method !== 'POST') return fail(405, 'QUERY_ENDPOINT', `POST the SQL to /query (got ${req.method})`);
     let body: QueryRequest;
@@ -175,9 +184,14 @@ export class QueryService {
       const store = this.store;
       if (!store) return fail(503, 'QUERY_ENDPOINT', 'the dws job has no open warehouse (starting or stopping); try again');
       try {
-        const writes = body.allowWrite === true ? false : await store.isWriteStatement(body.sql);
-        if (body.classify) return Response.json({ writes });
-        if (writes) return fail(403, 'QUERY_WRITE_REFUSED', 'refusing a statement that writes: rtwh query is read-only');
+        // Checked before anything runs: SET, PRAGMA, transaction control and the like would change the job's own
+        // connection (a global SET, its whole database), so only plain reads run without allowWrite.
+        const nonRead = body.allowWrite === true && !body.classify ? undefined : await store.nonRead(body.sql);
+        if (body.classify) return Response.json({ nonRead: nonRead ?? null } satisfies ClassifyBody);
+        if (nonRead) {
+          const e = writeRefused(nonRead);
+          return fail(403, e.code, e.message, e.details);
+        }
         const r = await store.query(body.sql);
         return Response.json({ columns: r.columns, rows: r.rows.map((row) => row.map(encodeCell)) });
       } catch (e) {
@@ -222,7 +236,9 @@ class RemoteStore implements DuckStore {
     if (!res.ok || v === undefined) {
       const code = v?.error?.code;
       const message = v?.error?.message ?? `HTTP ${res.status} from ${this.url}`;
-      throw new RtwhError(code !== undefined && code in catalog ? (code as ErrorCode) : 'QUERY_ENDPOINT', message, { details: { endpoint: this.url, pid: this.info.pid } });
+      throw new RtwhError(code !== undefined && code in catalog ? (code as ErrorCode) : 'QUERY_ENDPOINT', message, {
+        details: { ...v?.error?.details, endpoint: this.url, pid: this.info.pid },
+      });
     }
     return v;
   }
@@ -232,8 +248,12 @@ class RemoteStore implements DuckStore {
     return { columns: v.columns, rows: v.rows.map((row) => row.map(decodeCell)) };
   }
 
+  async nonRead(sql: string): Promise<NonRead | undefined> {
+    return ((await this.post({ sql, classify: true })) as ClassifyBody).nonRead ?? undefined;
+  }
+
   async isWriteStatement(sql: string): Promise<boolean> {
-    return ((await this.post({ sql, classify: true })) as { writes: boolean }).writes;
+    return (await this.nonRead(sql)) !== undefined;
   }
 
   close(): void {}

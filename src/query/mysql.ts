@@ -6,19 +6,20 @@
  *   in-memory DuckDB with the same DDL as the embedded warehouse (values checked against the column types), and
  *   the preset runs there: the same SQL, the same types, the same output as over the DuckDB warehouse.
  * - SQL: runs on the server, in MySQL's dialect, inside `START TRANSACTION READ ONLY` … `ROLLBACK` unless
- *   --allow-write; statements that write are refused before they are sent (DuckDB's statement types where the
- *   text parses, else the leading keywords), since DDL would commit a read-only transaction implicitly.
+ *   --allow-write; anything but a plain read is refused before it is sent (src/store/duckdb.ts `nonRead`: DuckDB's
+ *   parse tree, as the tables are not in DuckDB), since DDL would commit a read-only transaction implicitly and a
+ *   SET (GLOBAL) outlives it. SQL that DuckDB's parser cannot read is refused too, saying so.
  *   Results are typed from the server's column metadata: BIGINT as bigint, DECIMAL exact, dates as text.
  */
 import { q, rtwhError } from '../errors';
 import { ExactDecimal, type Cell, type QueryResult } from '../output/result';
-import { isWriteStatement, openDuckDB } from '../store/duckdb';
+import { nonRead, openDuckDB } from '../store/duckdb';
 import { connectMysql, mysqlError, parseMysqlUrl, type MysqlConn } from '../store/mysql';
 import { literal } from '../dws/sink';
 import { duckdbDdl, dwsTable } from '../dws/tables';
 import { ident } from '../dws/ddl';
 import type { BoundPreset } from './presets';
-import { runPreset } from './run';
+import { runPreset, writeRefused } from './run';
 
 /** Rows per INSERT into the in-memory DuckDB. */
 const CHUNK = 1000;
@@ -86,8 +87,13 @@ function cell(v: unknown, type: string): Cell {
 
 /** SQL on the MySQL server; read-only unless allowWrite (see above). */
 export async function queryMysql(url: string, sql: string, opts: { allowWrite: boolean }): Promise<QueryResult> {
-  if (!opts.allowWrite && (await isWriteStatement(sql).catch(() => true))) {
-    throw rtwhError('QUERY_WRITE_REFUSED', 'refusing a statement that writes: rtwh query is read-only');
+  if (!opts.allowWrite) {
+    const found = await nonRead(sql).catch((e: unknown) => ({
+      kind: 'UNKNOWN',
+      statement: sql,
+      reason: `DuckDB's parser, which checks that it only reads, does not read it: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+    }));
+    if (found) throw writeRefused(found);
   }
   const t = parseMysqlUrl(url);
   if (t.database === undefined) throw rtwhError('DWS_SINK_URL', `--sink ${t.display} names no database: expected mysql://user:pass@host:port/DATABASE`);

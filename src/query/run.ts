@@ -1,8 +1,39 @@
-/** Runs a bound ADS preset on an open DuckDB store: the tables it reads are checked first, by name. */
-import { rtwhError } from '../errors';
+/**
+ * Runs a bound ADS preset on an open DuckDB store: the tables it reads are checked first, by name.
+ * And the read-only rule of `rtwh query`: the one QUERY_WRITE_REFUSED error, naming the statement and its kind.
+ */
+import { q, rtwhError, type RtwhError } from '../errors';
 import type { QueryResult } from '../output/result';
-import type { DuckStore } from '../store/duckdb';
+import type { DuckStore, NonRead } from '../store/duckdb';
 import type { BoundPreset } from './presets';
+
+/** What `rtwh query` runs without --allow-write, for messages. */
+export const PLAIN_READS = 'SELECT, WITH, FROM, VALUES, TABLE, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN';
+
+/** A statement as it reads in one line of an error message: whitespace collapsed, at most 100 characters. */
+function oneLine(sql: string): string {
+  const s = sql.replace(/\s+/g, ' ').trim();
+  return s.length > 100 ? `${s.slice(0, 99)}…` : s;
+}
+
+/**
+ * QUERY_WRITE_REFUSED for a statement `rtwh query` does not run without --allow-write, e.g.
+ * `refusing "SET threads=1", a SET statement: rtwh query runs only plain reads (SELECT, …) unless --allow-write`.
+ */
+export function writeRefused(n: NonRead): RtwhError {
+  const kind = /^[AEIOU]/.test(n.kind) ? `an ${n.kind}` : `a ${n.kind}`;
+  return rtwhError(
+    'QUERY_WRITE_REFUSED',
+    `refusing ${q(oneLine(n.statement))}, ${kind} statement${n.reason ? ` (${n.reason})` : ''}: rtwh query runs only plain reads (${PLAIN_READS}) unless --allow-write`,
+    { details: { kind: n.kind, statement: n.statement, ...(n.reason ? { reason: n.reason } : {}) } },
+  );
+}
+
+/** Throws writeRefused when `sql` holds a statement that is not a plain read (checked against db's catalog; runs nothing). */
+export async function assertReadOnly(db: DuckStore, sql: string): Promise<void> {
+  const n = await db.nonRead(sql);
+  if (n) throw writeRefused(n);
+}
 
 /** The tables (or views) of `tables` that `db` does not have, in the order given. */
 export async function missingTables(db: DuckStore, tables: readonly string[]): Promise<string[]> {

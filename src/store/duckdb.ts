@@ -1,6 +1,6 @@
 /**
  * DuckDB, the embedded OLAP store: open a file (or `:memory:`), run SQL, get rows back EXACT
- * (BIGINT/HUGEINT as bigint, DECIMAL as ExactDecimal text), and tell writes from reads.
+ * (BIGINT/HUGEINT as bigint, DECIMAL as ExactDecimal text), and tell plain reads from everything else (`nonRead`).
  *
  * @duckdb/node-api is imported lazily on the first open: loading it maps a 70 MB native library, which every
  * CLI command that never touches DuckDB (`rtwh --help`, `rtwh topics`) must not pay for.
@@ -40,7 +40,12 @@ export interface DuckStore {
   readonly readOnly: boolean;
   /** Runs one or more statements; the result is the last statement's. */
   query(sql: string): Promise<QueryResult>;
-  /** True when any statement in `sql` may change data, schema, files or loaded code (see `isWriteStatement`). */
+  /**
+   * The first statement in `sql` that is not a plain read (what `rtwh query` refuses without --allow-write);
+   * undefined when all are. Runs nothing. See `nonRead`.
+   */
+  nonRead(sql: string): Promise<NonRead | undefined>;
+  /** True when `nonRead(sql)` finds a statement. */
   isWriteStatement(sql: string): Promise<boolean>;
   /** Idempotent. A closed store refuses further queries. */
   close(): void;
@@ -124,9 +129,13 @@ class DuckDBStore implements DuckStore {
     }
   }
 
-  async isWriteStatement(sql: string): Promise<boolean> {
+  async nonRead(sql: string): Promise<NonRead | undefined> {
     this.assertOpen();
-    return classifyWithConnection(this.duck, this.connection, sql);
+    return nonReadWithConnection(this.duck, this.connection, sql);
+  }
+
+  async isWriteStatement(sql: string): Promise<boolean> {
+    return (await this.nonRead(sql)) !== undefined;
   }
 
   close(): void {
@@ -204,79 +213,202 @@ function toCell(duck: NodeApi, v: DuckDBValue, type: DuckDBType | undefined): Ce
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Write detection
+// Read-only check: what `rtwh query` runs without --allow-write
 
-/**
- * Statement types (DuckDB's own, from prepare) that may change data, schema, files on disk or loaded code.
- * INSTALL reports as LOAD, ANALYZE as VACUUM, TRUNCATE as DELETE. Unknown or internal types count as writes.
- */
-const WRITE_TYPES = new Set<string>([
-  'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'ALTER', 'DROP', 'COPY', 'COPY_DATABASE', 'EXPORT', 'CREATE_FUNC',
-  'VACUUM', 'ANALYZE', 'LOAD', 'EXTENSION', 'UPDATE_EXTENSIONS', 'ATTACH', 'MERGE_INTO', 'EXECUTE', 'MULTI',
-  'LOGICAL_PLAN', 'RELATION', 'INVALID',
-]);
-/** Reads, and session-only changes (SET/RESET/USE, BEGIN/COMMIT, DETACH) that leave no trace in the database. */
-const READ_TYPES = new Set<string>(['SELECT', 'PRAGMA', 'SET', 'VARIABLE_SET', 'TRANSACTION', 'DETACH']);
-// EXPLAIN (ANALYZE executes its statement), PREPARE (depends on its body) and CALL (`checkpoint` writes)
-// are in neither set: the statement text decides them.
-
-async function classifyWithConnection(duck: NodeApi, connection: DuckDBConnection, sql: string): Promise<boolean> {
-  for (const stmt of splitStatements(sql)) {
-    if (await statementWrites(duck, connection, stmt)) return true;
-  }
-  return false;
+/** Why a statement is not a plain read. */
+export interface NonRead {
+  /**
+   * What kind of statement: DuckDB's own statement type (`INSERT`, `SET`, `TRANSACTION`, `CALL`, …), followed by
+   * the keyword the text starts with when that says more (`CALL (CHECKPOINT)`, `SET (USE)`, `TRANSACTION (BEGIN)`),
+   * or that keyword alone when DuckDB has no single type for it (`PRAGMA`, `PIVOT`).
+   */
+  kind: string;
+  /** The statement as written (one of several, when `sql` holds more). */
+  statement: string;
+  /** Why, when the kind does not say it: e.g. `it calls nextval(), which advances a sequence`. */
+  reason?: string;
 }
 
-async function statementWrites(duck: NodeApi, connection: DuckDBConnection, stmt: LexStatement): Promise<boolean> {
-  const lexical = lexicallyWrites(stmt.words);
+/**
+ * Functions that change something although they may be called from a SELECT: the database file, a sequence,
+ * settings or state of the session (which, through a running dws job, is the job's), or that run SQL text this
+ * check cannot see. Names as DuckDB lists them in duckdb_functions(); extension ones included in case they are
+ * loaded.
+ */
+const CHANGING_FUNCTIONS = new Map<string, string>([
+  ['nextval', 'advances a sequence'],
+  ['setseed', "sets the session's random seed"],
+  ['write_log', "writes to DuckDB's log"],
+  ['checkpoint', 'writes the write-ahead log into the database file'],
+  ['force_checkpoint', 'writes the write-ahead log into the database file, aborting running transactions'],
+  ['enable_logging', 'changes the logging settings'],
+  ['disable_logging', 'changes the logging settings'],
+  ['truncate_duckdb_logs', "deletes DuckDB's log"],
+  ['enable_profiling', 'changes the profiling settings'],
+  ['disable_profiling', 'changes the profiling settings'],
+  ['enable_peg_parser', 'changes the parser setting'],
+  ['disable_peg_parser', 'changes the parser setting'],
+  ['query', 'runs SQL text that this check cannot see'],
+  ['json_execute_serialized_sql', 'runs SQL that this check cannot see'],
+  ['arrow_scan', 'reads memory at a raw address'],
+  ['arrow_scan_dumb', 'reads memory at a raw address'],
+  ['sqlite_attach', 'attaches a database'],
+  ['postgres_attach', 'attaches a database'],
+]);
+
+/** Keywords that may lead the options of an EXPLAIN before the statement it explains. */
+const EXPLAIN_OPTIONS = new Set(['EXPLAIN', 'ANALYZE', 'ANALYSE', 'VERBOSE']);
+
+/**
+ * The first statement in `sql` that is not a plain read; undefined when every one is.
+ *
+ * A plain read is what DuckDB prepares as a SELECT (SELECT, WITH … SELECT, FROM, VALUES, TABLE, SHOW, DESCRIBE,
+ * SUMMARIZE, PIVOT … IN (…)) AND parses as one (json_serialize_sql: this is what tells `PRAGMA table_info`, which
+ * DuckDB rewrites into a SELECT, from a SELECT) AND calls none of CHANGING_FUNCTIONS; `CALL f()` when
+ * `SELECT * FROM f()` is one; `EXPLAIN [ANALYZE] X` when X is one. Everything else is refused: DML and DDL, COPY,
+ * EXPORT, ATTACH/DETACH, INSTALL/LOAD, CHECKPOINT, VACUUM, ANALYZE, PRAGMA, SET/RESET/USE, SET VARIABLE,
+ * transaction control, PREPARE/EXECUTE, and whatever DuckDB cannot bind and does not parse as a SELECT.
+ * Session changes count: through a running dws job the session is the job's connection (and a SET of a global
+ * setting, its whole database).
+ *
+ * Nothing runs: DuckDB extracts and prepares each statement and serializes its parse tree.
+ * A syntax error is QUERY_FAILED with DuckDB's message.
+ */
+async function nonReadWithConnection(duck: NodeApi, connection: DuckDBConnection, sql: string): Promise<NonRead | undefined> {
+  for (const stmt of splitStatements(sql)) {
+    const found = await statementNonRead(duck, connection, stmt);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+async function statementNonRead(duck: NodeApi, connection: DuckDBConnection, stmt: LexStatement): Promise<NonRead | undefined> {
+  const { text, words, at } = stmt;
+  const lead = words[0] ?? '';
+  if (lead === 'EXPLAIN') {
+    // EXPLAIN ANALYZE runs its statement; a plain EXPLAIN does not, but the rule stays simple: EXPLAIN X is a read when X is.
+    let i = 0;
+    while (i < words.length && EXPLAIN_OPTIONS.has(words[i]!)) i++;
+    const from = i < words.length ? at[i]! : at[i - 1]! + words[i - 1]!.length;
+    const inner = splitStatements(text.slice(from))[0];
+    const found = inner ? await statementNonRead(duck, connection, inner) : { kind: 'EXPLAIN', statement: text };
+    return found ? { ...found, kind: `EXPLAIN of ${found.kind}`, statement: text } : undefined;
+  }
+  const type = await preparedType(duck, connection, text);
+  if (lead === 'CALL' && (type === 'CALL' || type === undefined)) {
+    // CALL f(…) is SELECT * FROM f(…): a read when that is one.
+    return selectNonRead(connection, `SELECT * FROM ${text.slice(at[0]! + 'CALL'.length)}`, 'CALL', text);
+  }
+  if (type === undefined || type === 'SELECT') {
+    // DuckDB could not bind it (a table it does not have: the SQL is for another database, or fails anyway), or it
+    // says SELECT: the parse tree decides.
+    return selectNonRead(connection, text, type === 'SELECT' ? lead : lexicalKind(words), text);
+  }
+  if (type === 'MULTI') return { kind: lead, statement: text, reason: multiReason(lead) };
+  return { kind: type === lead || lead === '' || lead === '(' ? type : `${type} (${lead})`, statement: text };
+}
+
+function multiReason(lead: string): string {
+  return lead === 'PIVOT' || lead === 'PIVOT_WIDER'
+    ? 'without an IN list DuckDB first creates a type for the values; list them: PIVOT … ON col IN (…)'
+    : 'DuckDB runs it as several statements';
+}
+
+/** The keyword(s) naming a statement DuckDB could not prepare: the first, or the DML word after a WITH. */
+function lexicalKind(words: readonly string[]): string {
+  const lead = words[0] ?? '';
+  if (lead === 'WITH') {
+    const dml = words.find((w) => DML.has(w));
+    if (dml) return `${dml} (WITH)`;
+  }
+  return lead;
+}
+const DML = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE', 'COPY']);
+
+/**
+ * DuckDB's statement type for ONE statement of text; 'MULTI' when DuckDB expands it into several (PIVOT without
+ * IN); undefined when it cannot be prepared (binding failed).
+ */
+async function preparedType(duck: NodeApi, connection: DuckDBConnection, text: string): Promise<string | undefined> {
   let extracted: Awaited<ReturnType<DuckDBConnection['extractStatements']>>;
   try {
-    extracted = await connection.extractStatements(stmt.text);
+    extracted = await connection.extractStatements(text);
   } catch (e) {
-    // A syntax error: nothing would run, so say what is wrong instead of guessing whether it writes.
+    // A syntax error: nothing would run, so say what is wrong instead of guessing what it is.
     throw new RtwhError('QUERY_FAILED', errorText(e), { cause: e });
   }
-  const types: string[] = [];
+  if (extracted.count !== 1) return 'MULTI';
   try {
-    for (let i = 0; i < extracted.count; i++) {
-      const prepared = await extracted.prepare(i);
-      types.push(statementTypeName(duck, prepared.statementType));
-    }
+    return statementTypeName(duck, (await extracted.prepare(0)).statementType);
   } catch {
-    // Prepare binds against the catalog, so `insert into missing_table` fails here (and would fail to run
-    // too). The text decides then.
-    return lexical;
+    return undefined;
   }
-  // One text statement that DuckDB expands into several is PIVOT (a temporary enum type, then a SELECT).
-  if (types.length !== 1) return lexical;
-  const t = types[0] ?? 'INVALID';
-  if (WRITE_TYPES.has(t)) return true;
-  if (READ_TYPES.has(t)) return false;
-  return lexical;
 }
 
 function statementTypeName(duck: NodeApi, t: DuckStatementType): string {
   return duck.StatementType[t] ?? 'INVALID';
 }
 
+/**
+ * Undefined when `text` parses as a SELECT that calls no changing function; else why not. `kind` names the
+ * statement when it is not a SELECT; `statement` is what the user wrote (a CALL is checked as its SELECT).
+ */
+async function selectNonRead(connection: DuckDBConnection, text: string, kind: string, statement: string): Promise<NonRead | undefined> {
+  let tree: unknown;
+  try {
+    const reader = await connection.runAndReadAll('SELECT json_serialize_sql($1::VARCHAR)', [text]);
+    tree = JSON.parse(String(reader.getRows()[0]?.[0]));
+  } catch {
+    tree = undefined;
+  }
+  if (typeof tree !== 'object' || tree === null || (tree as { error?: unknown }).error !== false) {
+    return { kind: kind === '' || kind === '(' ? 'UNKNOWN' : kind, statement };
+  }
+  for (const name of functionNames(tree)) {
+    const why = CHANGING_FUNCTIONS.get(name);
+    if (why !== undefined) return { kind: kind === 'CALL' ? 'CALL' : 'SELECT', statement, reason: `it calls ${name}(), which ${why}` };
+  }
+  return undefined;
+}
+
+/** Every `function_name` in a json_serialize_sql tree (scalar, aggregate, window and table functions), lower-cased. */
+function functionNames(tree: unknown): Set<string> {
+  const out = new Set<string>();
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (typeof v === 'object' && v !== null) {
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'function_name' && typeof x === 'string') out.add(x.toLowerCase());
+        else walk(x);
+      }
+    }
+  };
+  walk(tree);
+  return out;
+}
+
 let parserStore: Promise<DuckStore> | undefined;
 
-/**
- * True when `sql` may change data, schema, files on disk or loaded code: INSERT/UPDATE/DELETE/MERGE/TRUNCATE,
- * CREATE/ALTER/DROP (temporary objects too), COPY (both directions), EXPORT, ATTACH, INSTALL/LOAD, VACUUM,
- * ANALYZE, CHECKPOINT, EXECUTE, and EXPLAIN ANALYZE or PREPARE of any of those. SET/RESET/USE, transactions
- * and DETACH only change the session and count as reads.
- *
- * Uses DuckDB's own statement type (extract + prepare) on a private in-memory database; where that cannot
- * bind (the tables live in another file) the statement's leading keywords decide. Prefer
- * `store.isWriteStatement(sql)` when a store is open: it binds against the real catalog.
- */
-export async function isWriteStatement(sql: string): Promise<boolean> {
+function privateStore(): Promise<DuckStore> {
   parserStore ??= openDuckDB(':memory:').catch((e: unknown) => {
     parserStore = undefined;
     throw e;
   });
-  return (await parserStore).isWriteStatement(sql);
+  return parserStore;
+}
+
+/**
+ * `store.nonRead(sql)` on a private in-memory database, for SQL meant for another database (MySQL): its tables
+ * are not there, so DuckDB's parse tree decides (see nonReadWithConnection). Prefer `store.nonRead(sql)` when a
+ * store is open: it binds against the real catalog.
+ */
+export async function nonRead(sql: string): Promise<NonRead | undefined> {
+  return (await privateStore()).nonRead(sql);
+}
+
+/** True when `sql` holds a statement that is not a plain read (see `nonRead`). */
+export async function isWriteStatement(sql: string): Promise<boolean> {
+  return (await nonRead(sql)) !== undefined;
 }
 
 // --- lexical side: split on top-level `;`, collect the top-level words of each statement -----------------
@@ -285,6 +417,8 @@ interface LexStatement {
   text: string;
   /** Upper-cased bare words at parenthesis depth 0, in order (quoted names and literals excluded). */
   words: string[];
+  /** Where each of `words` starts in `text`. */
+  at: number[];
 }
 
 /** Splits SQL into statements, skipping comments, quoted strings and identifiers, and dollar-quoted bodies. */
@@ -293,12 +427,16 @@ function splitStatements(sql: string): LexStatement[] {
   let start = 0;
   let depth = 0;
   let words: string[] = [];
+  let at: number[] = [];
   let i = 0;
   const n = sql.length;
   const flush = (end: number): void => {
     // A piece with no bare word (empty, only a comment) is no statement.
-    if (words.length > 0) out.push({ text: sql.slice(start, end).trim(), words });
+    const raw = sql.slice(start, end);
+    const lead = raw.length - raw.trimStart().length;
+    if (words.length > 0) out.push({ text: raw.trim(), words, at: at.map((a) => a - start - lead) });
     words = [];
+    at = [];
   };
   while (i < n) {
     const c = sql[i]!;
@@ -324,6 +462,10 @@ function splitStatements(sql: string): LexStatement[] {
       const close = sql.indexOf(tag, i + tag.length);
       i = close < 0 ? n : close + tag.length;
     } else if (c === '(') {
+      if (depth === 0 && words.length === 0) {
+        words.push('(');
+        at.push(i);
+      }
       depth++;
       i++;
     } else if (c === ')') {
@@ -336,34 +478,13 @@ function splitStatements(sql: string): LexStatement[] {
     } else if (/[A-Za-z_]/.test(c)) {
       let j = i + 1;
       while (j < n && /[A-Za-z0-9_$]/.test(sql[j]!)) j++;
-      if (depth === 0) words.push(sql.slice(i, j).toUpperCase());
-      else if (words.length === 0) words.push('(');
+      if (depth === 0) {
+        words.push(sql.slice(i, j).toUpperCase());
+        at.push(i);
+      }
       i = j;
     } else i++;
   }
   flush(n);
   return out;
-}
-
-const READ_LEADERS = new Set([
-  '(', 'SELECT', 'FROM', 'VALUES', 'TABLE', 'SHOW', 'DESCRIBE', 'DESC', 'SUMMARIZE', 'PIVOT', 'UNPIVOT',
-  'PIVOT_WIDER', 'PIVOT_LONGER', 'PRAGMA', 'SET', 'RESET', 'USE', 'BEGIN', 'START', 'COMMIT', 'END', 'ROLLBACK',
-  'ABORT', 'DETACH',
-]);
-const DML = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE', 'TRUNCATE', 'COPY']);
-
-/** The keyword rule used where DuckDB cannot bind the statement: anything not known to be a read is a write. */
-function lexicallyWrites(words: readonly string[]): boolean {
-  const [first, second] = words;
-  if (first === undefined) return false;
-  if (first === 'EXPLAIN') {
-    return second === 'ANALYZE' || second === 'ANALYSE' ? lexicallyWrites(words.slice(2)) : false;
-  }
-  if (first === 'WITH') return words.some((w) => DML.has(w));
-  if (first === 'PREPARE') {
-    const as = words.indexOf('AS');
-    return as < 0 ? true : lexicallyWrites(words.slice(as + 1));
-  }
-  if (first === 'CALL') return second === 'CHECKPOINT' || second === 'FORCE_CHECKPOINT';
-  return !READ_LEADERS.has(first);
 }

@@ -46,7 +46,7 @@ describe('rtwh query through a running dws job', () => {
     expect(lockHolder('IO Error: No such file')).toBeUndefined();
   });
 
-  test('presets and SQL answered by the job equal the answers from the file after it stops; writes and wrong tokens refused; 127.0.0.1 only', async () => {
+  test('presets and SQL answered by the job equal the answers from the file after it stops; all but plain reads and wrong tokens refused; --allow-write runs on the job; 127.0.0.1 only', async () => {
     const dir = tempDir('rtwh-query-endpoint-');
     const demo = await cli(['demo', '--dir', 'd', '--seed', '3'], { cwd: dir });
     expect(demo.code).toBe(0);
@@ -75,9 +75,33 @@ describe('rtwh query through a running dws job', () => {
       // A write is refused by the job (exit 7) and nothing changed.
       const write = await cli(['query', 'create table t_should_not_exist (a int)'], { cwd });
       expect(write.code).toBe(7);
-      expect(write.stderr).toContain('refusing a statement that writes');
+      expect(write.stderr).toContain('refusing "create table t_should_not_exist (a int)", a CREATE statement');
       const del = await cli(['query', 'delete from dws_trade_sku_order_window'], { cwd });
       expect(del.code).toBe(7);
+
+      // So is anything else but a plain read: on the job's connection a SET, PRAGMA, transaction or checkpoint()
+      // would change the running sink's database. The job's settings stay as they were.
+      const setting = "select current_setting('threads') as threads, current_setting('memory_limit') as mem";
+      const before = await cli(['query', setting, '-f', 'csv'], { cwd });
+      expect(before.code).toBe(0);
+      for (const [sql, says] of [
+        ['SET threads=1', 'a SET statement'],
+        ["SET memory_limit='64MB'", 'a SET statement'],
+        ['PRAGMA force_checkpoint', 'a PRAGMA statement'],
+        ['BEGIN', 'a TRANSACTION (BEGIN) statement'],
+        ['checkpoint', 'a CALL (CHECKPOINT) statement'],
+        ['select * from checkpoint()', 'it calls checkpoint()'],
+        ["select nextval('s')", 'it calls nextval()'],
+      ] as const) {
+        const r = await cli(['query', sql, '--json'], { cwd });
+        expect({ sql, code: r.code }).toEqual({ sql, code: 7 });
+        const e = JSON.parse(r.stderr).error as { code: string; message: string; hint: string; details: { kind: string; endpoint: string } };
+        expect(e.code).toBe('QUERY_WRITE_REFUSED');
+        expect(e.message).toContain(says);
+        expect(e.message).toContain('unless --allow-write');
+        expect(e.hint).toContain('--allow-write');
+      }
+      expect((await cli(['query', setting, '-f', 'csv'], { cwd })).stdout).toBe(before.stdout);
 
       // A wrong (or missing) token is refused, and runs nothing.
       const url = `http://127.0.0.1:${info.port}/query`;
@@ -87,6 +111,17 @@ describe('rtwh query through a running dws job', () => {
       expect((await fetch(url, { method: 'POST', body: JSON.stringify({ sql: 'select 1' }) })).status).toBe(401);
       const good = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${info.token}` }, body: JSON.stringify({ sql: 'select 42::BIGINT as a' }) });
       expect(await good.json()).toEqual({ columns: [{ name: 'a', type: 'BIGINT' }], rows: [[{ $: 'big', v: '42' }]] });
+      // The job itself refuses (a client that skips its own check gets the same answer), and says why.
+      const set = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${info.token}` }, body: JSON.stringify({ sql: 'SET threads=1' }) });
+      expect(set.status).toBe(403);
+      expect(((await set.json()) as { error: { code: string; details: unknown } }).error).toMatchObject({ code: 'QUERY_WRITE_REFUSED', details: { kind: 'SET', statement: 'SET threads=1' } });
+      const classify = await fetch(url, { method: 'POST', headers: { authorization: `Bearer ${info.token}` }, body: JSON.stringify({ sql: 'select 1; begin', classify: true }) });
+      expect(await classify.json()).toEqual({ nonRead: { kind: 'TRANSACTION (BEGIN)', statement: 'begin' } });
+
+      // --allow-write goes through the job too: it runs on the job's connection, and the table is there later.
+      const allowed = await cli(['query', '--allow-write', 'create table t_allowed as select 42 as x'], { cwd });
+      expect({ code: allowed.code, stderr: allowed.stderr }).toEqual({ code: 0, stderr: '' });
+      expect((await cli(['query', 'select x from t_allowed', '-f', 'csv'], { cwd })).stdout).toBe('x\n42\n');
 
       // Bound to 127.0.0.1 only: the same port on any other address of this machine refuses the connection.
       const others = ['127.0.0.2', ...Object.values(networkInterfaces()).flatMap((xs) => (xs ?? []).filter((x) => x.family === 'IPv4' && !x.internal).map((x) => x.address))];
@@ -108,6 +143,7 @@ describe('rtwh query through a running dws job', () => {
       expect({ argv, code: local.code, stdout: local.stdout }).toEqual({ argv, code: 0, stdout: through![i]!.stdout });
     }
     expect((await cli(['query', "select count(*) as n from duckdb_tables() where table_name = 't_should_not_exist'", '-f', 'csv'], { cwd })).stdout).toBe('n\n0\n');
+    expect((await cli(['query', 'select x from t_allowed', '-f', 'csv'], { cwd })).stdout).toBe('x\n42\n');
   }, 120_000);
 
   test('a holder without an endpoint, and a stale endpoint file, are named clearly', async () => {
