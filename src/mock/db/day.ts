@@ -185,10 +185,26 @@ function weighted<T>(items: readonly T[], weights: readonly number[]): Weighted<
 
 // ---------------------------------------------------------------- the day
 
-/** The day's first draws from its `updates` stream: which of the users from earlier days change their profile (indexes, ascending). */
+/**
+ * The day's first draws from its `updates` stream: which of the users from earlier days change their profile
+ * (indexes, ascending). The draws of `rng.sample` over the indexes 0…existing-1, in typed arrays and put in order
+ * by marking instead of sorting (the same indexes; ~1 ms instead of ~7 ms in a fresh process at --scale 10).
+ */
 function sampleUserUpdates(rng: Rng, existing: number, ratePercent: number): number[] {
-  const picked = rng.sample(Array.from({ length: existing }, (_, i) => i), Math.floor((existing * ratePercent) / 100));
-  return picked.sort((a, b) => a - b);
+  const n = Math.min(Math.floor((existing * ratePercent) / 100), existing);
+  const order = new Int32Array(existing);
+  for (let i = 0; i < existing; i++) order[i] = i;
+  for (let i = 0; i < n; i++) {
+    const j = rng.int(i, existing - 1);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  const picked = new Uint8Array(existing);
+  for (let i = 0; i < n; i++) picked[order[i]!] = 1;
+  const out: number[] = [];
+  for (let i = 0; i < existing; i++) if (picked[i] === 1) out.push(i);
+  return out;
 }
 
 /**

@@ -111,8 +111,9 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
     write: (txns: Iterable<ChangeTxn>, detail: string) => Promise<number>,
     prepare?: (state: MockState, date: string) => Promise<MockState>,
   ): Promise<MockState> => {
-    for (const date of run.dates) {
-      if (prepare) state = await prepare(state, date);
+    for (const [i, date] of run.dates.entries()) {
+      // (the first day's state comes prepared)
+      if (prepare && i > 0) state = await prepare(state, date);
       const end: { state?: MockState } = {};
       await write(counted(generateDay({ date, seed: run.seed, options: run.options, state }), perTable, end), date);
       state = end.state!;
