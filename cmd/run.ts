@@ -16,7 +16,7 @@ import { q, rtwhError } from '../src/errors';
 import { readConfigFile, standardRules } from '../src/dim/config';
 import { initConfig, mysqlConfigSource, staticConfigSource, type ConfigSource } from '../src/dim/config-source';
 import { runDimJob, type DimStatus } from '../src/dim/job';
-import { invalidateRedis } from '../src/dim/lookup';
+import { checkRedisUrl, invalidateRedis } from '../src/dim/lookup';
 import { dimDetail, dimHealth, dimMetrics } from '../src/dim/metrics';
 import { openDimStore } from '../src/dim/store';
 import type { DimStore } from '../src/dim/types';
@@ -321,6 +321,7 @@ row changes go to the dead-letter topic with the reason. Ctrl-C or SIGTERM: fini
       const configDb = checkIdentifier(flags.configDatabase, '--config-database');
       const configTable = checkIdentifier(flags.configTable, '--config-table');
       if (flags.initConfig && (flags.configFile || flags.standardConfig)) throw rtwhError('USAGE', '--init-config writes the config table in MySQL; it cannot be combined with --config-file or --standard-config');
+      if (flags.cache !== undefined) checkRedisUrl(flags.cache, '--cache');
       const http = flags.http === undefined ? undefined : { bind: config.http.bind, port: flags.http === true ? config.http.port : wholeNumber('--http', String(flags.http), 0, 65535) };
       const storeUrl = flags.dimStore ?? `sqlite:${resolve(ctx.io.cwd, config.stateDir, 'dim.db')}`;
       const say = (m: string) => ctx.err(`dim: ${m}`);

@@ -45,18 +45,22 @@ export interface RedisCacheStats {
 const REDIS_SCHEMES = new Set(['redis:', 'rediss:']);
 const DEL_BATCH = 1000;
 
-/** Checks a `redis://[user:pass@]host:port[/db]` URL; returns it with the password masked for messages. */
-export function checkRedisUrl(url: string): string {
+/**
+ * Checks a `redis://[user:pass@]host:port[/db]` URL; returns it with the password masked for messages. `what`
+ * names it in messages (`--cache` when a flag gave it).
+ */
+export function checkRedisUrl(url: string, what = 'cache URL'): string {
   const display = maskUrl(url);
+  const bad = (why: string) => rtwhError('CACHE_URL', `invalid ${what} ${q(display)}: ${why}; expected redis://host:port or rediss://host:port (optionally user:password@ and /db)`);
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw rtwhError('CACHE_URL', `invalid cache URL ${q(display)}: not a URL`);
+    throw bad('not a URL');
   }
-  if (!REDIS_SCHEMES.has(u.protocol)) throw rtwhError('CACHE_URL', `invalid cache URL ${q(display)}: the scheme must be redis:// or rediss://`);
-  if (u.hostname === '') throw rtwhError('CACHE_URL', `invalid cache URL ${q(display)}: no host`);
-  if (u.pathname !== '' && u.pathname !== '/' && !/^\/\d{1,2}$/.test(u.pathname)) throw rtwhError('CACHE_URL', `invalid cache URL ${q(display)}: the path must be a database number like /0`);
+  if (!REDIS_SCHEMES.has(u.protocol)) throw bad(`the scheme is ${u.protocol.slice(0, -1)}, not redis or rediss`);
+  if (u.hostname === '') throw bad('no host');
+  if (u.pathname !== '' && u.pathname !== '/' && !/^\/\d{1,2}$/.test(u.pathname)) throw bad(`the path ${q(u.pathname)} is not a database number like /0`);
   return display;
 }
 
