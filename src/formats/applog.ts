@@ -9,8 +9,9 @@
  * Every line is either a start log (start{…}) or a page log (page{…} with optional displays[] and actions[]);
  * either may carry err{error_code, msg}. `ts` is epoch milliseconds.
  *
- * validateAppLog is what `tail --etl`, `ship log`'s dead-letter reasons and `run dwd` use to decide whether a
- * record is dirty: it returns reasons that name the field, never throws.
+ * validateAppLog is what `tail` (without --etl), `ship log`'s dead-letter reasons and `run dwd` use to decide
+ * whether a record is dirty: it returns reasons that name the field, never throws. `tail --etl` applies the seed's
+ * looser ETL rule instead (appLogEtlReasons) and shows validateAppLog's findings as warnings.
  */
 
 export type AppLogFormat = '2022' | '2023';
@@ -231,6 +232,28 @@ export function validateAppLog(obj: unknown): string[] {
     }
   }
   return c.reasons;
+}
+
+/**
+ * Why the ODS ETL of ods_log drops a value: the seed's rule keeps every JSON object with an object `common` and a
+ * numeric `ts`, nothing more (`rtwh tail --etl` on ods_log). Empty = kept. What validateAppLog finds beyond that
+ * (no start or page, a page without during_time, ts in seconds…) is not the ETL's business: tail reports it as a
+ * warning on a kept record, and the jobs that need a field check it (run dwd dead-letters what it cannot use).
+ */
+export function appLogEtlReasons(obj: unknown): string[] {
+  const c = new Checker();
+  if (!isObj(obj)) {
+    c.fail('(record)', 'a JSON object', obj);
+    return c.reasons;
+  }
+  if (!isObj(obj.common)) c.fail('common', 'an object', obj.common);
+  if (typeof obj.ts !== 'number' || !Number.isFinite(obj.ts)) c.fail('ts', 'a number', obj.ts);
+  return c.reasons;
+}
+
+/** What kind of app log a record is, for counting: start, page, or other (neither: only the ETL keeps those). */
+export function appLogType(obj: Record<string, unknown>): 'start' | 'page' | 'other' {
+  return obj.start !== undefined ? 'start' : obj.page !== undefined ? 'page' : 'other';
 }
 
 function checkList(c: Checker, v: unknown, name: string, each: (o: Obj, path: string) => void): void {
