@@ -5,6 +5,7 @@ import type { Bus } from '../src/bus/types';
 import { startProgress } from '../src/cli/progress';
 import { q, rtwhError } from '../src/errors';
 import { openBusSource } from '../src/tail/bus-source';
+import { ETL_ROLES, etlRoleOf, type EtlRole } from '../src/tail/etl';
 import { openInputSource } from '../src/tail/input';
 import { openKafkaFetchSource } from '../src/tail/kafka-fetch';
 import { parseOffsetSpec, type OffsetSpec } from '../src/tail/offsets';
@@ -16,6 +17,7 @@ import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
 interface TailFlags {
   etl?: boolean;
+  etlAs?: EtlRole;
   offset?: string;
   num?: string;
   follow?: boolean;
@@ -32,7 +34,8 @@ export function registerTail(program: Command, ctx: Ctx): void {
   withCommonFlags(program.command('tail'))
     .description('Read a topic (rpk-style offsets), recognise and validate Maxwell/Debezium/Canal/app-log records')
     .argument('[topic]', 'topic to read (not needed with --input)')
-    .option('--etl', 'apply the ODS ETL: keep database etl.database, insert/update/bootstrap-insert with data; app logs with common and ts')
+    .option('--etl', 'apply the ODS ETL of the topic: ods_db keeps rows of etl.database (insert, update, bootstrap-insert printed as insert) with data; ods_log keeps JSON objects with common and ts')
+    .addOption(new Option('--etl-as <role>', 'which ETL (implies --etl): db, log, or auto = by each record\'s format [default: db for ods_db, log for ods_log, else auto]').choices(ETL_ROLES))
     .option('-o, --offset <spec>', 'where to start (and stop): start, end, N, +N, -N, a:b, @T, @T1:T2 (T: ms, s, YYYY-MM-DD, RFC 3339, -1h)')
     .option('-n, --num <n>', 'stop after N records')
     .option('-f, --follow', 'keep reading new records (otherwise stop at the end offsets of the moment tail started)')
@@ -53,10 +56,22 @@ Examples:
   rtwh tail ods_db -o 100:200 --partition 0  offsets 100..199 of partition 0
   rtwh tail ods_log --format raw | head      the values only
   rtwh tail --input dump.jsonl --etl --quiet offline check of a file (one record value, or envelope, per line)
+  rtwh tail my_logs --etl-as log             the ods_log ETL on a topic with another name
 
 Every record is printed as {topic, partition, offset, timestamp, key, headers, value}; value is the record's JSON
 with every digit as written (big integers and decimals are never rounded), or a string. Reasons for rejected or
-invalid records and the closing summary (counts per table × type and per reason, records/s) go to stderr.`,
+invalid records and the closing summary (counts per table × type and per reason, records/s) go to stderr.
+
+--etl is the seed's ODS ETL, chosen by the topic's role: ods_db (or --etl-as db) keeps Maxwell/Debezium/Canal rows of
+etl.database that are insert, update or bootstrap-insert with data, and prints a bootstrap-insert with "type":"insert"
+(only those bytes change); app logs there are rejected as "wrong format". ods_log (or --etl-as log) keeps every JSON
+object with an object "common" and a numeric "ts"; a kept app log that its format's validator finds fault with (no
+start/page, no page.during_time, ts in seconds…) is reported as a warning, not rejected. Other topics and --input
+use auto: each record by the format it is recognised as.
+
+Each rejected record is reported on one stderr line: where, reason, then the record itself (bytes that are not UTF-8
+as \\xNN); on a terminal cut with its size noted, otherwise whole. --quiet only counts. --format table shortens cells
+only on a terminal, and says how many.`,
     )
     .action(async (topic: string | undefined, flags: TailFlags, cmd: Command) => {
       const now = Date.now();
@@ -76,6 +91,8 @@ invalid records and the closing summary (counts per table × type and per reason
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
       const format: TailFormat = flags.format ?? (ctx.io.isTTY ? 'json' : 'jsonl');
       const database = flags.database ?? config.etl.database;
+      const etlRole: EtlRole = flags.etlAs ?? (flags.input !== undefined ? 'auto' : etlRoleOf(topic));
+      const etlOn = Boolean(flags.etl) || flags.etlAs !== undefined;
       if (database.trim() === '') throw rtwhError('USAGE', `invalid --database ${q(database)}: expected a database name`);
 
       let bus: Bus | undefined;
@@ -111,7 +128,7 @@ invalid records and the closing summary (counts per table × type and per reason
         const stats = await runTail({
           source,
           format,
-          etl: flags.etl ? { database } : null,
+          etl: etlOn ? { database, role: etlRole } : null,
           limit,
           metaOnly: Boolean(flags.metaOnly),
           quiet: Boolean(flags.quiet),
@@ -124,7 +141,9 @@ invalid records and the closing summary (counts per table × type and per reason
             ctx.err(line);
           },
           signal: stop.signal,
-          tableWidth: ctx.io.isTTY ? (ctx.io.columns ?? 120) : 200,
+          // Shortened only for a person at a terminal (the spinner's rule): a pipe or a file gets every byte.
+          ...(ctx.io.isTTY ? { tableWidth: ctx.io.columns ?? 120 } : {}),
+          ...(spinner ? { recordWidth: Math.max(80, (process.stderr.columns ?? 120) * 2) } : {}),
           onBatch: (s) => {
             progress.add(s.read - shown);
             shown = s.read;
@@ -133,7 +152,7 @@ invalid records and the closing summary (counts per table × type and per reason
         progress.stop();
         const from = flags.input !== undefined ? `from ${flags.input === '-' ? 'stdin' : flags.input}` : `from ${source.name}`;
         if (json) ctx.err(JSON.stringify({ summary: stats.toJSON() }));
-        else ctx.io.stderr(stats.render(from, flags.etl ? 'kept' : 'valid'));
+        else ctx.io.stderr(stats.render(from, etlOn ? 'kept' : 'valid'));
       } finally {
         progress.stop();
         stop.dispose();

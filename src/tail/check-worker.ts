@@ -11,7 +11,7 @@ declare const self: Worker;
 self.onmessage = (e: MessageEvent<{ id: number; batch: PackedBatch }>) => {
   const { id, batch } = e.data;
   // Without envelopes to write only the values are needed: no record objects are rebuilt.
-  const verdicts = batch.meta === null && !batch.job.envelope ? judgeBatch(unpackValues(batch), batch.job.etl) : judgeRecords(unpackRecords(batch), batch.job);
+  const verdicts = batch.meta === null && !batch.job.envelope ? judgeBatch(unpackValues(batch), batch.job.etl, { role: batch.job.role ?? 'auto' }) : judgeRecords(unpackRecords(batch), batch.job);
   self.postMessage({ id, verdicts }, verdictBuffers(verdicts) as unknown as Parameters<Worker['postMessage']>[1]);
 };
 self.postMessage('ready');

@@ -10,6 +10,7 @@
  */
 import type { Headers } from '../bus/types.ts';
 import { utf8Write } from '../formats/utf8.ts';
+import { INSERT_TOKEN, retyped } from './retype.ts';
 
 export interface EnvelopeRecord {
   topic: string;
@@ -29,6 +30,8 @@ export interface ValueView {
   json: boolean;
   /** Whether the JSON has line breaks, when the caller knows (else the bytes are searched). */
   breaks?: boolean;
+  /** --etl's edit of a bootstrap-insert (retype.ts): the bytes [start, end) of the value read `"insert"` instead. */
+  retype?: [start: number, end: number];
 }
 
 const topicHeads = new Map<string, string>();
@@ -242,23 +245,36 @@ export function appendEnvelope(out: ByteOut, r: EnvelopeRecord, v: ValueView, me
   o = copyInto(buf, o, VALUE_KEY);
   if (value === null) o = copyInto(buf, o, NULL);
   else if (v.json && !(v.breaks ?? hasLineBreak(value))) {
-    buf.set(value, o);
-    o += value.length;
+    const rt = v.retype;
+    if (rt === undefined) {
+      buf.set(value, o);
+      o += value.length;
+    } else {
+      // The edited value in three pieces, straight into the room reserved for the value (it only gets shorter).
+      o += value.copy(buf, o, 0, rt[0]);
+      o = copyInto(buf, o, INSERT_TOKEN);
+      o += value.copy(buf, o, rt[1]);
+    }
   } else {
     out.seek(o);
-    out.text(valueJson({ text: v.text ?? value.toString('utf8'), json: v.json }));
+    out.text(valueJson({ text: v.text ?? textOf(value, v), json: v.json }));
     out.bytes(CLOSE);
     return;
   }
   out.seek(copyInto(buf, o, CLOSE));
 }
 
+/** The value as text, with --etl's edit when it has one. */
+function textOf(value: Buffer, v: ValueView): string {
+  return (v.retype === undefined ? value : retyped(value, v.retype[0], v.retype[1])).toString('utf8');
+}
+
 function appendValue(out: ByteOut, value: Buffer | null, v: ValueView, metaOnly: boolean): void {
   if (!metaOnly) {
     out.bytes(VALUE_KEY);
     if (value === null) out.bytes(NULL);
-    else if (v.json && !(v.breaks ?? hasLineBreak(value))) out.bytes(value);
-    else out.text(valueJson({ text: v.text ?? value.toString('utf8'), json: v.json }));
+    else if (v.json && v.retype === undefined && !(v.breaks ?? hasLineBreak(value))) out.bytes(value);
+    else out.text(valueJson({ text: v.text ?? textOf(value, v), json: v.json }));
   }
   out.bytes(CLOSE);
 }

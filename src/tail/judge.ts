@@ -6,7 +6,8 @@
 import { RECORD_FORMATS, type RecordFormat } from '../formats/detect.ts';
 import { isUtf8 } from 'node:buffer';
 import { checkRecord, checkValidFast, latin1FromUtf8, reasonText, utf8FromLatin1 } from '../formats/validate.ts';
-import { odsEtl, odsEtlValid, recordKind } from './etl.ts';
+import { APPLOG_WARNING, odsEtl, odsEtlValid, recordKind, type EtlRole } from './etl.ts';
+import { typeToken } from './retype.ts';
 import type { Headers } from '../bus/types.ts';
 import { appendEnvelope, ByteOut, type EnvelopeRecord } from './envelope.ts';
 import { MaxwellScanner, SCAN_TYPES, VALID } from './scan-maxwell.ts';
@@ -29,6 +30,14 @@ export interface Verdicts {
   /** Rejected/invalid records: their index, the summary category and the one-line reason. */
   problemAt: Int32Array;
   problems: [category: string, line: string][];
+  /** Kept records whose format's validator found something the ETL does not reject for: index, category, line. */
+  warnAt: Int32Array;
+  warnings: [category: string, line: string][];
+  /**
+   * Kept records printed with an edit (--etl: a Maxwell bootstrap-insert becomes insert): triples of the record's
+   * index and the [start, end) of the bytes of its value that `"insert"` replaces (retype.ts). In index order.
+   */
+  retype: Int32Array;
   /** With `envelope`: the jsonl envelopes of the printed records, ready for stdout. */
   out?: Uint8Array;
 }
@@ -36,6 +45,8 @@ export interface Verdicts {
 export interface JudgeJob {
   /** --etl database, or null for plain validation. */
   etl: string | null;
+  /** Which ETL rule (the topic's role); default auto: by each record's format. */
+  role?: EtlRole;
   /** Also write the jsonl envelopes of the printed records (the runner writes them itself: cheaper in all). */
   envelope?: { metaOnly: boolean } | null;
 }
@@ -57,15 +68,20 @@ export function judgeRecords(recs: readonly EnvelopeRecord[], job: JudgeJob): Ve
   const v = judgeBatch(
     recs.map((r) => r.value),
     job.etl,
+    { role: job.role ?? 'auto' },
   );
   if (job.envelope) {
     let hint = 64;
     for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
     const out = new ByteOut(hint);
+    let r = 0;
     for (let i = 0; i < recs.length; i++) {
       if (v.rejected[i] === 1) continue;
       // JSON values are copied as bytes; appendEnvelope decodes the others itself.
-      appendEnvelope(out, recs[i]!, { text: null, json: v.json[i] !== 0, breaks: v.json[i] === 2 }, job.envelope.metaOnly);
+      if (r < v.retype.length && v.retype[r] === i) {
+        appendEnvelope(out, recs[i]!, { text: null, json: true, breaks: v.json[i] === 2, retype: [v.retype[r + 1]!, v.retype[r + 2]!] }, job.envelope.metaOnly);
+        r += 3;
+      } else appendEnvelope(out, recs[i]!, { text: null, json: v.json[i] !== 0, breaks: v.json[i] === 2 }, job.envelope.metaOnly);
     }
     v.out = out.take();
   }
@@ -77,6 +93,14 @@ const MAXWELL = FORMAT_CODE.get('maxwell')!;
 /** Kinds of the scanner's types: plain validation counts the type as written, the ETL strips `bootstrap-`. */
 const SCAN_KIND_PLAIN: readonly string[] = SCAN_TYPES;
 const SCAN_KIND_ETL: readonly string[] = SCAN_TYPES.map((t) => (t === 'bootstrap-insert' ? 'insert' : t));
+const SCAN_BOOTSTRAP = SCAN_TYPES.indexOf('bootstrap-insert');
+
+/** One line of reasons: at most 3, and at most 300 characters (the rest counted). */
+function reasonLine(category: string, reasons: readonly string[]): string {
+  const more = reasons.length > 3 ? ` (+${reasons.length - 3} more)` : '';
+  const line = `${category}: ${reasons.slice(0, 3).join('; ')}${more}`;
+  return line.length > 300 ? `${line.slice(0, 299)}…` : line;
+}
 
 /** UTF-8 validity (SIMD); a view the runtime refuses to check (shared memory) counts as unchecked. */
 function utf8(b: Uint8Array): boolean {
@@ -88,10 +112,10 @@ function utf8(b: Uint8Array): boolean {
 }
 
 /**
- * Judges every value; `etlDatabase` null = plain validation (everything printed). `scan: false` leaves out the
- * single-pass scanner (scan-maxwell.ts), so tests can compare it with the general path.
+ * Judges every value; `etlDatabase` null = plain validation (everything printed), else the ETL of `role` (etl.ts).
+ * `scan: false` leaves out the single-pass scanner (scan-maxwell.ts), so tests can compare it with the general path.
  */
-export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: string | null, opts: { scan?: boolean } = {}): Verdicts {
+export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: string | null, opts: { scan?: boolean; role?: EtlRole } = {}): Verdicts {
   const n = values.length;
   const v: Verdicts = {
     rejected: new Uint8Array(n),
@@ -102,6 +126,9 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
     kinds: [],
     problemAt: new Int32Array(0),
     problems: [],
+    warnAt: new Int32Array(0),
+    warnings: [],
+    retype: new Int32Array(0),
   };
   const kindIndex = new Map<string, Map<string, number>>();
   let lastTable = '';
@@ -124,10 +151,14 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
     return k;
   };
   const problemAt: number[] = [];
+  const warnAt: number[] = [];
+  const retype: number[] = [];
+  const role: EtlRole = opts.role ?? 'auto';
   const dbLatin1 = etlDatabase === null ? null : latin1FromUtf8(etlDatabase);
   const dbBytes = etlDatabase === null ? null : new Uint8Array(Buffer.from(etlDatabase, 'utf8'));
   const scanKinds = etlDatabase === null ? SCAN_KIND_PLAIN : SCAN_KIND_ETL;
-  const scan = opts.scan !== false;
+  // The ods_log rule keeps no Maxwell row: the scanner has nothing to say there.
+  const scan = opts.scan !== false && !(etlDatabase !== null && role === 'log');
   for (let i = 0; i < n; i++) {
     const value = values[i];
     // The common record in one pass over its bytes; the scanner answers only when the paths below would agree.
@@ -135,17 +166,20 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
       v.json[i] = scanner.breaks ? 2 : 1;
       v.format[i] = MAXWELL;
       v.kind[i] = kindOf(scanner.table(value), scanKinds[scanner.type]!);
+      if (etlDatabase !== null && scanner.type === SCAN_BOOTSTRAP) retype.push(i, scanner.typeStart, scanner.typeEnd);
       continue;
     }
     // Fast path: valid (and kept) records, checked on Latin-1 text; everything else again, exactly, below.
+    // (Under the ods_log rule only for app logs: the warnings on other kept records must show the real text.)
     const fast = checkValidFast(values[i]);
-    if (fast !== undefined) {
-      const e = dbLatin1 === null ? null : odsEtlValid(fast, dbLatin1);
+    if (fast !== undefined && (dbLatin1 === null || role !== 'log' || fast.format === 'applog')) {
+      const e = dbLatin1 === null ? null : odsEtlValid(fast, dbLatin1, role);
       const k = e === null ? recordKind(fast) : e.keep ? e : null;
       if (k !== null) {
         v.json[i] = lineBreaks(values[i]!) ? 2 : 1;
         v.format[i] = FORMAT_CODE.get(fast.format)!;
         v.kind[i] = kindOf(utf8FromLatin1(k.table), k.type);
+        if (e !== null && e.keep && e.retype) pushRetype(retype, i, values[i]!);
         continue;
       }
     }
@@ -158,9 +192,17 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
       if (c.format) v.format[i] = FORMAT_CODE.get(c.format)!;
     }
     if (etlDatabase !== null) {
-      const e = odsEtl(c, etlDatabase);
-      if (e.keep) v.kind[i] = kindOf(e.table, e.type);
-      else {
+      const e = odsEtl(c, etlDatabase, role);
+      if (e.keep) {
+        v.kind[i] = kindOf(e.table, e.type);
+        // Kept by the ods_log rule: it is an app log now, whatever its keys suggested.
+        if (role === 'log') v.format[i] = FORMAT_CODE.get('applog')!;
+        if (e.retype) pushRetype(retype, i, values[i]!);
+        if (e.warnings !== undefined && e.warnings.length > 0) {
+          warnAt.push(i);
+          v.warnings.push([APPLOG_WARNING, reasonLine(APPLOG_WARNING, e.warnings)]);
+        }
+      } else {
         v.rejected[i] = 1;
         v.invalid[i] = 1;
         problemAt.push(i);
@@ -177,7 +219,14 @@ export function judgeBatch(values: readonly (Uint8Array | null)[], etlDatabase: 
     }
   }
   v.problemAt = Int32Array.from(problemAt);
+  v.warnAt = Int32Array.from(warnAt);
+  v.retype = Int32Array.from(retype);
   return v;
+}
+
+function pushRetype(list: number[], i: number, value: Uint8Array): void {
+  const t = typeToken(value);
+  if (t !== null) list.push(i, t[0], t[1]);
 }
 
 /**
@@ -331,7 +380,7 @@ export function batchBuffers(p: PackedBatch): ArrayBuffer[] {
 
 /** The transferable buffers of verdicts. */
 export function verdictBuffers(v: Verdicts): ArrayBuffer[] {
-  const list = [v.rejected.buffer, v.invalid.buffer, v.json.buffer, v.format.buffer, v.kind.buffer, v.problemAt.buffer];
+  const list = [v.rejected.buffer, v.invalid.buffer, v.json.buffer, v.format.buffer, v.kind.buffer, v.problemAt.buffer, v.warnAt.buffer, v.retype.buffer];
   if (v.out) list.push(v.out.buffer);
   return list as ArrayBuffer[];
 }

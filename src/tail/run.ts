@@ -5,6 +5,11 @@
  * (back-pressure) instead of filling memory.
  */
 import { render } from '../output/render.ts';
+import { escapeControls, displayWidth, truncateToWidth } from '../output/cells.ts';
+import { formatCount } from '../cli/progress.ts';
+import type { EtlRole } from './etl.ts';
+import { INSERT_TOKEN, retyped } from './retype.ts';
+import { recordLine } from './show.ts';
 import { defaultWorkers, openChecker, type BatchChecker } from './checker.ts';
 import { appendEnvelope, ByteOut, envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
 import { RECORD_FORMATS } from '../formats/detect.ts';
@@ -18,20 +23,25 @@ export type TailFormat = (typeof TAIL_FORMATS)[number];
 export interface TailRunOptions {
   source: TailSource;
   format: TailFormat;
-  /** --etl: keep only what the ODS ETL keeps, for this business database. */
-  etl: { database: string } | null;
+  /** --etl: keep only what the ODS ETL keeps, for this business database, by the rule of `role` (etl.ts). */
+  etl: { database: string; role?: EtlRole } | null;
   /** -n: stop after this many records (read, kept or not). */
   limit: number | null;
   metaOnly: boolean;
-  /** Count rejected records without printing a line for each. */
+  /** Count rejected records (and warnings) without printing a line for each. */
   quiet: boolean;
   /** stdout; resolves when the bytes are taken (back-pressure). */
   write(chunk: string | Uint8Array): Promise<void>;
   /** stderr, one line (no newline). */
   warn(line: string): void;
   signal?: AbortSignal;
-  /** Box width of --format table. */
+  /**
+   * stdout is a terminal this wide: --format table fits its cells to it and says how many it shortened. Absent:
+   * nothing is ever shortened (a pipe, a file).
+   */
   tableWidth?: number;
+  /** stderr is a terminal: a rejected record is shown up to this many characters (with a note). Absent: whole. */
+  recordWidth?: number;
   /** How long one poll waits for records. */
   pollMs?: number;
   /** With a group: how often offsets are committed while reading. */
@@ -59,13 +69,53 @@ function where(source: TailSource, r: EnvelopeRecord): string {
   return r.timestamp === null && source.plans.length === 1 && r.topic === source.name ? `${r.topic}:${r.offset + 1}` : `${r.topic}[${r.partition}]@${r.offset}`;
 }
 
-/** The value as text for the formats that show it as text (invalid UTF-8 shows replacement characters). */
-function view(r: EnvelopeRecord, json: boolean): ValueView {
-  return r.value === null ? { text: null, json: false } : { text: r.value.toString('utf8'), json };
+/**
+ * The value as text for the formats that show it as text (invalid UTF-8 shows replacement characters), with
+ * --etl's edit of a bootstrap-insert when it has one.
+ */
+function view(r: EnvelopeRecord, json: boolean, retype?: [number, number]): ValueView {
+  if (r.value === null) return { text: null, json: false };
+  return { text: (retype === undefined ? r.value : retyped(r.value, retype[0], retype[1])).toString('utf8'), json };
 }
 
-function preview(s: string, max = 80): string {
-  return s.length > max ? `${s.slice(0, max - 1)}…` : s;
+/** The edits of a batch by record index (the text formats; jsonl and raw walk the triples in order). */
+function retypes(v: Verdicts): Map<number, [number, number]> {
+  const m = new Map<number, [number, number]>();
+  for (let r = 0; r < v.retype.length; r += 3) m.set(v.retype[r]!, [v.retype[r + 1]!, v.retype[r + 2]!]);
+  return m;
+}
+
+/** On a terminal: the widest a table cell other than the value gets. */
+const CELL_WIDTH = 40;
+const TEXT_COLUMNS = [3, 4, 5, 6];
+const VALUE_COLUMN = 7;
+
+/**
+ * Fits the text cells of the rows to a terminal `width` wide (key, format, table, type to 40 columns; the value
+ * gets what is left of the width, at least 40): returns how many cells were shortened, and the widest cell.
+ */
+function fitCells(rows: unknown[][], width: number): { shortened: number; widest: number } {
+  let shortened = 0;
+  const fit = (row: unknown[], c: number, w: number) => {
+    const t = row[c];
+    if (typeof t !== 'string') return;
+    const e = escapeControls(t);
+    const s = truncateToWidth(e, w);
+    if (s !== e) shortened++;
+    row[c] = s;
+  };
+  for (const row of rows) for (const c of TEXT_COLUMNS) fit(row, c, CELL_WIDTH);
+  // What the other columns take (│ and a space either side each), as the box will draw them.
+  let used = 1;
+  for (let c = 0; c < TABLE_COLUMNS.length; c++) {
+    if (c === VALUE_COLUMN) continue;
+    let w = Math.max(TABLE_COLUMNS[c]![0].length, TABLE_COLUMNS[c]![1].length);
+    for (const row of rows) w = Math.max(w, row[c] === null ? 4 : displayWidth(String(row[c])));
+    used += w + 3;
+  }
+  const valueWidth = Math.max(CELL_WIDTH, width - used - 3);
+  for (const row of rows) fit(row, VALUE_COLUMN, valueWidth);
+  return { shortened, widest: valueWidth };
 }
 
 interface InFlight {
@@ -88,7 +138,17 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
 
   const flushTable = async () => {
     if (tableRows.length === 0) return;
-    await o.write(render({ columns: TABLE_COLUMNS.map(([name, type]) => ({ name, type })), rows: tableRows }, 'box', { maxWidth: o.tableWidth ?? 160 }));
+    const columns = TABLE_COLUMNS.map(([name, type]) => ({ name, type }));
+    if (o.tableWidth === undefined) {
+      // Not a terminal: every cell whole (ux.md: never truncate outside a TTY).
+      await o.write(render({ columns, rows: tableRows }, 'box'));
+    } else {
+      const fit = fitCells(tableRows, o.tableWidth);
+      await o.write(render({ columns, rows: tableRows }, 'box', { maxWidth: o.tableWidth, maxColumnWidth: fit.widest }));
+      if (fit.shortened > 0) {
+        await o.write(`(${formatCount(fit.shortened)} ${fit.shortened === 1 ? 'cell' : 'cells'} shortened to fit the terminal, marked …; --format jsonl, or a pipe, shows them whole)\n`);
+      }
+    }
     tableRows.length = 0;
   };
   const commit = async () => {
@@ -122,7 +182,17 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
     v.problemAt.forEach((i, j) => {
       const [category, line] = v.problems[j]!;
       stats.countReason(category);
-      if (!o.quiet) o.warn(`${where(o.source, recs[i]!)}: ${line}`);
+      if (o.quiet) return;
+      // The record itself after its reason, on the same line (a tombstone has none to show).
+      const value = recs[i]!.value;
+      const shown = value === null ? '' : ` · record ${recordLine(value, v.json[i] !== 0, o.recordWidth ?? null)}`;
+      o.warn(`${where(o.source, recs[i]!)}: ${line}${shown}`);
+    });
+    v.warnAt.forEach((i, j) => {
+      const [category, line] = v.warnings[j]!;
+      stats.countWarning(category);
+      // Kept and printed on stdout: the location is enough to find it.
+      if (!o.quiet) o.warn(`${where(o.source, recs[i]!)}: kept, with a warning: ${line}`);
     });
     for (const r of recs) next.set(r.partition, r.offset + 1);
     if (n > 0) uncommitted = true;
@@ -135,20 +205,30 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
         let hint = 64;
         for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
         const out = new ByteOut(hint);
+        const rt = v.retype;
+        let r = 0;
         for (let i = 0; i < n; i++) {
           if (v.rejected[i] === 1) continue;
           // JSON values are copied as bytes; appendEnvelope decodes the others itself.
-          appendEnvelope(out, recs[i]!, { text: null, json: v.json[i] !== 0, breaks: v.json[i] === 2 }, o.metaOnly);
+          if (r < rt.length && rt[r] === i) {
+            appendEnvelope(out, recs[i]!, { text: null, json: true, breaks: v.json[i] === 2, retype: [rt[r + 1]!, rt[r + 2]!] }, o.metaOnly);
+            r += 3;
+          } else appendEnvelope(out, recs[i]!, { text: null, json: v.json[i] !== 0, breaks: v.json[i] === 2 }, o.metaOnly);
         }
         await o.write(out.take());
         break;
       }
       case 'raw': {
         const parts: Uint8Array[] = [];
+        const rt = v.retype;
+        let r = 0;
         for (let i = 0; i < n; i++) {
           if (v.rejected[i] === 1) continue;
           const value = recs[i]!.value;
-          if (value !== null) parts.push(value);
+          if (r < rt.length && rt[r] === i) {
+            parts.push(value!.subarray(0, rt[r + 1]!), INSERT_TOKEN, value!.subarray(rt[r + 2]!));
+            r += 3;
+          } else if (value !== null) parts.push(value);
           parts.push(NEWLINE);
         }
         await o.write(Buffer.concat(parts));
@@ -156,11 +236,13 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
       }
       case 'json': {
         let text = '';
-        for (let i = 0; i < n; i++) if (v.rejected[i] === 0) text += `${envelopePretty(recs[i]!, view(recs[i]!, v.json[i] !== 0), o.metaOnly)}\n`;
+        const edits = retypes(v);
+        for (let i = 0; i < n; i++) if (v.rejected[i] === 0) text += `${envelopePretty(recs[i]!, view(recs[i]!, v.json[i] !== 0, edits.get(i)), o.metaOnly)}\n`;
         await o.write(text);
         break;
       }
-      case 'table':
+      case 'table': {
+        const edits = retypes(v);
         for (let i = 0; i < n; i++) {
           if (v.rejected[i] === 1) continue;
           const r = recs[i]!;
@@ -171,16 +253,17 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
             r.partition,
             r.offset,
             r.timestamp === null ? null : new Date(r.timestamp).toISOString(),
-            r.key === null ? null : preview(r.key.toString('utf8'), 40),
+            r.key === null ? null : r.key.toString('utf8'),
             formatOf(v, i) ?? (problem >= 0 ? v.problems[problem]![0] : null),
             table,
             type,
-            o.metaOnly ? null : preview(valueJson(view(r, v.json[i] !== 0))),
+            o.metaOnly ? null : valueJson(view(r, v.json[i] !== 0, edits.get(i))),
           ]);
         }
         // A following table prints per batch; a bounded one as one table at the end.
         if (following) await flushTable();
         break;
+      }
     }
   };
 
@@ -193,7 +276,7 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
         const recs = await o.source.poll(want, inflight.length > 0 ? 0 : (o.pollMs ?? 500));
         if (recs.length === 0) break;
         requested += recs.length;
-        inflight.push({ recs, verdicts: checker.submit(recs, { etl }) });
+        inflight.push({ recs, verdicts: checker.submit(recs, { etl, role: o.etl?.role ?? 'auto' }) });
       }
       const b = inflight.shift();
       if (b === undefined) {

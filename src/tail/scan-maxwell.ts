@@ -310,11 +310,14 @@ function oldWithinData(b: Uint8Array): boolean {
 }
 
 export class MaxwellScanner {
-  /** Results of the last VALID scan: index into SCAN_TYPES, raw line breaks, the table's bytes. */
+  /** Results of the last VALID scan: index into SCAN_TYPES, raw line breaks, the table's bytes, the type's token. */
   type = 0;
   breaks = false;
   tableStart = 0;
   tableEnd = 0;
+  /** [typeStart, typeEnd): the `type` value with its quotes (the ETL rewrites `"bootstrap-insert"` there). */
+  typeStart = 0;
+  typeEnd = 0;
 
   private lastTableBytes: Uint8Array = new Uint8Array(0);
   private lastTable = '';
@@ -370,6 +373,8 @@ export class MaxwellScanner {
             }
           }
           if (type < 0) return GIVE_UP;
+          this.typeStart = v - 1;
+          this.typeEnd = p;
           break;
         case F_TS:
           if ((p = whole(b, p, end)) < 0 || wholeValue < MIN_S || wholeValue >= MAX_S) return GIVE_UP;

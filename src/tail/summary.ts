@@ -7,8 +7,9 @@
  *     rejected        count
  *     delete             40
  *
- * Rows are table × type (app logs are table `applog`, type start|page); without --etl the valid records are
- * counted the same way and the invalid ones per reason.
+ * Rows are table × type (app logs are table `applog`, type start|page|other); without --etl the valid records
+ * are counted the same way and the invalid ones per reason. Records the ETL kept with a warning (app logs that
+ * validateAppLog finds fault with) are counted per warning too: `· warnings 2` and a `warning count` table.
  */
 import { formatCount, summaryLine } from '../cli/progress.ts';
 
@@ -22,6 +23,9 @@ export class TailStats {
   readonly byKind = new Map<string, Map<string, number>>();
   readonly byReason = new Map<string, number>();
   readonly byFormat = new Map<string, number>();
+  /** Kept records with a warning, per category (app logs kept by the ETL that their validator finds fault with). */
+  readonly byWarning = new Map<string, number>();
+  warned = 0;
   private readonly t0 = performance.now();
 
   countKind(table: string, type: string, n = 1): void {
@@ -33,6 +37,11 @@ export class TailStats {
 
   countReason(reason: string): void {
     this.byReason.set(reason, (this.byReason.get(reason) ?? 0) + 1);
+  }
+
+  countWarning(category: string): void {
+    this.warned++;
+    this.byWarning.set(category, (this.byWarning.get(category) ?? 0) + 1);
   }
 
   countFormat(format: string, n = 1): void {
@@ -57,13 +66,15 @@ export class TailStats {
       formats: Object.fromEntries([...this.byFormat].sort(byName)),
       kinds,
       reasons: Object.fromEntries([...this.byReason].sort((a, b) => b[1] - a[1] || byName(a, b))),
+      warnings: Object.fromEntries([...this.byWarning].sort((a, b) => b[1] - a[1] || byName(a, b))),
       ...(this.idleEnd ? { idle_end: true } : {}),
     };
   }
 
   /** The summary text (several lines, ending with a newline). `keptLabel` is `kept` with --etl, else `valid`. */
   render(where: string, keptLabel: 'kept' | 'valid'): string {
-    const head = `${summaryLine('read', this.read, 'records', where, this.seconds())} · ${keptLabel} ${formatCount(this.kept)} · ${keptLabel === 'kept' ? 'rejected' : 'invalid'} ${formatCount(this.rejected)}`;
+    const warned = this.warned > 0 ? ` · warnings ${formatCount(this.warned)}` : '';
+    const head = `${summaryLine('read', this.read, 'records', where, this.seconds())} · ${keptLabel} ${formatCount(this.kept)} · ${keptLabel === 'kept' ? 'rejected' : 'invalid'} ${formatCount(this.rejected)}${warned}`;
     const lines = [head];
     if (this.idleEnd) lines.push('  (stopped after no record arrived for a while before the end offsets: transaction markers or a compacted log)');
     if (this.byKind.size > 0) {
@@ -75,11 +86,15 @@ export class TailStats {
       const rows = [...this.byReason].sort((a, b) => b[1] - a[1] || byName(a, b)).map(([r, n]) => [r, formatCount(n)]);
       lines.push(...align([[keptLabel === 'kept' ? 'rejected' : 'invalid', 'count'], ...rows]));
     }
+    if (this.byWarning.size > 0) {
+      const rows = [...this.byWarning].sort((a, b) => b[1] - a[1] || byName(a, b)).map(([r, n]) => [r, formatCount(n)]);
+      lines.push(...align([['kept with a warning', 'count'], ...rows]));
+    }
     return `${lines.join('\n')}\n`;
   }
 }
 
-const TYPE_ORDER = ['insert', 'update', 'delete', 'read', 'start', 'page'];
+const TYPE_ORDER = ['insert', 'update', 'delete', 'read', 'start', 'page', 'other'];
 function typeOrder(a: string, b: string): number {
   const ia = TYPE_ORDER.indexOf(a);
   const ib = TYPE_ORDER.indexOf(b);

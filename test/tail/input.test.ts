@@ -3,6 +3,8 @@ import { describe, expect, test } from 'bun:test';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cli, tempDir } from '../helpers/cli';
+import { openInputSource } from '../../src/tail/input';
+import { runTail } from '../../src/tail/run';
 import * as S from '../formats/corpus/good';
 
 const MAIN = join(import.meta.dir, '..', '..', 'cmd', 'main.ts');
@@ -60,6 +62,25 @@ describe('--input FILE', () => {
     const none = await cli(['tail'], { cwd: dir });
     expect(none.code).toBe(2);
     expect(none.stderr).toContain('missing topic');
+  });
+});
+
+describe('rejected records on stderr', () => {
+  test('each on one line after its reason; cut with its size on a terminal (recordWidth), whole otherwise', async () => {
+    const long = `{"database":"gmall","table":"t","type":"delete","ts":1736821234,"data":{"blob":"${'x'.repeat(500)}"}}`;
+    const { dir } = file([long, Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0xff, 0x7d])]);
+    const lines = async (recordWidth?: number) => {
+      const warned: string[] = [];
+      const source = openInputSource({ path: 'in.jsonl', cwd: dir });
+      await runTail({ source, format: 'jsonl', etl: { database: 'gmall' }, limit: null, metaOnly: false, quiet: false, write: async () => {}, warn: (l) => warned.push(l), workers: 0, ...(recordWidth ? { recordWidth } : {}) });
+      await source.close();
+      return warned;
+    };
+    const whole = await lines();
+    expect(whole).toEqual([`in.jsonl:1: delete: type delete · record ${long}`, 'in.jsonl:2: invalid UTF-8: byte 5 of 7 is not valid UTF-8 · record "{\\"a\\":\\xff}"']);
+    const cut = await lines(60);
+    expect(cut[0]).toBe(`in.jsonl:1: delete: type delete · record ${long.slice(0, 60)}… (${long.length} bytes in all)`);
+    expect(cut.slice(1)).toEqual(whole.slice(1));
   });
 });
 

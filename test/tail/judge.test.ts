@@ -86,3 +86,86 @@ describe('judge', () => {
     }
   });
 });
+
+describe('--etl by the topic\'s role', () => {
+  const SEED_MINIMAL = '{"common":{"mid":"m1"},"ts":1736841600000}';
+  const NO_DURATION = S.APPLOG_PAGE.replace('"during_time":10267,', '');
+  const VALUES = [
+    S.APPLOG_START,
+    SEED_MINIMAL,
+    NO_DURATION,
+    '{"common":{"mid":"m1"},"ts":1736841600}',
+    '{"common":"m1","ts":1736841600000}',
+    '{"common":{"mid":"m1"},"ts":"1736841600000"}',
+    '{"page":{"page_id":"home"},"ts":1736841600000}',
+    S.MAXWELL_INSERT,
+    S.MAXWELL_BOOTSTRAP_INSERT,
+    S.DEBEZIUM_CREATE,
+    '[1]',
+    '{"common":',
+  ].map((s) => Buffer.from(s));
+  const reasons = (v: ReturnType<typeof judgeBatch>) => [...v.problemAt].map((i, j) => [i, v.problems[j]![1]]);
+
+  test('log (ods_log): every JSON object with an object common and a numeric ts is kept; the rest is not an app log', () => {
+    const v = judgeBatch(VALUES, 'gmall', { role: 'log' });
+    expect([...v.rejected]).toEqual([0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(reasons(v)).toEqual([
+      [4, 'not an app log: common: expected an object, got string "m1"'],
+      [5, 'not an app log: ts: expected a number, got string "1736841600000"'],
+      [6, 'not an app log: common: expected an object, got nothing'],
+      [7, 'not an app log: common: expected an object, got nothing'],
+      [8, 'not an app log: common: expected an object, got nothing'],
+      [9, 'not an app log: common: expected an object, got nothing; ts: expected a number, got nothing'],
+      [10, 'not an app log: (record): expected a JSON object, got an array'],
+      [11, v.problems[7]![1]],
+    ]);
+    expect(v.problems[7]![1]).toStartWith('invalid JSON: ');
+    // What the app-log format finds beyond the ETL's rule: warnings on kept records, not rejections.
+    expect([...v.warnAt]).toEqual([1, 2, 3]);
+    expect(v.warnings).toEqual([
+      ['invalid applog', 'invalid applog: start, page: expected one of them, got neither'],
+      ['invalid applog', 'invalid applog: page.during_time: expected a whole number >= 0, got nothing'],
+      ['invalid applog', 'invalid applog: ts: expected epoch milliseconds (13 digits), got number 1736841600; start, page: expected one of them, got neither'],
+    ]);
+    expect([...v.kind].slice(0, 4).map((k) => v.kinds[k])).toEqual([['applog', 'start'], ['applog', 'other'], ['applog', 'page'], ['applog', 'other']]);
+    expect(v.retype.length).toBe(0);
+  });
+
+  test('db (ods_db): app logs are the wrong format; rows as before, a bootstrap-insert marked for its edit', () => {
+    const v = judgeBatch(VALUES, 'gmall', { role: 'db' });
+    expect([...v.rejected]).toEqual([1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1]);
+    expect(v.problems[0]![1]).toStartWith('wrong format: an app log, not a row change');
+    expect(v.problems.map((p) => p[0])).toEqual(['wrong format', 'wrong format', 'wrong format', 'wrong format', 'wrong format', 'wrong format', 'wrong format', 'unknown format', 'invalid JSON']);
+    const b = S.MAXWELL_BOOTSTRAP_INSERT.indexOf('"bootstrap-insert"');
+    expect([...v.retype]).toEqual([8, b, b + '"bootstrap-insert"'.length]);
+    expect(v.warnAt.length).toBe(0);
+  });
+
+  test('auto (other topics, files): each record by its format; the general path marks the same edit as the scanner', () => {
+    const v = judgeBatch(VALUES, 'gmall', { role: 'auto' });
+    expect([...v.rejected]).toEqual([0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1]);
+    expect([...v.warnAt]).toEqual([1, 2, 3]);
+    expect([...judgeBatch(VALUES, 'gmall', { role: 'auto', scan: false }).retype]).toEqual([...v.retype]);
+    // Without --etl nothing is edited and the app-log format is checked as before.
+    const plain = judgeBatch(VALUES, null);
+    expect(plain.retype.length).toBe(0);
+    expect(plain.problems.find((p) => p[1].includes('neither'))?.[1]).toBe('invalid applog: start, page: expected one of them, got neither');
+  });
+
+  test('the worker: same verdicts with a role, and the edited envelope', async () => {
+    const checker = openChecker(1);
+    const deadline = Date.now() + 10_000;
+    while (checker.depth < 3 && Date.now() < deadline) await Bun.sleep(20);
+    try {
+      const recs: EnvelopeRecord[] = VALUES.map((value, offset) => ({ topic: 'ods_log', partition: 0, offset, timestamp: null, key: null, headers: {}, value }));
+      for (const job of [{ etl: 'gmall', role: 'log' as const }, { etl: 'gmall', role: 'db' as const, envelope: { metaOnly: false } }]) {
+        const text = (v: { out?: Uint8Array }) => ({ ...v, out: v.out && Buffer.from(v.out).toString() });
+        expect(text(await checker.submit(recs, job))).toEqual(text(judgeRecords(recs, job)));
+      }
+      const out = Buffer.from(judgeRecords(recs, { etl: 'gmall', role: 'db', envelope: { metaOnly: false } }).out!).toString();
+      expect(out).toContain(`"value":${S.MAXWELL_BOOTSTRAP_INSERT.replace('"bootstrap-insert"', '"insert"')}}`);
+    } finally {
+      checker.close();
+    }
+  });
+});

@@ -149,6 +149,10 @@ function plain(v: Verdicts): unknown {
     kind: [...v.kind].map((k) => (k < 0 ? null : v.kinds[k])),
     problemAt: [...v.problemAt],
     problems: v.problems,
+    warnAt: [...v.warnAt],
+    warnings: v.warnings,
+    // Where the ETL's edit of a bootstrap-insert goes: the scanner's place and typeToken's must be the same bytes.
+    retype: [...v.retype],
   };
 }
 

@@ -261,6 +261,11 @@ export function tailSuite(kind: 'sqlite' | 'kafka', make: () => Promise<SuiteBus
       expect(r.code).toBe(0);
       const kept = lines(r.stdout).map((e) => e.offset);
       expect(kept).toEqual([0, 1, 4, 12, 14, 15, 16]);
+      // The record itself follows its reason on the same line.
+      expect(r.stderr).toContain(`${t}[0]@2: delete: type delete · record ${S.MAXWELL_DELETE}\n`);
+      expect(r.stderr).toContain(`${t}[0]@8: invalid JSON: `);
+      expect(r.stderr).toContain(` · record "{\\"database\\":\\"gmall\\","\n`);
+      expect(r.stderr).toContain(`${t}[0]@11: null value: the record has no value (a tombstone)\n`);
       for (const [off, reason] of [
         [2, 'delete'],
         [3, 'other type: type bootstrap-start'],
@@ -311,6 +316,104 @@ export function tailSuite(kind: 'sqlite' | 'kafka', make: () => Promise<SuiteBus
       expect(table.stdout).toContain('1 row');
     }, 60_000);
 
+    test('--etl by role: ods_log keeps JSON objects with common and ts (warning on format faults), ods_db rows only', async () => {
+      const t = await topic('tail-roles');
+      const SEED = '{"common":{"mid":"m1"},"ts":1736841600000}';
+      const NO_DURATION = S.APPLOG_PAGE.replace('"during_time":10267,', '');
+      const values = [SEED, NO_DURATION, S.APPLOG_START, S.MAXWELL_INSERT, '{"common":{"mid":"m1"},"ts":"1"}', '{"common":'];
+      await produce(t, values.map((value) => ({ value })));
+
+      const log = await run(['tail', t, '--etl-as', 'log']);
+      expect(log.code).toBe(0);
+      expect(lines(log.stdout).map((e) => e.value)).toEqual([JSON.parse(SEED), JSON.parse(NO_DURATION), JSON.parse(S.APPLOG_START)]);
+      expect(log.stderr).toContain(`${t}[0]@0: kept, with a warning: invalid applog: start, page: expected one of them, got neither`);
+      expect(log.stderr).toContain(`${t}[0]@1: kept, with a warning: invalid applog: page.during_time: expected a whole number >= 0, got nothing`);
+      expect(log.stderr).toContain(`${t}[0]@3: not an app log: common: expected an object, got nothing · record ${S.MAXWELL_INSERT}\n`);
+      expect(log.stderr).toContain(`${t}[0]@4: not an app log: ts: expected a number, got string "1" · record {"common":{"mid":"m1"},"ts":"1"}\n`);
+      expect(log.stderr).toContain(`${t}[0]@5: invalid JSON`);
+      expect(log.stderr).toContain('kept 3 · rejected 3 · warnings 2');
+      expect(log.stderr).toMatch(/applog\s+1\s+1\s+1/); // start, page, other
+      expect(log.stderr).toMatch(/kept with a warning\s+count\n\s+invalid applog\s+2/);
+
+      const db = await run(['tail', t, '--etl-as', 'db', '--json']);
+      expect(lines(db.stdout).map((e) => e.offset)).toEqual([3]);
+      expect(db.stderr).toContain(`${t}[0]@0: wrong format: an app log, not a row change`);
+      const summary = JSON.parse(db.stderr.trim().split('\n').pop()!).summary as { reasons: Record<string, number>; warnings: Record<string, number> };
+      expect(summary.reasons).toEqual({ 'wrong format': 4, 'invalid JSON': 1 });
+      expect(summary.warnings).toEqual({});
+
+      // Another topic name: auto, each record by its format (the app logs by the log rule, the row by the db rule).
+      const auto = await run(['tail', t, '--etl', '--quiet']);
+      expect(lines(auto.stdout).map((e) => e.offset)).toEqual([0, 1, 2, 3]);
+      expect(auto.stderr).toContain('kept 4 · rejected 2 · warnings 2');
+      expect(auto.stderr).not.toContain(`${t}[0]@`);
+
+      const bad = await run(['tail', t, '--etl-as', 'logs']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toContain('logs');
+    }, 60_000);
+
+    test('--etl prints a kept bootstrap-insert as insert: only that token changes (jsonl, json, raw, table)', async () => {
+      const t = await topic('tail-bootstrap');
+      // The scanner's path (plain record), the general path (a field the scanner does not know, line breaks).
+      const big = S.BIG_NUMBERS.replace('"type":"insert","ts":1736821234,"xid":1,"commit":true', '"type":"bootstrap-insert","ts":1736821234');
+      const odd = '{"database":"gmall","table":"t","extra":{"type":"bootstrap-insert"},"type":"bootstrap-insert","ts":1736821234,"data":{"n":12345678901234567890}}';
+      const spread = '{"database":"gmall",\n "table":"t", "type" : "bootstrap-insert",\n "ts":1736821234,"data":{"n":1.000000000000000000001}}';
+      await produce(t, [{ value: big }, { value: odd }, { value: spread }, { value: S.MAXWELL_BOOTSTRAP_START }]);
+      const edited = [big, odd, spread].map((v) => v.replace(/"type"( ?: ?)"bootstrap-insert"(,"ts")/, '"type"$1"insert"$2').replace(/("type" : )"bootstrap-insert"/, '$1"insert"'));
+      expect(edited[0]).toBe(S.BIG_NUMBERS.replace(',"xid":1,"commit":true', ''));
+      expect(edited[1]).toContain('"extra":{"type":"bootstrap-insert"},"type":"insert"');
+
+      const jl = await run(['tail', t, '--etl']);
+      expect(jl.code).toBe(0);
+      const out = jl.stdout.trim().split('\n');
+      expect(out).toHaveLength(3);
+      expect(out[0]).toEndWith(`"value":${edited[0]}}`);
+      expect(out[1]).toEndWith(`"value":${edited[1]}}`);
+      expect(out[2]).toEndWith(`"value":${edited[2]!.replace(/\n/g, ' ')}}`);
+      expect(jl.stderr).toMatch(/big_numbers\s+1\n/);
+      expect(jl.stderr).toMatch(/\bt\s+2\n/);
+
+      const raw = await run(['tail', t, '--etl', '--format', 'raw']);
+      expect(raw.stdout).toBe(`${edited.join('\n')}\n`);
+
+      const pretty = await run(['tail', t, '--etl', '--format', 'json']);
+      // Only the nested member of `odd` still says bootstrap-insert: it is data, not the record's type.
+      expect(pretty.stdout.match(/"type": "bootstrap-insert"/g)).toHaveLength(1);
+      expect(pretty.stdout.match(/"type": "insert"/g)).toHaveLength(3);
+      for (const n of ['9007199254740993', '18446744073709551615', '123456789012345678901234.123456789', '12345678901234567890', '1.000000000000000000001']) expect(pretty.stdout).toContain(`: ${n}`);
+
+      const table = await run(['tail', t, '--etl', '--format', 'table']);
+      expect(table.stdout).toContain(edited[0]!);
+      expect(table.stdout).toContain(edited[1]!);
+      expect(table.stdout).not.toMatch(/"type" ?: ?"bootstrap-insert",/);
+
+      // Without --etl nothing is edited: the records as they came.
+      expect((await run(['tail', t, '--format', 'raw'])).stdout).toBe(`${[big, odd, spread, S.MAXWELL_BOOTSTRAP_START].join('\n')}\n`);
+    }, 60_000);
+
+    test('--format table: every cell whole outside a terminal; on one, cut to fit and counted', async () => {
+      const t = await topic('tail-table');
+      const key = `k-${'key'.repeat(30)}-end`;
+      const long = S.BIG_NUMBERS.replace('"neg":', `"note":"${'长'.repeat(60)}${'x'.repeat(300)}","neg":`);
+      await produce(t, [{ value: long, key }, { value: S.MAXWELL_INSERT }]);
+      const pipe = await run(['tail', t, '--format', 'table']);
+      expect(pipe.code).toBe(0);
+      expect(pipe.stdout).toContain(`│ ${key} │`);
+      expect(pipe.stdout).toContain(long);
+      expect(pipe.stdout).not.toContain('…');
+      expect(pipe.stdout).not.toContain('shortened');
+      expect(pipe.stdout).toContain('2 rows');
+
+      const tty = await cli(['tail', t, '--format', 'table'], { env: env(), cwd, isTTY: true });
+      expect(tty.code).toBe(0);
+      expect(tty.stdout).toContain('…');
+      // Both values and the long key (its column may be left out too: the box footer says so).
+      expect(tty.stdout).toContain('(3 cells shortened to fit the terminal, marked …; --format jsonl, or a pipe, shows them whole)');
+      expect(tty.stdout).not.toContain(long);
+      for (const l of tty.stdout.split('\n').filter((x) => x.startsWith('│') || x.startsWith('┌'))) expect(Bun.stringWidth(l)).toBeLessThanOrEqual(120);
+    }, 60_000);
+
     test('the malformed corpus: each record rejected with its reason, tail goes on', async () => {
       const t = await topic('tail-corpus', 1, sb.bigTopicConfig);
       const dir = join(import.meta.dir, '..', 'formats', 'corpus');
@@ -330,10 +433,24 @@ export function tailSuite(kind: 'sqlite' | 'kafka', make: () => Promise<SuiteBus
       }
       const r = await run(['tail', t, '--etl']);
       expect(r.code).toBe(0);
-      expect(lines(r.stdout).map((e) => e.key)).toEqual(['good']);
+      // The bad app log has an object common and a numeric ts: the ods_log ETL keeps it, with its faults as a warning.
+      expect(lines(r.stdout).map((e) => e.key)).toEqual(['applog-bad.json', 'good']);
       const expected = [...files.map((f) => CORPUS[f]![0]), ...Object.values(gen).map((g) => g[1]), 'null value'];
-      msgs.slice(0, -1).forEach((_, i) => expect(r.stderr).toContain(`${t}[0]@${i}: ${expected[i]}`));
-      expect(r.stderr).toContain(`kept 1 · rejected ${msgs.length - 1}`);
+      msgs.slice(0, -1).forEach((m, i) => {
+        if (m.key === 'applog-bad.json') expect(r.stderr).toContain(`${t}[0]@${i}: kept, with a warning: invalid applog: ${CORPUS[m.key]![1]}`);
+        else expect(r.stderr).toContain(`${t}[0]@${i}: ${expected[i]}`);
+      });
+      expect(r.stderr).toContain(`kept 2 · rejected ${msgs.length - 2} · warnings 1`);
+      // Each rejection on one line, with the record whole (not a terminal): 5 MB included, bad bytes as \xNN.
+      const rejections = r.stderr.split('\n').filter((l) => l.startsWith(`${t}[0]@`) && !l.includes('kept, with a warning'));
+      expect(rejections).toHaveLength(msgs.length - 2);
+      // The 5 MB truncated record (not JSON: shown as a string literal), every byte of it.
+      const huge = rejections.find((l) => l.startsWith(`${t}[0]@${files.length}:`))!;
+      expect(huge.length).toBeGreaterThan(5 * 1024 * 1024);
+      expect(huge.includes(`"blob\\":\\"${'x'.repeat(5 * 1024 * 1024)}"`)).toBe(true);
+      const badUtf8 = rejections.find((l) => l.startsWith(`${t}[0]@${files.indexOf('invalid-utf8.bin')}:`))!;
+      expect(badUtf8).toMatch(/ · record ".*\\x[0-9a-f]{2}.*"$/);
+      expect(badUtf8).not.toContain('\ufffd');
       // Without --etl every record is printed (non-JSON as a string, a tombstone as null), the reasons still on stderr.
       const all = await run(['tail', t]);
       const printed = lines(all.stdout);
@@ -344,6 +461,8 @@ export function tailSuite(kind: 'sqlite' | 'kafka', make: () => Promise<SuiteBus
       // JSON over two lines is printed on one, as JSON.
       expect(printed.find((e) => e.key === 'two-lines.json')!.value).toEqual({ database: 'gmall', table: 'x' });
       expect(printed.find((e) => e.key === 'invalid-utf8.bin')!.value as string).toContain('\ufffd');
+      // Without --etl the bad app log is invalid (validated against its format as before).
+      expect(all.stderr).toContain(`${t}[0]@${files.indexOf('applog-bad.json')}: invalid applog: `);
       const pretty = await run(['tail', t, '--format', 'json', '--quiet']);
       expect(pretty.code).toBe(0);
     }, 120_000);
