@@ -47,7 +47,7 @@ export function registerQuery(program: Command, ctx: Ctx): void {
     .option('--duckdb <path>', 'warehouse file (default .rtwh/warehouse.duckdb; env RTWH_DUCKDB; ":memory:" for none)')
     .option('--sink <url>', 'the DWS tables that `rtwh run dws --sink mysql://…` loaded, in MySQL/MariaDB: presets run on a copy of that day in DuckDB, SQL on the server (MySQL dialect)')
     .option('--file <path>', 'read the SQL from a file')
-    .option('--allow-write', 'also run statements that are not plain reads (SELECT, WITH, VALUES, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN): writes, DDL, COPY, CHECKPOINT, SET, PRAGMA, transactions')
+    .option('--allow-write', 'also run statements that are not plain reads (SELECT, WITH, FROM, VALUES, TABLE, SHOW, DESCRIBE, SUMMARIZE, EXPLAIN): writes, DDL, COPY, CHECKPOINT, SET, PRAGMA, transactions')
     .option('--preset <name>', 'an ADS query by name (see --list-presets)')
     .option('--date <YYYY-MM-DD>', 'business day of a preset (default mock.date from rtwh.toml / RTWH_MOCK_DATE)')
     .option('--top <N>', 'rows of a ranking preset (gmv_by_*, channel_top, keyword_scores)')
