@@ -95,6 +95,24 @@ export class KafkaAdmin implements Admin {
     return { name, partitions, config };
   }
 
+  /**
+   * The values Kafka applies to a topic for the named configs: the topic's own setting, else the broker's (e.g.
+   * max.message.bytes falls back to message.max.bytes). describeTopic() gives only the topic's own settings. Not part
+   * of the Bus interface: cdc looks for it (src/collect/cdc/run.ts).
+   */
+  async effectiveTopicConfig(name: string, names: readonly string[]): Promise<Record<string, string>> {
+    this.ensureOpen('effectiveTopicConfig');
+    await this.requireTopic(name);
+    const out: Record<string, string> = {};
+    try {
+      const res = await this.admin.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: [...names] }], includeSynonyms: false });
+      for (const r of res.resources) for (const c of r.configEntries) out[c.configName] = c.configValue;
+    } catch (e) {
+      throw this.fail(e, `describe ${q(name)}`, { topic: name });
+    }
+    return out;
+  }
+
   async createTopic(spec: TopicSpec): Promise<boolean> {
     this.ensureOpen('createTopic');
     checkTopicName(spec.name);
