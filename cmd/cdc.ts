@@ -34,6 +34,9 @@ interface CdcFlags {
   mockDate: boolean;
   maxRows?: string;
   queueMb: string;
+  maxMessageBytes: string;
+  statusEvery: string;
+  batchRecords?: string;
 }
 
 interface BootstrapFlags {
@@ -61,7 +64,10 @@ export function registerCdc(program: Command, ctx: Ctx): void {
     .option('--http [port]', 'serve /metrics and /healthz on http.bind (127.0.0.1) : port (default http.port)')
     .option('--no-mock-date', 'keep binlog times as they are even when mock.date is set')
     .option('--queue-mb <n>', 'memory for records waiting for the bus; reading pauses when it is full', '64')
+    .option('--max-message-bytes <n>', "Kafka: max.message.bytes of the topic when cdc creates it (an existing topic keeps its own)", String(CDC_DEFAULTS.maxMessageBytes))
+    .option('--status-every <seconds>', 'without a terminal, log the status line this often', '30')
     .addOption(new Option('--max-rows <n>', 'stop after this many records were sent (tests, benchmarks)').hideHelp())
+    .addOption(new Option('--batch-records <n>', 'records per batch sent to the bus (tests)').hideHelp())
     .addHelpText(
       'after',
       `
@@ -78,10 +84,14 @@ the mock date and keep their time of day (Maxwell's mock_date); changes already 
 db stamps business times) keep their ts.
 
 The position is stored after the bus acknowledged everything up to a transaction boundary, in Maxwell's
-positions table (or --position-store local): after kill -9 a restart resends at most the last unacknowledged
-batch and never skips a change. Without a stored position cdc starts at the end of the binlog.
+positions table (or --position-store local), before the next batch is sent. After kill -9 a restart never skips
+a change and resends at most the batches that were on the bus without their position stored: 3 on Kafka (1 on
+sqlite) of at most ${CDC_DEFAULTS.batchRecords.toLocaleString('en-US')} records / ${CDC_DEFAULTS.batchBytes / 1024 / 1024} MB, plus the first part of a transaction that began before
+them (a position exists only between transactions). Without a stored position cdc starts at the end of the binlog.
 A full queue pauses reading (a slow or absent bus makes cdc wait); a lost MySQL connection is retried with
-backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the position, exit 0.`,
+backoff. A record larger than the topic's max.message.bytes (read at start) stops cdc before it, naming the row
+and the kafka-configs command that raises the limit. Ctrl-C or SIGTERM: stop reading, send what is queued, store
+the position, exit 0.`,
     )
     .action(async (flags: CdcFlags, cmd: Command) => {
       const { config } = ctx.config(cmd);
@@ -90,6 +100,9 @@ backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the positio
       const replicaId = flags.serverId === undefined ? defaultReplicaId(checkClientId(flags.clientId)) : wholeNumber('--server-id', flags.serverId, 1, 4294967295);
       const partitions = wholeNumber('--partitions', flags.partitions, 1, 10_000);
       const queueMb = wholeNumber('--queue-mb', flags.queueMb, 1, 65_536);
+      const maxMessageBytes = wholeNumber('--max-message-bytes', flags.maxMessageBytes, 1024, 2_147_483_647);
+      const statusEveryMs = wholeNumber('--status-every', flags.statusEvery, 1, 86_400) * 1000;
+      const batchRecords = flags.batchRecords === undefined ? undefined : wholeNumber('--batch-records', flags.batchRecords, 1, 1_000_000);
       const clientId = checkClientId(flags.clientId);
       const schemaDb = checkIdentifier(flags.schemaDatabase, '--schema-database');
       parseFilter(flags.filter); // a bad filter fails before any connection is opened
@@ -117,6 +130,8 @@ backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the positio
           format,
           partitionBy: flags.partitionBy as MaxwellPartitionBy,
           partitions,
+          maxMessageBytes,
+          ...(batchRecords !== undefined ? { batchRecords } : {}),
           ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
           outputDdl: Boolean(flags.outputDdl),
           replicaId,
@@ -141,8 +156,8 @@ backoff. Ctrl-C or SIGTERM: stop reading, send what is queued, store the positio
               if (lastState !== undefined || s.state === 'waiting') ctx.err(`cdc: ${s.state}${s.waitingFor ? ` for ${s.waitingFor}` : ''}`);
               lastState = s.state;
             }
-            // Without a terminal: one line every 30 s (a log, not an animation).
-            if (!spinner && Date.now() - lastLine >= 30_000) {
+            // Without a terminal: one line every --status-every seconds (a log, not an animation).
+            if (!spinner && Date.now() - lastLine >= statusEveryMs) {
               lastLine = Date.now();
               ctx.err(`cdc: ${formatCount(s.rows)} rows (${formatCount(s.rowsPerSecond)} rows/s) · ${statusDetail(s)}`);
             }

@@ -29,6 +29,15 @@ export interface CdcStatus {
   lagSeconds: number | null;
   queueRecords: number;
   queueBytes: number;
+  /** The queue's bounds: reading pauses once either is reached (a commit may pass them by one transaction). */
+  queueMaxRecords: number;
+  queueMaxBytes: number;
+  /** Batches handed to the bus and not acknowledged yet, their records and bytes. */
+  inflightBatches: number;
+  inflightRecords: number;
+  inflightBytes: number;
+  /** At most this many batches are in flight (3 on Kafka, 1 on sqlite). */
+  inflightMaxBatches: number;
   startedAt: number;
 }
 
@@ -51,6 +60,12 @@ export function prometheusText(s: CdcStatus): string {
   metric('rtwh_cdc_reconnects_total', 'counter', 'Binlog connections reopened after a failure.', s.reconnects);
   metric('rtwh_cdc_queue_records', 'gauge', 'Records waiting for the bus.', s.queueRecords);
   metric('rtwh_cdc_queue_bytes', 'gauge', 'Bytes waiting for the bus.', s.queueBytes);
+  metric('rtwh_cdc_queue_max_records', 'gauge', 'Records the queue holds before reading pauses.', s.queueMaxRecords);
+  metric('rtwh_cdc_queue_max_bytes', 'gauge', 'Bytes the queue holds before reading pauses.', s.queueMaxBytes);
+  metric('rtwh_cdc_inflight_batches', 'gauge', 'Batches sent to the bus and not acknowledged yet.', s.inflightBatches);
+  metric('rtwh_cdc_inflight_records', 'gauge', 'Records of the batches in flight.', s.inflightRecords);
+  metric('rtwh_cdc_inflight_bytes', 'gauge', 'Bytes of the batches in flight.', s.inflightBytes);
+  metric('rtwh_cdc_inflight_max_batches', 'gauge', 'Most batches in flight at once.', s.inflightMaxBatches);
   metric('rtwh_cdc_lag_bytes', 'gauge', 'Binlog bytes the server has written beyond the read position.', s.lagBytes);
   metric('rtwh_cdc_lag_seconds', 'gauge', 'How long ago the server was at the read position.', s.lagSeconds);
   metric('rtwh_cdc_read_position', 'gauge', 'Offset read up to in the binlog file named by the file label.', s.read.pos, `,file=${JSON.stringify(s.read.file)}`);

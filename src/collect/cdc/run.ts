@@ -8,6 +8,10 @@
  * The design notes (position rule, back-pressure, DDL, reconnects) are in README.md beside this file.
  */
 import type { Bus, ProducerOptions } from '../../bus/types';
+import { CompressionTypes } from 'kafkajs';
+import { registerKafkaCodecs } from '../../bus/codecs';
+import { MAX_BATCH_BYTES } from '../../bus/kafka/producer';
+import { encodeRecords } from '../../bus/kafka/record-batch';
 import { rtwhError, RtwhError } from '../../errors';
 import type { DebeziumEncodeOptions } from '../../formats/debezium';
 import { javaStringHashCode, type MaxwellDdl, type MaxwellPartitionBy } from '../../formats/maxwell';
@@ -21,7 +25,7 @@ import { parseFilter, type CdcFilter } from './filter';
 import type { CdcStatus } from './metrics';
 import { serveMetrics, type HttpEndpoint } from './metrics';
 import { ensureMaxwellSchema, formatPosition, LocalPositionStore, MysqlPositionStore, type BinlogPosition, type PositionStore } from './position';
-import { CdcQueue } from './queue';
+import { CdcQueue, recordKey, recordValue, type OutRecord } from './queue';
 import { BinlogReader, type ReaderEvent } from './reader';
 import { maxwellTableDef, SchemaCache, SYSTEM_DATABASES } from './schema';
 import { TxnBuffer } from './txn';
@@ -45,6 +49,11 @@ export interface CdcOptions {
   partitionBy: MaxwellPartitionBy;
   /** Partitions of the topic when cdc has to create it. */
   partitions: number;
+  /**
+   * Kafka: the topic's max.message.bytes when cdc creates it (default CDC_DEFAULTS.maxMessageBytes, 16 MiB), so rows
+   * over the broker's 1 MB default pass. An existing topic keeps its own; its effective limit is read at start.
+   */
+  maxMessageBytes?: number;
   /** Maxwell filter, e.g. 'exclude: *.*, include: gmall.*'. */
   filter?: string;
   /** Maxwell output_ddl: DDL records on the topic (Maxwell format only). */
@@ -103,6 +112,12 @@ export const CDC_DEFAULTS = {
   format: 'maxwell' as CdcFormat,
   partitionBy: 'table' as MaxwellPartitionBy,
   partitions: 1,
+  /**
+   * max.message.bytes of a topic cdc creates: 16 MiB, MariaDB's default max_allowed_packet (a row's binlog event
+   * is about that size at most) — Kafka's own default (1 MiB + 12) refuses wide rows. Maxwell users raise the
+   * producer's max.request.size and the topic's max.message.bytes the same way.
+   */
+  maxMessageBytes: 16 * 1024 * 1024,
   replicaId: 6379,
   clientId: 'maxwell',
   schemaDb: 'maxwell',
@@ -191,28 +206,151 @@ async function binlogFiles(conn: CdcConn): Promise<{ name: string; size: number 
   return rows.map((r) => ({ name: r.Log_name, size: Number(r.File_size) }));
 }
 
-async function topicPartitions(bus: Bus, topic: string, partitions: number, log?: (m: string) => void): Promise<number> {
+interface TopicFacts {
+  partitions: number;
+  /** Kafka: the largest record batch the topic takes (its effective max.message.bytes); undefined: no limit known. */
+  maxMessageBytes?: number;
+}
+
+/** What an admin of the Kafka bus has beyond the Bus interface (src/bus/kafka/admin.ts). */
+type EffectiveConfig = (name: string, names: readonly string[]) => Promise<Record<string, string>>;
+
+/**
+ * The output topic: created when missing (on Kafka with max.message.bytes = `maxMessageBytes`), its partition count,
+ * and on Kafka the limit it applies — its own setting or else the broker's message.max.bytes.
+ */
+async function prepareTopic(bus: Bus, topic: string, partitions: number, maxMessageBytes: number, log?: (m: string) => void): Promise<TopicFacts> {
   const admin = await bus.admin();
   try {
+    let n: number;
     try {
-      return (await admin.describeTopic(topic)).partitions.length;
+      n = (await admin.describeTopic(topic)).partitions.length;
     } catch (e) {
       if (!(e instanceof RtwhError) || e.code !== 'TOPIC_NOT_FOUND') throw e;
+      const kafka = bus.kind === 'kafka';
+      const created = await admin.createTopic({ name: topic, partitions, ...(kafka ? { config: { 'max.message.bytes': String(maxMessageBytes) } } : {}) });
+      if (created) log?.(`created topic ${topic} with ${partitions} partition${partitions === 1 ? '' : 's'}${kafka ? ` (max.message.bytes ${maxMessageBytes})` : ''}`);
+      n = (await admin.describeTopic(topic)).partitions.length;
     }
-    await admin.createTopic({ name: topic, partitions });
-    log?.(`created topic ${topic} with ${partitions} partition${partitions === 1 ? '' : 's'}`);
-    return (await admin.describeTopic(topic)).partitions.length;
+    const effective = (admin as { effectiveTopicConfig?: EffectiveConfig }).effectiveTopicConfig;
+    if (bus.kind !== 'kafka' || typeof effective !== 'function') return { partitions: n };
+    const limit = Number((await effective.call(admin, topic, ['max.message.bytes']))['max.message.bytes']);
+    if (!Number.isFinite(limit) || limit <= 0) return { partitions: n };
+    return { partitions: n, maxMessageBytes: limit };
   } finally {
     await admin.close();
   }
 }
 
+function varIntBytes(n: number): number {
+  let v = ((n << 1) ^ (n >> 31)) >>> 0;
+  let bytes = 1;
+  while (v > 0x7f) {
+    bytes++;
+    v >>>= 7;
+  }
+  return bytes;
+}
+
+function byteLength(x: string | Uint8Array): number {
+  return typeof x === 'string' ? Buffer.byteLength(x) : x.length;
+}
+
+/**
+ * The size of a Kafka record batch holding this record alone, uncompressed (61 bytes of batch header, the record's
+ * varint framing, key, value, no headers): what the broker compares with max.message.bytes. The producer puts a
+ * record over its batch size (1 MB) in a batch of its own, so this is the size the broker sees.
+ */
+export function soloBatchBytes(r: OutRecord): number {
+  const key = recordKey(r);
+  const k = key === null ? -1 : byteLength(key);
+  const v = byteLength(recordValue(r));
+  const body = 1 + 1 + 1 + varIntBytes(k) + Math.max(0, k) + varIntBytes(v) + v + 1;
+  return 61 + varIntBytes(body) + body;
+}
+
+/** "gmall.big (primary key id=2)" for a record: from Maxwell's key, or Debezium's key and source. */
+export function describeRecord(r: OutRecord): string {
+  const key = recordKey(r);
+  const keyText = key === null ? '' : key.toString();
+  try {
+    const k = keyText === '' ? {} : (JSON.parse(keyText) as Record<string, unknown>);
+    if (typeof k.database === 'string') {
+      const pk = Object.entries(k).filter(([n]) => n.startsWith('pk.')).map(([n, v]) => `${n.slice(3)}=${JSON.stringify(v)}`);
+      return `${k.database}${typeof k.table === 'string' ? `.${k.table}` : ''} (${pk.length > 0 ? `primary key ${pk.join(', ')}` : 'no primary key'})`;
+    }
+    const value = JSON.parse(recordValue(r).toString()) as Record<string, unknown>;
+    const v = (value.payload ?? value) as { source?: { db?: string; table?: string }; database?: string; table?: string; type?: string };
+    const db = v.source?.db ?? v.database;
+    const table = v.source?.table ?? v.table;
+    const payloadKey = (k.payload ?? k) as Record<string, unknown>;
+    const pk = Object.entries(payloadKey).map(([n, x]) => `${n}=${JSON.stringify(x)}`);
+    const what = v.source === undefined && v.type !== undefined && !('data' in v) ? ` (${v.type} DDL record)` : pk.length > 0 ? ` (primary key ${pk.join(', ')})` : ' (no primary key)';
+    if (db !== undefined) return `${db}${table ? `.${table}` : ''}${what}`;
+  } catch {
+    // not JSON: the key itself says most
+  }
+  return keyText === '' ? 'a record without key' : `key ${keyText.slice(0, 200)}`;
+}
+
+/** host:port list of a kafka:// URL, for the kafka-configs command in a hint. */
+function bootstrapServers(busUrl: string | undefined, bus: Bus): string {
+  const url = busUrl?.startsWith('kafka://') ? busUrl : bus.displayUrl;
+  return url.replace(/^kafka:\/\//, '').replace(/^[^@/]*@/, '').replace(/[/?].*$/, '');
+}
+
+const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4 } as const;
+
+/** The size of the record batch holding this record alone, compressed as the producer will: what the broker checks. */
+async function compressedBatchBytes(r: OutRecord, compression: keyof typeof CODECS): Promise<number> {
+  if (compression === 'none') return soloBatchBytes(r);
+  registerKafkaCodecs();
+  const batch = await encodeRecords([{ key: recordKey(r), value: recordValue(r), timestamp: r.timestamp }], CODECS[compression], r.timestamp, r.timestamp);
+  return batch.bytes.length;
+}
+
+function tooLarge(o: {
+  record: OutRecord;
+  size: number;
+  /** The topic's max.message.bytes as read at start; undefined when unknown. */
+  limit: number | undefined;
+  topic: string;
+  servers: string;
+  at: BinlogPosition;
+  /** cdc found it over the limit before sending it, or the broker refused it (a limit lowered since the start). */
+  refusedBy: 'cdc' | 'broker';
+  compression: string;
+}): RtwhError {
+  const mib = 1024 * 1024;
+  const raise = Math.max(CDC_DEFAULTS.maxMessageBytes, Math.ceil((o.size + 1) / mib) * mib);
+  const n = (x: number) => x.toLocaleString('en-US');
+  const what = describeRecord(o.record);
+  const limit = o.limit === undefined ? `the topic's max.message.bytes` : `${n(o.limit)} bytes (max.message.bytes)`;
+  const msg =
+    o.refusedBy === 'cdc'
+      ? `a record of ${what} is ${n(o.size)} bytes${o.compression !== 'none' ? ` ${o.compression}-compressed` : ''}, over the ${limit} topic ${o.topic} takes; cdc stopped before sending it`
+      : `Kafka refused a record of ${what} as too large (${n(o.size)} bytes${o.compression !== 'none' ? ' before compression' : ''}); topic ${o.topic} took ${limit} when cdc started`;
+  return rtwhError('MESSAGE_TOO_LARGE', `${msg}. Nothing was skipped: the stored position stays at ${formatPosition(o.at)}, before it`, {
+    hint:
+      `Raise the topic's limit, then start cdc again (it resumes at this record): ` +
+      `kafka-configs.sh --bootstrap-server ${o.servers} --alter --entity-type topics --entity-name ${o.topic} --add-config max.message.bytes=${raise}`,
+    details: { topic: o.topic, record: what, bytes: o.size, maxMessageBytes: o.limit ?? null, position: formatPosition(o.at) },
+  });
+}
+
+
 function startupStatus(o: CdcOptions, at: BinlogPosition, waitingFor: string): CdcStatus {
+  const d = CDC_DEFAULTS;
   return {
     state: 'waiting', waitingFor, clientId: o.clientId, topic: o.topic, rows: 0, recordsSent: 0, rowsPerSecond: 0, ddl: 0, bootstrapRows: 0,
-    reconnects: 0, read: at, committed: at, lagBytes: null, lagSeconds: null, queueRecords: 0, queueBytes: 0, startedAt: Date.now(),
+    reconnects: 0, read: at, committed: at, lagBytes: null, lagSeconds: null, queueRecords: 0, queueBytes: 0,
+    queueMaxRecords: o.queueRecords ?? d.queueRecords, queueMaxBytes: o.queueBytes ?? d.queueBytes,
+    inflightBatches: 0, inflightRecords: 0, inflightBytes: 0, inflightMaxBatches: 0, startedAt: Date.now(),
   };
 }
+
+/** The oldest batch in flight unacknowledged this long: status says cdc waits for the bus. */
+const BUS_SLOW_MS = 5000;
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
@@ -274,9 +412,12 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
     await schema.loadAll();
     // An absent bus at start is waited for like one that goes away later (with status "waiting").
     let partitions = 0;
+    let topicLimit: number | undefined;
     for (let attempt = 0; partitions === 0; attempt++) {
       try {
-        partitions = await topicPartitions(o.bus, o.topic, o.partitions, log);
+        const facts = await prepareTopic(o.bus, o.topic, o.partitions, o.maxMessageBytes ?? d.maxMessageBytes, log);
+        partitions = facts.partitions;
+        topicLimit = facts.maxMessageBytes;
       } catch (e) {
         if (!(e instanceof RtwhError) || (e.code !== 'BUS_UNAVAILABLE' && e.code !== 'BUS_ERROR')) throw e;
         if (attempt === 0) log(`waiting for the bus: ${e.message}`);
@@ -284,6 +425,12 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
         if (o.signal.aborted) return { rows: 0, records: 0, ddl: 0, bootstrapRows: 0, seconds: (performance.now() - t0) / 1000, from: start, to: start, topic: o.topic, format: o.format };
         await abortableSleep(Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)), o.signal);
       }
+    }
+    if (topicLimit !== undefined && topicLimit < (o.maxMessageBytes ?? d.maxMessageBytes)) {
+      log(`topic ${o.topic} takes records up to ${topicLimit.toLocaleString('en-US')} bytes (max.message.bytes); a larger one stops cdc, before it, until the limit is raised`);
+    }
+    if (topicLimit !== undefined && topicLimit < MAX_BATCH_BYTES + 1024) {
+      log(`warning: the producer writes batches of up to ${MAX_BATCH_BYTES.toLocaleString('en-US')} bytes; Kafka refuses those of topic ${o.topic} (max.message.bytes ${topicLimit}) even when each record fits`);
     }
     const eventTime = mockDateClock(o.mockDate);
     const encoder = createEncoder({ format: o.format, partitionBy: o.partitionBy, partitions, ...(o.debezium ? { debezium: o.debezium } : {}) });
@@ -298,7 +445,10 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
     }
     sink ??= new ThreadSink(o.bus, o.topic, o.producer);
     sinkToClose = sink;
-    const writer = new BusWriter({
+    const maxInflight = sink.maxInflight;
+    const servers = bootstrapServers(o.busUrl, o.bus);
+    const compression = o.producer?.compression ?? 'none';
+    const writer: BusWriter = new BusWriter({
       sink,
       queue,
       store,
@@ -308,6 +458,38 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
       positionIntervalMs: o.positionIntervalMs ?? d.positionIntervalMs,
       // Acknowledged records' bytes are written again (the encoder's arena; see maxwell-bytes.ts).
       onAcknowledged: (records) => encoder.acknowledged(records[records.length - 1]!),
+      // A record over the topic's limit is found here, before it is sent: the broker would refuse it, and (a quirk of
+      // idempotent producers) could still write the batches sent behind it.
+      ...(topicLimit !== undefined
+        ? {
+            checkBatch: (records: readonly OutRecord[]) => {
+              const limit = topicLimit!;
+              let over: OutRecord[] | undefined;
+              for (const r of records) {
+                // r.bytes counts UTF-16 units for text records: at most 3 bytes each.
+                if ((r.buf !== undefined ? r.bytes : r.bytes * 3) + 64 <= limit) continue;
+                if (soloBatchBytes(r) > limit) (over ??= []).push(r);
+              }
+              if (over === undefined) return undefined;
+              const found = over;
+              return (async () => {
+                for (const r of found) {
+                  const size = await compressedBatchBytes(r, compression);
+                  if (size > limit) {
+                    return tooLarge({ record: r, size, limit, topic: o.topic, servers, at: writer.committed, refusedBy: 'cdc', compression });
+                  }
+                }
+                return undefined;
+              })();
+            },
+          }
+        : {}),
+      explainFailure: (err, records) => {
+        if (err.code !== 'MESSAGE_TOO_LARGE' || records.length === 0) return err;
+        let biggest = records[0]!;
+        for (const r of records) if (r.bytes > biggest.bytes) biggest = r;
+        return tooLarge({ record: biggest, size: soloBatchBytes(biggest), limit: topicLimit, topic: o.topic, servers, at: writer.committed, refusedBy: 'broker', compression });
+      },
       log,
     });
 
@@ -385,7 +567,11 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
     let rate = 0;
     let stopping = false;
     const status = (): CdcStatus => {
-      const waitingFor = readerState.state === 'waiting' ? `MySQL: ${readerState.detail ?? ''}` : writer.waiting !== undefined ? `the bus: ${writer.waiting}` : undefined;
+      // A bus that does not answer at all (no error yet: requests time out after 30 s) also makes cdc wait.
+      const unanswered = writer.oldestInflightMs;
+      const busSlow = unanswered >= BUS_SLOW_MS ? `no acknowledgement for ${Math.floor(unanswered / 1000)} s` : undefined;
+      const waitingFor =
+        readerState.state === 'waiting' ? `MySQL: ${readerState.detail ?? ''}` : writer.waiting !== undefined ? `the bus: ${writer.waiting}` : busSlow !== undefined ? `the bus: ${busSlow}` : undefined;
       return {
         state: stopping ? 'stopping' : waitingFor ? 'waiting' : readerState.state === 'connecting' && connects <= 1 ? 'starting' : 'reading',
         ...(waitingFor ? { waitingFor } : {}),
@@ -403,6 +589,12 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
         lagSeconds,
         queueRecords: queue.depth,
         queueBytes: queue.bytes,
+        queueMaxRecords: queue.maxRecords,
+        queueMaxBytes: queue.maxBytes,
+        inflightBatches: writer.inflightBatches,
+        inflightRecords: writer.inflightRecords,
+        inflightBytes: writer.inflightBytes,
+        inflightMaxBatches: maxInflight,
         startedAt: Date.now() - (performance.now() - t0),
       };
     };

@@ -4,14 +4,18 @@
  * batch before it — moves the committed position to the last marker taken with it and stores it.
  *
  * Commit rule: a position is stored only when every record read before it has been acknowledged by the bus, and
- * only positions at transaction boundaries exist. So a restart after kill -9 re-sends at most what was in flight
- * (the unacknowledged batches), never skips a change.
+ * only positions at transaction boundaries exist. The store of a batch's position is awaited before the next batch
+ * is handed to the sink, so at any moment at most `sink.maxInflight` batches are on the bus without their position
+ * stored (in flight, or acknowledged with the store under way). A restart after kill -9 therefore re-sends at most
+ * those batches plus the first part of a transaction that began before them (positions exist only at transaction
+ * boundaries): per kill at most maxInflight × batchRecords + (records of the largest transaction − 1). Never skips.
  *
  * A bus that is down or refusing makes the writer retry the same batches, in order, with backoff (status
  * "waiting for the bus"); the queue fills and the reader stops reading. Errors no retry can fix (a record too large
- * for the broker, a bad topic name) stop cdc.
+ * for the topic, a bad topic name) stop cdc, with the position before the batch that failed: a record over the
+ * topic's limit is found before it is sent (checkBatch) and nothing behind it is sent either.
  */
-import { toRtwhError } from '../../errors';
+import { toRtwhError, type RtwhError } from '../../errors';
 import type { BinlogPosition, PositionStore } from './position';
 import type { Batch, CdcQueue, Marker, OutRecord } from './queue';
 import { SkippedBatch, type RecordSink } from './sink';
@@ -29,6 +33,13 @@ export interface WriterOptions {
   onState?: (state: 'writing' | 'waiting', detail?: string) => void;
   /** A batch was acknowledged, and every one before it (called in order). */
   onAcknowledged?: (records: readonly OutRecord[]) => void;
+  /**
+   * Looks at a batch before it is sent: an error (e.g. a record over the topic's max.message.bytes) stops cdc at that
+   * batch — it and everything behind it stay unsent, the position stays before it.
+   */
+  checkBatch?: (records: readonly OutRecord[]) => RtwhError | undefined | Promise<RtwhError | undefined>;
+  /** Turns a failure the bus gave for a batch into the error cdc stops with (e.g. names the record too large). */
+  explainFailure?: (err: RtwhError, records: readonly OutRecord[]) => RtwhError;
   log?: (msg: string) => void;
 }
 
@@ -37,6 +48,12 @@ const TRANSIENT = new Set(['BUS_UNAVAILABLE', 'BUS_ERROR']);
 interface InFlight {
   batch: Batch;
   done: Promise<unknown>;
+  /** Never sent: checkBatch refused it. */
+  refused?: RtwhError;
+  /** When it was (last) handed to the sink. */
+  since: number;
+  /** Its records' bytes. */
+  bytes: number;
 }
 
 type Outcome = 'ok' | 'stop';
@@ -61,6 +78,15 @@ export class BusWriter {
   batches = 0;
   /** Set while the bus refuses: the reason. */
   waiting: string | undefined;
+  /** Batches handed to the sink and not acknowledged yet, and their records and bytes (status, /metrics). */
+  inflightBatches = 0;
+  inflightRecords = 0;
+  inflightBytes = 0;
+  /** Most batches in flight at once so far. */
+  maxInflightSeen = 0;
+  private inflightList: InFlight[] = [];
+  /** A batch was refused by checkBatch: nothing more is taken from the queue. */
+  private blocked = false;
 
   constructor(private readonly o: WriterOptions) {
     this.committed = o.initial;
@@ -70,11 +96,19 @@ export class BusWriter {
   /** The loop; resolves after stop() once the queue is drained and the position stored. */
   async run(): Promise<void> {
     const q = this.o.queue;
-    const inflight: InFlight[] = [];
+    const inflight = this.inflightList;
     for (;;) {
-      while (inflight.length < this.o.sink.maxInflight && !q.empty) {
+      while (!this.blocked && inflight.length < this.o.sink.maxInflight && !q.empty) {
         const batch = q.take(this.o.batchRecords, this.o.batchBytes);
-        inflight.push({ batch, done: this.dispatch(batch) });
+        let refused = batch.records.length > 0 ? this.o.checkBatch?.(batch.records) : undefined;
+        if (refused instanceof Promise) refused = await refused;
+        let bytes = 0;
+        for (const r of batch.records) bytes += r.bytes;
+        const f: InFlight = { batch, done: Promise.resolve(), since: Date.now(), bytes, ...(refused ? { refused } : {}) };
+        f.done = this.dispatch(f);
+        inflight.push(f);
+        this.countInflight();
+        if (refused) this.blocked = true;
       }
       if (inflight.length === 0) {
         if (this.stopping) break;
@@ -84,13 +118,15 @@ export class BusWriter {
       const outcome = await this.settle(inflight);
       if (outcome === 'stop') break;
       const head = inflight.shift()!;
+      this.countInflight();
       if (head.batch.records.length > 0) this.o.onAcknowledged?.(head.batch.records);
       this.recordsSent += head.batch.records.length;
-      for (const r of head.batch.records) this.bytesSent += r.bytes;
+      this.bytesSent += head.bytes;
       if (head.batch.records.length > 0) this.batches++;
       for (const m of head.batch.markers) await this.commit(m);
-      // In the background: the next batches go out while the position is stored (a store takes milliseconds).
-      void this.maybeSave(false);
+      // The batches behind it stay in flight meanwhile; the next one is handed over once the position is stored, so
+      // no more than maxInflight batches are ever on the bus past the stored position (the kill -9 bound above).
+      await this.maybeSave(false);
     }
     // Whatever is still in flight when stopping on a dead bus is abandoned: it is read again after the restart.
     await this.maybeSave(true);
@@ -111,9 +147,37 @@ export class BusWriter {
     }
   }
 
-  private dispatch(batch: Batch): Promise<unknown> {
-    if (batch.records.length === 0) return Promise.resolve();
-    const p = this.o.sink.send(batch.records);
+  /** How long the oldest batch in flight has waited for its acknowledgement (0: none in flight). */
+  get oldestInflightMs(): number {
+    const head = this.inflightList[0];
+    return head === undefined || head.batch.records.length === 0 ? 0 : Date.now() - head.since;
+  }
+
+  private countInflight(): void {
+    let records = 0;
+    let bytes = 0;
+    let batches = 0;
+    for (const f of this.inflightList) {
+      if (f.batch.records.length === 0 || f.refused) continue;
+      batches++;
+      records += f.batch.records.length;
+      bytes += f.bytes;
+    }
+    this.inflightBatches = batches;
+    this.inflightRecords = records;
+    this.inflightBytes = bytes;
+    if (batches > this.maxInflightSeen) this.maxInflightSeen = batches;
+  }
+
+  private dispatch(f: InFlight): Promise<unknown> {
+    f.since = Date.now();
+    if (f.refused) {
+      const r = Promise.reject(f.refused);
+      r.catch(() => undefined);
+      return r;
+    }
+    if (f.batch.records.length === 0) return Promise.resolve();
+    const p = this.o.sink.send(f.batch.records);
     p.catch(() => undefined); // settled (and inspected) in order by settle()
     return p;
   }
@@ -140,7 +204,7 @@ export class BusWriter {
         failure = e;
       }
       const err = failure instanceof SkippedBatch ? undefined : toRtwhError(failure);
-      if (err && !TRANSIENT.has(err.code)) throw err;
+      if (err && !TRANSIENT.has(err.code)) throw head.refused || !this.o.explainFailure ? err : this.o.explainFailure(err, head.batch.records);
       if (this.stopping && this.abandon) {
         this.o.log?.(`stopping while the bus is unavailable (${err?.message ?? 'refused'}); ${countRecords(inflight)} records stay unsent and will be read again`);
         return 'stop';
@@ -158,7 +222,7 @@ export class BusWriter {
       await Promise.allSettled(inflight.map((f) => f.done));
       await Promise.race([sleep(Math.min(10_000, 250 * 2 ** Math.min(attempt, 6))), this.gaveUp]);
       await this.o.sink.reset();
-      for (const f of inflight) f.done = this.dispatch(f.batch);
+      for (const f of inflight) f.done = this.dispatch(f);
     }
   }
 
@@ -181,13 +245,13 @@ export class BusWriter {
     if (m.onCommitted) await m.onCommitted();
   }
 
-  /** A store on its way; a later one waits for it (forced) or is left to the next acknowledged batch. */
+  /** A store on its way; a later one waits for it. */
   private saving: Promise<void> | undefined;
   /** Counts markers that made the position dirty: a commit while a store is on its way keeps it dirty. */
   private dirtySeq = 0;
 
   private maybeSave(force: boolean): Promise<void> {
-    if (this.saving) return force ? this.saving.then(() => this.maybeSave(true)) : Promise.resolve();
+    if (this.saving) return this.saving.then(() => this.maybeSave(force));
     const p = this.saveNow(force);
     this.saving = p;
     const clear = () => {

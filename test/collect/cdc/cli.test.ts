@@ -9,7 +9,7 @@ describe('rtwh cdc flags', () => {
   test('--help describes formats, positions and bootstrap', async () => {
     const r = await cli(['cdc', '--help']);
     expect(r.code).toBe(0);
-    for (const s of ['--format', '--filter', '--partition-by', '--output-ddl', '--server-id', '--client-id', '--position-store', '--init-position', '--http', 'bootstrap']) {
+    for (const s of ['--format', '--filter', '--partition-by', '--output-ddl', '--server-id', '--client-id', '--position-store', '--init-position', '--http', '--max-message-bytes', '--status-every', 'bootstrap']) {
       expect(r.stdout).toContain(s);
     }
     const b = await cli(['cdc', 'bootstrap', '--help']);

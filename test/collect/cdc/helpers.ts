@@ -2,7 +2,8 @@
  * Shared pieces of the cdc tests: the real MariaDB and Kafka of scripts/stack.sh (unreachable = a failing test
  * that says how to start them), a cdc running in-process, and reading a topic back.
  */
-import { join } from 'node:path';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { openBus } from '../../../src/bus/index';
 import type { Bus, BusRecord } from '../../../src/bus/types';
 import { CDC_DEFAULTS, runCdc, type CdcOptions, type CdcResult } from '../../../src/collect/cdc/run';
@@ -182,4 +183,40 @@ export async function cdcCaughtUp(a: MysqlConn, cdc: RunningCdc, timeoutMs = 60_
     const s = cdc.last();
     return s !== undefined && !before(s.committed);
   }, timeoutMs);
+}
+
+const MAIN = resolve(import.meta.dir, '../../../cmd/main.ts');
+
+export interface SpawnedCli {
+  proc: Bun.Subprocess;
+  /** What it wrote to stdout and stderr so far (both go to one log file). */
+  output(): string;
+  log: string;
+}
+
+/** The real `rtwh` as a child process (bun cmd/main.ts), stdout and stderr into `log`, run in `cwd`. */
+export function spawnRtwh(args: string[], cwd: string, log = join(cwd, `rtwh-${Date.now().toString(36)}.log`), env: Record<string, string> = {}): SpawnedCli {
+  const fd = openSync(log, 'a');
+  try {
+    const proc = Bun.spawn([process.execPath, MAIN, ...args], { cwd, stdin: 'ignore', stdout: fd, stderr: fd, env: { ...process.env, NO_COLOR: '1', ...env } });
+    return { proc, log, output: () => readFileSync(log, 'utf8') };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** "mysql-bin.000012:3456" → comparable; a < b. */
+export function before(a: BinlogPosition, b: BinlogPosition): boolean {
+  return a.file < b.file || (a.file === b.file && a.pos < b.pos);
+}
+
+export async function masterStatus(a: MysqlConn): Promise<BinlogPosition> {
+  const rows = await a.query<{ File: string; Position: number }[]>('SHOW MASTER STATUS');
+  return { file: rows[0]!.File, pos: Number(rows[0]!.Position) };
+}
+
+/** The position a cdc stored in maxwell.positions (Maxwell's table), or undefined. */
+export async function storedPosition(a: MysqlConn, clientId: string, schemaDb = 'maxwell'): Promise<BinlogPosition | undefined> {
+  const rows = await a.query<{ binlog_file: string; binlog_position: number }[]>(`SELECT binlog_file, binlog_position FROM \`${schemaDb}\`.positions WHERE client_id = '${clientId}'`);
+  return rows[0] ? { file: rows[0].binlog_file, pos: Number(rows[0].binlog_position) } : undefined;
 }

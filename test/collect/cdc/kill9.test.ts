@@ -2,7 +2,11 @@
  * kill -9 of `rtwh cdc` (a child process, Kafka bus, positions in maxwell.positions) at random points while
  * transactions keep coming — versioned rows from this test and a `rtwh mock db` business day — then a last clean
  * run. Every change must be on the topic: the set of (table, primary key, version) written equals the set read;
- * duplicates are allowed (at-least-once), losses are not. RTWH_CDC_KILLS sets how many kills (default 8).
+ * duplicates are allowed (at-least-once), losses are not, and each restart may resend only what cdc's bound says:
+ * at most 3 batches (the Kafka sink's in flight) plus the first part of one transaction. The topic's end offsets
+ * after each kill tell which run wrote each record, so the resends are counted per kill. Small batches
+ * (--batch-records 100) make the bound tight enough to mean something under this load.
+ * RTWH_CDC_KILLS sets how many kills (default 8, what CI runs).
  */
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { closeSync, openSync, readFileSync } from 'node:fs';
@@ -11,6 +15,10 @@ import type { Bus } from '../../../src/bus/types';
 import type { MysqlConn } from '../../../src/store/mysql';
 import { tempDir } from '../../helpers/cli';
 import { admin, dropKafkaTopics, kafkaBus, kafkaTopic, readTopic, TEST_KAFKA, unique, urlFor, waitFor } from './helpers';
+
+/** The Kafka sink's batches in flight (sink.ts WorkerSink.maxInflight) and the batch size the test runs cdc with. */
+const IN_FLIGHT = 3;
+const BATCH = 100;
 
 const MAIN = resolve(import.meta.dir, '../../../cmd/main.ts');
 const KILLS = Number(process.env.RTWH_CDC_KILLS ?? 8);
@@ -102,8 +110,14 @@ describe('kill -9 under load', () => {
     const log = join(dir, 'cdc.log');
     const topic = kafkaTopic('cdc_k9');
     const clientId = CLIENT;
-    const cdcArgs = ['cdc', '--mysql', urlFor(DB), '--bus', TEST_KAFKA, '--topic', topic, '--partitions', '3', '--client-id', clientId,
+    const cdcArgs = ['cdc', '--mysql', urlFor(DB), '--bus', TEST_KAFKA, '--topic', topic, '--partitions', '3', '--client-id', clientId, '--batch-records', String(BATCH),
       '--filter', `exclude: *.*, include: ${DB}.*, include: ${MOCK}.*`, '--server-id', String(20_000 + Math.floor(Math.random() * 10_000))];
+    // Made here (not by cdc) so that its end offsets can be read after the first kill, however early it comes.
+    const ad = await kafka.admin();
+    await ad.createTopic({ name: topic, partitions: 3 });
+    const endOffsets = async () => new Map((await ad.describeTopic(topic)).partitions.map((p) => [p.partition, p.endOffset]));
+    /** After kill k: the end offset of each partition (records below it were written by runs 0..k). */
+    const ends: Map<number, number>[] = [];
 
     // The mock business: schema and base data first (before cdc's first start, not compared), then a day under load.
     const init = spawnCli(['mock', 'db', '--mysql', urlFor(MOCK), '--init', '--date', '2025-01-13', '--seed', '3', '--fast', '--init-users', '200'], dir, join(dir, 'mock-init.log'));
@@ -121,12 +135,14 @@ describe('kill -9 under load', () => {
         await Bun.sleep(200 + Math.floor(Math.random() * 1300));
         cdc.kill(9);
         await cdc.exited;
+        ends.push(await endOffsets());
         cdc = spawnCli(cdcArgs, dir, log);
       }
       await Bun.sleep(500);
     } finally {
       await writer.stop();
       await conn.close();
+      await ad.close();
     }
     expect(await mock.exited).toBe(0);
     const mockRows = /wrote ([\d,]+) rows/.exec(readFileSync(join(dir, 'mock-day.log'), 'utf8'))?.[1];
@@ -162,8 +178,40 @@ describe('kill -9 under load', () => {
     expect(missing.slice(0, 20)).toEqual([]);
     expect(phantom.slice(0, 20)).toEqual([]);
     expect(writer.txns()).toBeGreaterThan(50);
-    // Duplicates are the at-least-once price of the kills: at most the batch in flight each time.
-    expect(versioned - got.size).toBeLessThanOrEqual(KILLS * 5000);
+
+    // Per kill: the changes the restarted run sent that an earlier run had written already. Each record's run is
+    // found from the end offsets after each kill; a change is its value (xid and xoffset make each one unique).
+    const runOf = (partition: number, offset: number) => {
+      const k = ends.findIndex((e) => offset < (e.get(partition) ?? 0));
+      return k < 0 ? KILLS : k;
+    };
+    const seen = new Set<string>();
+    const resent = Array.from({ length: KILLS + 1 }, () => new Set<string>());
+    const byRun = [...records].sort((x, y) => runOf(x.partition, x.offset) - runOf(y.partition, y.offset));
+    let run = 0;
+    let pending: string[] = [];
+    for (const r of byRun) {
+      const k = runOf(r.partition, r.offset);
+      if (k !== run) {
+        for (const v of pending) seen.add(v);
+        pending = [];
+        run = k;
+      }
+      const v = r.value!.toString();
+      if (seen.has(v)) resent[k]!.add(v);
+      pending.push(v);
+    }
+    // Rows per transaction, each change counted once.
+    const xids = new Map<string, number>();
+    for (const v of new Set(records.map((r) => r.value!.toString()))) {
+      const xid = /"xid":(\d+)/.exec(v)?.[1];
+      if (xid !== undefined) xids.set(xid, (xids.get(xid) ?? 0) + 1);
+    }
+    const largestTxn = Math.max(...xids.values());
+    const bound = IN_FLIGHT * BATCH + largestTxn - 1;
+    const perKill = resent.slice(1).map((x) => x.size);
+    console.log(`kill -9 resends per restart: ${perKill.join(' ')} (bound ${bound} = ${IN_FLIGHT} × ${BATCH} + largest transaction ${largestTxn} − 1)`);
+    for (const [k, n] of perKill.entries()) expect(n, `restart after kill ${k + 1} resent ${n} changes`).toBeLessThanOrEqual(bound);
 
     // The mock business: the last record of every row is the row MariaDB holds (records of one table are in order
     // on their partition).
