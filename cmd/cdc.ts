@@ -85,9 +85,9 @@ db stamps business times) keep their ts.
 
 The position is stored after the bus acknowledged everything up to a transaction boundary, in Maxwell's
 positions table (or --position-store local), before the next batch is sent. After kill -9 a restart never skips
-a change and resends at most the batches that were on the bus without their position stored: 3 on Kafka (1 on
-sqlite) of at most ${CDC_DEFAULTS.batchRecords.toLocaleString('en-US')} records / ${CDC_DEFAULTS.batchBytes / 1024 / 1024} MB, plus the first part of a transaction that began before
-them (a position exists only between transactions). Without a stored position cdc starts at the end of the binlog.
+a change and resends at most the batches that were on the bus without their position stored: 3, of at most
+${CDC_DEFAULTS.batchRecords.toLocaleString('en-US')} records / ${CDC_DEFAULTS.batchBytes / 1024 / 1024} MB each, plus the first part of a transaction that began before them (a position
+exists only between transactions). Without a stored position cdc starts at the end of the binlog.
 A full queue pauses reading (a slow or absent bus makes cdc wait); a lost MySQL connection is retried with
 backoff. A record larger than the topic's max.message.bytes (read at start) stops cdc before it, naming the row
 and the kafka-configs command that raises the limit. Ctrl-C or SIGTERM: stop reading, send what is queued, store
@@ -156,8 +156,9 @@ the position, exit 0.`,
               if (lastState !== undefined || s.state === 'waiting') ctx.err(`cdc: ${s.state}${s.waitingFor ? ` for ${s.waitingFor}` : ''}`);
               lastState = s.state;
             }
-            // Without a terminal: one line every --status-every seconds (a log, not an animation).
-            if (!spinner && Date.now() - lastLine >= statusEveryMs) {
+            // Without a terminal: one line every --status-every seconds (a log, not an animation). Statuses come
+            // every second, give or take a timer's jitter: a line 999 ms after the last one is not skipped for it.
+            if (!spinner && Date.now() - lastLine >= statusEveryMs - 250) {
               lastLine = Date.now();
               ctx.err(`cdc: ${formatCount(s.rows)} rows (${formatCount(s.rowsPerSecond)} rows/s) · ${statusDetail(s)}`);
             }

@@ -36,7 +36,7 @@ export interface CdcStatus {
   inflightBatches: number;
   inflightRecords: number;
   inflightBytes: number;
-  /** At most this many batches are in flight (3 on Kafka, 1 on sqlite). */
+  /** At most this many batches are in flight (3 with the producer thread; 1 on sqlite produced in cdc's own thread). */
   inflightMaxBatches: number;
   startedAt: number;
 }
