@@ -82,8 +82,6 @@ export class BusWriter {
   inflightBatches = 0;
   inflightRecords = 0;
   inflightBytes = 0;
-  /** Most batches in flight at once so far. */
-  maxInflightSeen = 0;
   private inflightList: InFlight[] = [];
   /** A batch was refused by checkBatch: nothing more is taken from the queue. */
   private blocked = false;
@@ -166,7 +164,6 @@ export class BusWriter {
     this.inflightBatches = batches;
     this.inflightRecords = records;
     this.inflightBytes = bytes;
-    if (batches > this.maxInflightSeen) this.maxInflightSeen = batches;
   }
 
   private dispatch(f: InFlight): Promise<unknown> {
