@@ -290,7 +290,7 @@ function registerDim(run: Command, ctx: Ctx): void {
     .option('--dlq <topic>', 'dead-letter topic (default <topic>_dlq)')
     .addOption(new Option('--from <where>', 'where to start a partition the dim store has no offset for').choices(['earliest', 'latest']).default('earliest'))
     .option('--until-idle', 'stop once the input is drained: commit and exit 0 (tests, batch runs, the demo)')
-    .option('--drop-on-delete', 'drop the dim table when its table_process row is deleted (default: keep it)')
+    .option('--drop-on-delete', 'drop the dim table when its table_process row is deleted, live or while the job was down (only tables this --group created; default: keep it)')
     .option('--cache <url>', 'redis://host:port: delete <sink_table>:<id> keys of updated and deleted rows (the seed\'s Redis cache)')
     .option('--bootstrap <cdc-client-id>', 'when a rule is added or gains columns, ask that running `rtwh cdc` for a snapshot of the source table (Maxwell bootstrap)')
     .option('--schema-database <name>', "with --bootstrap: Maxwell's schema_database of that cdc", 'maxwell')
@@ -306,8 +306,10 @@ Examples:
 
 Config: --config-file, else the table_process table of the --mysql server (followed live through its binlog:
 insert a row and routing starts with the next batch, add columns and the dim table gains them, delete it and
-routing stops), else the standard gmall rows. Names from the config must match ^[A-Za-z_][A-Za-z0-9_]{0,63}$;
-a bad row is reported and skipped. sink_extend (Phoenix's SALT_BUCKETS …) is recorded, never executed.
+routing stops), else the standard gmall rows. Names from the config must match ^[A-Za-z_][A-Za-z0-9_]{0,63}$
+(sink_table not starting with _rtwh_ or sqlite_), sink_columns at most 2,000 characters; a bad row, or one the
+dim store refuses (a table keyed by another column), is reported and skipped while the other rules go on.
+sink_extend (Phoenix's SALT_BUCKETS …) is recorded, never executed.
 
 Delivery: the dim rows and the input offsets are written in one store transaction, and reading resumes from
 the stored offsets, so kill -9 at any moment neither loses nor repeats a change. Records that are not valid
