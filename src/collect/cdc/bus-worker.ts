@@ -19,8 +19,11 @@ import { failStop } from './sink';
 
 export type ToWorker =
   | { type: 'open'; url: string; cwd: string; clientId?: string; producer?: ProducerOptions; topic: string }
-  /** Records as UTF-8 in one buffer; offsets per record: key start, key end (-1 = null key), value end. */
-  | { type: 'send'; id: number; bytes: Uint8Array; offsets: Int32Array; partitions: Int32Array; timestamps: Float64Array }
+  /**
+   * Records as UTF-8 in one buffer; offsets per record: key start, key end (-1 = null key), value end. No
+   * timestamps: the worker stamps the batch with the time it hands it to the producer.
+   */
+  | { type: 'send'; id: number; bytes: Uint8Array; offsets: Int32Array; partitions: Int32Array }
   | { type: 'reset' }
   | { type: 'close' };
 
@@ -72,6 +75,8 @@ async function handle(m: ToWorker): Promise<void> {
       const n = m.partitions.length;
       const messages: ProduceMessage[] = new Array(n);
       const buf = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
+      // CreateTime = now, as Maxwell's producer: the binlog (business) time stays in the value's ts.
+      const timestamp = Date.now();
       for (let i = 0; i < n; i++) {
         const start = m.offsets[i * 3]!;
         const keyEnd = m.offsets[i * 3 + 1]!;
@@ -80,7 +85,7 @@ async function handle(m: ToWorker): Promise<void> {
           key: keyEnd < 0 ? null : buf.subarray(start, keyEnd),
           value: buf.subarray(valueStart, m.offsets[i * 3 + 2]!),
           partition: m.partitions[i]!,
-          timestamp: m.timestamps[i]!,
+          timestamp,
         };
       }
       try {

@@ -3,6 +3,9 @@
  *
  * Maxwell rows are encoded in two halves around the transaction fields (xid, xoffset | commit), which are known
  * only when the transaction's commit is read; Debezium rows carry no transaction fields and are complete at once.
+ *
+ * Records carry no timestamp: the sink stamps each batch with the wall-clock time it hands it to the bus
+ * (Maxwell's CreateTime). The binlog time (`ts`, under --mock-date the business day) stays in the value.
  */
 import type { ChangeEvent } from '../../formats/change';
 import { debeziumJson, debeziumKey, type DebeziumEncodeOptions } from '../../formats/debezium';
@@ -25,7 +28,6 @@ export type PendingRecord = PendingText | PendingEvent;
 
 interface PendingBase {
   partition: number;
-  timestamp: number;
   /** Size estimate for the transaction buffer's memory bound. */
   bytes: number;
 }
@@ -44,7 +46,7 @@ export interface PendingEvent extends PendingBase {
 /** The text form of a pending record (for a spill file). */
 export function pendingText(p: PendingRecord): PendingText {
   if (p.ev === undefined) return p;
-  return { key: maxwellKey(p.ev), head: maxwellJsonHead(p.ev), tail: maxwellJsonBody(p.ev), partition: p.partition, timestamp: p.timestamp, bytes: p.bytes };
+  return { key: maxwellKey(p.ev), head: maxwellJsonHead(p.ev), tail: maxwellJsonBody(p.ev), partition: p.partition, bytes: p.bytes };
 }
 
 /**
@@ -94,29 +96,29 @@ export function createEncoder(opts: EncoderOptions): CdcEncoder {
     return {
       format: 'maxwell',
       pending(ev) {
-        return { ev, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, bytes: rowBytes(ev.data) + (ev.old ? rowBytes(ev.old) : 0) };
+        return { ev, partition: maxwellPartition(ev, n, by), bytes: rowBytes(ev.data) + (ev.old ? rowBytes(ev.old) : 0) };
       },
       finish(p, xid, xoffset, last) {
         if (p.ev === undefined) {
           // Read back from a spill file.
           const value = p.head + maxwellTxnFields(xid, xoffset, last) + p.tail;
-          return { key: p.key, value, partition: p.partition, timestamp: p.timestamp, bytes: p.bytes };
+          return { key: p.key, value, partition: p.partition, bytes: p.bytes };
         }
         const o = writeMaxwellRecord(out, p.ev, true, xid, xoffset, last);
-        return { buf: out.buf, start: o.start, keyEnd: o.keyEnd, end: o.end, partition: p.partition, timestamp: p.timestamp, bytes: o.end - o.start };
+        return { buf: out.buf, start: o.start, keyEnd: o.keyEnd, end: o.end, partition: p.partition, bytes: o.end - o.start };
       },
       acknowledged(last) {
         if (last.buf !== undefined) out.recycle(last.buf);
       },
       single(ev) {
         const o = writeMaxwellRecord(out, ev, false);
-        return { buf: out.buf, start: o.start, keyEnd: o.keyEnd, end: o.end, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, bytes: o.end - o.start };
+        return { buf: out.buf, start: o.start, keyEnd: o.keyEnd, end: o.end, partition: maxwellPartition(ev, n, by), bytes: o.end - o.start };
       },
       ddl(d) {
         const value = maxwellDdlJson(d);
         // Maxwell hashes the database (or table) of a DDL for its partition like a row's.
         const s = by === 'database' ? d.database : (d.table ?? d.database);
-        return { key: crypto.randomUUID(), value, partition: Math.abs(javaStringHashCode(s) % n), timestamp: d.ts, bytes: value.length + 36 };
+        return { key: crypto.randomUUID(), value, partition: Math.abs(javaStringHashCode(s) % n), bytes: value.length + 36 };
       },
     };
   }
@@ -127,23 +129,23 @@ export function createEncoder(opts: EncoderOptions): CdcEncoder {
       const value = debeziumJson(ev, dbz);
       if (value === null) return null;
       const key = debeziumKey(ev);
-      return { key, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, head: value, tail: '', bytes: (key?.length ?? 0) + value.length };
+      return { key, partition: maxwellPartition(ev, n, by), head: value, tail: '', bytes: (key?.length ?? 0) + value.length };
     },
     finish(p) {
       const t = pendingText(p);
-      return { key: t.key, value: t.head, partition: p.partition, timestamp: p.timestamp, bytes: p.bytes };
+      return { key: t.key, value: t.head, partition: p.partition, bytes: p.bytes };
     },
     single(ev) {
       const value = debeziumJson(ev, dbz);
       if (value === null) return null;
       const key = debeziumKey(ev);
-      return { key, value, partition: maxwellPartition(ev, n, by), timestamp: ev.ts, bytes: (key?.length ?? 0) + value.length };
+      return { key, value, partition: maxwellPartition(ev, n, by), bytes: (key?.length ?? 0) + value.length };
     },
     acknowledged() {},
     ddl(d) {
       // Not called for Debezium (schema changes are not part of Flink CDC's row stream); kept total for the type.
       const value = maxwellDdlJson(d);
-      return { key: null, value, partition: 0, timestamp: d.ts, bytes: value.length };
+      return { key: null, value, partition: 0, bytes: value.length };
     },
   };
 }

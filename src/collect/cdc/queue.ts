@@ -14,8 +14,6 @@ export type OutRecord = TextRecord | RecordBytes;
 
 interface RecordBase {
   partition: number;
-  /** Record timestamp, ms. */
-  timestamp: number;
   /** Approximate size for the byte bound (value + key length). */
   bytes: number;
 }

@@ -305,7 +305,8 @@ const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snapp
 async function compressedBatchBytes(r: OutRecord, compression: keyof typeof CODECS): Promise<number> {
   if (compression === 'none') return soloBatchBytes(r);
   registerKafkaCodecs();
-  const batch = await encodeRecords([{ key: recordKey(r), value: recordValue(r), timestamp: r.timestamp }], CODECS[compression], r.timestamp, r.timestamp);
+  const now = Date.now();
+  const batch = await encodeRecords([{ key: recordKey(r), value: recordValue(r), timestamp: now }], CODECS[compression], now, now);
   return batch.bytes.length;
 }
 

@@ -56,7 +56,10 @@ export class ThreadSink implements RecordSink {
   }
 
   async send(records: readonly OutRecord[]): Promise<void> {
-    const messages: ProduceMessage[] = records.map((r) => ({ key: recordKey(r), value: recordValue(r), partition: r.partition, timestamp: r.timestamp }));
+    // Stamped with the time they are handed to the bus (CreateTime, as Maxwell's producer): never the binlog time,
+    // which under --mock-date or `rtwh mock db` is a business day older than the topic's retention.
+    const timestamp = Date.now();
+    const messages: ProduceMessage[] = records.map((r) => ({ key: recordKey(r), value: recordValue(r), partition: r.partition, timestamp }));
     if (!this.producer) {
       this.producer = await this.bus.producer(this.options);
       failStop(this.producer);
@@ -144,7 +147,6 @@ export class WorkerSink implements RecordSink {
     // Per record: key start, key end (-1: no key), value end; the value starts where the key ends.
     const offsets = new Int32Array(n * 3);
     const partitions = new Int32Array(n);
-    const timestamps = new Float64Array(n);
     let at = 0;
     // Byte records that lie back to back in one arena chunk are copied as one run.
     let runBuf: Buffer | undefined;
@@ -182,12 +184,11 @@ export class WorkerSink implements RecordSink {
         offsets[i * 3 + 2] = at;
       }
       partitions[i] = r.partition;
-      timestamps[i] = r.timestamp;
     }
     flush();
     const { id, answer } = this.calls.open();
-    const msg: ToWorker = { type: 'send', id, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, at), offsets, partitions, timestamps };
-    this.worker.postMessage(msg, [bytes.buffer, offsets.buffer, partitions.buffer, timestamps.buffer]);
+    const msg: ToWorker = { type: 'send', id, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, at), offsets, partitions };
+    this.worker.postMessage(msg, [bytes.buffer, offsets.buffer, partitions.buffer]);
     return answer;
   }
 

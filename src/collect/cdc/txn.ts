@@ -37,7 +37,7 @@ export class TxnBuffer {
     }
     // Bytes (Maxwell rows) are UTF-8 text: spilled as strings, read back as strings.
     const t = pendingText(p);
-    writeSync(this.spill.fd, `${JSON.stringify([t.key, t.partition, t.timestamp, t.head, t.tail, t.bytes])}\n`);
+    writeSync(this.spill.fd, `${JSON.stringify([t.key, t.partition, t.head, t.tail, t.bytes])}\n`);
     this.spill.count++;
   }
 
@@ -86,8 +86,8 @@ function* readSpill(fd: number): Generator<PendingText> {
     for (let nl = buf.indexOf(10, start); nl >= 0; nl = buf.indexOf(10, start)) {
       const line = buf.toString('utf8', start, nl);
       start = nl + 1;
-      const [key, partition, timestamp, head, tail, bytes] = JSON.parse(line) as [string | null, number, number, string, string, number];
-      yield { key, partition, timestamp, head, tail, bytes };
+      const [key, partition, head, tail, bytes] = JSON.parse(line) as [string | null, number, string, string, number];
+      yield { key, partition, head, tail, bytes };
     }
     carry = Buffer.from(buf.subarray(start));
   }

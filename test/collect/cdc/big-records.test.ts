@@ -187,14 +187,14 @@ describe('a topic limited to 1 MB', () => {
 
 describe('naming a record', () => {
   test('Maxwell key, Debezium key + source, sizes as Kafka counts them', () => {
-    const maxwell = { key: '{"database":"gmall","table":"order_info","pk.id":7}', value: '{"database":"gmall","table":"order_info","type":"insert","data":{}}', partition: 0, timestamp: 0, bytes: 0 };
+    const maxwell = { key: '{"database":"gmall","table":"order_info","pk.id":7}', value: '{"database":"gmall","table":"order_info","type":"insert","data":{}}', partition: 0, bytes: 0 };
     expect(describeRecord(maxwell)).toBe('gmall.order_info (primary key id=7)');
-    const dbz = { key: '{"id":7,"sku":"a"}', value: '{"before":null,"after":{},"source":{"db":"gmall","table":"order_detail"},"op":"c"}', partition: 0, timestamp: 0, bytes: 0 };
+    const dbz = { key: '{"id":7,"sku":"a"}', value: '{"before":null,"after":{},"source":{"db":"gmall","table":"order_detail"},"op":"c"}', partition: 0, bytes: 0 };
     expect(describeRecord(dbz)).toBe('gmall.order_detail (primary key id=7, sku="a")');
-    const noPk = { key: '{"database":"gmall","table":"t","_uuid":"x"}', value: '{}', partition: 0, timestamp: 0, bytes: 0 };
+    const noPk = { key: '{"database":"gmall","table":"t","_uuid":"x"}', value: '{}', partition: 0, bytes: 0 };
     expect(describeRecord(noPk)).toBe('gmall.t (no primary key)');
     // 61 header + length varint + attributes, timestamp delta, offset delta, key (varint + 3), value (varint 2 + 200), headers
-    expect(soloBatchBytes({ key: 'abc', value: 'v'.repeat(200), partition: 0, timestamp: 0, bytes: 203 })).toBe(61 + 2 + 1 + 1 + 1 + 1 + 3 + 2 + 200 + 1);
-    expect(soloBatchBytes({ key: null, value: 'é', partition: 0, timestamp: 0, bytes: 1 })).toBe(61 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 1);
+    expect(soloBatchBytes({ key: 'abc', value: 'v'.repeat(200), partition: 0, bytes: 203 })).toBe(61 + 2 + 1 + 1 + 1 + 1 + 3 + 2 + 200 + 1);
+    expect(soloBatchBytes({ key: null, value: 'é', partition: 0, bytes: 1 })).toBe(61 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 1);
   });
 });

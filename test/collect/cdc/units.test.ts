@@ -144,7 +144,7 @@ describe('Java number text (what Maxwell and Debezium print)', () => {
 });
 
 describe('the queue', () => {
-  const rec = (n: number, bytes = 10): OutRecord => ({ key: null, value: String(n), partition: 0, timestamp: 0, bytes });
+  const rec = (n: number, bytes = 10): OutRecord => ({ key: null, value: String(n), partition: 0, bytes });
 
   test('bounded by bytes and records; drained below half wakes the reader; markers come with the records before them', () => {
     const q = new CdcQueue(100, 1000);
@@ -187,11 +187,12 @@ describe('the queue', () => {
 describe('the transaction buffer', () => {
   test('spills past its memory to a file and gives the rows back in order', () => {
     const t = new TxnBuffer(1000);
-    for (let i = 0; i < 500; i++) t.add({ key: `k${i}`, partition: i % 3, timestamp: i, head: `{"n":${i}`, tail: `,"s":"数据${i}"}`, bytes: 100 });
+    for (let i = 0; i < 500; i++) t.add({ key: `k${i}`, partition: i % 3, head: `{"n":${i}`, tail: `,"s":"数据${i}"}`, bytes: 100 });
     expect(t.spilled).toBe(true);
     expect(t.count).toBe(500);
     const out = [...t.drain()];
-    expect(out.map((p) => p.timestamp)).toEqual(Array.from({ length: 500 }, (_, i) => i));
+    expect(out.map((p) => pendingText(p).head)).toEqual(Array.from({ length: 500 }, (_, i) => `{"n":${i}`));
+    expect(out.map((p) => p.partition)).toEqual(Array.from({ length: 500 }, (_, i) => i % 3));
     expect(pendingText(out[499]!).tail).toBe(',"s":"数据499"}');
     expect(t.count).toBe(0);
     expect(t.spilled).toBe(false);
@@ -257,7 +258,7 @@ describe('the writer', () => {
   });
 
   function rec(n: number): OutRecord {
-    return { key: null, value: String(n), partition: 0, timestamp: 0, bytes: 1 };
+    return { key: null, value: String(n), partition: 0, bytes: 1 };
   }
   async function waitForWriter(f: () => boolean): Promise<void> {
     for (let i = 0; i < 2000 && !f(); i++) await Bun.sleep(5);
