@@ -43,7 +43,8 @@ Time: a business date is a Beijing-time (UTC+08:00) day; every create/operate ti
 
 Into MySQL the run continues from what the database holds (last ids, users). With --to the state is kept
 in <state_dir>/mock-db/ per bus and topic; --init starts both from the base data again (on a topic it
-publishes the base data again and leaves the records already there alone).
+publishes the base data again and leaves the records already there alone). Each record's ts is its mock time;
+the record timestamp is when it was produced (as Maxwell's), so the topic's retention counts from the run.
 
 Exact mode (default) writes one DB transaction per business transaction, stamped with its mock time
 (SET TIMESTAMP), so a binlog reader sees the day as it happened. --fast groups them for bulk loads.`;

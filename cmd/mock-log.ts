@@ -20,7 +20,7 @@ export function registerMockLog(mock: Command, ctx: Ctx): void {
     .description('Write one day of app logs (start, page, displays, actions, err) to rolling files, onto a topic, or to stdout')
     .option('--date <YYYY-MM-DD>', 'business date, a Beijing-time (UTC+08:00) day (default: mock.date of the config)')
     .option('--out <dir>', 'write DIR/app.<date>.log, rolling to .1, .2 … at --max-file-size')
-    .option('--to <topic>', 'produce each line to TOPIC on the bus (key mid, timestamp ts), e.g. ods_log')
+    .option('--to <topic>', 'produce each line to TOPIC on the bus (key mid; record timestamp = when produced, the line keeps its ts), e.g. ods_log')
     .option('--seed <n>', 'random seed 0..4294967295: the same seed and options give byte-identical output (default: random, printed)')
     .option('--format <2022|2023>', 'record shape: 2022 (area codes, source_type) or 2023 (sid, province ids, pos_seq, refer_id)', d.format)
     .option('--startup-count <n>', 'sessions (app starts) in the day (mock.startup.count)', String(d.startupCount))

@@ -2,7 +2,9 @@
  * `mock db --to TOPIC`: the generated transactions as Maxwell records on the bus, instead of MySQL — what
  * Maxwell would publish from the binlog of the same writes (same rows, `ts` = the mock time, one xid per
  * business transaction, key in Maxwell's hash form, partition by table as producer_partition_by=table).
- * The record timestamp is the event time too, so seeking the topic by time finds the business moment.
+ * The record timestamp is the time the record is handed to the bus (CreateTime = now, as Maxwell's producer), one
+ * per batch; the business time is the value's `ts`. A mock day stamped with its own (past) time would be older than
+ * the topic's retention when written, and the broker would delete it within minutes.
  */
 import type { Bus, ProduceMessage, ProducerOptions } from '../../bus/types';
 import { txnEvents, type ChangeTxn } from '../../formats/change';
@@ -55,6 +57,8 @@ export async function produceMaxwell(bus: Bus, txns: Iterable<ChangeTxn>, opts: 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
     const n = batch.length;
+    const now = Date.now();
+    for (const m of batch) m.timestamp = now;
     await producer.send(opts.topic, batch);
     batch = [];
     total += n;
@@ -67,7 +71,6 @@ export async function produceMaxwell(bus: Bus, txns: Iterable<ChangeTxn>, opts: 
           key: maxwellKey(ev, encodeOpts),
           value: maxwellJson(ev),
           partition: maxwellPartition(ev, partitions, by),
-          timestamp: ev.ts,
         });
       }
       if (batch.length >= SEND_BATCH) await flush();

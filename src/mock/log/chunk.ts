@@ -3,8 +3,8 @@
  * this buffer from pre-encoded fragments and digit tables: building JS strings and encoding them afterwards
  * measured ~2.5x slower (rope flattening + UTF-8 encoding cost more than generating the data).
  *
- * Each line ends with "\n". With `meta`, the chunk also records where each line ends, its ts and its mid,
- * which is what a bus producer needs (value, timestamp, key).
+ * Each line ends with "\n". With `meta`, the chunk also records where each line ends and its mid, which is what
+ * a bus producer needs (value, key; the record timestamp is the produce time, not the line's ts).
  */
 
 const utf8 = new TextEncoder();
@@ -46,7 +46,6 @@ export class LogChunk {
   private readonly tsHiBytes = new Uint8Array(5);
   /** Byte offset just past each line's "\n" (meta only). */
   readonly ends: number[] = [];
-  readonly ts: number[] = [];
   readonly mids: string[] = [];
 
   constructor(
@@ -61,7 +60,6 @@ export class LogChunk {
     this.lines = 0;
     if (this.meta) {
       this.ends.length = 0;
-      this.ts.length = 0;
       this.mids.length = 0;
     }
   }
@@ -75,12 +73,11 @@ export class LogChunk {
   }
 
   /** Closes the current line. */
-  endLine(ts: number, mid: string): void {
+  endLine(mid: string): void {
     this.buf[this.pos++] = 10;
     this.lines++;
     if (this.meta) {
       this.ends.push(this.pos);
-      this.ts.push(ts);
       this.mids.push(mid);
     }
   }

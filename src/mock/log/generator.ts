@@ -497,7 +497,7 @@ export class AppLogGenerator {
       out.f(F.startClose);
       out.uint(t);
       out.byte(CLOSE);
-      out.endLine(t, out.meta ? (s.mid ??= `mid_${s.midNo}`) : '');
+      out.endLine(out.meta ? (s.mid ??= `mid_${s.midNo}`) : '');
       s.k = 1;
       s.nextTs = t + loading;
       return;
@@ -570,7 +570,7 @@ export class AppLogGenerator {
     out.f(F.pageClose);
     out.uint(t);
     out.byte(CLOSE);
-    out.endLine(t, out.meta ? (s.mid ??= `mid_${s.midNo}`) : '');
+    out.endLine(out.meta ? (s.mid ??= `mid_${s.midNo}`) : '');
 
     if (page.id === 'login') s.loggedIn = true;
     s.k++;

@@ -12,7 +12,10 @@ import { RollingFileWriter } from './rolling-file';
 
 export type MockLogTarget =
   | { kind: 'files'; dir: string; maxFileSize: number }
-  /** value = the JSON line, key = mid (a device's lines stay in order in one partition), timestamp = ts. */
+  /**
+   * value = the JSON line, key = mid (a device's lines stay in order in one partition), timestamp = the time the
+   * batch is produced (CreateTime = now, as Flume's Kafka sink); the log's business time is its `ts`.
+   */
   | { kind: 'topic'; producer: Producer; topic: string; batchLines?: number }
   | { kind: 'stream'; write: (bytes: Uint8Array) => void | Promise<void> };
 
@@ -76,11 +79,13 @@ export async function runMockLog(
       if (n === 0) break;
       const messages: ProduceMessage[] = new Array(n);
       const buf = chunk.buf;
+      // Produce time, not the line's ts: a mock day's past timestamps would fall to the topic's retention at once.
+      const timestamp = Date.now();
       let start = 0;
       for (let i = 0; i < n; i++) {
         const end = chunk.ends[i]! - 1;
         // A view, not a copy: the chunk is refilled only after send() has resolved.
-        messages[i] = { key: chunk.mids[i]!, value: Buffer.from(buf.buffer, buf.byteOffset + start, end - start), timestamp: chunk.ts[i]! };
+        messages[i] = { key: chunk.mids[i]!, value: Buffer.from(buf.buffer, buf.byteOffset + start, end - start), timestamp };
         start = end + 1;
       }
       await target.producer.send(target.topic, messages);
