@@ -179,6 +179,32 @@ describe('kafka producer: several requests in flight', () => {
   );
 
   test(
+    "a topic's max.message.bytes below the producer's 1 MB batches: refused unless told (limitTopic), then batches stay under it",
+    async () => {
+      const name = await topic('pipelimit', 1, { 'max.message.bytes': '100000' });
+      // ~600 bytes a record, 500 of them: ~300 KB, one batch for the producer unless told the topic's limit.
+      const records = (s: number) => Array.from({ length: 500 }, (_, i) => ({ value: value(s, i) }));
+      const untold = (await bus.producer()) as KafkaProducer;
+      try {
+        const e = await untold.send(name, records(0)).then(() => null, (x: unknown) => x);
+        expect((e as RtwhError).code).toBe('MESSAGE_TOO_LARGE');
+      } finally {
+        await untold.close();
+      }
+      const told = (await bus.producer()) as KafkaProducer;
+      told.limitTopic(name, 100_000);
+      told.limitTopic(`${name}_other`, 20_000_000); // above the producer's own batches: no change
+      try {
+        const results = await Promise.all([told.send(name, records(0)), told.send(name, records(1))]);
+        checkResults(results, await readBack(name, 1000), 500);
+      } finally {
+        await told.close();
+      }
+    },
+    60_000,
+  );
+
+  test(
     'fail-stop (as cdc uses it): behind a send refused for its records, nothing in flight is written; the next send goes on',
     async () => {
       const name = await topic('pipestop', 1, { 'max.message.bytes': '100000' });

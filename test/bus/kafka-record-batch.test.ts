@@ -18,6 +18,7 @@ import {
   incrementSequence,
   sizeOfVarInt,
   sizeOfVarLong,
+  soloBatchBytes,
   type EncodedBatch,
   type RecordInput,
 } from '../../src/bus/kafka/record-batch.ts';
@@ -350,5 +351,18 @@ describe('sequence ledger of prepared batches', () => {
     expect(incrementSequence(0, 5)).toBe(5);
     expect(incrementSequence(2 ** 31 - 1, 1)).toBe(0);
     expect(incrementSequence(2 ** 31 - 3, 5)).toBe(2);
+  });
+});
+
+describe('soloBatchBytes', () => {
+  test('is the length of the uncompressed batch holding the record alone, around the varint boundaries', async () => {
+    const cases: RecordInput[] = [
+      { key: null, value: null, timestamp: 1 },
+      { key: '', value: '', timestamp: 1 },
+      { key: 'k', value: 'v', timestamp: 1_736_812_800_000, headers: { 'rtwh.producer': 'job/out', 'rtwh.seq': '123456' } },
+      { key: Buffer.from('bytes'), value: 'ünï ✓ 𝄞 中文 \ud800', timestamp: 5, headers: { a: null, b: ['1', Buffer.from('2')], 'ü': 'x'.repeat(200) } },
+    ];
+    for (const n of [63, 64, 8191, 8192, 1_048_575, 1_048_576, 1_200_000]) cases.push({ key: 'k'.repeat(n % 300), value: 'v'.repeat(n), timestamp: 9, headers: { h: 'x'.repeat(n % 129) } });
+    for (const r of cases) expect({ r: String(r.value).length, n: soloBatchBytes(r) }).toEqual({ r: String(r.value).length, n: (await encodeRecords([r], CompressionTypes.None, r.timestamp, r.timestamp)).bytes.length });
   });
 });

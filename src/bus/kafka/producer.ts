@@ -37,7 +37,7 @@ import type { Compression, ProduceMessage, ProduceResult, Producer, ProducerOpti
 import { checkTopicName, kafkaFailure, type KafkaContext } from './client.ts';
 import { isNotSent, type Layout, ProducePipe } from './pipeline.ts';
 import { installProduceEncoder, PreparedBatch } from './produce-request.ts';
-import { encodeRecords, type RecordInput } from './record-batch.ts';
+import { BATCH_HEADER_BYTES, encodeRecords, type RecordInput } from './record-batch.ts';
 
 const CODECS: Record<Compression, CompressionTypes> = {
   none: CompressionTypes.None,
@@ -48,7 +48,8 @@ const CODECS: Record<Compression, CompressionTypes> = {
 
 /**
  * Uncompressed record bytes per batch. Kafka's default max.message.bytes is 1 MiB + 12 per batch; a single record
- * bigger than this still goes (alone), for topics that allow it.
+ * bigger than this still goes (alone), for topics that allow it. A topic told to take less (limitTopic) gets
+ * smaller batches.
  */
 export const MAX_BATCH_BYTES = 1_000_000;
 
@@ -121,6 +122,8 @@ interface Flight {
 export class KafkaProducer implements Producer {
   private stopOnFailure = false;
   private readonly roundRobin = new Map<string, number>();
+  /** Record bytes per batch of topics that take less than MAX_BATCH_BYTES (limitTopic). */
+  private readonly batchBytes = new Map<string, number>();
   /** send() calls not yet started, in call order. */
   private readonly queue: Job[] = [];
   /** Groups on their way, in call order; settled from the front. */
@@ -154,6 +157,18 @@ export class KafkaProducer implements Producer {
    */
   stopOnFirstFailure(): void {
     this.stopOnFailure = true;
+  }
+
+  /**
+   * The topic takes record batches of at most `maxMessageBytes` (its effective max.message.bytes): batches of many
+   * records are kept under it (a record that does not fit alone still goes alone; the broker refuses it). Not part of
+   * the Bus interface: callers look for it (the stream runtime; the sqlite producer has none).
+   */
+  limitTopic(topic: string, maxMessageBytes: number): void {
+    // approxSize() bounds a record's bytes in a batch, so the records' sum plus the batch header is the batch's size.
+    const cap = Math.max(1, Math.min(MAX_BATCH_BYTES, Math.floor(maxMessageBytes) - BATCH_HEADER_BYTES));
+    if (cap < MAX_BATCH_BYTES) this.batchBytes.set(topic, cap);
+    else this.batchBytes.delete(topic);
   }
 
   /** Requests outstanding right now (tests). */
@@ -405,7 +420,8 @@ export class KafkaProducer implements Producer {
   }
 
   /**
-   * The records of `todo`, grouped per partition (in order), written as batches of at most MAX_BATCH_BYTES.
+   * The records of `todo`, grouped per partition (in order), written as batches of at most MAX_BATCH_BYTES (or the
+   * topic's limitTopic).
    * Round k holds the k-th batch of every partition: one request per broker per round.
    */
   private async prepare(topic: string, messages: ProduceMessage[], sizes: Int32Array, todo: number[], starts: number[], layout: Layout) {
@@ -439,6 +455,7 @@ export class KafkaProducer implements Producer {
     }
 
     const now = Date.now();
+    const cap = this.batchBytes.get(topic) ?? MAX_BATCH_BYTES;
     const rounds: Array<Array<{ batch: PreparedBatch; indices: number[] }>> = [];
     for (const [partition, indices] of [...groups].sort((a, b) => a[0] - b[0])) {
       let round = 0;
@@ -451,7 +468,7 @@ export class KafkaProducer implements Producer {
         while (end < indices.length) {
           const m = messages[indices[end]!]!;
           const size = sizes[indices[end]!]!;
-          if (end > start && bytes + size > MAX_BATCH_BYTES) break;
+          if (end > start && bytes + size > cap) break;
           bytes += size;
           const timestamp = m.timestamp ?? now;
           if (timestamp < first) first = timestamp;

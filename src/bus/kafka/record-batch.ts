@@ -203,6 +203,20 @@ function flattenHeaders(headers: RecordInput['headers']): FlatHeader[] | null {
 }
 
 /**
+ * The size of an uncompressed record batch holding `record` alone (header, the record's framing, key, value and
+ * headers): what the broker compares with a topic's max.message.bytes for a record the producer sends on its own.
+ */
+export function soloBatchBytes(record: RecordInput): number {
+  const keyLen = record.key == null ? -1 : byteLength(asBytes(record.key));
+  const valueLen = record.value == null ? -1 : byteLength(asBytes(record.value));
+  const hs = flattenHeaders(record.headers);
+  // attributes, timestamp delta 0, offset delta 0
+  let body = 3 + (keyLen < 0 ? 1 : sizeOfVarInt(keyLen) + keyLen) + (valueLen < 0 ? 1 : sizeOfVarInt(valueLen) + valueLen) + sizeOfVarInt(hs === null ? 0 : hs.length);
+  if (hs !== null) for (const h of hs) body += sizeOfVarInt(h.kl) + h.kl + (h.vl < 0 ? 1 : sizeOfVarInt(h.vl) + h.vl);
+  return BATCH_HEADER_BYTES + sizeOfVarInt(body) + body;
+}
+
+/**
  * The records section (what a codec compresses) for records[0..n), offset deltas from 0 and timestamp deltas from
  * baseTimestamp. `reserve` bytes are left free in front of it (the batch header, when not compressing).
  */
