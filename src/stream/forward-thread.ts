@@ -56,6 +56,12 @@ export class ForwardThread {
     return chunks.every((c) => c.stored !== undefined);
   }
 
+  /** The topic takes record batches of at most `maxMessageBytes`: the thread's producer keeps its batches under it. */
+  limitTopic(topic: string, maxMessageBytes: number): void {
+    if (this.broken || this.closing) return;
+    this.post({ type: 'limit', topic, maxMessageBytes });
+  }
+
   /** Sends the chunks (one producer call per topic, in chunk order); resolves when the bus acknowledged all. */
   send(chunks: readonly OutboxChunk[]): Promise<void> {
     const wire: WireChunk[] = chunks.map((c) => {
@@ -137,10 +143,11 @@ export class RemoteStore {
     private readonly local: StateStore,
   ) {}
 
-  commit(b: CommitBatch): Promise<void> {
+  /** `hold`: written, its chunks not sent (they stay in the outbox). */
+  commit(b: CommitBatch, hold = false): Promise<void> {
     this.local.prepareChunks(b.chunks);
     const commit = toWire(b);
-    return this.thread.call((id) => ({ type: 'commit', id, sid: this.sid, commit }));
+    return this.thread.call((id) => ({ type: 'commit', id, sid: this.sid, commit, ...(hold ? { hold } : {}) }));
   }
 
   close(): Promise<void> {

@@ -13,7 +13,11 @@
  * for SQLite nor for the bus. A commit that fails leaves the file as the last good one and refuses every later
  * commit of that file (each builds on the one before); the job stops on the error and a restart goes on from there.
  *
- * Protocol (postMessage): main → worker  open | send | store-open | commit | store-close | close;
+ * A commit may come `hold`: written, and its chunks not sent (one holds a record over its topic's limit: limits.ts;
+ * they stay in the outbox). `limit` tells the producer a topic's max.message.bytes, so that batches of many records
+ * stay under it (KafkaProducer.limitTopic).
+ *
+ * Protocol (postMessage): main → worker  open | limit | send | store-open | commit | store-close | close;
  * worker → main  ready | ack | error | closed.
  */
 import { openBus } from '../bus/index';
@@ -33,9 +37,10 @@ export interface WireChunk {
 
 export type ToForwarder =
   | { type: 'open'; url: string; cwd: string; clientId?: string }
+  | { type: 'limit'; topic: string; maxMessageBytes: number }
   | { type: 'send'; id: number; chunks: WireChunk[] }
   | { type: 'store-open'; id: number; sid: number; path: string; job: string; bus: string }
-  | { type: 'commit'; id: number; sid: number; commit: WireCommit }
+  | { type: 'commit'; id: number; sid: number; commit: WireCommit; hold?: boolean }
   | { type: 'store-close'; id: number; sid: number }
   | { type: 'close' };
 
@@ -53,10 +58,19 @@ const postError = (id: number, e: unknown) => {
   post({ type: 'error', id, code: err.code, message: err.message });
 };
 
+/** Topics' max.message.bytes as the jobs read them: given to the producer (limitTopic), also to one made later. */
+const limits = new Map<string, number>();
+
+function applyLimits(p: Producer, only?: string): void {
+  const limit = (p as { limitTopic?: (topic: string, maxMessageBytes: number) => void }).limitTopic;
+  if (typeof limit !== 'function') return;
+  for (const [topic, bytes] of limits) if (only === undefined || topic === only) limit.call(p, topic, bytes);
+}
+
 /** State files handed over by jobs, and the error that ended the commits of one. */
 const stores = new Map<number, { store: StateStore; failed?: RtwhError }>();
 
-function commit(id: number, sid: number, w: WireCommit): void {
+function commit(id: number, sid: number, w: WireCommit, hold: boolean): void {
   const s = stores.get(sid);
   if (!s) return postError(id, new RtwhError('INTERNAL', `state file ${sid} is not open in the forwarding thread`));
   if (s.failed) return postError(id, s.failed);
@@ -66,7 +80,7 @@ function commit(id: number, sid: number, w: WireCommit): void {
     s.failed = e instanceof RtwhError ? e : rtwhError('JOB_STATE', `cannot write the state file ${q(s.store.path)}: ${(e as Error).message}`, { cause: e });
     return postError(id, s.failed);
   }
-  if (w.chunks.length === 0) return post({ type: 'ack', id });
+  if (w.chunks.length === 0 || hold) return post({ type: 'ack', id });
   track(send(id, w.chunks));
 }
 
@@ -86,7 +100,11 @@ function theProducer(): Promise<Producer> {
       if (bus === b) bus = undefined;
     });
   }
-  const p = bus.then((b) => b.producer());
+  const p = bus.then(async (b) => {
+    const made = await b.producer();
+    applyLimits(made);
+    return made;
+  });
   producer = p;
   p.catch(() => {
     if (producer === p) producer = undefined;
@@ -111,6 +129,11 @@ self.onmessage = (e: MessageEvent) => {
     case 'open':
       opened = m;
       return;
+    case 'limit':
+      limits.set(m.topic, m.maxMessageBytes);
+      // A producer being made gets it when made; one made already now (before any send posted after this).
+      void producer?.then((p) => applyLimits(p, m.topic)).catch(() => undefined);
+      return;
     case 'send':
       // Called synchronously in arrival order: the producer numbers the calls in that order.
       track(send(m.id, m.chunks));
@@ -124,7 +147,7 @@ self.onmessage = (e: MessageEvent) => {
       }
       return;
     case 'commit':
-      commit(m.id, m.sid, m.commit);
+      commit(m.id, m.sid, m.commit, m.hold === true);
       return;
     case 'store-close': {
       const s = stores.get(m.sid);

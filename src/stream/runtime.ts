@@ -17,6 +17,10 @@
  *   only mirrored (best effort) for `rtwh groups`.
  * - At start, and after a send failed, the outbox chunks not known to be acknowledged are forwarded after reading
  *   the tail of their partitions (outbox.ts lastSeqsOnBus): what the bus holds already is not sent again.
+ * - Kafka: each output (and dead-letter) topic's max.message.bytes is read once, when the job starts using it. A
+ *   commit with a record over it is written with its chunks held (not sent), what was committed before it is sent,
+ *   and the job stops with MESSAGE_TOO_LARGE; a restart refuses it again before sending it, until the limit is
+ *   raised (limits.ts says why it must never reach the broker). A dead letter over it is cut to fit.
  * - A quiet stream: every poll (200 ms) ends with engine.advance(), so the idle watermark closes windows and fires
  *   timers; what they emit is committed and forwarded like any batch.
  * - `untilIdle`: once every input partition is processed to its end and the outbox is empty, drain() fires every
@@ -32,6 +36,7 @@ import { q, RtwhError, rtwhError } from '../errors';
 import { Engine, resolveOptions, type PartsCheckpoint } from './engine';
 import { ForwardThread, type RemoteStore } from './forward-thread';
 import { InputPositions, topicBounds, type Bounds } from './inputs';
+import { findOversized, fitDeadLetter, tooLargeError, type DeadLetterRecord, type Oversized, DLQ_TRUNCATED_HEADER } from './limits';
 import { lastSeqsOnBus, OutputRouter, sendChunks, type Routable, type TailTarget } from './outbox';
 import { patience, transient } from './retry';
 import { offsetKey, seqKey, StateStore, type CommitBatch, type OutboxChunk } from './state-store';
@@ -132,6 +137,9 @@ function guarded(spec: JobSpec): JobSpec {
  * Kafka: ~5% more records/s, measured in alternating runs).
  */
 const MAX_FLIGHTS = 4;
+
+/** What the Kafka admin has beyond the Bus interface (src/bus/kafka/admin.ts). */
+type EffectiveConfig = (name: string, names: readonly string[]) => Promise<Record<string, string>>;
 
 interface Flight {
   upTo: number;
@@ -254,6 +262,36 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     admin = await patiently(busWhat, () => bus.admin());
     producer = await patiently(busWhat, () => bus.producer());
 
+    /** Kafka: the max.message.bytes of the topics written to (limits.ts), read once per topic. */
+    const limits = new Map<string, number>();
+    const limitsRead = new Set<string>();
+    const servers = bus.displayUrl.replace(/^kafka:\/\//, '');
+    /** Reads the limits of `names` not read yet; throws BUS_UNAVAILABLE (wait and call again), logs other failures. */
+    const learnLimits = async (names: readonly string[]) => {
+      const effective = (admin as { effectiveTopicConfig?: EffectiveConfig } | undefined)?.effectiveTopicConfig;
+      if (bus.kind !== 'kafka' || typeof effective !== 'function') return;
+      const fresh = [...new Set(names)].filter((t) => !limitsRead.has(t));
+      const learnt: string[] = [];
+      await Promise.all(
+        fresh.map(async (topic) => {
+          let limit = NaN;
+          try {
+            limit = Number((await effective.call(admin, topic, ['max.message.bytes']))['max.message.bytes']);
+          } catch (e) {
+            if (!(e instanceof RtwhError) || e.code === 'BUS_UNAVAILABLE') throw e;
+            o.log(`cannot read the max.message.bytes of topic ${topic} (${e.message}); its records are not checked against it`);
+          }
+          limitsRead.add(topic);
+          if (!Number.isFinite(limit) || limit <= 0) return;
+          limits.set(topic, limit);
+          (producer as { limitTopic?: (topic: string, maxMessageBytes: number) => void }).limitTopic?.(topic, limit);
+          o.forwarder?.limitTopic(topic, limit);
+          learnt.push(`${topic} ${limit.toLocaleString('en-US')} bytes`);
+        }),
+      );
+      if (learnt.length > 0) o.log(`topic limits (max.message.bytes): ${learnt.join(', ')}; a larger record stops the job before it is sent`);
+    };
+
     /** Makes sure the topics exist (created together when missing; see Admin.ensureTopics) and routes to them. */
     const ensureTopics = async (specs: TopicSpec[]) => {
       const wanted = specs.filter((t) => !router.knows(t.name));
@@ -263,6 +301,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         if (t.created) o.log(`created topic ${topic} with ${t.partitions} partition${t.partitions === 1 ? '' : 's'}`);
         router.setPartitions(topic, t.partitions);
       }
+      await patiently(busWhat, () => learnLimits([...ensured.keys()]));
     };
     // All in one go: a new Kafka topic takes ~150 ms to create and lead, several in one request hardly more.
     await ensureTopics(spec.outputs.map((x) => ({ name: topics.outputs.get(x.name)!, partitions: x.partitions ?? 1 })));
@@ -276,7 +315,15 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     };
 
     /** Forwards `chunks` whose fate is unknown: only what the bus does not hold yet (read from its tails). */
-    const recoverSend = async (chunks: readonly OutboxChunk[]) => {
+    const recoverSend = async (chunks: readonly OutboxChunk[]): Promise<void> => {
+      // Topics of an outbox left by the last run may not be in use yet (dead letters), and none is sent past a record
+      // its topic does not take: the chunks before it are, then the job stops.
+      await learnLimits(chunks.map((c) => c.topic));
+      const over = findOversized(chunks, limits);
+      if (over) {
+        if (over.index > 0) await recoverSend(chunks.slice(0, over.index));
+        throw tooLargeError(spec.name, over.record, servers);
+      }
       const targets = new Map<string, TailTarget>();
       for (const c of chunks) {
         const k = seqKey(c.topic, c.partition);
@@ -386,9 +433,27 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         const m = deadLetter(r.raw ?? r.value ?? '', d.reason, spec.name, { topic: r.topic, partition: r.partition, offset: r.offset }, r.key);
         const topic = dlqOf(r.topic);
         await ensureTopics([{ name: topic }]);
-        routable.push({ topic, producer: dlqProducer, key: r.key, value: m.value as string | Buffer, ts: cleanTs(r.timestamp, now), headers: m.headers ?? null });
+        let dead: DeadLetterRecord = { key: r.key, value: m.value as string | Buffer, headers: m.headers ?? null };
+        const limit = limits.get(topic);
+        const fit = limit === undefined ? undefined : fitDeadLetter(dead, dlqProducer, limit);
+        if (fit) {
+          dead = fit.record;
+          const n = (x: number) => x.toLocaleString('en-US');
+          o.log(
+            `dead letter of ${r.topic} partition ${r.partition} offset ${r.offset}: ${n(fit.originalBytes)} bytes cut to ${n(Buffer.byteLength(dead.value))} to fit topic ${topic} ` +
+              `(max.message.bytes ${n(limit!)}); header ${DLQ_TRUNCATED_HEADER} holds its size`,
+          );
+        }
+        routable.push({ topic, producer: dlqProducer, key: dead.key, value: dead.value, ts: cleanTs(r.timestamp, now), headers: dead.headers });
       }
       const { chunks, seqs } = router.route(routable);
+      // A record over its topic's limit: the batch is committed with its chunks held (in the outbox, not sent), what
+      // was committed before is sent, and the job stops (limits.ts). The chunks' bytes measure their records.
+      let over: Oversized | undefined;
+      if (limits.size > 0 && chunks.length > 0) {
+        store.prepareChunks(chunks);
+        over = findOversized(chunks, limits)?.record;
+      }
       const offsets = inputs.takeChanged();
       const wm = Number.isFinite(cp.watermark) ? cp.watermark : storedWatermark;
       const nothing = chunks.length === 0 && cp.state.length === 0 && cp.timersAdded.length === 0 && cp.timersRemoved.length === 0 && offsets.length === 0 && wm === storedWatermark && ackedUpTo <= deletedUpTo;
@@ -408,11 +473,12 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       // With the file handed to the forwarding thread, the commit and then its chunks' sending happen there: a
       // flight like any send (the chunks get their ids here, in commit order).
       if (remote) {
-        const p = remote.commit(batch).then(
+        const p = remote.commit(batch, over !== undefined).then(
           () => null,
           (e: unknown) => e,
         );
-        flights.push({ upTo: chunks.length > 0 ? chunks[chunks.length - 1]!.id : 0, p });
+        // Held chunks are not acknowledged by this flight.
+        flights.push({ upTo: chunks.length > 0 && !over ? chunks[chunks.length - 1]!.id : 0, p });
       } else store.commit(batch);
       if (deleteUpTo) deletedUpTo = deleteUpTo;
       storedWatermark = wm;
@@ -421,6 +487,10 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       for (const [output, n] of emitted) status.emitted[output] = (status.emitted[output] ?? 0) + n;
       status.deadLetters += cp.deadLetters.length;
       for (const c of chunks) pending.push(c);
+      if (over) {
+        await settle(0);
+        throw tooLargeError(spec.name, over, servers);
+      }
       if (!remote) launch(chunks);
       mirror(offsets);
     };

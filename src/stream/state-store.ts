@@ -61,7 +61,13 @@ export interface OutboxChunk {
    * The records as stored (encodeRecordsBinary) with the producer names their indexes refer to: set on chunks
    * committed by this process, so a forwarding thread can be handed the chunk as one buffer.
    */
-  stored?: { bytes: Uint8Array; producers: readonly string[]; block?: ArenaBlock };
+  stored?: {
+    bytes: Uint8Array;
+    producers: readonly string[];
+    block?: ArenaBlock;
+    /** The largest record's key + value + extra headers (JSON) bytes: sizes it against a topic's limit (limits.ts). */
+    maxRecord?: number;
+  };
 }
 
 export interface StoredInputOffset {
@@ -270,7 +276,7 @@ const ARENA_BLOCK = 16 * 1024 * 1024;
  * once for the state file and again for every size check and record-batch write of the producer; the records
  * themselves are left as they are (no per-record views to make).
  */
-function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) => number, arena: ChunkArena): { bytes: Buffer<ArrayBufferLike>; block: ArenaBlock } {
+function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) => number, arena: ChunkArena): { bytes: Buffer<ArrayBufferLike>; block: ArenaBlock; maxRecord: number } {
   let bound = 0;
   for (const r of records) {
     bound += BIN_HEAD;
@@ -290,6 +296,8 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
   let lastHead: string | undefined;
   let lastHeadAt = 0;
   let lastHeadLen = 0;
+  /** The largest record's bytes after its fixed head. */
+  let max = 0;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
     const head = pos;
@@ -322,9 +330,10 @@ function encodeRecordsBinary(records: OutRecord[], producerIndex: (p: string) =>
     view.setInt32(head + 10, kl, true);
     view.setInt32(head + 14, vl, true);
     view.setInt32(head + 18, hl, true);
+    if (pos - head > max) max = pos - head;
   }
   arena.take(pos - base);
-  return { bytes: buf.subarray(base, pos), block };
+  return { bytes: buf.subarray(base, pos), block, maxRecord: records.length > 0 ? max - BIN_HEAD : 0 };
 }
 
 /** One record of a stored chunk (encodeRecordsBinary): where its fields lie in the chunk's bytes (length -1 = null). */
@@ -586,7 +595,7 @@ export class StateStore {
       if (c.stored) continue;
       const producers: string[] = [];
       const index = new Map<string, number>();
-      const { bytes, block } = encodeRecordsBinary(
+      const { bytes, block, maxRecord } = encodeRecordsBinary(
         c.records,
         (p) => {
           let i = index.get(p);
@@ -600,7 +609,7 @@ export class StateStore {
         this.arena,
       );
       c.id = ++this.lastChunkId;
-      c.stored = { bytes, producers, block };
+      c.stored = { bytes, producers, block, maxRecord };
     }
   }
 
