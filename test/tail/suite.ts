@@ -84,7 +84,7 @@ export function tailSuite(kind: 'sqlite' | 'kafka', make: () => Promise<SuiteBus
       try {
         // The records carry 2025 timestamps (T0): on Kafka the default 7-day retention would delete them at its
         // next check (every 5 minutes), in the middle of the suite; keep them.
-        const keep = sb.url.startsWith('kafka://') ? { 'retention.ms': '-1' } : {};
+        const keep: Record<string, string> = kind === 'kafka' ? { 'retention.ms': '-1' } : {};
         await admin.createTopic({ name, partitions, config: { ...keep, ...config } });
       } finally {
         await admin.close();
