@@ -424,8 +424,10 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         }
         lastCount++;
         if (target === undefined) throw rtwhError('JOB_FAILED', `job ${q(spec.name)} emitted to ${q(e.output)}, which is not one of its outputs (${spec.outputs.map((x) => x.name).join(', ')})`, { details: { job: spec.name, output: e.output } });
-        const ts = e.ts;
-        routable.push({ topic: target.topic, producer: target.producer, key: e.key, value: e.value, ts: ts > 0 && ts <= now && Number.isInteger(ts) ? ts : cleanTs(ts, now), headers: null });
+        // Stamped with the commit's wall-clock time, not the event time: Kafka's retention and time-based segment
+        // rolling go by record timestamps, so outputs of a replayed or mock day (event times weeks back) were
+        // deleted minutes after they were written. Maxwell and Flume stamp the send time too.
+        routable.push({ topic: target.topic, producer: target.producer, key: e.key, value: e.value, ts: now, headers: null });
       }
       if (last !== undefined) emitted.set(last.output, (emitted.get(last.output) ?? 0) + lastCount);
       for (const d of cp.deadLetters) {
@@ -444,7 +446,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
               `(max.message.bytes ${n(limit!)}); header ${DLQ_TRUNCATED_HEADER} holds its size`,
           );
         }
-        routable.push({ topic, producer: dlqProducer, key: dead.key, value: dead.value, ts: cleanTs(r.timestamp, now), headers: dead.headers });
+        routable.push({ topic, producer: dlqProducer, key: dead.key, value: dead.value, ts: now, headers: dead.headers });
       }
       const { chunks, seqs } = router.route(routable);
       // A record over its topic's limit: the batch is committed with its chunks held (in the outbox, not sent), what
@@ -603,13 +605,4 @@ function toInput(r: BusRecord, input: string): BusInput {
     value: r.value === null ? null : r.value.toString('utf8'),
     raw: r.value,
   };
-}
-
-/**
- * A record timestamp the bus accepts: whole ms, not negative, and not in the future. A log line from a device
- * whose clock runs ahead keeps its `ts` in the value, but Kafka refuses a record timestamp more than an hour
- * ahead (message.timestamp.after.max.ms) — for good, so the job would wait forever on it.
- */
-function cleanTs(ts: number, now = Date.now()): number {
-  return Number.isFinite(ts) && ts > 0 ? Math.min(Math.trunc(ts), now) : 0;
 }

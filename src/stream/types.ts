@@ -101,7 +101,11 @@ export class HeadTail {
 
 /** What process/onTimer may do. */
 export interface JobContext {
-  /** Emits a record to an output (value: object → JSON, string or HeadTail as is). `ts` (ms) becomes the record timestamp. */
+  /**
+   * Emits a record to an output (value: object → JSON, string or HeadTail as is). `ts` (ms) is the record's event
+   * time (in-memory runs and tests see it); on the bus the record is stamped with its commit's wall-clock time, as
+   * Kafka's retention needs (runtime.ts).
+   */
   emit(output: string, key: string | null, value: Json | string | HeadTail, ts?: number): void;
   /** Reports the record's event time (ms); the runtime derives the watermark from these. */
   observe(eventTimeMs: number): void;

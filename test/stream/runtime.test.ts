@@ -411,10 +411,12 @@ describe('the state file', () => {
 });
 
 describe('record timestamps', () => {
-  test('an event dated hours ahead (a device clock) reaches Kafka, which refuses record timestamps > 1 h ahead', async () => {
+  test('outputs are stamped with the wall clock: an event hours ahead (Kafka refuses > 1 h ahead) and one a year back (retention would delete it at once) both arrive', async () => {
     const bus = await open(KAFKA);
     const tag = `rt_future_${Date.now().toString(36)}`;
-    const ahead = Date.now() + 3 * 3_600_000;
+    const before = Date.now();
+    const ahead = before + 3 * 3_600_000;
+    const back = before - 365 * 86_400_000;
     const spec: JobSpec = {
       name: 'test future',
       description: 'emits each input with its event time',
@@ -434,18 +436,21 @@ describe('record timestamps', () => {
       await admin.createTopic({ name: `${tag}_in`, partitions: 1 });
       await admin.close();
       const p = await bus.producer();
-      await p.send(`${tag}_in`, [{ value: String(ahead) }]);
+      await p.send(`${tag}_in`, [{ value: String(ahead) }, { value: String(back) }]);
       await p.close();
       const dir = tempDir('rtwh-rt-');
       const r = await runJob(spec, bus, { options: {}, statePath: join(dir, 'state.db'), startFrom: 'earliest', untilIdle: true, log: () => undefined, group: tag });
-      expect(r.status.emitted).toEqual({ out: 1 });
+      expect(r.status.emitted).toEqual({ out: 2 });
       const c = await bus.consumer({ topics: [`${tag}_out`] });
-      let got: BusRecord[] = [];
-      for (let i = 0; i < 50 && got.length === 0; i++) got = await c.poll({ timeoutMs: 200 });
+      const got: BusRecord[] = [];
+      for (let i = 0; i < 50 && got.length < 2; i++) got.push(...(await c.poll({ timeoutMs: 200 })));
       await c.close();
-      expect(got).toHaveLength(1);
-      expect(JSON.parse(got[0]!.value!.toString())).toEqual({ ts: ahead });
-      expect(got[0]!.timestamp).toBeLessThan(ahead);
+      const after = Date.now();
+      expect(got.map((g) => JSON.parse(g.value!.toString()))).toEqual([{ ts: ahead }, { ts: back }]);
+      for (const g of got) {
+        expect(g.timestamp).toBeGreaterThanOrEqual(before);
+        expect(g.timestamp).toBeLessThanOrEqual(after);
+      }
     } finally {
       const admin = await bus.admin();
       for (const t of [`${tag}_in`, `${tag}_out`]) await admin.deleteTopic(t).catch(() => undefined);
