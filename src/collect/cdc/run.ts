@@ -11,7 +11,7 @@ import type { Bus, ProducerOptions } from '../../bus/types';
 import { CompressionTypes } from 'kafkajs';
 import { registerKafkaCodecs } from '../../bus/codecs';
 import { MAX_BATCH_BYTES } from '../../bus/kafka/producer';
-import { encodeRecords } from '../../bus/kafka/record-batch';
+import { encodeRecords, soloBatchBytes } from '../../bus/kafka/record-batch';
 import { rtwhError, RtwhError } from '../../errors';
 import type { DebeziumEncodeOptions } from '../../formats/debezium';
 import { javaStringHashCode, type MaxwellDdl, type MaxwellPartitionBy } from '../../formats/maxwell';
@@ -242,31 +242,13 @@ async function prepareTopic(bus: Bus, topic: string, partitions: number, maxMess
   }
 }
 
-function varIntBytes(n: number): number {
-  let v = ((n << 1) ^ (n >> 31)) >>> 0;
-  let bytes = 1;
-  while (v > 0x7f) {
-    bytes++;
-    v >>>= 7;
-  }
-  return bytes;
-}
-
-function byteLength(x: string | Uint8Array): number {
-  return typeof x === 'string' ? Buffer.byteLength(x) : x.length;
-}
-
 /**
- * The size of a Kafka record batch holding this record alone, uncompressed (61 bytes of batch header, the record's
- * varint framing, key, value, no headers): what the broker compares with max.message.bytes. The producer puts a
- * record over its batch size (1 MB) in a batch of its own, so this is the size the broker sees.
+ * The size of a Kafka record batch holding this record alone, uncompressed (record-batch.ts's soloBatchBytes, the
+ * producer's own measure): what the broker compares with max.message.bytes. The producer puts a record over its
+ * batch size (1 MB) in a batch of its own, so this is the size the broker sees.
  */
-export function soloBatchBytes(r: OutRecord): number {
-  const key = recordKey(r);
-  const k = key === null ? -1 : byteLength(key);
-  const v = byteLength(recordValue(r));
-  const body = 1 + 1 + 1 + varIntBytes(k) + Math.max(0, k) + varIntBytes(v) + v + 1;
-  return 61 + varIntBytes(body) + body;
+export function recordBatchBytes(r: OutRecord): number {
+  return soloBatchBytes({ key: recordKey(r), value: recordValue(r), timestamp: 0 });
 }
 
 /** "gmall.big (primary key id=2)" for a record: from Maxwell's key, or Debezium's key and source. */
@@ -303,7 +285,7 @@ const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snapp
 
 /** The size of the record batch holding this record alone, compressed as the producer will: what the broker checks. */
 async function compressedBatchBytes(r: OutRecord, compression: keyof typeof CODECS): Promise<number> {
-  if (compression === 'none') return soloBatchBytes(r);
+  if (compression === 'none') return recordBatchBytes(r);
   registerKafkaCodecs();
   const now = Date.now();
   const batch = await encodeRecords([{ key: recordKey(r), value: recordValue(r), timestamp: now }], CODECS[compression], now, now);
@@ -469,7 +451,7 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
               for (const r of records) {
                 // r.bytes counts UTF-16 units for text records: at most 3 bytes each.
                 if ((r.buf !== undefined ? r.bytes : r.bytes * 3) + 64 <= limit) continue;
-                if (soloBatchBytes(r) > limit) (over ??= []).push(r);
+                if (recordBatchBytes(r) > limit) (over ??= []).push(r);
               }
               if (over === undefined) return undefined;
               const found = over;
@@ -489,7 +471,7 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
         if (err.code !== 'MESSAGE_TOO_LARGE' || records.length === 0) return err;
         let biggest = records[0]!;
         for (const r of records) if (r.bytes > biggest.bytes) biggest = r;
-        return tooLarge({ record: biggest, size: soloBatchBytes(biggest), limit: topicLimit, topic: o.topic, servers, at: writer.committed, refusedBy: 'broker', compression });
+        return tooLarge({ record: biggest, size: recordBatchBytes(biggest), limit: topicLimit, topic: o.topic, servers, at: writer.committed, refusedBy: 'broker', compression });
       },
       log,
     });

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { ConfigResourceTypes, Kafka } from 'kafkajs';
 import type { Bus } from '../../../src/bus/types';
 import { RtwhError } from '../../../src/errors';
-import { describeRecord, soloBatchBytes } from '../../../src/collect/cdc/run';
+import { describeRecord, recordBatchBytes } from '../../../src/collect/cdc/run';
 import type { MysqlConn } from '../../../src/store/mysql';
 import { tempDir } from '../../helpers/cli';
 import {
@@ -194,7 +194,7 @@ describe('naming a record', () => {
     const noPk = { key: '{"database":"gmall","table":"t","_uuid":"x"}', value: '{}', partition: 0, bytes: 0 };
     expect(describeRecord(noPk)).toBe('gmall.t (no primary key)');
     // 61 header + length varint + attributes, timestamp delta, offset delta, key (varint + 3), value (varint 2 + 200), headers
-    expect(soloBatchBytes({ key: 'abc', value: 'v'.repeat(200), partition: 0, bytes: 203 })).toBe(61 + 2 + 1 + 1 + 1 + 1 + 3 + 2 + 200 + 1);
-    expect(soloBatchBytes({ key: null, value: 'é', partition: 0, bytes: 1 })).toBe(61 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 1);
+    expect(recordBatchBytes({ key: 'abc', value: 'v'.repeat(200), partition: 0, bytes: 203 })).toBe(61 + 2 + 1 + 1 + 1 + 1 + 3 + 2 + 200 + 1);
+    expect(recordBatchBytes({ key: null, value: 'é', partition: 0, bytes: 1 })).toBe(61 + 1 + 1 + 1 + 1 + 1 + 1 + 2 + 1);
   });
 });
