@@ -3,17 +3,19 @@
  * the same topic in the same run (`kcat -C -e -o beginning`), as a ratio. Target: ≥ 0.5 of kcat.
  *
  *   bun scripts/bench/tail.ts [--records 500000] [--partitions 1] [--runs 3] [--kafka kafka://127.0.0.1:9092]
- *                             [--bin dist/rtwh] [--topic EXISTING]
+ *                             [--bin PATH | --source] [--topic EXISTING]
  *
  * Needs the dev stack (`scripts/stack.sh up`) and kcat (`apt-get install -y kcat`; installed here when missing).
  * Records are Maxwell order_detail inserts of ~470 bytes made by the Maxwell encoder; both readers write to
  * /dev/null and are timed as whole commands (start-up included), best of --runs, alternating. CPU seconds are
  * printed too: wall time depends on what else the machine runs (rtwh is CPU-bound, kcat mostly waits).
- * `--bin dist/rtwh` measures the compiled binary; it judges in a worker thread only when the build lists
- * src/tail/check-worker.ts as an entrypoint (else on one core).
+ * rtwh is what users run: the compiled binary, built from this checkout first (`bun scripts/build.ts`, ~4 s, into a
+ * temporary file). `--bin PATH` measures another build; `--source` runs `bun cmd/main.ts` instead (the same code,
+ * plus ~0.25 s of transpiling at every start — ~15 % of a run here).
  */
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBus } from '../../src/bus/index';
 import type { ProduceMessage } from '../../src/bus/types';
@@ -27,13 +29,22 @@ const { values: args } = parseArgs({
     runs: { type: 'string', default: '3' },
     kafka: { type: 'string', default: process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092' },
     bin: { type: 'string' },
+    source: { type: 'boolean', default: false },
     topic: { type: 'string' },
   },
 });
 const N = Number(args.records);
 const REPO = resolve(import.meta.dir, '../..');
 const BROKERS = args.kafka.replace(/^kafka:\/\//, '');
-const RTWH = args.bin ? [resolve(args.bin)] : [process.execPath, join(REPO, 'cmd/main.ts')];
+/** The binary of this checkout, built for the run (removed at exit). */
+function buildBinary(): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'rtwh-bench-tail-')), 'rtwh');
+  const r = Bun.spawnSync([process.execPath, join(REPO, 'scripts/build.ts'), '--outfile', out], { cwd: REPO, stdout: 'ignore', stderr: 'inherit' });
+  if (r.exitCode !== 0) throw new Error('bun scripts/build.ts failed');
+  process.on('exit', () => rmSync(dirname(out), { recursive: true, force: true }));
+  return out;
+}
+const RTWH = args.source ? [process.execPath, join(REPO, 'cmd/main.ts')] : [args.bin ? resolve(args.bin) : buildBinary()];
 
 function ensureKcat(): void {
   if (Bun.which('kcat')) return;
@@ -118,7 +129,8 @@ async function timed(cmd: string[], count: (stderr: string) => number): Promise<
 
 async function main(): Promise<void> {
   ensureKcat();
-  if (!args.bin && !existsSync(RTWH[1]!)) throw new Error(`missing ${RTWH[1]}`);
+  if (!existsSync(RTWH.at(-1)!)) throw new Error(`missing ${RTWH.at(-1)}`);
+  console.error(`rtwh: ${args.source ? 'from source' : RTWH[0]}`);
   const topic = args.topic ?? `bench_tail_${Date.now().toString(36)}`;
   if (!args.topic) await produce(topic);
   const kcat = ['kcat', '-C', '-e', '-o', 'beginning', '-b', BROKERS, '-t', topic];
