@@ -84,8 +84,8 @@ the mock date and keep their time of day (Maxwell's mock_date); changes already 
 db stamps business times) keep their ts.
 
 The position is stored after the bus acknowledged everything up to a transaction boundary, in Maxwell's
-positions table (or --position-store local), before the next batch is sent. After kill -9 a restart never skips
-a change and resends at most the batches that were on the bus without their position stored: 3, of at most
+positions table (or --position-store local), while the next batches go out. After kill -9 a restart never skips
+a change and resends at most the batches that were on the bus without their position stored: 4, of at most
 ${CDC_DEFAULTS.batchRecords.toLocaleString('en-US')} records / ${CDC_DEFAULTS.batchBytes / 1024 / 1024} MB each, plus the first part of a transaction that began before them (a position
 exists only between transactions). Without a stored position cdc starts at the end of the binlog.
 A full queue pauses reading (a slow or absent bus makes cdc wait); a lost MySQL connection is retried with
