@@ -182,9 +182,10 @@ async function main(): Promise<void> {
 
     const f = (n: number): string => n.toFixed(1).padStart(7);
     console.log(`\nquery presets over ${ROWS.toLocaleString('en-US')} rows per DWS table (${DAYS} days, ~${Math.ceil(ROWS / DAYS).toLocaleString('en-US')} rows of the day ${DATE}), ${RUNS} runs each, ms`);
-    console.log(`${'preset'.padEnd(18)} ${'rows'.padStart(5)} │ ${'q p50'.padStart(7)} ${'q p99'.padStart(7)} │ ${'cli p50'.padStart(7)} ${'cli p99'.padStart(7)}`);
+    const w = Math.max(18, ...results.map((r) => r.preset.length));
+    console.log(`${'preset'.padEnd(w)} ${'rows'.padStart(5)} │ ${'q p50'.padStart(7)} ${'q p99'.padStart(7)} │ ${'cli p50'.padStart(7)} ${'cli p99'.padStart(7)}`);
     for (const r of results) {
-      console.log(`${r.preset.padEnd(18)} ${String(r.rowsOut).padStart(5)} │ ${f(r.query.p50)} ${f(r.query.p99)} │ ${f(r.cli.p50)} ${f(r.cli.p99)}`);
+      console.log(`${r.preset.padEnd(w)} ${String(r.rowsOut).padStart(5)} │ ${f(r.query.p50)} ${f(r.query.p99)} │ ${f(r.cli.p50)} ${f(r.cli.p99)}`);
     }
     const worst = Math.max(...results.map((r) => r.query.p50));
     console.log(`\nworst query p50 ${worst.toFixed(1)} ms: ${worst < 50 ? 'meets' : 'MISSES'} the < 50 ms target`);
