@@ -17,6 +17,7 @@
  * "first". Event time is `ts` (ms) of the record; a record without a usable one goes to the dead-letter topic.
  */
 import type { InputRecord, JobContext, JobSpec, Json } from '../stream/types';
+import { emptyPageFields, fieldsOf, scanPage, type PageFields } from './page-scan';
 import { beijingDay, DAY_MS, dwsJob, TumblingWindow, WindowLogic, type DwsInput } from './window';
 
 export const TRAFFIC_TABLES = {
@@ -34,18 +35,23 @@ const CART_ADD_INPUT: DwsInput = { name: 'cart_add', option: 'cart-add-topic', t
 
 type Obj = Record<string, unknown>;
 
-interface PageLog {
-  common: Obj;
-  page: Obj;
-  ts: number;
-}
-
 function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Parses a page record; dead-letters it (and returns undefined) when it has no common/page objects or ms ts. */
-function pageLog(r: InputRecord, ctx: JobContext): PageLog | undefined {
+/** The one PageFields pageLog fills (read by the caller before the next record). */
+const PAGE_FIELDS = emptyPageFields();
+
+/**
+ * Reads a page record's fields (scanPage for the plain layout, else JSON.parse; see page-scan.ts); dead-letters
+ * it (and returns undefined) when it has no common/page objects or ms ts. The answer is valid until the next call.
+ */
+export function pageLog(r: InputRecord, ctx: JobContext): PageFields | undefined {
+  const f = PAGE_FIELDS;
+  if (r.value !== null && scanPage(r.value, f)) {
+    ctx.observe(f.ts);
+    return f;
+  }
   let v: unknown;
   try {
     v = r.value === null ? null : JSON.parse(r.value);
@@ -59,7 +65,7 @@ function pageLog(r: InputRecord, ctx: JobContext): PageLog | undefined {
   const ts = v.ts;
   if (typeof ts !== 'number' || !Number.isFinite(ts)) return dead(ctx, 'ts: expected epoch milliseconds');
   ctx.observe(ts);
-  return v as unknown as PageLog;
+  return fieldsOf(f, v.common, v.page, ts);
 }
 
 const DONE: Promise<void> = Promise.resolve();
@@ -171,9 +177,9 @@ class KeywordLogic extends WindowLogic<number> {
   process(r: InputRecord, ctx: JobContext): void {
     const p = pageLog(r, ctx);
     if (!p) return;
-    const last = p.page.last_page_id;
-    if ((last !== 'search' && last !== 'home') || p.page.item_type !== 'keyword') return;
-    const item = p.page.item;
+    const last = p.lastPageId;
+    if ((last !== 'search' && last !== 'home') || p.itemType !== 'keyword') return;
+    const item = p.item;
     if (typeof item !== 'string' || item === '') return;
     let words = this.words.get(item);
     if (words === undefined) {
@@ -229,22 +235,21 @@ class VcChArIsNewLogic extends WindowLogic<PageAcc> {
   process(r: InputRecord, ctx: JobContext): void {
     const p = pageLog(r, ctx);
     if (!p) return;
-    const c = p.common;
     const ts = p.ts;
-    const mid = text(c.mid);
+    const mid = text(p.mid);
     if (mid === null) {
       ctx.deadLetter('common.mid: expected a non-empty id');
       return;
     }
     const uv = this.uv.test(ctx, mid, ts) ? 1 : 0;
-    const last = p.page.last_page_id;
+    const last = p.lastPageId;
     const sv = last === null || last === undefined ? 1 : 0;
-    const during = p.page.during_time;
+    const during = p.duringTime;
     const dur = typeof during === 'number' && Number.isFinite(during) ? during : typeof during === 'string' && /^\d+$/.test(during) ? Number(during) : 0;
-    const vc = text(c.vc);
-    const ch = text(c.ch);
-    const ar = text(c.ar);
-    const isNew = text(c.is_new);
+    const vc = text(p.vc);
+    const ch = text(p.ch);
+    const ar = text(p.ar);
+    const isNew = text(p.isNew);
     const g = this.win.group(ctx, ts, this.groupKey(mid, vc, ch, ar, isNew), () => [vc, ch, ar, isNew], newPageAcc);
     if (g === undefined) return;
     const a = g[1];
@@ -295,9 +300,9 @@ class HomeDetailLogic extends WindowLogic<number[]> {
   process(r: InputRecord, ctx: JobContext): void {
     const p = pageLog(r, ctx);
     if (!p) return;
-    const page = p.page.page_id;
+    const page = p.pageId;
     if (page !== 'home' && page !== 'good_detail') return;
-    const mid = text(p.common.mid);
+    const mid = text(p.mid);
     if (mid === null) {
       ctx.deadLetter('common.mid: expected a non-empty id');
       return;
@@ -329,9 +334,9 @@ class UserLoginLogic extends WindowLogic<number[]> {
   process(r: InputRecord, ctx: JobContext): void {
     const p = pageLog(r, ctx);
     if (!p) return;
-    const uid = text(p.common.uid);
+    const uid = text(p.uid);
     if (uid === null) return;
-    const last = p.page.last_page_id;
+    const last = p.lastPageId;
     if (!(last === null || last === undefined || last === 'login')) return;
     const day = beijingDay(p.ts);
     // The previous login day, kept for good (no TTL: "back" looks further than a day).
