@@ -20,6 +20,9 @@ import type { PositionEntry } from './position-file';
 import { HEAD_BYTES, headOf, headOfPath, type FileHead } from './ship-state';
 import { openForRead, TailFile } from './tail-file';
 
+/** Most listings of the groups at start while files are being renamed (see start()). */
+const START_LISTINGS = 10;
+
 export interface TrackerOptions {
   groups: readonly FileGroup[];
   /** Absolute paths never shipped (our own files). */
@@ -50,36 +53,48 @@ export class Tracker {
     // The position file is written in read order: its order is the order of first sight.
     saved.forEach((e) => this.seq.set(e.inode, this.nextSeq++));
     const used = new Set<string>();
-    for (const f of listGroups(this.opts.groups, this.opts.ignore)) {
-      const o = openForRead(f.path);
-      if (!o) continue;
-      if (o.inode !== f.inode) {
-        // Replaced between listing and open: the next rescan sees the new one.
-        closeSync(o.fd);
-        continue;
-      }
-      const e = byInode.get(f.inode);
-      let pos = 0;
-      if (e) {
-        used.add(e.inode);
-        const head = heads[e.inode];
-        const headOk = head ? headOf(o.fd, head.len) === head.sha256 : undefined;
-        if (headOk === false) {
-          this.opts.log(`${f.path}: content differs from what was shipped from inode ${e.inode} (truncated and rewritten, or a reused inode); reading it from 0`);
-          this.untrusted.add(f.inode);
-        } else if (e.file !== f.path && headOk !== true && e.pos > 0) {
-          this.opts.log(`${f.path}: saved position ${e.pos} belongs to ${e.file}; without a head hash to prove it is the same file, reading from 0 (Flume's rule)`);
-          this.untrusted.add(f.inode);
-        } else if (e.pos > o.size) {
-          this.opts.log(`${f.path}: saved position ${e.pos} is past its end (${o.size} bytes): truncated, reading from 0`);
-          this.untrusted.add(f.inode);
-        } else {
-          pos = e.pos;
-          if (head) this.headCache.set(f.inode, { gen: 0, head });
-          if (e.file !== f.path) this.opts.log(`${f.path}: renamed from ${e.file} while stopped; resuming at ${pos}`);
+    // A file renamed while it is being listed (a rotation during start-up: app.log → app.log.1 between the readdir
+    // and the stat or open) is in that listing under neither name. The first rescan would find it, but as a NEW file,
+    // read from 0 after recovery handed out its marks: all of it already on the bus would be sent again. So the group
+    // is listed until two listings in a row name the same files (each opening what the last one missed).
+    let previous = '';
+    for (let listing = 0; listing < START_LISTINGS; listing++) {
+      const listed = listGroups(this.opts.groups, this.opts.ignore);
+      for (const f of listed) {
+        if (this.files.has(f.inode)) continue;
+        const o = openForRead(f.path);
+        if (!o) continue;
+        if (o.inode !== f.inode) {
+          // Replaced between listing and open: the next listing sees both.
+          closeSync(o.fd);
+          continue;
         }
+        const e = byInode.get(f.inode);
+        let pos = 0;
+        if (e) {
+          used.add(e.inode);
+          const head = heads[e.inode];
+          const headOk = head ? headOf(o.fd, head.len) === head.sha256 : undefined;
+          if (headOk === false) {
+            this.opts.log(`${f.path}: content differs from what was shipped from inode ${e.inode} (truncated and rewritten, or a reused inode); reading it from 0`);
+            this.untrusted.add(f.inode);
+          } else if (e.file !== f.path && headOk !== true && e.pos > 0) {
+            this.opts.log(`${f.path}: saved position ${e.pos} belongs to ${e.file}; without a head hash to prove it is the same file, reading from 0 (Flume's rule)`);
+            this.untrusted.add(f.inode);
+          } else if (e.pos > o.size) {
+            this.opts.log(`${f.path}: saved position ${e.pos} is past its end (${o.size} bytes): truncated, reading from 0`);
+            this.untrusted.add(f.inode);
+          } else {
+            pos = e.pos;
+            if (head) this.headCache.set(f.inode, { gen: 0, head });
+            if (e.file !== f.path) this.opts.log(`${f.path}: renamed from ${e.file} while stopped; resuming at ${pos}`);
+          }
+        }
+        this.track(new TailFile(f.inode, f.path, o.fd, pos, o.mtimeMs, o.size));
       }
-      this.track(new TailFile(f.inode, f.path, o.fd, pos, o.mtimeMs, o.size));
+      const names = listed.map((f) => `${f.inode} ${f.path}`).sort().join('\n');
+      if (names === previous) break;
+      previous = names;
     }
     for (const e of saved) {
       if (used.has(e.inode) || this.files.has(e.inode)) continue;

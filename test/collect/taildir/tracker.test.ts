@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test';
-import { mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseFileGroup } from '../../../src/collect/taildir/file-group';
 import { headOfPath } from '../../../src/collect/taildir/ship-state';
@@ -29,6 +29,32 @@ describe('tracker', () => {
     writeFileSync(join(dir, 'app.2'), '{"a":1}\n{"b":2}\n');
     t.rescan();
     expect([...t.files.values()].filter((f) => f.isOpen).length).toBe(2);
+  });
+
+  test('a file rotated while start() lists the directory is still tracked at start (recovery marks reach it)', () => {
+    const dir = tempDir();
+    const f = join(dir, 'app.log');
+    writeFileSync(join(dir, 'app.log.1'), '{"a":1}\n');
+    writeFileSync(f, '{"b":2}\n');
+    const rotated = String(statSync(f).ino);
+    const group = parseFileGroup(`${dir}/app.*`, '/');
+    // The rotation lands between the readdir and the stat of app.log: the first listing sees it under neither name.
+    let rotate = true;
+    const pattern = group.pattern;
+    const racing = Object.assign(Object.create(RegExp.prototype) as RegExp, {
+      test(name: string): boolean {
+        if (rotate && name === 'app.log') {
+          rotate = false;
+          renameSync(f, join(dir, 'app.log.2'));
+        }
+        return pattern.test(name);
+      },
+    });
+    const t = new Tracker({ groups: [{ ...group, pattern: racing }], ignore: new Set(), idleTimeoutMs: 60_000, dropGraceMs: 0, log: () => {} });
+    t.start([], {});
+    expect(rotate).toBe(false);
+    expect(t.files.get(rotated)?.path).toBe(join(dir, 'app.log.2'));
+    expect(t.files.size).toBe(2);
   });
 
   test('a closed file whose content was replaced under the same inode is read again from 0', () => {
