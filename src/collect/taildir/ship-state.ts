@@ -15,6 +15,9 @@
  *
  * Written after the position file, each write atomic. If a crash falls between the two, this file lags: its
  * offsets are older, so recovery reads a little more; never less. Lagging is safe, running ahead would not be.
+ * Except for heads: a lagging file would lack the head of a file that first got shipped bytes in that save, and a
+ * rename while stopped would then restart it at 0. So a save that adds or changes a head first rewrites this file
+ * with the new heads and the old offsets (shipper.ts writeHeadsAhead): heads may run ahead, offsets never.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';

@@ -20,7 +20,7 @@ import { checkGroupDir, type FileGroup } from './file-group';
 import { lockPositionFile, type Lock } from './lock';
 import { readPositions, writePositions } from './position-file';
 import { endOffsets, readOwnWrites, SOURCE_HEADER, sourceTag } from './recovery';
-import { newShipState, readShipState, statePathFor, writeShipState, type ShipState } from './ship-state';
+import { newShipState, readShipState, statePathFor, writeShipState, type FileHead, type ShipState } from './ship-state';
 import { OVERSIZE_KEEP, type Line, type ReadLimits, type TailFile } from './tail-file';
 import { Tracker } from './tracker';
 
@@ -127,6 +127,8 @@ class Shipper {
   private readonly tracker: Tracker;
   private readonly stats: ShipProgress = { lines: 0, bytes: 0, rejected: 0, skipped: 0, file: null, files: 0 };
   private state: ShipState = newShipState();
+  /** The ship state as it is on disk now (what a crash would leave beside the positions); null: none yet. */
+  private persisted: ShipState | null = null;
   /** Per topic and partition: the offset after our last acknowledged record (checkpoint candidates). */
   private readonly ackEnds: Record<string, Record<string, number>> = {};
   private producer: Producer | null = null;
@@ -222,6 +224,7 @@ class Shipper {
       // Keep what was acknowledged: the next start resumes from here (and recovery covers the rest).
       if (started) {
         try {
+          this.writeHeadsAhead(this.tracker.heads());
           writePositions(this.positionFile, this.tracker.positions());
         } catch {
           // the original error matters more
@@ -245,6 +248,7 @@ class Shipper {
       this.log(`${this.positionFile}: no ship state beside it (${this.statePath}); resuming from the positions alone`);
     }
     this.state = savedState ?? newShipState();
+    this.persisted = savedState === null ? null : structuredClone(savedState);
     this.tracker.start(saved ?? [], this.state.heads);
     if (savedState !== null && this.sourceHeader && savedState.clean !== true) await this.recover();
     this.state.clean = false;
@@ -301,16 +305,43 @@ class Shipper {
   }
 
   private save(): void {
+    const heads = this.tracker.heads();
+    this.writeHeadsAhead(heads);
     writePositions(this.positionFile, this.tracker.positions());
     for (const t of [this.topic, this.dlq]) {
       if (this.pending(t)) continue;
       const cp = (this.state.topics[t] ??= {});
       for (const [p, off] of Object.entries(this.ackEnds[t] ?? {})) if ((cp[p] ?? -1) < off) cp[p] = off;
     }
-    this.state.heads = this.tracker.heads();
-    // Second, so that it never runs ahead of the positions (see ship-state.ts).
+    this.state.heads = heads;
+    // After the positions, so that its checkpoints never run ahead of them (see ship-state.ts).
     writeShipState(this.statePath, this.state);
+    this.persisted = structuredClone(this.state);
     this.lastSave = Date.now();
+  }
+
+  /**
+   * Head hashes go to disk BEFORE the positions that need them. The state file is written after the positions, so
+   * a crash between the two leaves the previous state beside the new positions; if a file got its first shipped
+   * bytes in this save (a new app.log after a rotation), that state has no head for it, and when the file is then
+   * renamed while we are stopped (app.log → app.log.1) nothing proves the saved position belongs to it: Flume's
+   * rule reads it again from 0 and everything shipped from it lands twice. So when a head is new or changed, the
+   * state on disk is first rewritten with the added heads, its checkpoints as they were (they still match the
+   * positions on disk) and clean false. A head ahead of the positions is harmless: it only identifies the file's
+   * first bytes.
+   */
+  private writeHeadsAhead(heads: Record<string, FileHead>): void {
+    const old = this.persisted;
+    const changed = Object.entries(heads).some(([inode, h]) => {
+      const o = old?.heads[inode];
+      return o === undefined || o.len !== h.len || o.sha256 !== h.sha256;
+    });
+    if (!changed) return;
+    // No state on disk yet: nothing of this shipper's is on the bus yet (the first save precedes every send).
+    const base = old ?? { shipper: this.state.shipper, topics: {}, heads: {} };
+    const ahead: ShipState = { ...base, heads: { ...base.heads, ...heads }, clean: false };
+    writeShipState(this.statePath, ahead);
+    this.persisted = structuredClone(ahead);
   }
 
   /**

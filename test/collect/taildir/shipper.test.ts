@@ -4,7 +4,7 @@
  * the bus. The kill -9 proof against real processes is in kill9.test.ts.
  */
 import { afterEach, describe, expect, test } from 'bun:test';
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus } from '../../../src/bus/index';
 import { DLQ_HEADER } from '../../../src/bus/dead-letter';
@@ -270,6 +270,31 @@ describe('ship log: exactly-once when the position file lags the bus', () => {
     expect(r.lines).toBe(5);
     expect(await values(e)).toEqual(lines(0, 30).trimEnd().split('\n'));
     expect(await values(e, 'ods_log_dlq')).toEqual(['bad line']);
+  });
+
+  test('a crash between the position write and the state write, then a rotation while stopped: the new file is not shipped again', async () => {
+    const e = await env();
+    const f = join(e.logs, 'app.log');
+    writeFileSync(f, lines(0, 10));
+    await ship(e);
+    renameSync(f, `${f}.1`);
+    writeFileSync(f, lines(10, 30));
+    // The state write of the first save after the new app.log's first batch fails, so the disk holds whatever a
+    // kill -9 between the two writes would leave. (A directory in the way of the state's temp file.)
+    const blocker = `${statePathFor(e.pos)}.tmp`;
+    const err = await ship(e, { batchSize: 5, savePositionsMs: 0, onProgress: () => mkdirSync(blocker, { recursive: true }) }).catch((x: unknown) => x);
+    expect((err as RtwhError).code).toBe('POSITION_FILE');
+    rmdirSync(blocker);
+    // Positions on disk never name a file at a position without its head hash beside them.
+    const heads = readShipState(statePathFor(e.pos))!.heads;
+    for (const p of readPositions(e.pos)!) if (p.pos > 0) expect(heads[p.inode]).toBeDefined();
+    // Rotated again while stopped: the file the crashed run began is now app.log.2.
+    renameSync(f, `${f}.2`);
+    writeFileSync(f, lines(30, 35));
+    const r = await ship(e);
+    expect(r.skipped).toBe(5);
+    expect(await values(e)).toEqual(lines(0, 35).trimEnd().split('\n'));
+    expect(e.logsSeen.some((m) => m.includes("Flume's rule") || m.includes('reading it from 0'))).toBe(false);
   });
 
   test('good lines acknowledged but their batch\'s dead letters not: the dead letters are sent, the good lines are not', async () => {
