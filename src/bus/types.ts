@@ -105,6 +105,8 @@ export interface ProducerOptions {
 export interface Producer {
   send(topic: string, messages: ProduceMessage[]): Promise<ProduceResult[]>;
   close(): Promise<void>;
+  /** Kafka: keeps batches to `topic` within its max.message.bytes (batches of many small records included). */
+  limitTopic?(topic: string, maxMessageBytes: number): void;
 }
 
 export type StartFrom = 'earliest' | 'latest';
@@ -152,6 +154,8 @@ export interface Consumer {
 }
 
 export interface Admin {
+  /** Kafka: the values the broker applies to a topic (its own setting, else the broker's) for these config names. */
+  effectiveTopicConfig?(name: string, names: readonly string[]): Promise<Record<string, string>>;
   listTopics(): Promise<TopicInfo[]>;
   describeTopic(name: string): Promise<TopicInfo>;
   /** Returns false when it already existed. */

@@ -62,9 +62,8 @@ const postError = (id: number, e: unknown) => {
 const limits = new Map<string, number>();
 
 function applyLimits(p: Producer, only?: string): void {
-  const limit = (p as { limitTopic?: (topic: string, maxMessageBytes: number) => void }).limitTopic;
-  if (typeof limit !== 'function') return;
-  for (const [topic, bytes] of limits) if (only === undefined || topic === only) limit.call(p, topic, bytes);
+  if (!p.limitTopic) return;
+  for (const [topic, bytes] of limits) if (only === undefined || topic === only) p.limitTopic(topic, bytes);
 }
 
 /** State files handed over by jobs, and the error that ended the commits of one. */

@@ -139,8 +139,6 @@ function guarded(spec: JobSpec): JobSpec {
 const MAX_FLIGHTS = 4;
 
 /** What the Kafka admin has beyond the Bus interface (src/bus/kafka/admin.ts). */
-type EffectiveConfig = (name: string, names: readonly string[]) => Promise<Record<string, string>>;
-
 interface Flight {
   upTo: number;
   p: Promise<unknown>;
@@ -268,15 +266,15 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     const servers = bus.displayUrl.replace(/^kafka:\/\//, '');
     /** Reads the limits of `names` not read yet; throws BUS_UNAVAILABLE (wait and call again), logs other failures. */
     const learnLimits = async (names: readonly string[]) => {
-      const effective = (admin as { effectiveTopicConfig?: EffectiveConfig } | undefined)?.effectiveTopicConfig;
-      if (bus.kind !== 'kafka' || typeof effective !== 'function') return;
+      if (!admin?.effectiveTopicConfig) return;
+      const a = admin;
       const fresh = [...new Set(names)].filter((t) => !limitsRead.has(t));
       const learnt: string[] = [];
       await Promise.all(
         fresh.map(async (topic) => {
           let limit = NaN;
           try {
-            limit = Number((await effective.call(admin, topic, ['max.message.bytes']))['max.message.bytes']);
+            limit = Number((await a.effectiveTopicConfig!(topic, ['max.message.bytes']))['max.message.bytes']);
           } catch (e) {
             if (!(e instanceof RtwhError) || e.code === 'BUS_UNAVAILABLE') throw e;
             o.log(`cannot read the max.message.bytes of topic ${topic} (${e.message}); its records are not checked against it`);
@@ -284,7 +282,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
           limitsRead.add(topic);
           if (!Number.isFinite(limit) || limit <= 0) return;
           limits.set(topic, limit);
-          (producer as { limitTopic?: (topic: string, maxMessageBytes: number) => void }).limitTopic?.(topic, limit);
+          producer?.limitTopic?.(topic, limit);
           o.forwarder?.limitTopic(topic, limit);
           learnt.push(`${topic} ${limit.toLocaleString('en-US')} bytes`);
         }),

@@ -39,7 +39,8 @@ import { isNotSent, type Layout, ProducePipe } from './pipeline.ts';
 import { installProduceEncoder, PreparedBatch } from './produce-request.ts';
 import { BATCH_HEADER_BYTES, encodeRecords, type RecordInput } from './record-batch.ts';
 
-const CODECS: Record<Compression, CompressionTypes> = {
+/** kafkajs codec per compression setting (also what cdc measures a record's batch with). */
+export const CODECS: Record<Compression, CompressionTypes> = {
   none: CompressionTypes.None,
   gzip: CompressionTypes.GZIP,
   snappy: CompressionTypes.Snappy,

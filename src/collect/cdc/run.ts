@@ -7,10 +7,9 @@
  *
  * The design notes (position rule, back-pressure, DDL, reconnects) are in README.md beside this file.
  */
-import type { Bus, ProducerOptions } from '../../bus/types';
-import { CompressionTypes } from 'kafkajs';
+import type { Bus, Compression, ProducerOptions } from '../../bus/types';
 import { registerKafkaCodecs } from '../../bus/codecs';
-import { MAX_BATCH_BYTES } from '../../bus/kafka/producer';
+import { CODECS, MAX_BATCH_BYTES } from '../../bus/kafka/producer';
 import { encodeRecords, soloBatchBytes } from '../../bus/kafka/record-batch';
 import { rtwhError, RtwhError } from '../../errors';
 import type { DebeziumEncodeOptions } from '../../formats/debezium';
@@ -213,8 +212,6 @@ interface TopicFacts {
 }
 
 /** What an admin of the Kafka bus has beyond the Bus interface (src/bus/kafka/admin.ts). */
-type EffectiveConfig = (name: string, names: readonly string[]) => Promise<Record<string, string>>;
-
 /**
  * The output topic: created when missing (on Kafka with max.message.bytes = `maxMessageBytes`), its partition count,
  * and on Kafka the limit it applies — its own setting or else the broker's message.max.bytes.
@@ -232,9 +229,8 @@ async function prepareTopic(bus: Bus, topic: string, partitions: number, maxMess
       if (created) log?.(`created topic ${topic} with ${partitions} partition${partitions === 1 ? '' : 's'}${kafka ? ` (max.message.bytes ${maxMessageBytes})` : ''}`);
       n = (await admin.describeTopic(topic)).partitions.length;
     }
-    const effective = (admin as { effectiveTopicConfig?: EffectiveConfig }).effectiveTopicConfig;
-    if (bus.kind !== 'kafka' || typeof effective !== 'function') return { partitions: n };
-    const limit = Number((await effective.call(admin, topic, ['max.message.bytes']))['max.message.bytes']);
+    if (!admin.effectiveTopicConfig) return { partitions: n };
+    const limit = Number((await admin.effectiveTopicConfig(topic, ['max.message.bytes']))['max.message.bytes']);
     if (!Number.isFinite(limit) || limit <= 0) return { partitions: n };
     return { partitions: n, maxMessageBytes: limit };
   } finally {
@@ -281,10 +277,8 @@ function bootstrapServers(busUrl: string | undefined, bus: Bus): string {
   return url.replace(/^kafka:\/\//, '').replace(/^[^@/]*@/, '').replace(/[/?].*$/, '');
 }
 
-const CODECS = { none: CompressionTypes.None, gzip: CompressionTypes.GZIP, snappy: CompressionTypes.Snappy, lz4: CompressionTypes.LZ4 } as const;
-
 /** The size of the record batch holding this record alone, compressed as the producer will: what the broker checks. */
-async function compressedBatchBytes(r: OutRecord, compression: keyof typeof CODECS): Promise<number> {
+async function compressedBatchBytes(r: OutRecord, compression: Compression): Promise<number> {
   if (compression === 'none') return recordBatchBytes(r);
   registerKafkaCodecs();
   const now = Date.now();

@@ -114,6 +114,13 @@ export class BusWriter {
       }
       if (inflight.length === 0) {
         if (this.stopping) break;
+        if (!this.blocked && !q.empty && this.acks - this.storedAcks > this.o.sink.maxInflight) {
+          // Held back by the bound above with nothing in flight: the position has to be stored (now, whatever the
+          // interval) before more goes out; a store that fails is tried again with backoff, not in a tight loop.
+          await this.maybeSave(true);
+          if (this.acks - this.storedAcks > this.o.sink.maxInflight) await sleep(Math.min(5_000, 100 * 2 ** Math.min(this.saveFailures, 6)));
+          continue;
+        }
         await this.idleWait();
         continue;
       }
