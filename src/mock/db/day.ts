@@ -215,9 +215,20 @@ function sampleUserUpdates(rng: Rng, existing: number, ratePercent: number): num
  * The same draws as generateDay's, in the same order.
  */
 export function userUpdateIndexes(seed: number, date: string, existing: number, options: MockDbOptions): number[] {
+  return sampleUserUpdates(dayRngs(seed, date).updates, existing, options.userUpdateRate);
+}
+
+/** The day's random streams, forked from its root in one fixed order (generateDay and userUpdateIndexes share them). */
+function dayRngs(seed: number | string, date: string) {
   const root = new Rng(`${seed}:${date}`);
-  root.fork('users');
-  return sampleUserUpdates(root.fork('updates'), existing, options.userUpdateRate);
+  return {
+    users: root.fork('users'),
+    updates: root.fork('updates'),
+    favors: root.fork('favors'),
+    coupons: root.fork('coupons'),
+    carts: root.fork('carts'),
+    orders: root.fork('orders'),
+  };
 }
 
 /** The columns of an earlier user that the day reads unless it changes the user's profile (see userUpdateIndexes). */
@@ -230,15 +241,7 @@ export const LIGHT_USER_COLUMNS = ['id', 'nick_name'] as const;
 export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
   const { date, options: o } = input;
   const clock = new DayClock(date);
-  const root = new Rng(`${input.seed}:${date}`);
-  const r = {
-    users: root.fork('users'),
-    updates: root.fork('updates'),
-    favors: root.fork('favors'),
-    coupons: root.fork('coupons'),
-    carts: root.fork('carts'),
-    orders: root.fork('orders'),
-  };
+  const r = dayRngs(input.seed, date);
   const q = new EventQueue();
   const ids: Record<string, number> = { ...input.state.lastIds };
   const nextId = (table: string): number => (ids[table] = (ids[table] ?? 0) + 1);
