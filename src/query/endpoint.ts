@@ -209,6 +209,8 @@ export class QueryService {
 
 /** A DuckStore that sends every statement to the dws job holding the warehouse. */
 class RemoteStore implements DuckStore {
+  /** QueryService checks every statement it is sent (the `nonRead` above the query). */
+  readonly refusesNonReads = true;
   constructor(
     readonly path: string,
     readonly readOnly: boolean,
@@ -252,9 +254,6 @@ class RemoteStore implements DuckStore {
     return ((await this.post({ sql, classify: true })) as ClassifyBody).nonRead ?? undefined;
   }
 
-  async isWriteStatement(sql: string): Promise<boolean> {
-    return (await this.nonRead(sql)) !== undefined;
-  }
 
   close(): void {}
 }

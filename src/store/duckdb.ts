@@ -45,8 +45,8 @@ export interface DuckStore {
    * undefined when all are. Runs nothing. See `nonRead`.
    */
   nonRead(sql: string): Promise<NonRead | undefined>;
-  /** True when `nonRead(sql)` finds a statement. */
-  isWriteStatement(sql: string): Promise<boolean>;
+  /** The store refuses what is not a plain read itself when it runs a statement (a running job's endpoint). */
+  readonly refusesNonReads?: boolean;
   /** Idempotent. A closed store refuses further queries. */
   close(): void;
 }
@@ -134,9 +134,6 @@ class DuckDBStore implements DuckStore {
     return nonReadWithConnection(this.duck, this.connection, sql);
   }
 
-  async isWriteStatement(sql: string): Promise<boolean> {
-    return (await this.nonRead(sql)) !== undefined;
-  }
 
   close(): void {
     if (this.closed) return;
@@ -406,10 +403,6 @@ export async function nonRead(sql: string): Promise<NonRead | undefined> {
   return (await privateStore()).nonRead(sql);
 }
 
-/** True when `sql` holds a statement that is not a plain read (see `nonRead`). */
-export async function isWriteStatement(sql: string): Promise<boolean> {
-  return (await nonRead(sql)) !== undefined;
-}
 
 // --- lexical side: split on top-level `;`, collect the top-level words of each statement -----------------
 

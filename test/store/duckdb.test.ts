@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RtwhError } from '../../src/errors.ts';
 import { ExactDecimal } from '../../src/output/result.ts';
-import { isWriteStatement, openDuckDB, type DuckStore } from '../../src/store/duckdb.ts';
+import { nonRead, openDuckDB, type DuckStore } from '../../src/store/duckdb.ts';
+
+const isWriteStatement = async (sql: string) => (await nonRead(sql)) !== undefined;
 
 let dir: string;
 beforeAll(() => {
@@ -123,7 +125,7 @@ describe('files', () => {
       const e = await db.query('insert into t values (2)').catch((x: unknown) => x);
       expect((e as RtwhError).code).toBe('QUERY_FAILED');
       expect((e as RtwhError).message).toContain('read-only');
-      expect(await db.isWriteStatement('insert into t values (2)')).toBe(true);
+      expect(await db.nonRead('insert into t values (2)')).toBeDefined();
     } finally {
       db.close();
     }
@@ -206,7 +208,7 @@ describe('isWriteStatement', () => {
     const db = await openDuckDB(':memory:');
     try {
       await db.query('create table t(a int)');
-      expect(await db.isWriteStatement(sql)).toBe(true);
+      expect(await db.nonRead(sql)).toBeDefined();
     } finally {
       db.close();
     }
@@ -216,7 +218,7 @@ describe('isWriteStatement', () => {
     const db = await openDuckDB(':memory:');
     try {
       await db.query('create table t(a int)');
-      expect(await db.isWriteStatement(sql)).toBe(false);
+      expect(await db.nonRead(sql)).toBeUndefined();
     } finally {
       db.close();
     }
@@ -234,7 +236,7 @@ describe('isWriteStatement', () => {
     const db = await openDuckDB(':memory:');
     try {
       await db.query('create table t(a int)');
-      await db.isWriteStatement('insert into t values (1); drop table t');
+      await db.nonRead('insert into t values (1); drop table t');
       expect((await db.query('select count(*) from t')).rows).toEqual([[0n]]);
     } finally {
       db.close();
