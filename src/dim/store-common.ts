@@ -12,6 +12,13 @@ const NAME_HINT = 'Dim table and column names must match ^[A-Za-z_][A-Za-z0-9_]{
 /** Internal tables of the dim store start with this prefix; no dim table may. */
 export const INTERNAL_PREFIX = '_rtwh_';
 
+/** A rule that keys an existing dim table by another column (both stores refuse it, the job rejects the rule). */
+export function keyChanged(table: string, keys: readonly string[], pk: string): RtwhError {
+  return rtwhError('DIM_SCHEMA', `dim table ${q(table)} is keyed by ${keys.length ? keys.map((k) => q(k)).join(', ') : 'no column'}; the rule keys it by ${q(pk)}`, {
+    hint: "A dim table's key column cannot change: give the rule a new sink_table, or drop the dim table and let the dim job create it again.",
+  });
+}
+
 /** Dim table names may not start with these (case-insensitive): the store's own tables and SQLite's. */
 export const RESERVED_TABLE_PREFIXES: readonly string[] = [INTERNAL_PREFIX, 'sqlite_'];
 

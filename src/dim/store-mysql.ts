@@ -21,7 +21,7 @@
 import { maskUrl } from '../config/mask.ts';
 import { q, RtwhError, rtwhError } from '../errors.ts';
 import { connectMysql, parseMysqlUrl, quoteIdent, sqlLiteral, type MysqlConn, type MysqlTarget } from '../store/mysql.ts';
-import { checkDimTable, checkOffset, FEED_PAGE, offsetFenced, feedPolicy, ruleColumns, writeRuns, type FeedPolicy, type ResolvedFeedPolicy, type WriteRun } from './store-common.ts';
+import { checkDimTable, checkOffset, FEED_PAGE, keyChanged, offsetFenced, feedPolicy, ruleColumns, writeRuns, type FeedPolicy, type ResolvedFeedPolicy, type WriteRun } from './store-common.ts';
 import { ALL_ROWS, type DimInvalidation, type DimRow, type DimStore, type DimWrite, type EnsureOptions, type EnsureResult, type ManagedTable, type StoredOffset, type TableProcess } from './types.ts';
 
 export interface MysqlDimStoreOptions {
@@ -300,11 +300,16 @@ export class MysqlDimStore implements DimStore {
           throw definitionError(e, table, this.description);
         }
         created = h.warningStatus === 0;
+        // Two jobs registering at once: the last registration wins, not necessarily the job whose CREATE made the
+        // table. The creator registers itself again; a job whose CREATE found the table takes its name back, so
+        // --drop-on-delete never drops another group's table.
+        if (created) await c.query(`UPDATE _rtwh_dim_tables SET created_by = ${sqlLiteral(opts.owner ?? null)} WHERE tbl = ${sqlLiteral(table)}`, `registering dim table ${table}`);
+        else if (opts.owner !== undefined) await c.query(`UPDATE _rtwh_dim_tables SET created_by = NULL WHERE tbl = ${sqlLiteral(table)} AND created_by = ${sqlLiteral(opts.owner)}`, `registering dim table ${table}`);
         existing = await this.columnsOf(c, table);
       }
       const keys = existing.filter((col) => col.key === 'PRI').map((col) => col.name);
       if (keys.length !== 1 || keys[0]!.toLowerCase() !== pk.toLowerCase()) {
-        throw rtwhError('DIM_SCHEMA', `dim table ${q(table)} is keyed by ${keys.length ? keys.map((k) => q(k)).join(', ') : 'no column'}; the rule keys it by ${q(pk)}`, { hint: KEY_HINT });
+        throw keyChanged(table, keys, pk);
       }
       const have = new Set(existing.map((col) => col.name.toLowerCase()));
       const added: string[] = [];
@@ -612,7 +617,6 @@ export class MysqlDimStore implements DimStore {
   }
 }
 
-const KEY_HINT = "A dim table's key column cannot change: give the rule a new sink_table, or drop the dim table and let the dim job create it again.";
 
 // The server refuses a table definition: 1059 name too long, 1071 key too long, 1103 bad table name, 1117 too many
 // columns, 1118 row size too large, 1166 bad column name.

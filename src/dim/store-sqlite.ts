@@ -26,6 +26,7 @@ import {
   FEED_PAGE,
   feedPolicy,
   GET_CHUNK,
+  keyChanged,
   ruleColumns,
   writeRuns,
   type FeedPolicy,
@@ -196,9 +197,7 @@ export class SqliteDimStore implements DimStore {
       } else {
         const keyCols = existing.filter((c) => c.pk > 0).map((c) => c.name);
         if (keyCols.length !== 1 || keyCols[0]!.toLowerCase() !== pk.toLowerCase()) {
-          throw rtwhError('DIM_SCHEMA', `dim table ${q(table)} is keyed by ${keyCols.length ? keyCols.map((c) => q(c)).join(', ') : 'no column'}; the rule keys it by ${q(pk)}`, {
-            hint: "A dim table's key column cannot change: give the rule a new sink_table, or drop the dim table and let the dim job create it again.",
-          });
+          throw keyChanged(table, keyCols, pk);
         }
         const have = new Set(existing.map((c) => c.name.toLowerCase()));
         for (const c of columns) {
