@@ -16,6 +16,8 @@
  * other over generated and mutated records.
  */
 
+import { isObj, type Obj } from '../formats/validate-check';
+
 /** What the traffic windows read of a page record; undefined where the record has no such field. */
 export interface PageFields {
   mid: unknown;
@@ -49,7 +51,6 @@ export function emptyPageFields(): PageFields {
   };
 }
 
-type Obj = Record<string, unknown>;
 
 /** Fills `f` from parsed common/page objects and ts (the JSON.parse path). */
 export function fieldsOf(f: PageFields, common: Obj, page: Obj, ts: number): PageFields {
@@ -91,7 +92,7 @@ function common(text: string): Obj | null {
   if (c !== undefined) return c;
   try {
     const v: unknown = JSON.parse(text);
-    c = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : null;
+    c = isObj(v) ? v : null;
   } catch {
     c = null;
   }

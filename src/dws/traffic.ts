@@ -16,6 +16,7 @@
  * across midnight) is not counted (`earlier_day`): counting it would make the next event of the later day a second
  * "first". Event time is `ts` (ms) of the record; a record without a usable one goes to the dead-letter topic.
  */
+import { isObj, type Obj } from '../formats/validate-check';
 import type { InputRecord, JobContext, JobSpec, Json } from '../stream/types';
 import { emptyPageFields, fieldsOf, scanPage, type PageFields } from './page-scan';
 import { beijingDay, DAY_MS, dwsJob, TumblingWindow, WindowLogic, type DwsInput } from './window';
@@ -33,11 +34,7 @@ const PAGE_INPUT: DwsInput = { name: 'page', option: 'page-topic', topic: 'dwd_t
 const REGISTER_INPUT: DwsInput = { name: 'register', option: 'register-topic', topic: 'dwd_user_register', description: 'registrations from `run dwd trade`' };
 const CART_ADD_INPUT: DwsInput = { name: 'cart_add', option: 'cart-add-topic', topic: 'dwd_trade_cart_add', description: 'cart adds from `run dwd trade`' };
 
-type Obj = Record<string, unknown>;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The one PageFields pageLog fills (read by the caller before the next record). */
 const PAGE_FIELDS = emptyPageFields();

@@ -26,8 +26,8 @@ export interface BoxOptions {
 const TTY_COLUMN_WIDTH = 40;
 const ELLIPSIS_WIDTH = 1;
 
-/** `width`: the slot's display width; `fit`: the most of a value shown before it is cut. */
-type Slot = { kind: 'column'; index: number; width: number; fit: number; right: boolean } | { kind: 'elided'; width: number };
+/** `width`: the slot's display width (a longer value is cut to it). */
+type Slot = { kind: 'column'; index: number; width: number; right: boolean } | { kind: 'elided'; width: number };
 
 function plural(n: number, word: string): string {
   return `${n} ${word}${n === 1 ? '' : 's'}`;
@@ -117,7 +117,7 @@ export function renderBox(result: RenderableResult, opts: BoxOptions = {}): stri
   const slots: Slot[] = [];
   keep.forEach((index, k) => {
     if (k > 0 && index !== (keep[k - 1] ?? -1) + 1) slots.push({ kind: 'elided', width: ELLIPSIS_WIDTH });
-    slots.push({ kind: 'column', index, width: widths[index] ?? 1, fit: widths[index] ?? 1, right: numeric[index] === true });
+    slots.push({ kind: 'column', index, width: widths[index] ?? 1, right: numeric[index] === true });
   });
   if (keep.length > 0 && keep.length < columns.length && !slots.some((s) => s.kind === 'elided')) {
     slots.push({ kind: 'elided', width: ELLIPSIS_WIDTH });
@@ -131,7 +131,7 @@ export function renderBox(result: RenderableResult, opts: BoxOptions = {}): stri
   const inner = (): number => tableWidth(slots.map((s) => s.width)) - 4;
   const noteNow = (): string => {
     let cut = 0;
-    for (const t of texts) for (const s of slots) if (s.kind === 'column' && displayWidth(t[s.index] ?? '') > s.fit) cut++;
+    for (const t of texts) for (const s of slots) if (s.kind === 'column' && displayWidth(t[s.index] ?? '') > s.width) cut++;
     return cut === 0 ? '' : `${cut === 1 ? '1 value' : `${cut} values`} cut short (ending in …)${opts.wholeHint ? `; ${opts.wholeHint}` : ''}`;
   };
   // The footer spans the table: widen the last slot when the table is narrower than the footer text (for the
@@ -144,14 +144,13 @@ export function renderBox(result: RenderableResult, opts: BoxOptions = {}): stri
     const want = Math.max(footerMin, Math.min(displayWidth(note), room));
     if (inner() >= want) break;
     last.width += want - inner();
-    if (last.kind === 'column') last.fit = last.width;
     note = noteNow();
   }
 
   const line = (l: string, mid: string, r: string): string => l + slots.map((s) => '─'.repeat(s.width + 2)).join(mid) + r;
   const row = (cells: string[]): string => `│ ${cells.join(' │ ')} │`;
   const cell = (slot: Slot, text: string, align: 'left' | 'right' | 'center'): string =>
-    pad(truncateToWidth(text, slot.kind === 'column' ? slot.fit : slot.width), slot.width, align);
+    pad(truncateToWidth(text, slot.width), slot.width, align);
 
   const out: string[] = [];
   if (slots.length > 0) {

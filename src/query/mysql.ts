@@ -11,7 +11,7 @@
  *   SET (GLOBAL) outlives it. SQL that DuckDB's parser cannot read is refused too, saying so.
  *   Results are typed from the server's column metadata: BIGINT as bigint, DECIMAL exact, dates as text.
  */
-import { q, rtwhError } from '../errors';
+import { q, RtwhError, rtwhError } from '../errors';
 import { ExactDecimal, type Cell, type QueryResult } from '../output/result';
 import { nonRead, openDuckDB } from '../store/duckdb';
 import { connectMysql, mysqlError, parseMysqlUrl, type MysqlConn } from '../store/mysql';
@@ -88,11 +88,11 @@ function cell(v: unknown, type: string): Cell {
 /** SQL on the MySQL server; read-only unless allowWrite (see above). */
 export async function queryMysql(url: string, sql: string, opts: { allowWrite: boolean }): Promise<QueryResult> {
   if (!opts.allowWrite) {
-    const found = await nonRead(sql).catch((e: unknown) => ({
-      kind: 'UNKNOWN',
-      statement: sql,
-      reason: `DuckDB's parser, which checks that it only reads, does not read it: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
-    }));
+    const found = await nonRead(sql).catch((e: unknown) => {
+      // only DuckDB failing to parse the statement is a refusal; DuckDB not loading or opening is its own error
+      if (!(e instanceof RtwhError && e.code === 'QUERY_FAILED')) throw e;
+      return { kind: 'UNKNOWN', statement: sql, reason: `DuckDB's parser, which checks that it only reads, does not read it: ${e.message.split('\n')[0]}` };
+    });
     if (found) throw writeRefused(found);
   }
   const t = parseMysqlUrl(url);
