@@ -18,7 +18,7 @@ import { toRtwhError } from '../../errors';
 import { failStop } from './sink';
 
 export type ToWorker =
-  | { type: 'open'; url: string; cwd: string; clientId?: string; producer?: ProducerOptions; topic: string }
+  | { type: 'open'; url: string; cwd: string; clientId?: string; producer?: ProducerOptions; topic: string; maxMessageBytes?: number }
   /**
    * Records as UTF-8 in one buffer; offsets per record: key start, key end (-1 = null key), value end. No
    * timestamps: the worker stamps the batch with the time it hands it to the producer.
@@ -43,6 +43,7 @@ let producer: Producer | undefined;
 let pipelined = false;
 let topic = '';
 let producerOptions: ProducerOptions | undefined;
+let maxMessageBytes: number | undefined;
 let failed = false;
 let openError: { code: string; message: string } | undefined;
 let chain: Promise<void> = Promise.resolve();
@@ -56,6 +57,7 @@ async function handle(m: ToWorker): Promise<void> {
     case 'open':
       topic = m.topic;
       producerOptions = m.producer;
+      maxMessageBytes = m.maxMessageBytes;
       try {
         bus = await openBus(m.url, { cwd: m.cwd, ...(m.clientId ? { clientId: m.clientId } : {}) });
       } catch (e) {
@@ -91,6 +93,7 @@ async function handle(m: ToWorker): Promise<void> {
       try {
         if (!producer) {
           producer = await bus.producer(producerOptions);
+          if (maxMessageBytes !== undefined) producer.limitTopic?.(topic, maxMessageBytes);
           pipelined = failStop(producer);
         }
       } catch (e) {

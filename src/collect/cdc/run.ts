@@ -9,7 +9,7 @@
  */
 import type { Bus, Compression, ProducerOptions } from '../../bus/types';
 import { registerKafkaCodecs } from '../../bus/codecs';
-import { CODECS, MAX_BATCH_BYTES } from '../../bus/kafka/producer';
+import { CODECS } from '../../bus/kafka/producer';
 import { encodeRecords, soloBatchBytes } from '../../bus/kafka/record-batch';
 import { rtwhError, RtwhError } from '../../errors';
 import type { DebeziumEncodeOptions } from '../../formats/debezium';
@@ -406,9 +406,6 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
     if (topicLimit !== undefined && topicLimit < (o.maxMessageBytes ?? d.maxMessageBytes)) {
       log(`topic ${o.topic} takes records up to ${topicLimit.toLocaleString('en-US')} bytes (max.message.bytes); a larger one stops cdc, before it, until the limit is raised`);
     }
-    if (topicLimit !== undefined && topicLimit < MAX_BATCH_BYTES + 1024) {
-      log(`warning: the producer writes batches of up to ${MAX_BATCH_BYTES.toLocaleString('en-US')} bytes; Kafka refuses those of topic ${o.topic} (max.message.bytes ${topicLimit}) even when each record fits`);
-    }
     const eventTime = mockDateClock(o.mockDate);
     const encoder = createEncoder({ format: o.format, partitionBy: o.partitionBy, partitions, ...(o.debezium ? { debezium: o.debezium } : {}) });
     const queue = new CdcQueue(o.queueBytes ?? d.queueBytes, o.queueRecords ?? d.queueRecords);
@@ -417,10 +414,11 @@ export async function runCdc(o: CdcOptions): Promise<CdcResult> {
     // worker produce in this thread.
     let sink: RecordSink | undefined;
     if (o.busUrl !== undefined && o.busWorker !== false) {
-      sink = await WorkerSink.start({ url: o.busUrl, cwd: o.cwd ?? process.cwd(), topic: o.topic, ...(o.busClientId ? { clientId: o.busClientId } : {}), ...(o.producer ? { producer: o.producer } : {}) });
+      sink = await WorkerSink.start({ url: o.busUrl, cwd: o.cwd ?? process.cwd(), topic: o.topic, ...(o.busClientId ? { clientId: o.busClientId } : {}), ...(o.producer ? { producer: o.producer } : {}), ...(topicLimit !== undefined ? { maxMessageBytes: topicLimit } : {}) });
       if (!sink) log('producing in the main thread (the bus worker is not available in this build)');
     }
-    sink ??= new ThreadSink(o.bus, o.topic, o.producer);
+    // batches of many small records are kept under a topic limit below the producer's batch size
+    sink ??= new ThreadSink(o.bus, o.topic, o.producer, topicLimit);
     sinkToClose = sink;
     const maxInflight = sink.maxInflight;
     const servers = bootstrapServers(o.busUrl, o.bus);

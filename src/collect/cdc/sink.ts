@@ -51,6 +51,8 @@ export class ThreadSink implements RecordSink {
     private readonly bus: Bus,
     private readonly topic: string,
     private readonly options?: ProducerOptions,
+    /** The topic's max.message.bytes: batches of many small records stay under it (Producer.limitTopic). */
+    private readonly maxMessageBytes?: number,
   ) {
     this.maxInflight = bus.kind === 'kafka' ? 3 : 1;
   }
@@ -62,6 +64,7 @@ export class ThreadSink implements RecordSink {
     const messages: ProduceMessage[] = records.map((r) => ({ key: recordKey(r), value: recordValue(r), partition: r.partition, timestamp }));
     if (!this.producer) {
       this.producer = await this.bus.producer(this.options);
+      if (this.maxMessageBytes !== undefined) this.producer.limitTopic?.(this.topic, this.maxMessageBytes);
       failStop(this.producer);
     }
     await this.producer.send(this.topic, messages);
@@ -83,6 +86,8 @@ export interface WorkerSinkOptions {
   clientId?: string;
   producer?: ProducerOptions;
   topic: string;
+  /** The topic's max.message.bytes (Producer.limitTopic in the worker). */
+  maxMessageBytes?: number;
   /** How long the worker may take to start before cdc produces in its own thread instead. */
   startTimeoutMs?: number;
 }
@@ -112,7 +117,7 @@ export class WorkerSink implements RecordSink {
     const worker = await startWorker([new URL('./bus-worker.ts', import.meta.url).href, './src/collect/cdc/bus-worker.ts'], o.startTimeoutMs ?? 5000);
     if (!worker) return undefined;
     const sink = new WorkerSink(worker);
-    const open: ToWorker = { type: 'open', url: o.url, cwd: o.cwd, topic: o.topic, ...(o.clientId ? { clientId: o.clientId } : {}), ...(o.producer ? { producer: o.producer } : {}) };
+    const open: ToWorker = { type: 'open', url: o.url, cwd: o.cwd, topic: o.topic, ...(o.clientId ? { clientId: o.clientId } : {}), ...(o.producer ? { producer: o.producer } : {}), ...(o.maxMessageBytes !== undefined ? { maxMessageBytes: o.maxMessageBytes } : {}) };
     worker.postMessage(open);
     return sink;
   }

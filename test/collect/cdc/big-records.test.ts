@@ -85,6 +85,24 @@ describe('the topic cdc creates', () => {
   }, 120_000);
 });
 
+describe('a topic limited below the producer batch size', () => {
+  test('small rows go in batches under its limit (the worker\'s producer is told the limit), none refused', async () => {
+    const topic = kafkaTopic('cdc_small_limit');
+    const limit = 100_000;
+    const ad = await kafka.admin();
+    await ad.createTopic({ name: topic, partitions: 1, config: { 'max.message.bytes': String(limit) } });
+    await ad.close();
+    const cdc = startCdc({ bus: kafka, busUrl: TEST_KAFKA, database: DB, topic });
+    await cdc.started;
+    // ~1,000 rows of ~600 bytes in one transaction: ~600 KB, one producer batch without the limit
+    const rows = Array.from({ length: 1000 }, (_, i) => `(${10_000 + i}, '${'y'.repeat(500)}', NULL)`).join(', ');
+    await a.query(`INSERT INTO \`${DB}\`.big VALUES ${rows}`);
+    const recs = await readTopic(kafka, topic, 1000, 60_000);
+    await cdc.stop();
+    expect(recs.length).toBe(1000);
+  }, 120_000);
+});
+
 describe('a topic limited to 1 MB', () => {
   test('a 4 MB row stops the CLI before it, named, position kept; raised limit + restart sends it and the rest', async () => {
     const topic = await oneMbTopic('cdc_big_1mb');
