@@ -70,22 +70,26 @@ export function judgeRecords(recs: readonly EnvelopeRecord[], job: JudgeJob): Ve
     job.etl,
     { role: job.role ?? 'auto' },
   );
-  if (job.envelope) {
-    let hint = 64;
-    for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
-    const out = new ByteOut(hint);
-    let r = 0;
-    for (let i = 0; i < recs.length; i++) {
-      if (v.rejected[i] === 1) continue;
-      // JSON values are copied as bytes; appendEnvelope decodes the others itself.
-      if (r < v.retype.length && v.retype[r] === i) {
-        appendEnvelope(out, recs[i]!, { text: null, json: true, breaks: v.json[i] === 2, retype: [v.retype[r + 1]!, v.retype[r + 2]!] }, job.envelope.metaOnly);
-        r += 3;
-      } else appendEnvelope(out, recs[i]!, { text: null, json: v.json[i] !== 0, breaks: v.json[i] === 2 }, job.envelope.metaOnly);
-    }
-    v.out = out.take();
-  }
+  if (job.envelope) v.out = keptEnvelopes(recs, v, job.envelope.metaOnly);
   return v;
+}
+
+/** The jsonl envelopes of the records `v` keeps, one line each (a retyped value edited on the way). */
+export function keptEnvelopes(recs: readonly EnvelopeRecord[], v: Verdicts, metaOnly: boolean): Buffer {
+  let hint = 64;
+  for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
+  const out = new ByteOut(hint);
+  const rt = v.retype;
+  let r = 0;
+  for (let i = 0; i < recs.length; i++) {
+    if (v.rejected[i] === 1) continue;
+    // JSON values are copied as bytes; appendEnvelope decodes the others itself.
+    if (r < rt.length && rt[r] === i) {
+      appendEnvelope(out, recs[i]!, { text: null, json: true, breaks: v.json[i] === 2, retype: [rt[r + 1]!, rt[r + 2]!] }, metaOnly);
+      r += 3;
+    } else appendEnvelope(out, recs[i]!, { text: null, json: v.json[i] !== 0, breaks: v.json[i] === 2 }, metaOnly);
+  }
+  return out.take();
 }
 
 const scanner = new MaxwellScanner();

@@ -11,9 +11,9 @@ import type { EtlRole } from './etl.ts';
 import { INSERT_TOKEN, retyped } from './retype.ts';
 import { recordLine } from './show.ts';
 import { defaultWorkers, openChecker, type BatchChecker } from './checker.ts';
-import { appendEnvelope, ByteOut, envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
+import { envelopePretty, valueJson, type EnvelopeRecord, type ValueView } from './envelope.ts';
 import { RECORD_FORMATS } from '../formats/detect.ts';
-import { formatOf, type Verdicts } from './judge.ts';
+import { formatOf, keptEnvelopes, type Verdicts } from './judge.ts';
 import type { TailSource } from './source.ts';
 import { TailStats } from './summary.ts';
 
@@ -202,20 +202,7 @@ export async function runTail(o: TailRunOptions): Promise<TailStats> {
       case 'jsonl': {
         // Here rather than in the judge's worker: measured ~15 % less CPU in all (no records rebuilt in the worker),
         // and the main thread judges batches itself when the worker lags, which keeps the two busy.
-        let hint = 64;
-        for (const r of recs) hint += (r.value?.length ?? 0) + (r.key?.length ?? 0) * 2 + 160;
-        const out = new ByteOut(hint);
-        const rt = v.retype;
-        let r = 0;
-        for (let i = 0; i < n; i++) {
-          if (v.rejected[i] === 1) continue;
-          // JSON values are copied as bytes; appendEnvelope decodes the others itself.
-          if (r < rt.length && rt[r] === i) {
-            appendEnvelope(out, recs[i]!, { text: null, json: true, breaks: v.json[i] === 2, retype: [rt[r + 1]!, rt[r + 2]!] }, o.metaOnly);
-            r += 3;
-          } else appendEnvelope(out, recs[i]!, { text: null, json: v.json[i] !== 0, breaks: v.json[i] === 2 }, o.metaOnly);
-        }
-        await o.write(out.take());
+        await o.write(keptEnvelopes(recs, v, o.metaOnly));
         break;
       }
       case 'raw': {
