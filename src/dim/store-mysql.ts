@@ -300,11 +300,6 @@ export class MysqlDimStore implements DimStore {
           throw definitionError(e, table, this.description);
         }
         created = h.warningStatus === 0;
-        // Two jobs registering at once: the last registration wins, not necessarily the job whose CREATE made the
-        // table. The creator registers itself again; a job whose CREATE found the table takes its name back, so
-        // --drop-on-delete never drops another group's table.
-        if (created) await c.query(`UPDATE _rtwh_dim_tables SET created_by = ${sqlLiteral(opts.owner ?? null)} WHERE tbl = ${sqlLiteral(table)}`, `registering dim table ${table}`);
-        else if (opts.owner !== undefined) await c.query(`UPDATE _rtwh_dim_tables SET created_by = NULL WHERE tbl = ${sqlLiteral(table)} AND created_by = ${sqlLiteral(opts.owner)}`, `registering dim table ${table}`);
         existing = await this.columnsOf(c, table);
       }
       const keys = existing.filter((col) => col.key === 'PRI').map((col) => col.name);
