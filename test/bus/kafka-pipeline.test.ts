@@ -2,7 +2,8 @@
  * The Kafka producer with several Produce requests in flight (src/bus/kafka/pipeline.ts), against a REAL broker:
  * order and exactly-once contents with many requests outstanding; connections dropped while requests are in
  * flight (resent in order with their sequence numbers: the broker keeps the first copy, drops the resends it
- * already has); a broker refusing every batch (the first send fails, the ones behind it are not written).
+ * already has); a broker refusing every batch (the first send fails, the ones behind it are not written); a first
+ * batch refused for a moment (through a loopback proxy that answers for the broker) with others behind it.
  *
  * Broker: RTWH_TEST_KAFKA (default kafka://127.0.0.1:9092), started by `scripts/stack.sh up`. No broker = fail.
  */
@@ -11,6 +12,7 @@ import { openKafkaBus } from '../../src/bus/kafka.ts';
 import type { KafkaProducer } from '../../src/bus/kafka/producer.ts';
 import type { Bus, BusRecord, ProduceResult } from '../../src/bus/types.ts';
 import { RtwhError } from '../../src/errors.ts';
+import { startKafkaProxy } from '../collect/cdc/kafka-proxy.ts';
 import { pollUntil, uniqueName } from './contract.ts';
 
 const URL = process.env.RTWH_TEST_KAFKA ?? 'kafka://127.0.0.1:9092';
@@ -229,6 +231,64 @@ describe('kafka producer: several requests in flight', () => {
       }
       const where = await readBack(name, 40);
       expect([...where.keys()].filter((k) => k.startsWith('3/'))).toEqual([]);
+    },
+    60_000,
+  );
+
+  test(
+    "a partition's first batch refused for a moment (leader not ready): the batches behind it wait for it, order kept",
+    async () => {
+      // The broker keeps no sequence for a producer id on a partition it has written nothing of, and writes a batch
+      // with ANY sequence there: had the second batch gone out beside the first, it would be written ahead of it.
+      const name = await topic('pipefirst', 1);
+      const proxy = await startKafkaProxy(BROKERS[0]!.split(':')[0]!, Number(BROKERS[0]!.split(':')[1]));
+      const through = openKafkaBus([proxy.url.replace('kafka://', '')], { clientId: 'rtwh-test-pipeline-proxy' });
+      let results: ProduceResult[][];
+      try {
+        const producer = (await through.producer()) as KafkaProducer;
+        try {
+          proxy.refuseNextProduce(6, 300); // NOT_LEADER_OR_FOLLOWER, answered after the others could be written
+          results = await Promise.all(Array.from({ length: 8 }, (_, s) => producer.send(name, Array.from({ length: 20 }, (_, i) => ({ value: value(s, i) })))));
+        } finally {
+          await producer.close();
+        }
+      } finally {
+        await through.close();
+        await proxy.close();
+      }
+      expect(proxy.refused).toBe(1);
+      checkResults(results, await readBack(name, 8 * 20), 20);
+    },
+    60_000,
+  );
+
+  test(
+    'a send failing for a moment ahead of one refused for its record: it is retried and succeeds, only the record fails',
+    async () => {
+      const name = await topic('pipehead', 2, { 'max.message.bytes': '100000' });
+      const proxy = await startKafkaProxy(BROKERS[0]!.split(':')[0]!, Number(BROKERS[0]!.split(':')[1]));
+      const through = openKafkaBus([proxy.url.replace('kafka://', '')], { clientId: 'rtwh-test-pipeline-proxy' });
+      let codes: unknown[];
+      try {
+        const producer = (await through.producer()) as KafkaProducer;
+        try {
+          proxy.refuseNextProduce(6, 200);
+          const outcomes = await Promise.allSettled([
+            producer.send(name, [{ partition: 0, value: 'a' }]),
+            producer.send(name, [{ partition: 1, value: Buffer.alloc(200_000, 1) }]),
+            producer.send(name, [{ partition: 0, value: 'c' }]),
+          ]);
+          codes = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.map((r) => [r.partition, r.baseOffset, r.count]) : (o.reason as RtwhError).code));
+        } finally {
+          await producer.close();
+        }
+      } finally {
+        await through.close();
+        await proxy.close();
+      }
+      expect(proxy.refused).toBe(1);
+      // Before: the transient refusal of 'a' was reported as its failure, because a later send was refused for good.
+      expect(codes).toEqual([[[0, 0, 1]], 'MESSAGE_TOO_LARGE', [[0, 1, 1]]]);
     },
     60_000,
   );

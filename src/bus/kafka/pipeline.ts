@@ -22,6 +22,8 @@
  *   with "not sent" (NotSent; any that were written on another partition resolve), and further submissions are
  *   refused until resume(). If a batch's fate is unknown the next submission starts under a new producer id (so a
  *   later batch can never be taken for its duplicate), else the ledger rewinds to the last written batch.
+ * - Until the broker has written a batch of a partition under the current producer id it keeps no sequence for it
+ *   and writes a batch with any number: so the first batch of a producer id per partition is alone in flight there.
  * - Submissions settle in submit order.
  */
 import type { Kafka } from 'kafkajs';
@@ -308,7 +310,27 @@ export class ProducePipe {
       );
       return;
     }
-    while (this.next < this.entries.length && this.outstanding < this.max) this.fire(this.entries[this.next++]!);
+    while (this.next < this.entries.length && this.outstanding < this.max) {
+      const e = this.entries[this.next]!;
+      if (this.mustWait(e)) return;
+      this.next++;
+      this.fire(e);
+    }
+  }
+
+  /**
+   * A batch for a partition the broker has not written anything of this producer id to yet waits until the batch
+   * out before it there is written: the broker would take the later one first if the earlier one failed
+   * (SequenceLedger.confirmed). Only the first batches of a producer id per partition ever wait.
+   */
+  private mustWait(e: Entry): boolean {
+    for (const b of e.batches) {
+      if (b.state === 'written' || this.ledger.confirmed(b.topic, b.partition)) continue;
+      for (let i = 0; i < this.next; i++) {
+        for (const x of this.entries[i]!.batches) if (x.partition === b.partition && x.topic === b.topic && x.state !== 'written') return true;
+      }
+    }
+    return false;
   }
 
   private fire(e: Entry): void {
@@ -382,10 +404,9 @@ export class ProducePipe {
     this.recovering = true;
     try {
       if (this.entries.length === 0) return this.restart();
-      const verdicts = this.verdicts();
       const uncertain = this.entries.some((e) => e.batches.some((b) => b.outcomeUnknown));
       if (this.closed) return this.giveUp(new RtwhError('BUS_ERROR', `produce to ${q(this.entries[0]!.topic)}: the producer is closed`));
-      const worst = verdicts.includes('fatal') ? 'fatal' : verdicts.includes('fenced') ? 'fenced' : verdicts.includes('out-of-order') ? 'out-of-order' : 'transient';
+      const worst = this.worstVerdict();
       if (worst === 'transient' || (worst === 'out-of-order' && this.attempts === 0)) {
         if (this.attempts < RETRY.retries!) {
           await sleep(this.backoff(this.attempts++));
@@ -408,20 +429,33 @@ export class ProducePipe {
     }
   }
 
-  /** Per partition, what the first batch not written says. */
-  private verdicts(): Verdict[] {
+  /**
+   * What to do, from what the first batch not written of each partition says. A batch refused for good decides only
+   * once every submission before it is written: when the head submission failed transiently (a partition of a topic
+   * made a moment ago has no leader yet, say) and a later one was refused (a record too large), giving up would fail
+   * the head with an error that is not its own — so the head is retried first, and the refusal reported when its
+   * submission is the head. A fatal batch in the head decides at once.
+   */
+  private worstVerdict(): Verdict {
     const seen = new Set<string>();
-    const out: Verdict[] = [];
-    for (const e of this.entries) {
+    const verdicts: Verdict[] = [];
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i]!;
+      const own: Verdict[] = [];
       for (const b of e.batches) {
         if (b.state === 'written') continue;
         const tp = `${b.topic}\u0000${b.partition}`;
         if (seen.has(tp)) continue;
         seen.add(tp);
-        out.push(this.verdict(e, b));
+        own.push(this.verdict(e, b));
       }
+      if (own.includes('fatal')) {
+        if (i === 0) return 'fatal';
+        break;
+      }
+      verdicts.push(...own);
     }
-    return out;
+    return verdicts.includes('fenced') ? 'fenced' : verdicts.includes('out-of-order') ? 'out-of-order' : 'transient';
   }
 
   private verdict(e: Entry, b: PreparedBatch): Verdict {

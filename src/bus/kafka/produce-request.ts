@@ -128,6 +128,15 @@ export class SequenceLedger {
     this.next.set(tp, incrementSequence(sequence, b.count));
   }
 
+  /**
+   * Whether the broker has written a batch of this partition under the current producer id. Until it has, it keeps
+   * no sequence for the producer there and writes a batch with ANY sequence: a second batch sent while the first is
+   * out would be written ahead of it if the first failed (a leader not ready yet) — pipeline.ts holds it back.
+   */
+  confirmed(topic: string, partition: number): boolean {
+    return !this.idempotent || this.acked.has(`${topic}\u0000${partition}`);
+  }
+
   /** Every batch not written keeps no number: the next assign() continues after the last written batch. */
   rewind(): void {
     this.generation++;

@@ -13,6 +13,8 @@
  *   p.stall()      // bytes are held in both directions (a broker that does not answer), connections stay open
  *   p.cut()        // every connection is reset and new ones are closed at once (broker unreachable)
  *   p.resume()     // held bytes flow, new connections are served again
+ *   p.refuseNextProduce(6, 300)  // the next Produce request (v3–v7) is not passed on: after 300 ms the proxy
+ *                                // answers it itself with error code 6 (NOT_LEADER_OR_FOLLOWER) for each partition
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 
@@ -27,9 +29,13 @@ export interface KafkaProxy {
   stall(): void;
   cut(): void;
   resume(): void;
+  refuseNextProduce(errorCode: number, delayMs: number): void;
+  /** Produce requests answered by refuseNextProduce so far. */
+  readonly refused: number;
   close(): Promise<void>;
 }
 
+const PRODUCE = 0;
 const METADATA = 3;
 const FIND_COORDINATOR = 10;
 
@@ -84,9 +90,59 @@ function rewritePorts(frame: Buffer, apiKey: number, version: number, from: numb
   }
 }
 
+/**
+ * The answer to a Produce request frame (v3–v7) refusing every partition in it with `errorCode`: the request is
+ * header (api key, version, correlation id, client id), transactional id, acks, timeout, then topics × partitions
+ * each with its record bytes; the answer lists the same topics and partitions with the error, offsets -1.
+ */
+function refusal(request: Buffer, errorCode: number): Buffer {
+  const version = request.readInt16BE(6);
+  if (version < 3 || version > 7) throw new Error(`kafka-proxy: Produce v${version} is not handled`);
+  let at = skipString(request, 12); // size, apiKey, apiVersion, correlationId, client id
+  at = skipString(request, at) + 2 + 4; // transactional id, acks, timeout
+  const topics: Array<{ name: Buffer; partitions: number[] }> = [];
+  const nTopics = request.readInt32BE(at);
+  at += 4;
+  for (let t = 0; t < nTopics; t++) {
+    const end = skipString(request, at);
+    const name = request.subarray(at, end);
+    at = end;
+    const partitions: number[] = [];
+    const n = request.readInt32BE(at);
+    at += 4;
+    for (let i = 0; i < n; i++) {
+      partitions.push(request.readInt32BE(at));
+      at += 4;
+      at += 4 + Math.max(0, request.readInt32BE(at)); // records
+    }
+    topics.push({ name, partitions });
+  }
+  const perPartition = 4 + 2 + 8 + 8 + (version >= 5 ? 8 : 0);
+  const size = 4 + 4 + topics.reduce((n, t) => n + t.name.length + 4 + t.partitions.length * perPartition, 0) + 4;
+  const out = Buffer.alloc(4 + size);
+  let w = out.writeInt32BE(size, 0);
+  w = out.writeInt32BE(request.readInt32BE(8), w); // correlation id
+  w = out.writeInt32BE(topics.length, w);
+  for (const t of topics) {
+    w += t.name.copy(out, w);
+    w = out.writeInt32BE(t.partitions.length, w);
+    for (const p of t.partitions) {
+      w = out.writeInt32BE(p, w);
+      w = out.writeInt16BE(errorCode, w);
+      w = out.writeBigInt64BE(-1n, w); // base offset
+      w = out.writeBigInt64BE(-1n, w); // log append time
+      if (version >= 5) w = out.writeBigInt64BE(-1n, w); // log start offset
+    }
+  }
+  out.writeInt32BE(0, w); // throttle time
+  return out;
+}
+
 export async function startKafkaProxy(host: string, port: number): Promise<KafkaProxy> {
   let mode: ProxyMode = 'pass';
   let accepted = 0;
+  let refuse: { errorCode: number; delayMs: number } | null = null;
+  let refused = 0;
   const pairs = new Set<{ client: Socket; upstream: Socket; held: { toUp: Buffer[]; toClient: Buffer[] } }>();
   let ownPort = 0;
 
@@ -115,6 +171,15 @@ export async function startKafkaProxy(host: string, port: number): Promise<Kafka
     upstream.on('close', end);
     client.on('data', (chunk: Buffer) => {
       for (const frame of fromClient.push(chunk)) {
+        if (refuse !== null && frame.readInt16BE(4) === PRODUCE) {
+          const answer = refusal(frame, refuse.errorCode);
+          setTimeout(() => {
+            refused++;
+            client.write(answer);
+          }, refuse.delayMs);
+          refuse = null;
+          continue;
+        }
         asked.set(frame.readInt32BE(8), [frame.readInt16BE(4), frame.readInt16BE(6)]);
         if (mode === 'stall') held.toUp.push(frame);
         else upstream.write(frame);
@@ -145,6 +210,12 @@ export async function startKafkaProxy(host: string, port: number): Promise<Kafka
     },
     get accepted() {
       return accepted;
+    },
+    get refused() {
+      return refused;
+    },
+    refuseNextProduce(errorCode: number, delayMs: number) {
+      refuse = { errorCode, delayMs };
     },
     stall() {
       mode = 'stall';
