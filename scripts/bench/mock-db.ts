@@ -11,13 +11,14 @@
  * Mode `client` generates the day and builds its SQL without sending it: what the client side alone can do,
  * to tell a slow server from a slow generator. Mode `server` generates the day first and times only the
  * --fast write of it (connections open, state read): what the server takes when the client has nothing else to
- * do. A fast run can be no quicker than either.
+ * do. A fast run can be no quicker than either. Mode `peer` is the issue's yardstick, plain mysql2 multi-row INSERTs of
+ * the day's inserted rows (peerRun).
  *
  * Under each MariaDB line: the CPU time per row of this process (and of its busiest thread) and of the server's
  * process (found by @@pid_file when the server runs on this machine), and both together per wall second — near
  * the number of cores means the machine, not waiting, sets the rate.
  *
- *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,server,exact,fast,bus]
+ *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,server,exact,fast,bus,peer]
  *     [--connections N] [--batch-rows N] [--worker on|off]   (fast: the writer's connections, rows per transaction,
  *     groups generated and built in a worker thread or inline)
  */
@@ -30,7 +31,9 @@ import { openBus } from '../../src/bus/index';
 import { formatCount } from '../../src/cli/progress';
 import { parseMockDbOptions } from '../../src/mock/db/options';
 import { busStatePath, runMockDb, type MockDbResult } from '../../src/mock/db/run';
-import { connectMysql, type LocalFiles, parseMysqlUrl, type MysqlConn } from '../../src/store/mysql';
+import { connectMysql, type LocalFiles, parseMysqlUrl, quoteIdent, sqlLiteral, type MysqlConn } from '../../src/store/mysql';
+import type { Row } from '../../src/formats/change';
+import { schemaSql } from '../../src/mock/db/schema';
 import { baseData } from '../../src/mock/db/base';
 import { collectDay, generateDay } from '../../src/mock/db/day';
 import { loadStateFromMysql, writeTxns } from '../../src/mock/db/mysql-writer';
@@ -152,6 +155,63 @@ async function serverRun(scale: string): Promise<MockDbResult> {
   }
 }
 
+/**
+ * The issue's peer: plain mysql2 multi-row INSERTs (1,000 rows a statement, a commit every 10,000 rows, one
+ * connection) of the same day's INSERTed rows into empty tables of the same schema — no updates, no SET TIMESTAMP,
+ * no time order across tables. Only the writing is timed.
+ */
+async function peerRun(scale: string): Promise<MockDbResult> {
+  const options = parseMockDbOptions({ scale });
+  const base = baseData(SEED, PREV, options).state;
+  const state = collectDay({ date: PREV, seed: SEED, options, state: base }).state;
+  const byTable = new Map<string, Row[]>();
+  for (const txn of generateDay({ date: DAY, seed: SEED, options, state })) {
+    for (const c of txn.changes) {
+      if (c.type !== 'insert') continue;
+      let rows = byTable.get(c.table);
+      if (!rows) byTable.set(c.table, (rows = []));
+      rows.push(c.data);
+    }
+  }
+  const statements: string[] = [];
+  let rows = 0;
+  for (const [table, list] of byTable) {
+    const head = `INSERT INTO ${quoteIdent(table)} (${Object.keys(list[0]!).map(quoteIdent).join(',')}) VALUES `;
+    for (let i = 0; i < list.length; i += 1000) {
+      statements.push(head + list.slice(i, i + 1000).map((r) => `(${Object.values(r).map(sqlLiteral).join(',')})`).join(','));
+    }
+    rows += list.length;
+  }
+  const db = `rtwh_bench_${Date.now().toString(36)}`;
+  const admin = await connectMysql(args.mysql, { database: null });
+  try {
+    await admin.query(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4`);
+  } finally {
+    await admin.close();
+  }
+  try {
+    const c = await connectMysql(urlFor(db));
+    try {
+      for (const ddl of schemaSql()) await c.query(ddl);
+      const t0 = performance.now();
+      await c.query('START TRANSACTION');
+      for (let i = 0; i < statements.length; i++) {
+        await c.query(statements[i]!);
+        if ((i + 1) % 10 === 0) {
+          await c.query('COMMIT');
+          await c.query('START TRANSACTION');
+        }
+      }
+      await c.query('COMMIT');
+      return { rows, perTable: {}, baseRows: 0, seconds: (performance.now() - t0) / 1000, where: db };
+    } finally {
+      await c.close();
+    }
+  } finally {
+    await dropDb(db);
+  }
+}
+
 /** The server's pid when it runs on this machine (its pid file readable), else undefined. */
 async function serverPid(): Promise<number | undefined> {
   try {
@@ -205,7 +265,7 @@ for (const scale of args.scales.split(',')) {
         results.push(r);
         cpuOfRun.push(cpu!);
       } else {
-        results.push(mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : await serverRun(scale));
+        results.push(mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : mode === 'peer' ? await peerRun(scale) : await serverRun(scale));
       }
     }
     // each run's CPU figures stay with it (printed in run order, as measured)
@@ -213,7 +273,8 @@ for (const scale of args.scales.split(',')) {
     results.sort((x, y) => rate(x) - rate(y));
     const median = results[(results.length - 1) >> 1]!;
     const best = results[results.length - 1]!;
-    const what = mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : mode === 'server' ? 'MariaDB write only' : `MariaDB ${mode}`;
+    const what =
+      mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : mode === 'server' ? 'MariaDB write only' : mode === 'peer' ? 'peer: INSERT only' : `MariaDB ${mode}`;
     const unit = mode === 'bus' ? 'msgs/s' : 'rows/s';
     console.log(
       `scale ${scale.padStart(3)}  ${what.padEnd(22)} ${formatCount(best.rows).padStart(9)} rows  median ${median.seconds.toFixed(2).padStart(6)} s ${formatCount(rate(median)).padStart(9)} ${unit}` +

@@ -285,22 +285,38 @@ export class MysqlDimStore implements DimStore {
       let existing = await this.columnsOf(c, table);
       let created = false;
       if (existing.length === 0) {
-        // DDL commits by itself: the creator is registered first, so a crash between the two leaves a table
-        // whose creator is known (a registration without its table is harmless: tables() skips it).
-        await c.query(
-          `INSERT INTO _rtwh_dim_tables (tbl, pk, created_ms, created_by) VALUES (${sqlLiteral(table)}, ${sqlLiteral(pk)}, ${Date.now()}, ${sqlLiteral(opts.owner ?? null)}) ON DUPLICATE KEY UPDATE pk = VALUES(pk), created_ms = VALUES(created_ms), created_by = VALUES(created_by)`,
-          `registering dim table ${table}`,
-        );
-        const defs = columns.map((col) => (col === pk ? `${quoteIdent(col)} VARCHAR(191) NOT NULL` : `${quoteIdent(col)} MEDIUMTEXT NULL`));
-        let h: Header;
-        try {
-          h = await c.query<Header>(`CREATE TABLE IF NOT EXISTS ${qt} (${defs.join(', ')}, PRIMARY KEY (${quoteIdent(pk)})) ${TABLE_OPTIONS}`, `creating dim table ${table}`);
-        } catch (e) {
-          if (classify(e) === 'fatal') await c.query(`DELETE FROM _rtwh_dim_tables WHERE tbl = ${sqlLiteral(table)}`).catch(() => {});
-          throw definitionError(e, table, this.description);
+        // Two jobs may find the table missing at once: the check and the CREATE are made under a server-wide
+        // named lock of this table, so the job whose CREATE makes it is the one registered as its creator (the
+        // last registration won before, and --drop-on-delete could drop another group's table).
+        const lock = `CONCAT('rtwh_dim:', SHA1(CONCAT(DATABASE(), '.', ${sqlLiteral(table)})))`;
+        const [got] = await c.query<{ got: number | null }[]>(`SELECT GET_LOCK(${lock}, 30) AS got`, `creating dim table ${table}`);
+        if (got?.got !== 1) {
+          // retried by withConn, as a lock wait timeout is
+          throw Object.assign(new Error(`another job has been creating dim table ${table} for 30 s`), { errno: 1205, code: 'ER_LOCK_WAIT_TIMEOUT' });
         }
-        created = h.warningStatus === 0;
-        existing = await this.columnsOf(c, table);
+        try {
+          existing = await this.columnsOf(c, table);
+          if (existing.length === 0) {
+            // DDL commits by itself: the creator is registered first, so a crash between the two leaves a table
+            // whose creator is known (a registration without its table is harmless: tables() skips it).
+            await c.query(
+              `INSERT INTO _rtwh_dim_tables (tbl, pk, created_ms, created_by) VALUES (${sqlLiteral(table)}, ${sqlLiteral(pk)}, ${Date.now()}, ${sqlLiteral(opts.owner ?? null)}) ON DUPLICATE KEY UPDATE pk = VALUES(pk), created_ms = VALUES(created_ms), created_by = VALUES(created_by)`,
+              `registering dim table ${table}`,
+            );
+            const defs = columns.map((col) => (col === pk ? `${quoteIdent(col)} VARCHAR(191) NOT NULL` : `${quoteIdent(col)} MEDIUMTEXT NULL`));
+            let h: Header;
+            try {
+              h = await c.query<Header>(`CREATE TABLE IF NOT EXISTS ${qt} (${defs.join(', ')}, PRIMARY KEY (${quoteIdent(pk)})) ${TABLE_OPTIONS}`, `creating dim table ${table}`);
+            } catch (e) {
+              if (classify(e) === 'fatal') await c.query(`DELETE FROM _rtwh_dim_tables WHERE tbl = ${sqlLiteral(table)}`).catch(() => {});
+              throw definitionError(e, table, this.description);
+            }
+            created = h.warningStatus === 0;
+            existing = await this.columnsOf(c, table);
+          }
+        } finally {
+          await c.query(`SELECT RELEASE_LOCK(${lock})`).catch(() => {});
+        }
       }
       const keys = existing.filter((col) => col.key === 'PRI').map((col) => col.name);
       if (keys.length !== 1 || keys[0]!.toLowerCase() !== pk.toLowerCase()) {

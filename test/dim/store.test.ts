@@ -151,6 +151,21 @@ for (const b of backends) {
       }
     });
 
+    test('two jobs creating one table at once: one CREATE makes it, and its job is the recorded creator', async () => {
+      const other = await b.open();
+      try {
+        for (let i = 0; i < 25; i++) {
+          const t = `dim_creator_race_${i}`;
+          const [a, o] = await Promise.all([s.ensureTable(rule(t, ['id', 'v']), { owner: 'grp-a' }), other.ensureTable(rule(t, ['id', 'v']), { owner: 'grp-b' })]);
+          expect([a.created, o.created].filter(Boolean).length).toBe(1);
+          const creator = (await s.managedTables()).find((m) => m.table === t)?.createdBy;
+          expect(creator).toBe(a.created ? 'grp-a' : 'grp-b');
+        }
+      } finally {
+        await other.close();
+      }
+    });
+
     test('a reserved sink table name is refused with a hint that says so (not the name pattern)', async () => {
       for (const [t, prefix] of [['sqlite_x', 'sqlite_'], ['_rtwh_x', '_rtwh_'], ['SQLite_x', 'sqlite_']]) {
         const e = await rejection(s.ensureTable(rule(t!, ['id'])));
