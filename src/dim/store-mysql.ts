@@ -96,6 +96,9 @@ function errno(e: unknown): number | undefined {
   return driverError(e).errno;
 }
 
+/** Deadlock / lock wait retries of a store call made while the job is stopping (withConn). */
+const STOPPING_RETRIES = 5;
+
 function abortError(what: string): RtwhError {
   return rtwhError('INTERRUPTED', `stopped while waiting for ${what}`);
 }
@@ -224,6 +227,10 @@ export class MysqlDimStore implements DimStore {
    * Runs `fn` on a live connection. A lost connection is reopened and `fn` run again at once; after that, and
    * while the server cannot be reached, it waits with backoff: writes until the server is back, reads for at
    * most `readWaitMs`. Deadlocks and lock wait timeouts are retried too. Anything else is thrown.
+   *
+   * Once the job is stopping (the signal), work still runs — the batch being finished must commit — but nothing
+   * waits for an unreachable server any more, and a deadlock or lock wait is retried at most STOPPING_RETRIES
+   * more times.
    */
   private withConn<T>(kind: 'read' | 'write', what: string, fn: (c: MysqlConn) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
@@ -231,8 +238,8 @@ export class MysqlDimStore implements DimStore {
       let attempt = 0;
       let delay = 100;
       let reportedAt = 0;
+      let retriesWhileStopping = 0;
       for (;;) {
-        if (this.stop.signal.aborted) throw abortError(this.description);
         try {
           this.conn ??= await this.connect();
           return await fn(this.conn);
@@ -242,6 +249,12 @@ export class MysqlDimStore implements DimStore {
           if (f === 'lost') this.dropConnection();
           attempt++;
           if (attempt === 1) continue;
+          if (this.stop.signal.aborted) {
+            if (f !== 'retry' || ++retriesWhileStopping > STOPPING_RETRIES) throw abortError(this.description);
+            await Bun.sleep(Math.min(delay, 500));
+            delay *= 2;
+            continue;
+          }
           if (kind === 'read' && Date.now() - started >= (this.opts.readWaitMs ?? 30_000)) throw e;
           const now = Date.now();
           if (this.opts.onWaiting && (reportedAt === 0 || now - reportedAt >= 10_000)) {

@@ -625,6 +625,37 @@ describe('MySQL only', () => {
     expect((await rejection(opening)).code).toBe('INTERRUPTED');
   });
 
+  test('once the job is stopping (the signal), the batch being finished still commits; only a wait for the server ends', async () => {
+    // Before: every store call after the signal failed at once with INTERRUPTED, so a SIGTERM that came while a
+    // batch was between its read and its write made the job exit 130 instead of committing it.
+    const u = new URL(TEST_MYSQL);
+    const relay = new Relay(u.hostname, Number(u.port || 3306));
+    await relay.start();
+    const via = new URL(urlFor(mysqlDb));
+    via.port = String(relay.port);
+    const ac = new AbortController();
+    const s = await MysqlDimStore.open(via.toString(), { signal: ac.signal, maxBackoffMs: 100, connectTimeoutMs: 1000 });
+    try {
+      await s.ensureTable(rule('dim_stopping', ['id', 'v']));
+      ac.abort();
+      await s.apply([up('dim_stopping', '1', { v: 'kept' })], [{ group: 'stopping', topic: 'ods_db', partition: 0, offset: 7 }]);
+      expect(await s.get('dim_stopping', '1')).toEqual({ id: '1', v: 'kept' });
+      await relay.stop();
+      const t0 = Date.now();
+      expect((await rejection(s.apply([up('dim_stopping', '2', { v: 'x' })], []))).code).toBe('INTERRUPTED');
+      expect(Date.now() - t0).toBeLessThan(5000);
+    } finally {
+      await s.close();
+      await relay.stop();
+    }
+    const direct = await MysqlDimStore.open(urlFor(mysqlDb));
+    try {
+      expect(await direct.offsets('stopping')).toEqual(new Map([['ods_db:0', 7]]));
+    } finally {
+      await direct.close();
+    }
+  });
+
   test('MySQL 8 DDL path (no ADD COLUMN IF NOT EXISTS): concurrent adds tolerate ER_DUP_FIELDNAME', async () => {
     const a = await MysqlDimStore.open(urlFor(mysqlDb), { flavor: 'mysql' });
     const b = await MysqlDimStore.open(urlFor(mysqlDb), { flavor: 'mysql' });
