@@ -12,20 +12,21 @@
  * to tell a slow server from a slow generator. Mode `server` generates the day first and times only the
  * --fast write of it (connections open, state read): what the server takes when the client has nothing else to
  * do. A fast run can be no quicker than either. Mode `peer` is the issue's yardstick, plain mysql2 multi-row INSERTs of
- * the day's inserted rows (peerRun).
+ * the day's inserted rows (peerRun). Mode `cli` is what a user sees: the compiled binary in a fresh process (cliRun);
+ * the other modes run in this warm process.
  *
  * Under each MariaDB line: the CPU time per row of this process (and of its busiest thread) and of the server's
  * process (found by @@pid_file when the server runs on this machine), and both together per wall second — near
  * the number of cores means the machine, not waiting, sets the rate.
  *
- *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,server,exact,fast,bus,peer]
+ *   bun scripts/bench/mock-db.ts [--mysql mysql://root:rtwh-root@127.0.0.1:3307/gmall] [--scales 1,10] [--runs 5] [--modes client,server,exact,fast,bus,peer,cli]
  *     [--connections N] [--batch-rows N] [--worker on|off]   (fast: the writer's connections, rows per transaction,
  *     groups generated and built in a worker thread or inline)
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { processCpuSeconds, threadCpuSeconds } from './cpu';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBus } from '../../src/bus/index';
 import { formatCount } from '../../src/cli/progress';
@@ -212,6 +213,48 @@ async function peerRun(scale: string): Promise<MockDbResult> {
   }
 }
 
+const REPO = resolve(import.meta.dir, '../..');
+let binary: string | undefined;
+/** The binary of this checkout, built once for the run (removed at exit). */
+function rtwhBinary(): string {
+  if (binary !== undefined) return binary;
+  const out = join(mkdtempSync(join(tmpdir(), 'rtwh-bench-mockdb-bin-')), 'rtwh');
+  const r = Bun.spawnSync([process.execPath, join(REPO, 'scripts/build.ts'), '--outfile', out], { cwd: REPO, stdout: 'ignore', stderr: 'inherit' });
+  if (r.exitCode !== 0) throw new Error('bun scripts/build.ts failed');
+  process.on('exit', () => rmSync(dirname(out), { recursive: true, force: true }));
+  return (binary = out);
+}
+
+/**
+ * What a user sees: `rtwh mock db --fast` run by the compiled binary in a fresh process (its code not yet
+ * compiled by the JIT, mysql2 not yet loaded), after an untimed --init of the day before; the rate and time are
+ * the ones the command prints (from its start to its last commit; the process's own start-up is not in them).
+ */
+async function cliRun(scale: string): Promise<MockDbResult> {
+  const db = `rtwh_bench_${Date.now().toString(36)}`;
+  const url = urlFor(db);
+  const run = (date: string, init: boolean) => {
+    const r = Bun.spawnSync([rtwhBinary(), 'mock', 'db', '--mysql', url, '--date', date, '--seed', String(SEED), '--scale', scale, '--fast', ...(init ? ['--init'] : [])], {
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const text = `${r.stdout.toString()}${r.stderr.toString()}`;
+    if (r.exitCode !== 0) throw new Error(`rtwh mock db exited ${r.exitCode}: ${text}`);
+    return text;
+  };
+  try {
+    run(PREV, true);
+    const out = run(DAY, false);
+    const m = /wrote ([\d,]+) rows .* in ([\d.]+) s/.exec(out);
+    if (!m) throw new Error(`no summary line in: ${out}`);
+    const rows = Number(m[1]!.replaceAll(',', ''));
+    const rate = Number(/\(([\d,]+) rows\/s\)/.exec(out)?.[1]?.replaceAll(',', ''));
+    return { rows, perTable: {}, baseRows: 0, seconds: rows / rate, where: db };
+  } finally {
+    await dropDb(db);
+  }
+}
+
 /** The server's pid when it runs on this machine (its pid file readable), else undefined. */
 async function serverPid(): Promise<number | undefined> {
   try {
@@ -265,7 +308,7 @@ for (const scale of args.scales.split(',')) {
         results.push(r);
         cpuOfRun.push(cpu!);
       } else {
-        results.push(mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : mode === 'peer' ? await peerRun(scale) : await serverRun(scale));
+        results.push(mode === 'bus' ? await busRun(scale) : mode === 'client' ? await clientRun(scale) : mode === 'peer' ? await peerRun(scale) : mode === 'cli' ? await cliRun(scale) : await serverRun(scale));
       }
     }
     // each run's CPU figures stay with it (printed in run order, as measured)
@@ -274,7 +317,7 @@ for (const scale of args.scales.split(',')) {
     const median = results[(results.length - 1) >> 1]!;
     const best = results[results.length - 1]!;
     const what =
-      mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : mode === 'server' ? 'MariaDB write only' : mode === 'peer' ? 'peer: INSERT only' : `MariaDB ${mode}`;
+      mode === 'bus' ? 'Maxwell → sqlite bus' : mode === 'client' ? 'generate + SQL only' : mode === 'server' ? 'MariaDB write only' : mode === 'peer' ? 'peer: INSERT only' : mode === 'cli' ? 'rtwh binary, fresh' : `MariaDB ${mode}`;
     const unit = mode === 'bus' ? 'msgs/s' : 'rows/s';
     console.log(
       `scale ${scale.padStart(3)}  ${what.padEnd(22)} ${formatCount(best.rows).padStart(9)} rows  median ${median.seconds.toFixed(2).padStart(6)} s ${formatCount(rate(median)).padStart(9)} ${unit}` +
