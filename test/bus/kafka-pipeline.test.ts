@@ -90,6 +90,31 @@ function checkResults(results: ProduceResult[][], where: Map<string, [number, nu
   });
 }
 
+/**
+ * Runs `fn` with a producer that reaches the broker through a loopback proxy, which answers the producer's first
+ * Produce request itself, `delayMs` later, with NOT_LEADER_OR_FOLLOWER (6) — as a leader not ready yet does.
+ */
+async function throughRefusingProxy<T>(delayMs: number, fn: (producer: KafkaProducer) => Promise<T>): Promise<T> {
+  const [host, port] = BROKERS[0]!.split(':');
+  const proxy = await startKafkaProxy(host!, Number(port));
+  const through = openKafkaBus([proxy.url.replace('kafka://', '')], { clientId: 'rtwh-test-pipeline-proxy' });
+  let result: T;
+  try {
+    const producer = (await through.producer()) as KafkaProducer;
+    try {
+      proxy.refuseNextProduce(6, delayMs);
+      result = await fn(producer);
+    } finally {
+      await producer.close();
+    }
+  } finally {
+    await through.close();
+    await proxy.close();
+  }
+  expect(proxy.refused).toBe(1);
+  return result;
+}
+
 describe('kafka producer: several requests in flight', () => {
   test(
     'many sends outstanding: more than one request in flight, every record once, in call order, exact offsets',
@@ -241,22 +266,10 @@ describe('kafka producer: several requests in flight', () => {
       // The broker keeps no sequence for a producer id on a partition it has written nothing of, and writes a batch
       // with ANY sequence there: had the second batch gone out beside the first, it would be written ahead of it.
       const name = await topic('pipefirst', 1);
-      const proxy = await startKafkaProxy(BROKERS[0]!.split(':')[0]!, Number(BROKERS[0]!.split(':')[1]));
-      const through = openKafkaBus([proxy.url.replace('kafka://', '')], { clientId: 'rtwh-test-pipeline-proxy' });
-      let results: ProduceResult[][];
-      try {
-        const producer = (await through.producer()) as KafkaProducer;
-        try {
-          proxy.refuseNextProduce(6, 300); // NOT_LEADER_OR_FOLLOWER, answered after the others could be written
-          results = await Promise.all(Array.from({ length: 8 }, (_, s) => producer.send(name, Array.from({ length: 20 }, (_, i) => ({ value: value(s, i) })))));
-        } finally {
-          await producer.close();
-        }
-      } finally {
-        await through.close();
-        await proxy.close();
-      }
-      expect(proxy.refused).toBe(1);
+      // NOT_LEADER_OR_FOLLOWER, answered after the others could be written
+      const results = await throughRefusingProxy(300, (producer) =>
+        Promise.all(Array.from({ length: 8 }, (_, s) => producer.send(name, Array.from({ length: 20 }, (_, i) => ({ value: value(s, i) }))))),
+      );
       checkResults(results, await readBack(name, 8 * 20), 20);
     },
     60_000,
@@ -266,27 +279,14 @@ describe('kafka producer: several requests in flight', () => {
     'a send failing for a moment ahead of one refused for its record: it is retried and succeeds, only the record fails',
     async () => {
       const name = await topic('pipehead', 2, { 'max.message.bytes': '100000' });
-      const proxy = await startKafkaProxy(BROKERS[0]!.split(':')[0]!, Number(BROKERS[0]!.split(':')[1]));
-      const through = openKafkaBus([proxy.url.replace('kafka://', '')], { clientId: 'rtwh-test-pipeline-proxy' });
-      let codes: unknown[];
-      try {
-        const producer = (await through.producer()) as KafkaProducer;
-        try {
-          proxy.refuseNextProduce(6, 200);
-          const outcomes = await Promise.allSettled([
-            producer.send(name, [{ partition: 0, value: 'a' }]),
-            producer.send(name, [{ partition: 1, value: Buffer.alloc(200_000, 1) }]),
-            producer.send(name, [{ partition: 0, value: 'c' }]),
-          ]);
-          codes = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.map((r) => [r.partition, r.baseOffset, r.count]) : (o.reason as RtwhError).code));
-        } finally {
-          await producer.close();
-        }
-      } finally {
-        await through.close();
-        await proxy.close();
-      }
-      expect(proxy.refused).toBe(1);
+      const outcomes = await throughRefusingProxy(200, (producer) =>
+        Promise.allSettled([
+          producer.send(name, [{ partition: 0, value: 'a' }]),
+          producer.send(name, [{ partition: 1, value: Buffer.alloc(200_000, 1) }]),
+          producer.send(name, [{ partition: 0, value: 'c' }]),
+        ]),
+      );
+      const codes = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.map((r) => [r.partition, r.baseOffset, r.count]) : (o.reason as RtwhError).code));
       // Before: the transient refusal of 'a' was reported as its failure, because a later send was refused for good.
       expect(codes).toEqual([[[0, 0, 1]], 'MESSAGE_TOO_LARGE', [[0, 1, 1]]]);
     },

@@ -510,6 +510,16 @@ class Relay {
   }
 }
 
+/** A relay started in front of the test server, and the URL of this file's database through it. */
+async function relayed(): Promise<{ relay: Relay; via: URL }> {
+  const u = new URL(TEST_MYSQL);
+  const relay = new Relay(u.hostname, Number(u.port || 3306));
+  await relay.start();
+  const via = new URL(urlFor(mysqlDb));
+  via.port = String(relay.port);
+  return { relay, via };
+}
+
 describe('MySQL only', () => {
   const killAll = async (db: string): Promise<number> => {
     const ids = await admin.query<{ ID: number }[]>(`SELECT ID FROM information_schema.PROCESSLIST WHERE DB = '${db}' AND ID <> CONNECTION_ID()`);
@@ -566,11 +576,8 @@ describe('MySQL only', () => {
   });
 
   test('while the server cannot be reached, apply waits (onWaiting says why) and completes when it is back', async () => {
-    const u = new URL(TEST_MYSQL);
-    const relay = new Relay(u.hostname, Number(u.port || 3306));
-    await relay.start();
-    const via = new URL(urlFor(mysqlDb));
-    via.port = String(relay.port);
+    const { relay, via } = await relayed();
+    const password = new URL(TEST_MYSQL).password;
     const waits: string[] = [];
     const s = await MysqlDimStore.open(via.toString(), { onWaiting: (r) => waits.push(r), maxBackoffMs: 200, connectTimeoutMs: 1000 });
     try {
@@ -586,7 +593,7 @@ describe('MySQL only', () => {
       expect(done).toBe(false);
       expect(waits.length).toBeGreaterThan(0);
       expect(waits[0]).toContain('cannot reach MySQL');
-      expect(waits.join('\n')).not.toContain(u.password);
+      expect(waits.join('\n')).not.toContain(password);
       await relay.start();
       await p;
       expect(done).toBe(true);
@@ -604,11 +611,7 @@ describe('MySQL only', () => {
   });
 
   test('a wait ends with INTERRUPTED when the store is closed or the signal aborts', async () => {
-    const u = new URL(TEST_MYSQL);
-    const relay = new Relay(u.hostname, Number(u.port || 3306));
-    await relay.start();
-    const via = new URL(urlFor(mysqlDb));
-    via.port = String(relay.port);
+    const { relay, via } = await relayed();
     const s = await MysqlDimStore.open(via.toString(), { maxBackoffMs: 100, connectTimeoutMs: 1000 });
     await s.ensureTable(rule('dim_closing', ['id', 'v']));
     await relay.stop();
@@ -628,11 +631,7 @@ describe('MySQL only', () => {
   test('once the job is stopping (the signal), the batch being finished still commits; only a wait for the server ends', async () => {
     // Before: every store call after the signal failed at once with INTERRUPTED, so a SIGTERM that came while a
     // batch was between its read and its write made the job exit 130 instead of committing it.
-    const u = new URL(TEST_MYSQL);
-    const relay = new Relay(u.hostname, Number(u.port || 3306));
-    await relay.start();
-    const via = new URL(urlFor(mysqlDb));
-    via.port = String(relay.port);
+    const { relay, via } = await relayed();
     const ac = new AbortController();
     const s = await MysqlDimStore.open(via.toString(), { signal: ac.signal, maxBackoffMs: 100, connectTimeoutMs: 1000 });
     try {
