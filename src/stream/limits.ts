@@ -14,6 +14,7 @@
  * so checking a chunk is one comparison; only a chunk whose largest record comes within HEADROOM of the limit is
  * looked at record by record, exactly (record-batch.ts soloBatchBytes).
  */
+import { raiseLimitCommand } from '../bus/kafka/client';
 import { soloBatchBytes } from '../bus/kafka/record-batch';
 import type { Headers, ProduceMessage } from '../bus/types';
 import { rtwhError, type RtwhError } from '../errors';
@@ -99,8 +100,7 @@ export function tooLargeError(job: string, o: Oversized, servers: string): RtwhE
       `the job stopped before sending it. Nothing was skipped: it stays in the job's outbox, and nothing after it in that partition was sent`,
     {
       hint:
-        `Raise the topic's limit, then start the job again (it sends its outbox first, in order): ` +
-        `kafka-configs.sh --bootstrap-server ${servers} --alter --entity-type topics --entity-name ${o.topic} --add-config max.message.bytes=${raise}`,
+        `Raise the topic's limit, then start the job again (it sends its outbox first, in order): ${raiseLimitCommand(servers, o.topic, raise)}`,
       details: { job, topic: o.topic, partition: o.partition, sequence: o.seq, bytes: o.bytes, maxMessageBytes: o.limit },
     },
   );

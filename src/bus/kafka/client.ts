@@ -194,3 +194,8 @@ export function checkTopicName(name: string): void {
 export function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }
+
+/** The command that raises a topic's max.message.bytes to `bytes` (the hint of a record its topic refuses). */
+export function raiseLimitCommand(servers: string, topic: string, bytes: number): string {
+  return `kafka-configs.sh --bootstrap-server ${servers} --alter --entity-type topics --entity-name ${topic} --add-config max.message.bytes=${bytes}`;
+}

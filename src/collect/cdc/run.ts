@@ -9,6 +9,7 @@
  */
 import type { Bus, Compression, ProducerOptions } from '../../bus/types';
 import { registerKafkaCodecs } from '../../bus/codecs';
+import { raiseLimitCommand } from '../../bus/kafka/client';
 import { CODECS } from '../../bus/kafka/producer';
 import { encodeRecords, soloBatchBytes } from '../../bus/kafka/record-batch';
 import { rtwhError, RtwhError } from '../../errors';
@@ -309,8 +310,7 @@ function tooLarge(o: {
       : `Kafka refused a record of ${what} as too large (${n(o.size)} bytes${o.compression !== 'none' ? ' before compression' : ''}); topic ${o.topic} took ${limit} when cdc started`;
   return rtwhError('MESSAGE_TOO_LARGE', `${msg}. Nothing was skipped: the stored position stays at ${formatPosition(o.at)}, before it`, {
     hint:
-      `Raise the topic's limit, then start cdc again (it resumes at this record): ` +
-      `kafka-configs.sh --bootstrap-server ${o.servers} --alter --entity-type topics --entity-name ${o.topic} --add-config max.message.bytes=${raise}`,
+      `Raise the topic's limit, then start cdc again (it resumes at this record): ${raiseLimitCommand(o.servers, o.topic, raise)}`,
     details: { topic: o.topic, record: what, bytes: o.size, maxMessageBytes: o.limit ?? null, position: formatPosition(o.at) },
   });
 }
