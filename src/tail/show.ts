@@ -45,11 +45,20 @@ function bytesLiteral(b: Buffer): string {
  * `max`: at most this many characters, then `… (N bytes in all)`; null = whole.
  */
 export function recordLine(value: Buffer, json: boolean, max: number | null): string {
-  let text: string;
-  // Raw tabs and line breaks in valid JSON can only sit between tokens: spaces there mean the same.
-  if (json) text = escapeUnsafe(value.toString('utf8').replace(/[\t\r\n]+/g, ' ').trim());
-  else if (firstInvalidUtf8(value) < 0) text = escapeUnsafe(`"${quotedInside(value.toString('utf8'))}"`);
-  else text = escapeUnsafe(bytesLiteral(value));
+  // For a terminal, a long record is shown from its first bytes only (a 50 MB record is not copied and escaped
+  // whole to show 200 characters). 3 × max + 3 bytes give more than `max` characters (a character takes at most 3
+  // bytes per UTF-16 unit, escapes only add) before the end, where a cut through a character spoils up to 12
+  // characters — unless runs of whitespace collapsed: then, rarely, the whole record is shown as before.
+  const valid = json || firstInvalidUtf8(value) < 0;
+  const render = (b: Buffer): string => {
+    // Raw tabs and line breaks in valid JSON can only sit between tokens: spaces there mean the same.
+    if (json) return escapeUnsafe(b.toString('utf8').replace(/[\t\r\n]+/g, ' ').trim());
+    if (valid) return escapeUnsafe(`"${quotedInside(b.toString('utf8'))}"`);
+    return escapeUnsafe(bytesLiteral(b));
+  };
+  const head = max !== null && value.length > 3 * max + 3 ? value.subarray(0, 3 * max + 3) : value;
+  let text = render(head);
+  if (head !== value && text.length <= max! + 12) text = render(value);
   if (max === null || text.length <= max) return text;
   let cut = Math.max(1, max);
   // Never half a surrogate pair.
