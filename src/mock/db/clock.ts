@@ -27,14 +27,13 @@ export function addDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_SECONDS * 1000).toISOString().slice(0, 10);
 }
 
-/** "hh:mm:ss" of every second of a day, built once: the generator formats a time for nearly every row. */
-let CLOCK: string[] | undefined;
+/**
+ * "hh:mm:ss" of the seconds of a day, each formatted the first time it is asked for: the generator formats a time
+ * for nearly every row (building all 86,400 at once took ~25 ms of a cold 10× run that needs far fewer).
+ */
+const CLOCK: (string | undefined)[] = new Array<string | undefined>(DAY_SECONDS);
 function clockText(sec: number): string {
-  if (!CLOCK) {
-    CLOCK = new Array<string>(DAY_SECONDS);
-    for (let i = 0; i < DAY_SECONDS; i++) CLOCK[i] = `${pad2(Math.floor(i / 3600))}:${pad2(Math.floor(i / 60) % 60)}:${pad2(i % 60)}`;
-  }
-  return CLOCK[sec]!;
+  return (CLOCK[sec] ??= `${pad2(Math.floor(sec / 3600))}:${pad2(Math.floor(sec / 60) % 60)}:${pad2(sec % 60)}`);
 }
 
 /** Seconds-of-day → text and epoch ms for one business date; the hot path only pads three numbers. */
