@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { openBus } from '../src/bus/index';
-import { formatCount, formatSeconds, startProgress, summaryLine } from '../src/cli/progress';
+import { countOf, formatCount, formatSeconds, startProgress, summaryLine } from '../src/cli/progress';
 import { bootstrapProgress, enqueueBootstrap } from '../src/collect/cdc/bootstrap';
 import { openCdcConn } from '../src/collect/cdc/conn';
 import { parseFilter } from '../src/collect/cdc/filter';
@@ -169,7 +169,7 @@ the position, exit 0.`,
         const extra = [`${formatPosition(result.from)} → ${formatPosition(result.to)}`];
         if (result.ddl > 0) extra.push(`${formatCount(result.ddl)} DDL`);
         if (result.bootstrapRows > 0) extra.push(`${formatCount(result.bootstrapRows)} bootstrap rows`);
-        ctx.err(`${summaryLine('captured', result.rows, 'rows', `into ${result.topic} (${result.format}, ${formatCount(result.records)} records)`, result.seconds)} · ${extra.join(' · ')}`);
+        ctx.err(`${summaryLine('captured', result.rows, 'rows', `into ${result.topic} (${result.format}, ${countOf(result.records, 'records')})`, result.seconds)} · ${extra.join(' · ')}`);
       } finally {
         progress.stop();
         stop.dispose();

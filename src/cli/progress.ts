@@ -67,8 +67,13 @@ export function formatSeconds(s: number): string {
   return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
-/** `inserted 128,400 rows into gmall in 1.9 s (67,600 rows/s)` */
+/** `1 row`, `2 rows`, `1,024 records`: a count with a plural unit (ending in s), singular for exactly one. */
+export function countOf(n: number, units: string): string {
+  return `${formatCount(n)} ${n === 1 && units.endsWith('s') ? units.slice(0, -1) : units}`;
+}
+
+/** `inserted 128,400 rows into gmall in 1.9 s (67,600 rows/s)`; `unit` is plural (`1 row`, the rate per `rows/s`). */
 export function summaryLine(verb: string, count: number, unit: string, where: string, seconds: number): string {
   const rate = count / Math.max(seconds, 1e-3);
-  return `${verb} ${formatCount(count)} ${unit}${where ? ` ${where}` : ''} in ${formatSeconds(seconds)} (${formatCount(rate)} ${unit}/s)`;
+  return `${verb} ${countOf(count, unit)}${where ? ` ${where}` : ''} in ${formatSeconds(seconds)} (${formatCount(rate)} ${unit}/s)`;
 }
