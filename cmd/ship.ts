@@ -54,6 +54,11 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
       const groups = flags.path.map((p) => parseFileGroup(p, cwd));
       // Before the bus is opened: a wrong --path should not create a bus file or wait for a broker.
       for (const g of groups) checkGroupDir(g);
+      if (flags.dlq !== undefined && flags.dlq === flags.topic) {
+        throw rtwhError('USAGE', `--dlq ${q(flags.dlq)} is the --topic: rejected lines would be mixed into the lines they were rejected from`, {
+          hint: 'Give the dead-letter topic another name, or leave --dlq out for <topic>_dlq.',
+        });
+      }
       const batchSize = wholeNumber('--batch-size', flags.batchSize, 1, 100_000);
       const pollIntervalMs = wholeNumber('--poll-interval', flags.pollInterval, 10, 3_600_000);
       const { config } = ctx.config(cmd);
@@ -66,6 +71,15 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
       // First Ctrl-C or SIGTERM: finish cleanly; the second leaves at once.
       const stop = stopOnSignals(() => undefined);
       let shown = 0;
+      let lastLine = Date.now();
+      // lines/s over the last status interval, not since the start (which drifts to 0 while the files are quiet)
+      let rateFrom = { at: Date.now(), lines: 0 };
+      const recentRate = (lines: number): number => {
+        const now = Date.now();
+        const r = ((lines - rateFrom.lines) * 1000) / Math.max(1, now - rateFrom.at);
+        rateFrom = { at: now, lines };
+        return r;
+      };
       try {
         const result = await shipLog({
           bus,
@@ -83,6 +97,11 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
           onProgress: (p) => {
             progress.add(p.lines - shown, detail(p));
             shown = p.lines;
+            // Not on a terminal (a service's log): a status line now and then while following.
+            if (!spinner && !flags.once && Date.now() - lastLine >= STATUS_EVERY_MS) {
+              lastLine = Date.now();
+              ctx.err(`ship log: ${formatCount(p.lines)} lines (${formatCount(recentRate(p.lines))}/s) · ${detail(p)}`);
+            }
           },
           log: (m) => ctx.err(`ship log: ${m}`),
         });
@@ -103,10 +122,14 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
     });
 }
 
+/** Without a terminal, a following ship log prints a status line this often. */
+const STATUS_EVERY_MS = 30_000;
+
 function detail(p: ShipProgress): string {
   const parts = [`${formatCount(p.bytes)} bytes`, `${formatCount(p.rejected)} rejected`];
   if (p.file) parts.push(`${p.file.path.split('/').pop() ?? p.file.path} @ ${formatCount(p.file.pos)}/${formatCount(p.file.size)}`);
   if (p.files > 1) parts.push(`${p.files} files`);
+  parts.push(`${formatCount(p.behind)} bytes behind`);
   return parts.join(' · ');
 }
 

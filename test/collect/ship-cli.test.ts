@@ -53,6 +53,7 @@ describe('rtwh ship log', () => {
     [['--path', 'regex:applog/app(\\.log'], 2, 'is not a valid regular expression'],
     [['--path', 'applog/app.*', '--batch-size', '0'], 2, 'invalid --batch-size "0": expected a whole number from 1 to 100000'],
     [['--path', 'applog/app.*', '--poll-interval', 'fast'], 2, 'invalid --poll-interval "fast"'],
+    [['--path', 'applog/app.*', '--topic', 'logs', '--dlq', 'logs'], 2, '--dlq "logs" is the --topic'],
   ])('usage errors: %p', async (args, code, msg) => {
     const r = await cli(['ship', 'log', '--once', ...args], { cwd: project() });
     expect(r.code).toBe(code);

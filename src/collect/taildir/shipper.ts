@@ -85,6 +85,8 @@ export interface ShipProgress {
   /** The file the last batch came from. */
   file: { path: string; pos: number; size: number } | null;
   files: number;
+  /** Bytes of the tracked files not shipped yet, as of their last seen sizes (how far behind the writers it is). */
+  behind: number;
 }
 
 export interface ShipResult extends ShipProgress {
@@ -125,7 +127,7 @@ class Shipper {
   private readonly sourceHeader: boolean;
   private readonly log: (m: string) => void;
   private readonly tracker: Tracker;
-  private readonly stats: ShipProgress = { lines: 0, bytes: 0, rejected: 0, skipped: 0, file: null, files: 0 };
+  private readonly stats: ShipProgress = { lines: 0, bytes: 0, rejected: 0, skipped: 0, file: null, files: 0, behind: 0 };
   private state: ShipState = newShipState();
   /** The ship state as it is on disk now (what a crash would leave beside the positions); null: none yet. */
   private persisted: ShipState | null = null;
@@ -490,6 +492,9 @@ class Shipper {
     }
     if (last) this.stats.file = { path: last.file.path, pos: last.file.shipped, size: last.file.size };
     this.stats.files = this.tracker.files.size;
+    let behind = 0;
+    for (const f of this.tracker.files.values()) behind += Math.max(0, f.size - f.shipped);
+    this.stats.behind = behind;
   }
 
   private watchDirs(): FSWatcher[] {

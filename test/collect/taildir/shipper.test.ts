@@ -119,6 +119,7 @@ describe('ship log: TAILDIR semantics', () => {
     const r1 = await ship(e);
     expect(r1.lines).toBe(1);
     expect(r1.positions[0]!.held).toBe(7);
+    expect(r1.behind).toBe(7); // the held bytes: what the writer has written and the shipper not shipped
     expect(readPositions(e.pos)![0]!.pos).toBe(good(1).length + 1);
     appendFileSync(f, '"tag":"x"}\n');
     const r2 = await ship(e);
