@@ -46,6 +46,11 @@ in <state_dir>/mock-db/ per bus and topic; --init starts both from the base data
 publishes the base data again and leaves the records already there alone). Each record's ts is its mock time;
 the record timestamp is when it was produced (as Maxwell's), so the topic's retention counts from the run.
 
+SKUs: --init creates --sku-count of them (default 35, the gmall data's): the 35, then variants of them
+(same SPU, brand and category; another edition, pack or shade; price from the base SKU's). Later days use
+the SKUs in the data (MySQL: MAX(id) of sku_info; --to: the state file); a later --sku-count that differs
+is refused. \`rtwh mock log\` draws sku ids from 1 to its --max-sku-id (default 35): give it the same number.
+
 Exact mode (default) writes one DB transaction per business transaction, stamped with its mock time
 (SET TIMESTAMP), so a binlog reader sees the day as it happened. --fast groups them for bulk loads.`;
 
@@ -91,6 +96,7 @@ Examples:
 
 async function run(ctx: Ctx, cmd: Command, config: Config, opts: SinkFlags & KnobFlags, dates: string[], init: boolean, label: string): Promise<void> {
   const options = parseMockDbOptions(opts);
+  const skuCountGiven = opts.skuCount !== undefined;
   const seed = mockSeed(opts.seed);
   const json = Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json);
   const progress = startProgress({ label, unit: 'rows', enabled: ctx.io.isTTY });
@@ -107,7 +113,7 @@ async function run(ctx: Ctx, cmd: Command, config: Config, opts: SinkFlags & Kno
       try {
         const statePath = busStatePath(resolve(ctx.io.cwd, config.stateDir), bus.displayUrl, opts.to);
         const target: MockDbTarget = { kind: 'bus', bus, topic: opts.to, database, partitions, statePath, producer: { compression: config.kafka.compression } };
-        result = await runMockDb({ dates, seed, options, init, target, onRows });
+        result = await runMockDb({ dates, seed, options, init, skuCountGiven, target, onRows });
         result.where += ` on ${bus.displayUrl}`;
       } finally {
         await bus.close();
@@ -118,7 +124,7 @@ async function run(ctx: Ctx, cmd: Command, config: Config, opts: SinkFlags & Kno
           hint: 'Pass --mysql mysql://user:pass@host:port/gmall (or set RTWH_MYSQL, or mysql in rtwh.toml), or --to TOPIC to produce Maxwell JSON onto the bus instead.',
         });
       }
-      result = await runMockDb({ dates, seed, options, init, target: { kind: 'mysql', url: config.mysql, fast: Boolean(opts.fast) }, onRows });
+      result = await runMockDb({ dates, seed, options, init, skuCountGiven, target: { kind: 'mysql', url: config.mysql, fast: Boolean(opts.fast) }, onRows });
     }
   } finally {
     progress.stop();

@@ -5,7 +5,7 @@
 import { dec, type ChangeTxn, type Row, type RowChange } from '../../formats/change';
 import { Rng } from '../random';
 import {
-  ACTIVITIES, ACTIVITY_WINDOW, BASE_DIC, CATEGORIES, COUPON_WINDOW, COUPONS, PROVINCES, REGIONS, SKUS, SPUS, TRADEMARKS,
+  ACTIVITIES, ACTIVITY_WINDOW, BASE_DIC, CATEGORIES, COUPON_WINDOW, COUPONS, PROVINCES, REGIONS, skuCatalog, SPUS, TRADEMARKS,
 } from './catalog';
 import { addDays, datetimeText, dayStartMs, DAY_SECONDS } from './clock';
 import { email, givenName, nickName, phone, surname } from './names';
@@ -42,7 +42,8 @@ function insertTxn(table: string, rows: Row[]): RowChange[] {
   return rows.map((data) => ({ table, type: 'insert', data }));
 }
 
-function catalogTables(): [string, Row[]][] {
+function catalogTables(skuCount: number): [string, Row[]][] {
+  const skus = skuCatalog(skuCount);
   const activitySku: Row[] = [];
   for (const a of ACTIVITIES) {
     for (const skuId of a.skuIds) activitySku.push({ id: activitySku.length + 1, activity_id: a.id, sku_id: skuId, create_time: ACTIVITY_WINDOW.created });
@@ -61,7 +62,7 @@ function catalogTables(): [string, Row[]][] {
     ['base_trademark', TRADEMARKS.map(([id, name]) => ({ id, tm_name: name, logo_url: '/static/default.jpg' }))],
     ['base_sale_attr', ['颜色', '版本', '尺码', '类别'].map((name, i) => ({ id: i + 1, name }))],
     ['spu_info', SPUS.map((s) => ({ id: s.id, spu_name: s.name, description: s.description, category3_id: s.category3Id, tm_id: s.tmId }))],
-    ['sku_info', SKUS.map((s) => ({
+    ['sku_info', skus.map((s) => ({
       id: s.id, spu_id: s.spuId, price: dec(s.price, 0), sku_name: s.name, sku_desc: s.desc, weight: dec(s.weight), tm_id: s.tmId,
       category3_id: s.category3Id, sku_default_img: s.img, is_sale: 1, create_time: s.createTime,
     }))],
@@ -89,7 +90,7 @@ function catalogTables(): [string, Row[]][] {
       start_time: COUPON_WINDOW.start, end_time: COUPON_WINDOW.end, operate_time: null, expire_time: null, range_desc: c.rangeDesc,
     }))],
     ['coupon_range', couponRange],
-    ['financial_sku_cost', SKUS.map((s) => ({
+    ['financial_sku_cost', skus.map((s) => ({
       id: String(s.id), sku_id: s.id, sku_name: s.name.slice(0, 20), busi_date: '2021-01-01', is_lastest: '1',
       sku_cost: dec(s.price * 70), create_time: s.createTime,
     }))],
@@ -104,7 +105,7 @@ export interface BaseData {
 }
 
 /**
- * Base data for a warehouse initialised on `date`: the catalog, and `options.initUsers` users who registered
+ * Base data for a warehouse initialised on `date`: the catalog (with `options.skuCount` SKUs), and `options.initUsers` users who registered
  * during the year before it. The transactions are stamped 00:00:00 of `date` (they happen before the day).
  */
 export function baseData(seed: number | string, date: string, options: MockDbOptions): BaseData {
@@ -115,7 +116,7 @@ export function baseData(seed: number | string, date: string, options: MockDbOpt
   const times = Array.from({ length: options.initUsers }, () => start - rng.int(1, 365 * DAY_SECONDS) * 1000).sort((a, b) => a - b);
   times.forEach((ms, i) => users.push(userRow(rng, i + 1, datetimeText(ms), date, options.userMaleRate)));
 
-  const tables = catalogTables();
+  const tables = catalogTables(options.skuCount);
   tables.push(['user_info', users]);
   const lastIds: Record<string, number> = {};
   const txns: ChangeTxn[] = [];

@@ -2,6 +2,7 @@
  * The fixed part of the gmall base data: regions and provinces, every base_dic code, the category tree, brands,
  * SPUs and SKUs with prices, activities with rules, coupons with ranges. It does not depend on the seed, so
  * SKU 1 is the same phone on every machine (the app-log mock refers to sku ids 1..35 and coupon ids 1..3).
+ * `--sku-count N` adds variants of those as SKUs 36..N (skuCatalog), again the same everywhere.
  *
  * Facts (provinces, codes, code meanings) follow the public gmall data; the product texts are written for rtwh.
  */
@@ -278,9 +279,8 @@ const SKU_ROWS: readonly (readonly [number, number, string, number])[] = [
   [6, 1099, '小米电视4A 32英寸 高清 人工智能 网络液晶平板电视 L32M5-AZ', 420],
 ];
 
-export const SKUS: readonly Sku[] = SKU_ROWS.map(([spuId, price, name, weight], i) => {
+function sku(id: number, spuId: number, price: number, name: string, weight: number): Sku {
   const spu = SPUS[spuId - 1]!;
-  const id = i + 1;
   return {
     id,
     spuId,
@@ -293,7 +293,79 @@ export const SKUS: readonly Sku[] = SKU_ROWS.map(([spuId, price, name, weight], 
     img: `http://img.gmall.com/sku/${String(id).padStart(3, '0')}.jpg`,
     createTime: `2021-01-${String((id % 28) + 1).padStart(2, '0')} 10:${String((id * 7) % 60).padStart(2, '0')}:00`,
   };
-});
+}
+
+export const SKUS: readonly Sku[] = SKU_ROWS.map(([spuId, price, name, weight], i) => sku(i + 1, spuId, price, name, weight));
+
+/** The SKUs of the gmall data (ids 1..35): activities and the app-log mock refer to them, so every catalog has them. */
+export const BASE_SKU_COUNT = SKUS.length;
+
+/** Most SKUs --sku-count allows: base data is loaded as one INSERT per table. */
+export const MAX_SKU_COUNT = 100_000;
+
+/** [what the variant adds to the name, price in % of the base SKU's, weight in % of the base SKU's]. */
+type VariantSpec = readonly [string, number, number];
+
+const PHONE_VARIANTS: readonly VariantSpec[] = [
+  ['官方标配', 100, 100], ['快充套装', 104, 115], ['碎屏险套装', 106, 100], ['原装耳机套装', 105, 120],
+  ['礼盒版', 108, 140], ['以旧换新版', 95, 100], ['移动专享版', 98, 100], ['教育优惠版', 94, 100],
+];
+const TV_VARIANTS: readonly VariantSpec[] = [
+  ['官方标配', 100, 100], ['挂架套装', 103, 108], ['落地支架套装', 106, 125], ['送装一体版', 104, 100],
+  ['延保三年版', 107, 100], ['游戏加速版', 110, 100], ['护眼版', 105, 100], ['会员版', 102, 100],
+];
+const FOOD_VARIANTS: readonly VariantSpec[] = [
+  ['两袋装', 195, 200], ['三袋装', 285, 300], ['家庭装', 380, 400], ['礼盒装', 150, 120],
+  ['量贩装', 460, 500], ['整箱装', 900, 1000], ['组合装', 240, 250], ['尝鲜装', 60, 50],
+];
+const LIPSTICK_VARIANTS: readonly VariantSpec[] = [
+  ['#01豆沙色', 100, 100], ['#02枫叶红', 100, 100], ['#03番茄红', 100, 100], ['#04奶茶色', 100, 100],
+  ['#05复古红', 105, 100], ['#06珊瑚橘', 100, 100], ['双支礼盒装', 190, 250], ['限定版', 120, 100],
+];
+const PERFUME_VARIANTS: readonly VariantSpec[] = [
+  ['礼盒装', 110, 130], ['旅行装', 55, 40], ['限量版', 125, 100], ['节日限定版', 120, 110],
+  ['香氛套装', 140, 160], ['七夕礼盒', 115, 130], ['小样套装', 45, 30], ['专柜版', 100, 100],
+];
+
+/** The variants of each SPU's SKUs, by spu id (phones, TVs, rice and noodles, lipsticks, perfume). */
+const VARIANTS_BY_SPU: Readonly<Record<number, readonly VariantSpec[]>> = {
+  1: PHONE_VARIANTS, 2: PHONE_VARIANTS, 3: PHONE_VARIANTS, 4: PHONE_VARIANTS, 5: TV_VARIANTS, 6: TV_VARIANTS,
+  7: FOOD_VARIANTS, 8: FOOD_VARIANTS, 9: LIPSTICK_VARIANTS, 10: LIPSTICK_VARIANTS, 11: LIPSTICK_VARIANTS, 12: PERFUME_VARIANTS,
+};
+
+/**
+ * SKU `id` > 35: a variant of base SKU ((id − 36) mod 35) + 1, the same SPU, brand and category3, in its round
+ * (id − 36) div 35: round r adds the SPU's variant r mod 8 to the name ("… 陶瓷黑 5G手机 快充套装"), and from
+ * round 8 on a model year as well ("2022款"; past 2030 a code with the id), so every name is different.
+ * Price and weight are the base SKU's times the variant's percentages, 2 % dearer per model year.
+ * It depends on the id only: the same SKU on every machine and every day.
+ */
+function variantSku(id: number): Sku {
+  const k = id - BASE_SKU_COUNT - 1;
+  const base = SKUS[k % BASE_SKU_COUNT]!;
+  const round = Math.floor(k / BASE_SKU_COUNT);
+  const specs = VARIANTS_BY_SPU[base.spuId]!;
+  const [tag, pricePct, weightPct] = specs[round % specs.length]!;
+  const batch = Math.floor(round / specs.length);
+  const model = batch === 0 ? '' : batch <= 9 ? ` ${2021 + batch}款` : ` 定制款K${id}`;
+  const price = Math.max(1, Math.round((base.price * pricePct * (100 + 2 * batch)) / 10_000));
+  const weight = Math.max(1, Math.round((base.weight * weightPct) / 100));
+  return sku(id, base.spuId, price, `${base.name} ${tag}${model}`, weight);
+}
+
+const catalogs = new Map<number, readonly Sku[]>([[BASE_SKU_COUNT, SKUS]]);
+
+/** SKUs 1..count: the 35 of gmall, then their variants (variantSku). `count` is at least 35. */
+export function skuCatalog(count: number): readonly Sku[] {
+  if (!Number.isSafeInteger(count) || count < BASE_SKU_COUNT) throw new RangeError(`skuCatalog: ${count} SKUs, expected at least ${BASE_SKU_COUNT}`);
+  let c = catalogs.get(count);
+  if (!c) {
+    const more = Array.from({ length: count - BASE_SKU_COUNT }, (_, i) => variantSku(BASE_SKU_COUNT + 1 + i));
+    c = [...SKUS, ...more];
+    catalogs.set(count, c);
+  }
+  return c;
+}
 
 export interface ActivityRule {
   id: number;

@@ -20,13 +20,13 @@
  */
 import { dec, updateOf, type ChangeTxn, type Row, type RowChange } from '../../formats/change';
 import { Rng } from '../random';
-import { ACTIVITIES, CODE, COUPONS, REFUND_REASONS, SKUS, type Activity, type Coupon, type Sku } from './catalog';
+import { ACTIVITIES, CODE, COUPONS, REFUND_REASONS, skuCatalog, type Activity, type Coupon, type Sku } from './catalog';
 import { busySecond, DayClock, DAY_SECONDS } from './clock';
 import { userRow } from './base';
 import { commentText, deliveryAddress, fullName, givenName, nickName, email, phone, refundText } from './names';
 import { digits, Weighted } from './draw';
 import type { MockDbOptions } from './options';
-import type { MockState } from './state';
+import { stateSkuCount, type MockState } from './state';
 
 export interface DayInput {
   date: string;
@@ -249,6 +249,8 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
   const userIndex = new Map<number, number>();
   users.forEach((u, i) => userIndex.set(u.id as number, i));
   const T = (t: number) => clock.text(t);
+  /** The SKUs in the data (the --sku-count of the --init): favorites and carts draw from all of them. */
+  const skus = skuCatalog(stateSkuCount(input.state));
 
   const ins = (table: string, data: Row): RowChange => ({ table, type: 'insert', data });
   /** Applies `set` to an entity and returns the update (nothing when no value changes). */
@@ -304,7 +306,7 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
   // ---- favorites
   for (let i = 0; i < o.favorCount && pool.length > 0; i++) {
     const shopper = r.favors.pick(pool);
-    const sku = r.favors.pick(SKUS);
+    const sku = r.favors.pick(skus);
     const t = busySecond(r.favors, shopper.from);
     const cancelAt = r.favors.chance(o.favorCancelRate) ? t + r.favors.int(60, 7200) : -1;
     q.at(t, () => {
@@ -331,13 +333,13 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
     const picks: number[] = [];
     const n = r.carts.int(1, o.cartMaxSkuCount);
     for (let i = 0; i < n; i++) {
-      const j = r.carts.int(0, SKUS.length - 1);
+      const j = r.carts.int(0, skus.length - 1);
       if (!picks.includes(j)) picks.push(j);
     }
     const lines: CartLine[] = [];
     let last = t;
     for (const j of picks) {
-      const sku = SKUS[j]!;
+      const sku = skus[j]!;
       const line: CartLine = { sku, row: {}, inserted: false };
       lines.push(line);
       const num = r.carts.int(1, o.cartMaxSkuNum);

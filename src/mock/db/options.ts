@@ -10,11 +10,14 @@
 import { checkDate } from '../../config/schema';
 import { q, rtwhError } from '../../errors';
 import { parseRatio } from '../random';
+import { BASE_SKU_COUNT, MAX_SKU_COUNT } from './catalog';
 
 export interface MockDbOptions {
   /** Multiplies the counts below (and the users created by --init): 10 = ten times the default day. */
   scale: number;
   initUsers: number;
+  /** SKUs --init puts in sku_info (ids 1..skuCount, ≥ 35); a later day uses those in the data (stateSkuCount). */
+  skuCount: number;
   userCount: number;
   userMaleRate: number;
   userUpdateRate: number;
@@ -52,11 +55,20 @@ export interface KnobSpec {
   default: string;
   /** Counts that --scale multiplies. */
   scaled?: boolean;
+  /** count: the least and most accepted (default 0 and no limit), and the hint of the error for a value outside. */
+  min?: number;
+  max?: number;
+  hint?: string;
 }
 
 export const KNOBS: readonly KnobSpec[] = [
   { key: 'scale', flag: 'scale', kind: 'scale', default: '1', doc: 'multiply the volume (users, favorites, coupons; --init users too)' },
   { key: 'initUsers', flag: 'init-users', kind: 'count', default: '1000', scaled: true, doc: 'users --init creates (the app-log mock uses uids 1..1000)' },
+  {
+    key: 'skuCount', flag: 'sku-count', kind: 'count', default: String(BASE_SKU_COUNT), min: BASE_SKU_COUNT, max: MAX_SKU_COUNT,
+    hint: `The ${BASE_SKU_COUNT} SKUs of the gmall data are always there (activities, activity_sku and the app-log mock refer to them); --sku-count N adds variants of them as SKUs ${BASE_SKU_COUNT + 1}..N.`,
+    doc: `SKUs --init creates, ${BASE_SKU_COUNT}..${MAX_SKU_COUNT}: the ${BASE_SKU_COUNT} of the gmall data, then variants of them (not multiplied by --scale); later days use the SKUs in the data`,
+  },
   { key: 'userCount', flag: 'user-count', property: 'mock.user.count', kind: 'count', default: '100', scaled: true, doc: 'users registering this day (the shipped properties say 0)' },
   { key: 'userMaleRate', flag: 'user-male-rate', property: 'mock.user.male-rate', kind: 'percent', default: '20', doc: 'percent of new users who are male' },
   { key: 'userUpdateRate', flag: 'user-update-rate', property: 'mock.user.update-rate', kind: 'percent', default: '20', doc: 'percent of existing users who change their profile' },
@@ -79,8 +91,8 @@ export const KNOBS: readonly KnobSpec[] = [
   { key: 'commentAppraiseRate', flag: 'comment-appraise-rate', property: 'mock.comment.appraise-rate', kind: 'ratio', parts: 4, default: '30:10:10:50', doc: 'appraise good:mid:bad:auto' },
 ];
 
-function bad(flag: string, value: string, expected: string): never {
-  throw rtwhError('USAGE', `invalid --${flag} ${q(value)}: ${expected}`);
+function bad(flag: string, value: string, expected: string, hint?: string): never {
+  throw rtwhError('USAGE', `invalid --${flag} ${q(value)}: ${expected}`, hint === undefined ? undefined : { hint });
 }
 
 function parseKnob(spec: KnobSpec, value: string): number | boolean | number[] {
@@ -92,7 +104,9 @@ function parseKnob(spec: KnobSpec, value: string): number | boolean | number[] {
       return Number(v);
     }
     case 'count': {
-      if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) bad(spec.flag, value, 'expected a whole number ≥ 0');
+      const min = spec.min ?? 0;
+      const expected = spec.max === undefined ? `expected a whole number ≥ ${min}` : `expected a whole number from ${min} to ${spec.max}`;
+      if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < min || Number(v) > (spec.max ?? Infinity)) bad(spec.flag, value, expected, spec.hint);
       return Number(v);
     }
     case 'scale': {

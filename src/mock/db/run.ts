@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Bus, ProducerOptions } from '../../bus/types';
+import { rtwhError } from '../../errors';
 import type { ChangeTxn } from '../../formats/change';
 import { connectMysql, parseMysqlUrl, quoteIdent, type MysqlConn } from '../../store/mysql';
 import { baseData } from './base';
@@ -15,7 +16,7 @@ import { produceMaxwell } from './maxwell-sink';
 import { DayThread } from './day-thread';
 import { createSchema, fastSettings, loadStateFromMysql, type MysqlWriteOptions, wholeUsers, writeGroups, writeTxns } from './mysql-writer';
 import type { MockDbOptions } from './options';
-import { readStateFile, writeStateFile, type MockState } from './state';
+import { readStateFile, stateSkuCount, writeStateFile, type MockState } from './state';
 
 export type MockDbTarget =
   | {
@@ -47,6 +48,11 @@ export interface MockDbRun {
   /** Recreate the schema (MySQL) / reset the state (topic) and load the base data first. */
   init: boolean;
   target: MockDbTarget;
+  /**
+   * --sku-count was given. The SKU count is decided by --init; a run without --init uses the SKUs in the data
+   * and refuses a given --sku-count that differs from them.
+   */
+  skuCountGiven?: boolean;
   /** Rows written so far, as they are committed or sent. */
   onRows?: (rows: number, detail: string) => void;
 }
@@ -92,6 +98,15 @@ function countBase(txns: readonly ChangeTxn[], perTable: Record<string, number>)
     n += t.changes.length;
   }
   return n;
+}
+
+/** A run without --init given a --sku-count other than the data's: refused before anything is written. */
+function checkSkuCount(run: MockDbRun, state: MockState, where: string): void {
+  const there = stateSkuCount(state);
+  if (run.init || !run.skuCountGiven || run.options.skuCount === there) return;
+  throw rtwhError('USAGE', `--sku-count ${run.options.skuCount} does not match the ${there} SKUs of ${where}: the SKU count is set by --init`, {
+    hint: `Leave --sku-count out to go on with the ${there} SKUs there, or start over with --init --sku-count ${run.options.skuCount} (or \`rtwh mock init --sku-count ${run.options.skuCount}\`).`,
+  });
 }
 
 export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
@@ -169,6 +184,7 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
         // reads the whole rows of the users it changes (days below)
         const day = threadStart ? undefined : { seed: run.seed, date: run.dates[0]!, options: run.options };
         state = await loadStateFromMysql(conn, more[0] ? await more[0] : undefined, day);
+        checkSkuCount(run, state, where);
       }
       thread = await threadStart;
       if (thread) {
@@ -202,6 +218,7 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
     } else {
       // No earlier run on this topic: continue as if the base data had been loaded (without publishing it).
       state = readStateFile(t.statePath) ?? baseData(run.seed, run.dates[0]!, run.options).state;
+      checkSkuCount(run, state, `the state of ${where}`);
     }
     state = await days(state, write);
     writeStateFile(t.statePath, state);

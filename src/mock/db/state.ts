@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { dirname } from 'node:path';
 import { q, rtwhError } from '../../errors';
 import type { Row } from '../../formats/change';
+import { BASE_SKU_COUNT } from './catalog';
 
 export interface MockState {
   /** Last id given out per table (the next insert takes last + 1); absent = 0. */
@@ -18,6 +19,14 @@ export interface MockState {
   xid: number;
   /** Every user_info row as it is now, ordered by id. */
   users: readonly Row[];
+}
+
+/**
+ * The SKUs there are: 1..lastIds.sku_info (the --sku-count of the --init; MAX(id) of sku_info in MySQL, the state
+ * file's lastIds on a topic), at least the 35 of the gmall data (state files from before --sku-count have 35).
+ */
+export function stateSkuCount(state: MockState): number {
+  return Math.max(BASE_SKU_COUNT, state.lastIds.sku_info ?? 0);
 }
 
 export function emptyState(): MockState {
