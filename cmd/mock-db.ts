@@ -47,9 +47,9 @@ publishes the base data again and leaves the records already there alone). Each 
 the record timestamp is when it was produced (as Maxwell's), so the topic's retention counts from the run.
 
 SKUs: --init creates --sku-count of them (default 35, the gmall data's): the 35, then variants of them
-(same SPU, brand and category; another edition, pack or shade; price from the base SKU's). Later days use
-the SKUs in the data (MySQL: MAX(id) of sku_info; --to: the state file); a later --sku-count that differs
-is refused. \`rtwh mock log\` draws sku ids from 1 to its --max-sku-id (default 35): give it the same number.
+(same SPU, brand and category; another edition or pack; price and weight from the base SKU's). Later
+days use the SKUs in the data (MySQL: MAX(id) of sku_info; --to: the state file) and refuse a --sku-count
+that differs. \`rtwh mock log\` draws sku ids 1..--max-sku-id (default 35): give it the same number.
 
 Exact mode (default) writes one DB transaction per business transaction, stamped with its mock time
 (SET TIMESTAMP), so a binlog reader sees the day as it happened. --fast groups them for bulk loads.`;

@@ -307,20 +307,20 @@ export const MAX_SKU_COUNT = 100_000;
 type VariantSpec = readonly [string, number, number];
 
 const PHONE_VARIANTS: readonly VariantSpec[] = [
-  ['官方标配', 100, 100], ['快充套装', 104, 115], ['碎屏险套装', 106, 100], ['原装耳机套装', 105, 120],
-  ['礼盒版', 108, 140], ['以旧换新版', 95, 100], ['移动专享版', 98, 100], ['教育优惠版', 94, 100],
+  ['快充套装', 104, 115], ['碎屏险套装', 106, 100], ['原装耳机套装', 105, 120], ['礼盒版', 108, 140],
+  ['以旧换新版', 95, 100], ['移动专享版', 98, 100], ['教育优惠版', 94, 100], ['保护壳套装', 102, 110],
 ];
 const TV_VARIANTS: readonly VariantSpec[] = [
-  ['官方标配', 100, 100], ['挂架套装', 103, 108], ['落地支架套装', 106, 125], ['送装一体版', 104, 100],
-  ['延保三年版', 107, 100], ['游戏加速版', 110, 100], ['护眼版', 105, 100], ['会员版', 102, 100],
+  ['挂架套装', 103, 108], ['落地支架套装', 106, 125], ['送装一体版', 104, 100], ['延保三年版', 107, 100],
+  ['游戏加速版', 110, 100], ['护眼版', 105, 100], ['会员版', 102, 100], ['回音壁音响套装', 118, 130],
 ];
 const FOOD_VARIANTS: readonly VariantSpec[] = [
   ['两袋装', 195, 200], ['三袋装', 285, 300], ['家庭装', 380, 400], ['礼盒装', 150, 120],
   ['量贩装', 460, 500], ['整箱装', 900, 1000], ['组合装', 240, 250], ['尝鲜装', 60, 50],
 ];
 const LIPSTICK_VARIANTS: readonly VariantSpec[] = [
-  ['#01豆沙色', 100, 100], ['#02枫叶红', 100, 100], ['#03番茄红', 100, 100], ['#04奶茶色', 100, 100],
-  ['#05复古红', 105, 100], ['#06珊瑚橘', 100, 100], ['双支礼盒装', 190, 250], ['限定版', 120, 100],
+  ['礼盒装', 115, 150], ['双支装', 190, 200], ['迷你装', 55, 50], ['限定版', 120, 100],
+  ['节日礼盒', 130, 160], ['替换芯', 70, 80], ['丝绒款', 100, 100], ['镜面款', 100, 100],
 ];
 const PERFUME_VARIANTS: readonly VariantSpec[] = [
   ['礼盒装', 110, 130], ['旅行装', 55, 40], ['限量版', 125, 100], ['节日限定版', 120, 110],
@@ -335,7 +335,7 @@ const VARIANTS_BY_SPU: Readonly<Record<number, readonly VariantSpec[]>> = {
 
 /**
  * SKU `id` > 35: a variant of base SKU ((id − 36) mod 35) + 1, the same SPU, brand and category3, in its round
- * (id − 36) div 35: round r adds the SPU's variant r mod 8 to the name ("… 陶瓷黑 5G手机 快充套装"), and from
+ * (id − 36) div 35: round r adds the SPU's variant r mod 8 to the name ("… 陶瓷黑 5G手机 快充套装", "… 5kg 两袋装"), and from
  * round 8 on a model year as well ("2022款"; past 2030 a code with the id), so every name is different.
  * Price and weight are the base SKU's times the variant's percentages, 2 % dearer per model year.
  * It depends on the id only: the same SKU on every machine and every day.
