@@ -81,8 +81,11 @@ Exit codes: 0 ok, 1 bug, 2 usage/config, 3 not built yet, 4 service unreachable,
   return { program, wantsJson };
 }
 
-/** Commands that must work even when the config is broken (to repair it) or irrelevant. */
-const CONFIG_FREE = new Set(['config init', 'completion']);
+/**
+ * Commands that must work even when the config is broken (to repair it) or irrelevant. `mock date` sets the date
+ * over a stored one that is invalid, and checks the rest of the config itself (src/mock/date.ts).
+ */
+const CONFIG_FREE = new Set(['config init', 'completion', 'mock date']);
 
 function commandPath(cmd: Command): string {
   const names: string[] = [];

@@ -295,10 +295,17 @@ describe('a bad stored date can be replaced', () => {
     expect((e as RtwhError).message).toContain('"2025-1-15"');
     expect((e as RtwhError).hint).toContain('rtwh mock date YYYY-MM-DD');
   });
-  test.todo('`rtwh mock date 2025-01-15` end to end with an invalid stored date (needs "mock date" in CONFIG_FREE in cmd/cli.ts)', async () => {
+  test('`rtwh mock date 2025-01-15` end to end with an invalid stored date: shown as invalid, then replaced', async () => {
     const cwd = tempDir();
     writeFileSync(join(cwd, 'rtwh.toml'), '[mock]\ndate = "2025-1-15"\n');
+    const shown = await cli(['mock', 'date'], { cwd });
+    expect(shown.code).toBe(2);
+    expect(shown.stderr).toContain('2025-1-15');
+    expect(shown.stderr).toContain('rtwh mock date YYYY-MM-DD');
     expect((await cli(['mock', 'date', '2025-01-15'], { cwd })).code).toBe(0);
+    expect(readFileSync(join(cwd, 'rtwh.toml'), 'utf8')).toBe('[mock]\ndate = "2025-01-15"\n');
+    // the other commands load the config again
+    expect((await cli(['mock', 'date'], { cwd })).stdout).toContain('2025-01-15');
   });
 });
 
