@@ -6,6 +6,7 @@ import { maskSecrets, maskUrl } from '../../src/config/mask';
 import { starterToml } from '../../src/config/starter';
 import { RtwhError } from '../../src/errors';
 import { tempDir } from '../helpers/cli';
+import { rtwhErrorOf } from '../helpers/errors';
 
 function dirWith(toml: string): string {
   const d = tempDir();
@@ -13,15 +14,7 @@ function dirWith(toml: string): string {
   return d;
 }
 
-function failure(f: () => unknown): RtwhError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RtwhError) return e;
-    throw e;
-  }
-  throw new Error('expected an RtwhError');
-}
+const failure = (f: () => unknown): RtwhError => rtwhErrorOf(f);
 
 describe('config precedence: flags > env > file > defaults', () => {
   test('defaults alone', () => {

@@ -22,6 +22,7 @@ import {
 } from '../../src/dim/config';
 import { RtwhError } from '../../src/errors';
 import type { TableProcess } from '../../src/dim/types';
+import { rtwhErrorOf } from '../helpers/errors';
 
 function rejected(raw: Record<string, unknown>, variant?: '2022' | '2023'): RejectedRule {
   const r = ruleFromRow(raw, variant);
@@ -255,15 +256,7 @@ describe('CSV (RFC 4180)', () => {
   });
 
   test('broken CSV and headers are errors naming the line', () => {
-    const err = (f: () => unknown): RtwhError => {
-      try {
-        f();
-      } catch (e) {
-        if (e instanceof RtwhError) return e;
-        throw e;
-      }
-      throw new Error('expected an error');
-    };
+    const err = (f: () => unknown): RtwhError => rtwhErrorOf(f);
     const open = err(() => parseConfigCsv('source_table,sink_table,sink_columns\nu,d,"id,name\n', 't.csv'));
     expect(open.code).toBe('DIM_CONFIG_FILE');
     expect(open.message).toBe('t.csv line 2: a quoted field is not closed (a " is missing)');

@@ -7,6 +7,7 @@ import { registerMockDate } from '../../cmd/mock-date';
 import { setPropertiesValue, setTomlMockDate, setYamlMockDate, validateMockDate } from '../../src/mock/date';
 import { RtwhError } from '../../src/errors';
 import { cli, tempDir } from '../helpers/cli';
+import { rtwhErrorOf } from '../helpers/errors';
 
 describe('strict dates', () => {
   test('the short form is refused with the fixed form suggested', () => {
@@ -108,15 +109,7 @@ async function mockDateOnly(argv: string[], cwd: string, env: Record<string, str
   return { out, err };
 }
 
-function thrown(f: () => unknown): RtwhError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof RtwhError) return e;
-    throw e;
-  }
-  throw new Error('expected an RtwhError');
-}
+const thrown = (f: () => unknown): RtwhError => rtwhErrorOf(f);
 
 describe('each line keeps its own ending; only the date changes', () => {
   test('properties with mixed LF and CRLF', () => {

@@ -4,17 +4,9 @@ import { join } from 'node:path';
 import { checkGroupDir, globToRegExp, listGroups, parseFileGroup } from '../../../src/collect/taildir/file-group';
 import { RtwhError } from '../../../src/errors';
 import { tempDir } from '../helpers';
+import { rtwhErrorOf } from '../../helpers/errors';
 
-function usageError(f: () => unknown): RtwhError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RtwhError);
-    expect((e as RtwhError).code).toBe('USAGE');
-    return e as RtwhError;
-  }
-  throw new Error('expected an error');
-}
+const usageError = (f: () => unknown): RtwhError => rtwhErrorOf(f, 'USAGE');
 
 describe('file groups: --path DIR/PATTERN', () => {
   test.each([

@@ -1,17 +1,9 @@
 import { describe, expect, test } from 'bun:test';
 import { RtwhError } from '../../../src/errors';
 import { DEFAULT_OPTIONS, KNOBS, mockDate, mockSeed, parseMockDbOptions } from '../../../src/mock/db/options';
+import { rtwhErrorOf } from '../../helpers/errors';
 
-function usage(f: () => unknown): string {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RtwhError);
-    expect((e as RtwhError).code).toBe('USAGE');
-    return (e as RtwhError).message;
-  }
-  throw new Error('expected a USAGE error');
-}
+const usage = (f: () => unknown): string => rtwhErrorOf(f, 'USAGE').message;
 
 describe('mock db knobs', () => {
   test("defaults are the generator's", () => {

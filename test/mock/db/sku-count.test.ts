@@ -15,6 +15,7 @@ import { collectDay } from '../../../src/mock/db/day';
 import { DEFAULT_OPTIONS, mockDbOptions, parseMockDbOptions, type MockDbOptions } from '../../../src/mock/db/options';
 import { primaryKeyOf } from '../../../src/mock/db/schema';
 import { readStateFile, stateSkuCount, writeStateFile, type MockState } from '../../../src/mock/db/state';
+import { rtwhErrorOf } from '../../helpers/errors';
 
 const DATE = '2025-01-14';
 
@@ -42,16 +43,7 @@ function run(seed: number, over: Partial<MockDbOptions>, days: string[], state?:
   return { base, txns, state: st };
 }
 
-function usage(f: () => unknown): RtwhError {
-  try {
-    f();
-  } catch (e) {
-    expect(e).toBeInstanceOf(RtwhError);
-    expect((e as RtwhError).code).toBe('USAGE');
-    return e as RtwhError;
-  }
-  throw new Error('expected a USAGE error');
-}
+const usage = (f: () => unknown): RtwhError => rtwhErrorOf(f, 'USAGE');
 
 describe('--sku-count', () => {
   test('the default is the 35 SKUs of gmall, not multiplied by --scale', () => {
