@@ -34,8 +34,6 @@ const PAGE_INPUT: DwsInput = { name: 'page', option: 'page-topic', topic: 'dwd_t
 const REGISTER_INPUT: DwsInput = { name: 'register', option: 'register-topic', topic: 'dwd_user_register', description: 'registrations from `run dwd trade`' };
 const CART_ADD_INPUT: DwsInput = { name: 'cart_add', option: 'cart-add-topic', topic: 'dwd_trade_cart_add', description: 'cart adds from `run dwd trade`' };
 
-
-
 /** The one PageFields pageLog fills (read by the caller before the next record). */
 const PAGE_FIELDS = emptyPageFields();
 

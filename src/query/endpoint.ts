@@ -254,7 +254,6 @@ class RemoteStore implements DuckStore {
     return ((await this.post({ sql, classify: true })) as ClassifyBody).nonRead ?? undefined;
   }
 
-
   close(): void {}
 }
 

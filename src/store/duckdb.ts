@@ -134,7 +134,6 @@ class DuckDBStore implements DuckStore {
     return nonReadWithConnection(this.duck, this.connection, sql);
   }
 
-
   close(): void {
     if (this.closed) return;
     this.closed = true;
@@ -402,7 +401,6 @@ function privateStore(): Promise<DuckStore> {
 export async function nonRead(sql: string): Promise<NonRead | undefined> {
   return (await privateStore()).nonRead(sql);
 }
-
 
 // --- lexical side: split on top-level `;`, collect the top-level words of each statement -----------------
 

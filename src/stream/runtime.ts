@@ -138,7 +138,6 @@ function guarded(spec: JobSpec): JobSpec {
  */
 const MAX_FLIGHTS = 4;
 
-/** What the Kafka admin has beyond the Bus interface (src/bus/kafka/admin.ts). */
 interface Flight {
   upTo: number;
   p: Promise<unknown>;
@@ -266,15 +265,15 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
     const servers = bus.displayUrl.replace(/^kafka:\/\//, '');
     /** Reads the limits of `names` not read yet; throws BUS_UNAVAILABLE (wait and call again), logs other failures. */
     const learnLimits = async (names: readonly string[]) => {
-      if (!admin?.effectiveTopicConfig) return;
-      const a = admin;
+      const effective = admin?.effectiveTopicConfig?.bind(admin);
+      if (!effective) return;
       const fresh = [...new Set(names)].filter((t) => !limitsRead.has(t));
       const learnt: string[] = [];
       await Promise.all(
         fresh.map(async (topic) => {
           let limit = NaN;
           try {
-            limit = Number((await a.effectiveTopicConfig!(topic, ['max.message.bytes']))['max.message.bytes']);
+            limit = Number((await effective(topic, ['max.message.bytes']))['max.message.bytes']);
           } catch (e) {
             if (!(e instanceof RtwhError) || e.code === 'BUS_UNAVAILABLE') throw e;
             o.log(`cannot read the max.message.bytes of topic ${topic} (${e.message}); its records are not checked against it`);

@@ -212,7 +212,6 @@ interface TopicFacts {
   maxMessageBytes?: number;
 }
 
-/** What an admin of the Kafka bus has beyond the Bus interface (src/bus/kafka/admin.ts). */
 /**
  * The output topic: created when missing (on Kafka with max.message.bytes = `maxMessageBytes`), its partition count,
  * and on Kafka the limit it applies — its own setting or else the broker's message.max.bytes.
