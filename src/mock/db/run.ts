@@ -10,6 +10,7 @@ import { rtwhError } from '../../errors';
 import type { ChangeTxn } from '../../formats/change';
 import { connectMysql, parseMysqlUrl, quoteIdent, type MysqlConn } from '../../store/mysql';
 import { baseData } from './base';
+import { MAX_SKU_COUNT } from './catalog';
 import { addDays } from './clock';
 import { generateDay } from './day';
 import { produceMaxwell } from './maxwell-sink';
@@ -103,6 +104,12 @@ function countBase(txns: readonly ChangeTxn[], perTable: Record<string, number>)
 /** A run without --init given a --sku-count other than the data's: refused before anything is written. */
 function checkSkuCount(run: MockDbRun, state: MockState, where: string): void {
   const there = stateSkuCount(state);
+  // ids rtwh never gives out (rows added by hand, another generator): the day would build that many SKUs
+  if (there > MAX_SKU_COUNT) {
+    throw rtwhError('USAGE', `sku_info of ${where} holds ids up to ${there}: more than the ${MAX_SKU_COUNT} SKUs rtwh generates, so they are not rtwh's`, {
+      hint: `Start over with --init (and --sku-count up to ${MAX_SKU_COUNT}), or point --mysql / --to at data rtwh made.`,
+    });
+  }
   if (run.init || !run.skuCountGiven || run.options.skuCount === there) return;
   throw rtwhError('USAGE', `--sku-count ${run.options.skuCount} does not match the ${there} SKUs of ${where}: the SKU count is set by --init`, {
     hint: `Leave --sku-count out to go on with the ${there} SKUs there, or start over with --init --sku-count ${run.options.skuCount} (or \`rtwh mock init --sku-count ${run.options.skuCount}\`).`,

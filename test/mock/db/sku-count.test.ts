@@ -15,6 +15,8 @@ import { collectDay } from '../../../src/mock/db/day';
 import { DEFAULT_OPTIONS, mockDbOptions, parseMockDbOptions, type MockDbOptions } from '../../../src/mock/db/options';
 import { primaryKeyOf } from '../../../src/mock/db/schema';
 import { readStateFile, stateSkuCount, writeStateFile, type MockState } from '../../../src/mock/db/state';
+import { busStatePath, runMockDb } from '../../../src/mock/db/run';
+import { openBus } from '../../../src/bus/index';
 import { rtwhErrorOf } from '../../helpers/errors';
 
 const DATE = '2025-01-14';
@@ -170,6 +172,33 @@ describe('--sku-count', () => {
       writeFileSync(path, JSON.stringify({ version: 1, lastIds: { user_info: 3 }, xid: 30, userColumns: ['id'], users: [[1], [2], [3]] }));
       expect(stateSkuCount(readStateFile(path)!)).toBe(35);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('sku_info ids beyond what rtwh generates (rows not rtwh\'s): a clear refusal before anything is built or sent', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtwh-skucount-foreign-'));
+    const bus = await openBus(`sqlite:${join(dir, 'bus.db')}`);
+    try {
+      const statePath = busStatePath(dir, bus.displayUrl, 'ods_db');
+      const base = baseData(1, DATE, DEFAULT_OPTIONS).state;
+      writeStateFile(statePath, { ...base, lastIds: { ...base.lastIds, sku_info: 1_000_000_000 } });
+      const target = { kind: 'bus' as const, bus, topic: 'ods_db', database: 'gmall', statePath };
+      const e = await runMockDb({ dates: ['2025-01-15'], seed: 1, options: DEFAULT_OPTIONS, init: false, target }).then(
+        () => undefined,
+        (x: unknown) => x,
+      );
+      expect(e).toBeInstanceOf(RtwhError);
+      expect((e as RtwhError).code).toBe('USAGE');
+      expect((e as RtwhError).message).toContain(`holds ids up to 1000000000: more than the ${MAX_SKU_COUNT} SKUs rtwh generates`);
+      const admin = await bus.admin();
+      try {
+        expect((await admin.listTopics()).some((t) => t.name === 'ods_db' && t.partitions.some((p) => p.endOffset > 0))).toBe(false);
+      } finally {
+        await admin.close();
+      }
+    } finally {
+      await bus.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
