@@ -297,40 +297,7 @@ export class MysqlDimStore implements DimStore {
     const result = await this.withConn('write', `creating dim table ${table}`, async (c) => {
       let existing = await this.columnsOf(c, table);
       let created = false;
-      if (existing.length === 0) {
-        // Two jobs may find the table missing at once: the check and the CREATE are made under a server-wide
-        // named lock of this table, so the job whose CREATE makes it is the one registered as its creator (the
-        // last registration won before, and --drop-on-delete could drop another group's table).
-        const lock = `CONCAT('rtwh_dim:', SHA1(CONCAT(DATABASE(), '.', ${sqlLiteral(table)})))`;
-        const [got] = await c.query<{ got: number | null }[]>(`SELECT GET_LOCK(${lock}, 30) AS got`, `creating dim table ${table}`);
-        if (got?.got !== 1) {
-          // retried by withConn, as a lock wait timeout is
-          throw Object.assign(new Error(`another job has been creating dim table ${table} for 30 s`), { errno: 1205, code: 'ER_LOCK_WAIT_TIMEOUT' });
-        }
-        try {
-          existing = await this.columnsOf(c, table);
-          if (existing.length === 0) {
-            // DDL commits by itself: the creator is registered first, so a crash between the two leaves a table
-            // whose creator is known (a registration without its table is harmless: tables() skips it).
-            await c.query(
-              `INSERT INTO _rtwh_dim_tables (tbl, pk, created_ms, created_by) VALUES (${sqlLiteral(table)}, ${sqlLiteral(pk)}, ${Date.now()}, ${sqlLiteral(opts.owner ?? null)}) ON DUPLICATE KEY UPDATE pk = VALUES(pk), created_ms = VALUES(created_ms), created_by = VALUES(created_by)`,
-              `registering dim table ${table}`,
-            );
-            const defs = columns.map((col) => (col === pk ? `${quoteIdent(col)} VARCHAR(191) NOT NULL` : `${quoteIdent(col)} MEDIUMTEXT NULL`));
-            let h: Header;
-            try {
-              h = await c.query<Header>(`CREATE TABLE IF NOT EXISTS ${qt} (${defs.join(', ')}, PRIMARY KEY (${quoteIdent(pk)})) ${TABLE_OPTIONS}`, `creating dim table ${table}`);
-            } catch (e) {
-              if (classify(e) === 'fatal') await c.query(`DELETE FROM _rtwh_dim_tables WHERE tbl = ${sqlLiteral(table)}`).catch(() => {});
-              throw definitionError(e, table, this.description);
-            }
-            created = h.warningStatus === 0;
-            existing = await this.columnsOf(c, table);
-          }
-        } finally {
-          await c.query(`SELECT RELEASE_LOCK(${lock})`).catch(() => {});
-        }
-      }
+      if (existing.length === 0) ({ existing, created } = await this.createTable(c, table, pk, columns, opts.owner ?? null));
       const keys = existing.filter((col) => col.key === 'PRI').map((col) => col.name);
       if (keys.length !== 1 || keys[0]!.toLowerCase() !== pk.toLowerCase()) {
         throw keyChanged(table, keys, pk);
@@ -365,6 +332,41 @@ export class MysqlDimStore implements DimStore {
     });
     this.forget(table);
     return result;
+  }
+
+  /**
+   * Creates a missing dim table and registers `owner` as its creator. Two jobs may find the table missing at once:
+   * the check and the CREATE are made under a server-wide named lock of this table, so the job whose CREATE makes
+   * it is the one registered as its creator (the last registration won before, and --drop-on-delete could drop
+   * another group's table). DDL commits by itself: the creator is registered first, so a crash between the two
+   * leaves a table whose creator is known (a registration without its table is harmless: tables() skips it).
+   */
+  private async createTable(c: MysqlConn, table: string, pk: string, columns: readonly string[], owner: string | null): Promise<{ existing: { name: string; key: string }[]; created: boolean }> {
+    const lock = `CONCAT('rtwh_dim:', SHA1(CONCAT(DATABASE(), '.', ${sqlLiteral(table)})))`;
+    const [got] = await c.query<{ got: number | null }[]>(`SELECT GET_LOCK(${lock}, 30) AS got`, `creating dim table ${table}`);
+    if (got?.got !== 1) {
+      // retried by withConn, as a lock wait timeout is
+      throw Object.assign(new Error(`another job has been creating dim table ${table} for 30 s`), { errno: 1205, code: 'ER_LOCK_WAIT_TIMEOUT' });
+    }
+    try {
+      const existing = await this.columnsOf(c, table);
+      if (existing.length > 0) return { existing, created: false };
+      await c.query(
+        `INSERT INTO _rtwh_dim_tables (tbl, pk, created_ms, created_by) VALUES (${sqlLiteral(table)}, ${sqlLiteral(pk)}, ${Date.now()}, ${sqlLiteral(owner)}) ON DUPLICATE KEY UPDATE pk = VALUES(pk), created_ms = VALUES(created_ms), created_by = VALUES(created_by)`,
+        `registering dim table ${table}`,
+      );
+      const defs = columns.map((col) => (col === pk ? `${quoteIdent(col)} VARCHAR(191) NOT NULL` : `${quoteIdent(col)} MEDIUMTEXT NULL`));
+      let h: Header;
+      try {
+        h = await c.query<Header>(`CREATE TABLE IF NOT EXISTS ${quoteIdent(table)} (${defs.join(', ')}, PRIMARY KEY (${quoteIdent(pk)})) ${TABLE_OPTIONS}`, `creating dim table ${table}`);
+      } catch (e) {
+        if (classify(e) === 'fatal') await c.query(`DELETE FROM _rtwh_dim_tables WHERE tbl = ${sqlLiteral(table)}`).catch(() => {});
+        throw definitionError(e, table, this.description);
+      }
+      return { existing: await this.columnsOf(c, table), created: h.warningStatus === 0 };
+    } finally {
+      await c.query(`SELECT RELEASE_LOCK(${lock})`).catch(() => {});
+    }
   }
 
   private forget(table: string): void {
