@@ -25,8 +25,9 @@
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { processCpuSeconds, threadCpuSeconds } from './cpu';
+import { benchBinary } from './binary';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openBus } from '../../src/bus/index';
 import { formatCount } from '../../src/cli/progress';
@@ -213,18 +214,6 @@ async function peerRun(scale: string): Promise<MockDbResult> {
   }
 }
 
-const REPO = resolve(import.meta.dir, '../..');
-let binary: string | undefined;
-/** The binary of this checkout, built once for the run (removed at exit). */
-function rtwhBinary(): string {
-  if (binary !== undefined) return binary;
-  const out = join(mkdtempSync(join(tmpdir(), 'rtwh-bench-mockdb-bin-')), 'rtwh');
-  const r = Bun.spawnSync([process.execPath, join(REPO, 'scripts/build.ts'), '--outfile', out], { cwd: REPO, stdout: 'ignore', stderr: 'inherit' });
-  if (r.exitCode !== 0) throw new Error('bun scripts/build.ts failed');
-  process.on('exit', () => rmSync(dirname(out), { recursive: true, force: true }));
-  return (binary = out);
-}
-
 /**
  * What a user sees: `rtwh mock db --fast` run by the compiled binary in a fresh process (its code not yet
  * compiled by the JIT, mysql2 not yet loaded), after an untimed --init of the day before; the rate and time are
@@ -234,7 +223,7 @@ async function cliRun(scale: string): Promise<MockDbResult> {
   const db = `rtwh_bench_${Date.now().toString(36)}`;
   const url = urlFor(db);
   const run = (date: string, init: boolean) => {
-    const r = Bun.spawnSync([rtwhBinary(), 'mock', 'db', '--mysql', url, '--date', date, '--seed', String(SEED), '--scale', scale, '--fast', ...(init ? ['--init'] : [])], {
+    const r = Bun.spawnSync([benchBinary(), 'mock', 'db', '--mysql', url, '--date', date, '--seed', String(SEED), '--scale', scale, '--fast', ...(init ? ['--init'] : [])], {
       stdout: 'pipe',
       stderr: 'pipe',
     });

@@ -13,9 +13,9 @@
  * temporary file). `--bin PATH` measures another build; `--source` runs `bun cmd/main.ts` instead (the same code,
  * plus ~0.25 s of transpiling at every start — ~15 % of a run here).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { benchBinary } from './binary';
 import { parseArgs } from 'node:util';
 import { openBus } from '../../src/bus/index';
 import type { ProduceMessage } from '../../src/bus/types';
@@ -36,15 +36,7 @@ const { values: args } = parseArgs({
 const N = Number(args.records);
 const REPO = resolve(import.meta.dir, '../..');
 const BROKERS = args.kafka.replace(/^kafka:\/\//, '');
-/** The binary of this checkout, built for the run (removed at exit). */
-function buildBinary(): string {
-  const out = join(mkdtempSync(join(tmpdir(), 'rtwh-bench-tail-')), 'rtwh');
-  const r = Bun.spawnSync([process.execPath, join(REPO, 'scripts/build.ts'), '--outfile', out], { cwd: REPO, stdout: 'ignore', stderr: 'inherit' });
-  if (r.exitCode !== 0) throw new Error('bun scripts/build.ts failed');
-  process.on('exit', () => rmSync(dirname(out), { recursive: true, force: true }));
-  return out;
-}
-const RTWH = args.source ? [process.execPath, join(REPO, 'cmd/main.ts')] : [args.bin ? resolve(args.bin) : buildBinary()];
+const RTWH = args.source ? [process.execPath, join(REPO, 'cmd/main.ts')] : [args.bin ? resolve(args.bin) : benchBinary()];
 
 function ensureKcat(): void {
   if (Bun.which('kcat')) return;
