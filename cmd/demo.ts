@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { checkDate } from '../src/config/schema';
+import { checkBusinessDate } from '../src/config/schema';
 import { formatSeconds } from '../src/cli/progress';
 import { q, rtwhError } from '../src/errors';
 import type { CliIO, Ctx } from './context';
@@ -36,7 +36,7 @@ export function registerDemo(program: Command, ctx: Ctx): void {
     .option('--seed <n>', 'random seed (the same seed gives the same report)', '1')
     .addHelpText('after', '\nEverything is written under --dir (embedded SQLite bus, dim store, job state files, DuckDB warehouse);\nrun it again with another --dir, or delete the directory to start over.')
     .action(async (flags: DemoFlags) => {
-      const bad = checkDate(flags.date);
+      const bad = checkBusinessDate(flags.date);
       if (bad) throw rtwhError('USAGE', `invalid --date ${q(flags.date)}: ${bad}`);
       const seed = String(wholeNumber('--seed', flags.seed, 0, 4294967295));
       const dir = resolve(ctx.io.cwd, flags.dir);

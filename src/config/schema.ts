@@ -42,6 +42,23 @@ export function checkDate(v: string): string | undefined {
   return undefined;
 }
 
+/**
+ * The business dates the mocks generate: every time of the day, and the refundable_time 30 days after its
+ * orders are finished, fits MySQL DATETIME (to 9999-12-31 23:59:59), and none falls before the Unix epoch —
+ * Maxwell's `ts` and Kafka's record timestamps count from 1970-01-01 UTC, and a Beijing-time day starts 8
+ * hours before its UTC date.
+ */
+export const BUSINESS_DATES = { first: '1970-01-02', last: '9999-11-30' } as const;
+export const BUSINESS_DATE_HINT = `Mock times must fit MySQL DATETIME (up to 9999-12-31, and orders stay refundable 30 days) and Kafka timestamps (from 1970-01-01).`;
+
+/** checkDate, and within BUSINESS_DATES. */
+export function checkBusinessDate(v: string): string | undefined {
+  const problem = checkDate(v);
+  if (problem) return problem;
+  if (v < BUSINESS_DATES.first || v > BUSINESS_DATES.last) return `expected a date from ${BUSINESS_DATES.first} to ${BUSINESS_DATES.last}`;
+  return undefined;
+}
+
 export function checkBusUrl(v: string): string | undefined {
   if (v.startsWith('sqlite:')) return v.length > 'sqlite:'.length ? undefined : 'expected sqlite:PATH with a file path';
   if (v.startsWith('kafka://')) {
@@ -99,7 +116,7 @@ export const KEYS: readonly KeySpec[] = [
     doc: 'Business date of the mock data (set with `rtwh mock date YYYY-MM-DD`)',
     kind: 'date',
     env: 'RTWH_MOCK_DATE',
-    check: checkDate,
+    check: checkBusinessDate,
     example: '2025-01-14',
   },
   {

@@ -15,18 +15,18 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, fchmodSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { q, rtwhError, type RtwhError } from '../errors';
-import { checkDate } from '../config/schema';
+import { BUSINESS_DATE_HINT, BUSINESS_DATES, checkBusinessDate, checkDate } from '../config/schema';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
 
 /**
  * Throws CONFIG_VALUE naming the value and the expected form: a did-you-mean for 2025-1-15, the month's
- * length for 2025-02-30, and years within 1000–9999 (MySQL DATETIME's range, where `mock db` writes).
+ * length for 2025-02-30, and the range the mocks can generate (BUSINESS_DATES).
  */
 export function validateMockDate(value: string, what = 'mock date'): string {
   const bad = (expected: string, hint: string) => rtwhError('CONFIG_VALUE', `invalid ${what} ${q(value)}: ${expected}`, { hint });
-  const yearHint = 'Business dates must fit MySQL DATETIME, 1000-01-01 to 9999-12-31.';
-  if (/^\d{5,}-\d{1,2}-\d{1,2}$/.test(value)) throw bad('expected a year from 1000 to 9999', yearHint);
+  const range = `expected a date from ${BUSINESS_DATES.first} to ${BUSINESS_DATES.last}`;
+  if (/^\d{5,}-\d{1,2}-\d{1,2}$/.test(value)) throw bad(range, BUSINESS_DATE_HINT);
   const problem = checkDate(value);
   const parts = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
   if (problem) {
@@ -36,7 +36,7 @@ export function validateMockDate(value: string, what = 'mock date'): string {
     const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
     throw bad(problem, `${MONTHS[month - 1]} ${year} has ${days} days (${parts[1]}-${parts[2]}-01 to ${parts[1]}-${parts[2]}-${days}).`);
   }
-  if (Number(parts?.[1]) < 1000) throw bad('expected a year from 1000 to 9999', yearHint);
+  if (checkBusinessDate(value)) throw bad(range, BUSINESS_DATE_HINT);
   return value;
 }
 

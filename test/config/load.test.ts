@@ -89,6 +89,7 @@ describe('a wrong key or value fails at start, naming key, value and expectation
     const e = failure(() => loadConfig({ cwd: tempDir(), env: { RTWH_MOCK_DATE: '2025-1-15' } }));
     expect(e.message).toBe('invalid RTWH_MOCK_DATE (env) "2025-1-15": expected YYYY-MM-DD (did you mean 2025-01-15?)');
     expect(failure(() => loadConfig({ cwd: tempDir(), env: { RTWH_MOCK_DATE: '2025-02-30' } })).message).toContain('real calendar date');
+    expect(failure(() => loadConfig({ cwd: tempDir(), env: { RTWH_MOCK_DATE: '9999-12-31' } })).message).toBe('invalid RTWH_MOCK_DATE (env) "9999-12-31": expected a date from 1970-01-02 to 9999-11-30');
   });
 
   test('broken TOML names the file', () => {

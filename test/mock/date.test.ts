@@ -309,12 +309,15 @@ describe('date hints and range', () => {
     expect(thrown(() => validateMockDate('2025-04-31')).hint).toContain('April 2025 has 30 days');
     expect(thrown(() => validateMockDate('2025-13-01')).hint).toContain('months run from 01 to 12');
   });
-  test('years outside 1000–9999 are refused, saying so', () => {
-    expect(() => validateMockDate('0999-12-31')).toThrow('invalid mock date "0999-12-31": expected a year from 1000 to 9999');
-    expect(() => validateMockDate('10000-01-30')).toThrow('invalid mock date "10000-01-30": expected a year from 1000 to 9999');
+  test('dates outside what the mocks can generate are refused, saying so', () => {
+    const range = 'expected a date from 1970-01-02 to 9999-11-30';
+    expect(() => validateMockDate('0999-12-31')).toThrow(`invalid mock date "0999-12-31": ${range}`);
+    expect(() => validateMockDate('1970-01-01')).toThrow(`invalid mock date "1970-01-01": ${range}`);
+    expect(() => validateMockDate('9999-12-01')).toThrow(`invalid mock date "9999-12-01": ${range}`);
+    expect(() => validateMockDate('10000-01-30')).toThrow(`invalid mock date "10000-01-30": ${range}`);
     expect(thrown(() => validateMockDate('0999-12-31')).hint).toContain('MySQL DATETIME');
-    expect(validateMockDate('1000-01-01')).toBe('1000-01-01');
-    expect(validateMockDate('9999-12-31')).toBe('9999-12-31');
+    expect(validateMockDate('1970-01-02')).toBe('1970-01-02');
+    expect(validateMockDate('9999-11-30')).toBe('9999-11-30');
   });
 });
 

@@ -7,7 +7,7 @@
  * off: mock.user.count=0 (no registrations → dwd_user_register stays empty) and mock.order.join-activity /
  * use-coupon=0 (no order_detail_activity / order_detail_coupon rows). rtwh turns those on.
  */
-import { checkDate } from '../../config/schema';
+import { BUSINESS_DATE_HINT, checkBusinessDate, checkDate } from '../../config/schema';
 import { q, rtwhError } from '../../errors';
 import { parseRatio } from '../random';
 import { BASE_SKU_COUNT, MAX_SKU_COUNT } from './catalog';
@@ -157,8 +157,10 @@ export function mockDate(flag: string | undefined, configDate: string | undefine
       hint: `Pass --${flagName}, or set the business date once with \`rtwh mock date YYYY-MM-DD\`.`,
     });
   }
-  const problem = checkDate(date);
-  if (problem) throw rtwhError('USAGE', `invalid ${flag === undefined ? 'mock.date' : `--${flagName}`} ${q(date)}: ${problem}`);
+  const problem = checkBusinessDate(date);
+  if (problem) {
+    throw rtwhError('USAGE', `invalid ${flag === undefined ? 'mock.date' : `--${flagName}`} ${q(date)}: ${problem}`, checkDate(date) ? {} : { hint: BUSINESS_DATE_HINT });
+  }
   return date;
 }
 

@@ -7,11 +7,12 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { Bus, ProducerOptions } from '../../bus/types';
 import { rtwhError } from '../../errors';
+import { BUSINESS_DATE_HINT, BUSINESS_DATES } from '../../config/schema';
 import type { ChangeTxn } from '../../formats/change';
 import { connectMysql, parseMysqlUrl, quoteIdent, type MysqlConn } from '../../store/mysql';
 import { baseData } from './base';
 import { MAX_SKU_COUNT } from './catalog';
-import { addDays } from './clock';
+import { addDays, DAY_SECONDS } from './clock';
 import { generateDay } from './day';
 import { produceMaxwell } from './maxwell-sink';
 import { DayThread } from './day-thread';
@@ -75,8 +76,19 @@ export function busStatePath(stateDir: string, busDisplayUrl: string, topic: str
 }
 
 /** `mock init --days N --until D`: the N back-dated days, then D. */
+/** `until` and the `days` before it, oldest first; refused when the first falls before BUSINESS_DATES. */
 export function initDates(until: string, days: number): string[] {
-  return Array.from({ length: days + 1 }, (_, i) => addDays(until, i - days));
+  const dates = Array.from({ length: days + 1 }, (_, i) => addDays(until, i - days));
+  if (dates[0]! < BUSINESS_DATES.first) {
+    throw rtwhError('USAGE', `--days ${days} before ${until} starts on ${dates[0]}: expected a first day from ${BUSINESS_DATES.first}`, {
+      hint: `Use --days ${daysBetween(BUSINESS_DATES.first, until)} or fewer, or a later --until. ${BUSINESS_DATE_HINT}`,
+    });
+  }
+  return dates;
+}
+
+function daysBetween(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / (DAY_SECONDS * 1000));
 }
 
 /** Counts rows per table as the transactions stream past; keeps the generator's return value (the next state). */

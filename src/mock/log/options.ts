@@ -3,7 +3,7 @@
  * gmall-mock-log: mock.startup.count, mock.max.mid …), and their validation. Flags arrive as strings;
  * a bad one fails with the flag, the value and what was expected.
  */
-import { checkDate } from '../../config/schema';
+import { checkBusinessDate } from '../../config/schema';
 import { q, rtwhError } from '../../errors';
 import type { AppLogFormat } from '../../formats/applog';
 import { DEFAULT_KEYWORDS } from './catalog';
@@ -96,7 +96,7 @@ export function mockLogOptions(flags: MockLogFlags, configDate: string | undefin
   if (date === undefined) {
     throw rtwhError('USAGE', 'missing --date: expected YYYY-MM-DD', { hint: 'Pass --date, or set the business date once with `rtwh mock date YYYY-MM-DD`.' });
   }
-  const dateProblem = checkDate(date);
+  const dateProblem = checkBusinessDate(date);
   if (dateProblem) bad(flags.date === undefined ? 'mock.date' : '--date', date, dateProblem.replace(/^expected /, ''));
 
   const format = flags.format ?? MOCK_LOG_DEFAULTS.format;

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test';
 import { RtwhError } from '../../../src/errors';
 import { DEFAULT_OPTIONS, KNOBS, mockDate, mockSeed, parseMockDbOptions } from '../../../src/mock/db/options';
+import { initDates } from '../../../src/mock/db/run';
 import { rtwhErrorOf } from '../../helpers/errors';
 
 const usage = (f: () => unknown): string => rtwhErrorOf(f, 'USAGE').message;
@@ -42,5 +43,23 @@ describe('mock db knobs', () => {
     expect(mockSeed('7')).toBe(7);
     expect(usage(() => mockSeed('x'))).toContain('--seed "x"');
     expect(mockSeed(undefined)).toBeGreaterThanOrEqual(0);
+  });
+
+  test('dates whose mock times would not fit MySQL DATETIME or Kafka timestamps are refused before anything runs', () => {
+    expect(mockDate('1970-01-02', undefined)).toBe('1970-01-02');
+    expect(mockDate('9999-11-30', undefined)).toBe('9999-11-30');
+    const late = rtwhErrorOf(() => mockDate('9999-12-31', undefined), 'USAGE');
+    expect(late.message).toBe('invalid --date "9999-12-31": expected a date from 1970-01-02 to 9999-11-30');
+    expect(late.hint).toContain('MySQL DATETIME');
+    expect(usage(() => mockDate(undefined, '1970-01-01'))).toBe('invalid mock.date "1970-01-01": expected a date from 1970-01-02 to 9999-11-30');
+    expect(usage(() => mockDate('0001-01-01', undefined, 'until'))).toContain('invalid --until "0001-01-01"');
+  });
+
+  test('mock init: the first back-dated day must be in range too', () => {
+    expect(initDates('1970-01-10', 8)).toEqual(['1970-01-02', '1970-01-03', '1970-01-04', '1970-01-05', '1970-01-06', '1970-01-07', '1970-01-08', '1970-01-09', '1970-01-10']);
+    const e = rtwhErrorOf(() => initDates('1970-01-10', 15), 'USAGE');
+    expect(e.message).toBe('--days 15 before 1970-01-10 starts on 1969-12-26: expected a first day from 1970-01-02');
+    expect(e.hint).toContain('--days 8 or fewer');
+    expect(initDates('2025-01-14', 2)).toEqual(['2025-01-12', '2025-01-13', '2025-01-14']);
   });
 });

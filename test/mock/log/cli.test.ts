@@ -74,6 +74,7 @@ describe('bad flags name the flag, the value and what was expected (exit 2)', ()
   const cases: [string[], string][] = [
     [['--date', '2025-1-14'], 'invalid --date "2025-1-14": expected YYYY-MM-DD (did you mean 2025-01-14?)'],
     [['--date', '2025-02-30'], 'invalid --date "2025-02-30": expected a real calendar date (YYYY-MM-DD)'],
+    [['--date', '1969-12-31'], 'invalid --date "1969-12-31": expected a date from 1970-01-02 to 9999-11-30'],
     [['--format', '2024'], 'invalid --format "2024": expected 2022 or 2023'],
     [['--seed', '-1'], 'invalid --seed "-1": expected a whole number from 0 to 4294967295'],
     [['--startup-count', '0'], 'invalid --startup-count "0": expected a whole number from 1 to 100000000'],
