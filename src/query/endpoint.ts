@@ -18,9 +18,10 @@
  * exactly what the local path prints.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { catalog, q, RtwhError, rtwhError, type ErrorCode } from '../errors';
 import { ExactDecimal, type Cell, type QueryResult, type ResultColumn } from '../output/result';
+import { writeFileAtomic } from '../store/atomic-file';
 import { openDuckDB, type DuckStore, type NonRead } from '../store/duckdb';
 import { writeRefused } from './run';
 import { processAlive } from '../cli/pid';
@@ -47,9 +48,7 @@ export function newToken(): string {
 /** Writes the endpoint file (mode 0600, atomically); returns the function that removes it if it is still ours. */
 export function advertiseEndpoint(info: EndpointInfo): () => void {
   const file = endpointFile(info.warehouse);
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(info)}\n`, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(file, `${JSON.stringify(info)}\n`, { mode: 0o600 });
   return () => {
     try {
       const now = JSON.parse(readFileSync(file, 'utf8')) as Partial<EndpointInfo>;

@@ -12,11 +12,12 @@
  * `loadEmbeddedDuckDBBindings(...)` with the embedded paths. Under `bun run` / `bun test` this file is not
  * involved: @duckdb/node-api loads the binding from node_modules as usual.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dlopen } from 'bun:ffi';
 import { RtwhError } from '../errors.ts';
+import { writeFileAtomic } from './atomic-file.ts';
 
 export interface EmbeddedDuckDBAssets {
   /** Path of libduckdb.so as the bundler hands it out (under /$bunfs/ inside a compiled binary). */
@@ -102,30 +103,6 @@ function sizeOf(path: string): number | undefined {
   }
 }
 
-/** Write via temp file + rename so a concurrent or interrupted start never sees a half-written library. */
-function writeAtomically(dest: string, bytes: Uint8Array): void {
-  const tmp = `${dest}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    const fd = openSync(tmp, 'w', 0o755);
-    try {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
-      // fsync before rename: after a crash the name must not point at a file whose blocks never hit disk.
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, dest);
-  } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // The temp file may never have been created; nothing to clean.
-    }
-    throw e;
-  }
-}
-
 /** Copies the embedded files into `dir` unless both are already there with the expected sizes. */
 export function extractDuckDBAssets(assets: EmbeddedDuckDBAssets, dir: string): ExtractedDuckDB {
   const library = join(dir, assets.libraryFileName);
@@ -133,9 +110,10 @@ export function extractDuckDBAssets(assets: EmbeddedDuckDBAssets, dir: string): 
   const warm = sizeOf(library) === assets.librarySize && sizeOf(addon) === assets.addonSize;
   if (!warm) {
     mkdirSync(dir, { recursive: true, mode: 0o755 });
-    // Each file lands complete (rename), so a size mismatch means a foreign or damaged file: rewrite just that one.
-    if (sizeOf(library) !== assets.librarySize) writeAtomically(library, readEmbedded(assets.library, assets.librarySize));
-    if (sizeOf(addon) !== assets.addonSize) writeAtomically(addon, readEmbedded(assets.addon, assets.addonSize));
+    // Each file lands complete (temp file + rename), so a concurrent or interrupted start never sees half a library
+    // and a size mismatch means a foreign or damaged file: rewrite just that one.
+    if (sizeOf(library) !== assets.librarySize) writeFileAtomic(library, readEmbedded(assets.library, assets.librarySize), { mode: 0o755 });
+    if (sizeOf(addon) !== assets.addonSize) writeFileAtomic(addon, readEmbedded(assets.addon, assets.addonSize), { mode: 0o755 });
   }
   return { dir, library, addon, extracted: !warm };
 }

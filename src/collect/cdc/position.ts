@@ -10,10 +10,10 @@
  *   directory), guarded by a pid lock file.
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, open, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { q, RtwhError, rtwhError } from '../../errors';
 import { lockPositionFile, type Lock } from '../taildir/lock';
+import { writeFileAtomicAsync } from '../../store/atomic-file';
 import { checkIdentifier } from '../../store/mysql';
 import type { CdcConn } from './conn';
 
@@ -220,8 +220,9 @@ export class LocalPositionStore implements PositionStore {
       gtid_set: p.gtid ?? null,
       saved_at: new Date().toISOString(),
     };
-    // One write at a time (they share the temp file name).
-    const done = this.writing.then(() => writeAtomically(this.path, `${JSON.stringify(doc)}\n`));
+    // One write at a time, renamed in order: an older position never lands over a newer one. Asynchronous: the
+    // two fsyncs take milliseconds, and cdc's thread decodes meanwhile.
+    const done = this.writing.then(() => writeFileAtomicAsync(this.path, `${JSON.stringify(doc)}\n`, { mode: 0o644, mkdir: true }));
     this.writing = done.catch(() => undefined);
     await done;
   }
@@ -229,29 +230,5 @@ export class LocalPositionStore implements PositionStore {
   async close(): Promise<void> {
     this.lockHandle?.release();
     this.lockHandle = undefined;
-  }
-}
-
-/**
- * Temp file beside the target, fsync, rename over it, fsync the directory: the old or the new content, never a mix.
- * Asynchronous: the two fsyncs take milliseconds, and cdc's thread decodes meanwhile.
- */
-async function writeAtomically(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  const dh = await open(dir, 'r');
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
   }
 }

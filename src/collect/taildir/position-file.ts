@@ -9,9 +9,10 @@
  *
  * Inodes stay decimal strings in memory: JSON.parse would round an inode above 2^53.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { dirname, isAbsolute } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { q, rtwhError } from '../../errors';
+import { writeFileAtomic as replaceFile } from '../../store/atomic-file';
 
 export interface PositionEntry {
   /** Decimal inode number. */
@@ -78,32 +79,11 @@ export function readIfExists(path: string, what: string): string | null {
   }
 }
 
-/** temp + fsync + rename + fsync(dir): after a crash the file holds the old or the new content, whole. */
+/** temp + fsync + rename + fsync(dir) (src/store/atomic-file.ts): after a crash the file holds the old or the new content, whole. */
 export function writeFileAtomic(path: string, text: string, what: string): void {
-  const tmp = `${path}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(tmp, 'w', 0o644);
-    try {
-      writeSync(fd, text);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-    // The rename itself is only durable once the directory entry is on disk.
-    const dfd = openSync(dirname(path), 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
+    replaceFile(path, text, { mode: 0o644, mkdir: true });
   } catch (e) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean up
-    }
     throw rtwhError('POSITION_FILE', `cannot write the ${what} ${q(path)}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, {
       hint: 'Expected a writable directory for --position (default <state_dir>/ship/); fix its permissions or pass another --position.',
       cause: e,

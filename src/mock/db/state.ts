@@ -6,10 +6,10 @@
  *   - onto a topic (`--to`), nothing can be read back, so the state after each run is kept in a small JSON file
  *     under the state dir (one per bus and topic) and the next run continues from it; --init resets it.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
 import { q, rtwhError } from '../../errors';
 import type { Row } from '../../formats/change';
+import { writeFileAtomic } from '../../store/atomic-file';
 import { BASE_SKU_COUNT } from './catalog';
 
 export interface MockState {
@@ -65,7 +65,7 @@ export function readStateFile(path: string): MockState | undefined {
   return { lastIds: f.lastIds, xid: f.xid, users };
 }
 
-/** Writes the state file atomically (temp file + rename): a crash never leaves half a file. */
+/** Writes the state file atomically (src/store/atomic-file.ts): a crash never leaves half a file. */
 export function writeStateFile(path: string, state: MockState): void {
   const cols = state.users.length > 0 ? Object.keys(state.users[0]!) : [];
   const f: StateFile = {
@@ -76,8 +76,5 @@ export function writeStateFile(path: string, state: MockState): void {
     // user_info holds only strings, integers and nulls: plain JSON keeps them exactly.
     users: state.users.map((u) => cols.map((c) => u[c] as string | number | null)),
   };
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, JSON.stringify(f));
-  renameSync(tmp, path);
+  writeFileAtomic(path, JSON.stringify(f), { mkdir: true });
 }

@@ -4,7 +4,7 @@
  * the bus. The kill -9 proof against real processes is in kill9.test.ts.
  */
 import { afterEach, describe, expect, test } from 'bun:test';
-import { appendFileSync, chmodSync, copyFileSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmdirSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus } from '../../../src/bus/index';
 import { DLQ_HEADER } from '../../../src/bus/dead-letter';
@@ -281,11 +281,19 @@ describe('ship log: exactly-once when the position file lags the bus', () => {
     renameSync(f, `${f}.1`);
     writeFileSync(f, lines(10, 30));
     // The state write of the first save after the new app.log's first batch fails, so the disk holds whatever a
-    // kill -9 between the two writes would leave. (A directory in the way of the state's temp file.)
-    const blocker = `${statePathFor(e.pos)}.tmp`;
-    const err = await ship(e, { batchSize: 5, savePositionsMs: 0, onProgress: () => mkdirSync(blocker, { recursive: true }) }).catch((x: unknown) => x);
+    // kill -9 between the two writes would leave. (The state file moved aside and a directory in its place, so
+    // the rename over it fails; then the old state is put back.)
+    const statePath = statePathFor(e.pos);
+    const aside = `${statePath}.aside`;
+    const block = () => {
+      if (existsSync(aside)) return;
+      renameSync(statePath, aside);
+      mkdirSync(statePath);
+    };
+    const err = await ship(e, { batchSize: 5, savePositionsMs: 0, onProgress: block }).catch((x: unknown) => x);
     expect((err as RtwhError).code).toBe('POSITION_FILE');
-    rmdirSync(blocker);
+    rmdirSync(statePath);
+    renameSync(aside, statePath);
     // Positions on disk never name a file at a position without its head hash beside them.
     const heads = readShipState(statePathFor(e.pos))!.heads;
     for (const p of readPositions(e.pos)!) if (p.pos > 0) expect(heads[p.inode]).toBeDefined();
