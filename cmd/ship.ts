@@ -18,6 +18,7 @@ interface ShipLogFlags {
   once?: boolean;
   batchSize: string;
   pollInterval: string;
+  statusEvery: string;
   key?: string;
   sourceHeader: boolean;
 }
@@ -34,6 +35,7 @@ export function registerShip(program: Command, ctx: Ctx): void {
     .option('--once', 'ship the complete lines there now and exit (a last line without newline waits for the next run)')
     .option('--batch-size <n>', 'records per send (Flume batchSize)', String(SHIP_DEFAULTS.batchSize))
     .option('--poll-interval <ms>', 'how often directories are listed and files checked while following', String(SHIP_DEFAULTS.pollIntervalMs))
+    .option('--status-every <seconds>', 'without a terminal, while following, log the status line this often (also when no lines come)', '30')
     .option('--key <text>', 'record key of every line (default none, like Flume\'s Kafka channel; a key keeps all lines in one partition)')
     .option('--no-source-header', 'no rtwh.src header on records (exactly Flume\'s raw records); restarts become at-least-once')
     .addHelpText(
@@ -61,6 +63,7 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
       }
       const batchSize = wholeNumber('--batch-size', flags.batchSize, 1, 100_000);
       const pollIntervalMs = wholeNumber('--poll-interval', flags.pollInterval, 10, 3_600_000);
+      const statusEveryMs = wholeNumber('--status-every', flags.statusEvery, 1, 86_400) * 1000;
       const { config } = ctx.config(cmd);
       const positionFile = flags.position ? resolve(cwd, flags.position) : join(resolve(cwd, config.stateDir), 'ship', 'taildir_position.json');
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
@@ -71,7 +74,8 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
       // First Ctrl-C or SIGTERM: finish cleanly; the second leaves at once.
       const stop = stopOnSignals(() => undefined);
       let shown = 0;
-      let lastLine = Date.now();
+      /** The last progress shipLog reported; undefined before its first batch. */
+      let last: ShipProgress | undefined;
       // lines/s over the last status interval, not since the start (which drifts to 0 while the files are quiet)
       let rateFrom = { at: Date.now(), lines: 0 };
       const recentRate = (lines: number): number => {
@@ -80,6 +84,16 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
         rateFrom = { at: now, lines };
         return r;
       };
+      // Not on a terminal (a service's log), following: a status line every --status-every, quiet files or not,
+      // so the log shows the shipper is alive and how far behind it is.
+      const status =
+        !spinner && !flags.once
+          ? setInterval(() => {
+              const lines = last?.lines ?? 0;
+              ctx.err(`ship log: ${formatCount(lines)} lines (${formatCount(recentRate(lines))}/s) · ${last ? detail(last) : 'waiting for lines'}`);
+            }, statusEveryMs)
+          : undefined;
+      status?.unref();
       try {
         const result = await shipLog({
           bus,
@@ -97,11 +111,7 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
           onProgress: (p) => {
             progress.add(p.lines - shown, detail(p));
             shown = p.lines;
-            // Not on a terminal (a service's log): a status line now and then while following.
-            if (!spinner && !flags.once && Date.now() - lastLine >= STATUS_EVERY_MS) {
-              lastLine = Date.now();
-              ctx.err(`ship log: ${formatCount(p.lines)} lines (${formatCount(recentRate(p.lines))}/s) · ${detail(p)}`);
-            }
+            last = p;
           },
           log: (m) => ctx.err(`ship log: ${m}`),
         });
@@ -115,15 +125,13 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
         if (held.length > 0) extra.push(`${held.length} unfinished last line${held.length === 1 ? '' : 's'} held`);
         ctx.err(`${summaryLine('shipped', result.lines, 'lines', `to ${result.topic}`, result.seconds)} · ${extra.join(' · ')}`);
       } finally {
+        clearInterval(status);
         progress.stop();
         stop.dispose();
         await bus.close();
       }
     });
 }
-
-/** Without a terminal, a following ship log prints a status line this often. */
-const STATUS_EVERY_MS = 30_000;
 
 function detail(p: ShipProgress): string {
   const parts = [`${formatCount(p.bytes)} bytes`, `${formatCount(p.rejected)} rejected`];

@@ -383,6 +383,9 @@ class Shipper {
           this.order = this.tracker.rescan();
           this.cur = 0;
           this.lastScan = Date.now();
+          // quiet files: the progress still tells what is tracked and what has come since (a status line shows it)
+          this.noteBacklog();
+          this.o.onProgress?.(this.stats);
           continue;
         }
         if (b.good.length === 0 && b.bad.length === 0) {
@@ -491,6 +494,11 @@ class Shipper {
       last = line;
     }
     if (last) this.stats.file = { path: last.file.path, pos: last.file.shipped, size: last.file.size };
+    this.noteBacklog();
+  }
+
+  /** The tracked files and the bytes of them not shipped yet, into the progress. */
+  private noteBacklog(): void {
     this.stats.files = this.tracker.files.size;
     let behind = 0;
     for (const f of this.tracker.files.values()) behind += Math.max(0, f.size - f.shipped);
