@@ -128,7 +128,7 @@ function unknownKey(key: string, where: string) {
 
 /** Turns a raw value into the key's type, or throws CONFIG_VALUE naming the key, the value and what was expected. */
 export function coerce(spec: KeySpec, raw: unknown, where: string): ConfigValue {
-  const shown = spec.secret && typeof raw === 'string' ? maskUrl(raw) : raw;
+  const shown = (spec.secret || spec.kind === 'url') && typeof raw === 'string' ? maskUrl(raw) : raw;
   const bad = (expected: string) =>
     rtwhError('CONFIG_VALUE', `invalid ${where} ${q(shown)}: ${expected}`, { details: { key: spec.key, where } });
   let v: ConfigValue;

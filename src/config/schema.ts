@@ -64,6 +64,8 @@ export function checkBusUrl(v: string): string | undefined {
   if (v.startsWith('kafka://')) {
     const hosts = v.slice('kafka://'.length).split(',');
     for (const h of hosts) {
+      // A user or password is never echoed: rtwh speaks plain Kafka (no SASL), so it is refused unseen.
+      if (h.includes('@')) return 'expected kafka://host:port[,host:port] with no user or password (rtwh speaks plain Kafka, no SASL)';
       if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(h)) return `expected kafka://host:port[,host:port] (bad broker ${q(h)})`;
     }
     return undefined;

@@ -104,6 +104,15 @@ describe('a wrong key or value fails at start, naming key, value and expectation
     expect(e.message).toContain('postgres://u:****@h/db');
   });
 
+  test('a bus URL with a user and password is refused without showing the password', () => {
+    for (const env of [{ RTWH_BUS: 'kafka://alice:S3CRETX@127.0.0.1:9092' }, { RTWH_BUS: 'kafka://127.0.0.1:9092,alice:S3CRETX@h2:9092' }]) {
+      const e = failure(() => loadConfig({ cwd: tempDir(), env }));
+      expect(JSON.stringify(e.toJSON())).not.toContain('S3CRETX');
+      expect(e.message).toContain(':****@');
+      expect(e.message).toContain('no user or password');
+    }
+  });
+
   test('missing --config file', () => {
     expect(failure(() => loadConfig({ cwd: tempDir(), env: {}, configFile: 'nope.toml' })).message).toContain('"nope.toml" does not exist');
   });
