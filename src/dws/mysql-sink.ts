@@ -62,6 +62,18 @@ export function replaceStatements(table: DwsTable, rows: readonly TextRow[]): st
   return out;
 }
 
+/**
+ * The sink's session: backslash escapes on, whatever the server's sql_mode (sqlLiteral writes `\'`; under
+ * NO_BACKSLASH_ESCAPES a value ending in a backslash would close its quote and the rest of it would run as SQL);
+ * strict, so a too-long text or an out-of-range number fails the batch instead of being cut; times in UTC.
+ */
+export async function prepareSession(conn: MysqlConn): Promise<void> {
+  const [s] = await conn.query<{ m: string }[]>('SELECT @@SESSION.sql_mode AS m', 'reading the sql_mode');
+  const modes = (s?.m ?? '').split(',').filter((m) => m !== '' && m !== 'NO_BACKSLASH_ESCAPES');
+  if (!modes.includes('STRICT_TRANS_TABLES')) modes.push('STRICT_TRANS_TABLES');
+  await conn.query(`SET SESSION sql_mode = ${sqlLiteral(modes.join(','))}, SESSION time_zone = '+00:00'`, 'setting the session');
+}
+
 /** Opens the MySQL-protocol sink target of `url` (its database is created when missing). */
 export async function openMysqlSink(url: string): Promise<SinkTarget> {
   const target = parseMysqlUrl(url);
@@ -73,8 +85,7 @@ export async function openMysqlSink(url: string): Promise<SinkTarget> {
     await conn.close();
     conn = undefined;
     conn = await connectMysql(target);
-    // Exact values only: a too-long text or an out-of-range number fails the batch instead of being cut.
-    await conn.query(`SET SESSION sql_mode = CONCAT(@@sql_mode, ',STRICT_TRANS_TABLES'), SESSION time_zone = '+00:00'`, 'setting the session');
+    await prepareSession(conn);
   } catch (e) {
     await conn?.close();
     throw e;

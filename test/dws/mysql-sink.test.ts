@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { openBus } from '../../src/bus/index';
 import type { Bus } from '../../src/bus/types';
 import { ddlScript, mysqlDdl, olapDdl } from '../../src/dws/ddl';
-import { replaceStatements } from '../../src/dws/mysql-sink';
+import { prepareSession, replaceStatements } from '../../src/dws/mysql-sink';
 import { DWS_TABLES, dwsTable, type DwsTable } from '../../src/dws/tables';
 import { PRESET_NAMES } from '../../src/query/presets';
 import { connectMysql } from '../../src/store/mysql';
@@ -142,6 +142,32 @@ PROPERTIES (
 });
 
 describe('rtwh run dws --sink mysql:// (MariaDB)', () => {
+  test('a value from the data stays a value when the server runs NO_BACKSLASH_ESCAPES', async () => {
+    const db = freshDb();
+    const admin = await adminConn();
+    try {
+      await admin.query(`CREATE DATABASE \`${db}\``);
+    } finally {
+      await admin.close();
+    }
+    const c = await connectMysql(urlFor(db));
+    try {
+      // what a server with NO_BACKSLASH_ESCAPES in its global sql_mode gives every new session
+      await c.query(`SET SESSION sql_mode = 'NO_BACKSLASH_ESCAPES'`);
+      await prepareSession(c);
+      const t = dwsTable('dws_traffic_vc_ch_ar_is_new_page_view_window')!;
+      await c.query(mysqlDdl(t));
+      // an app's channel that closes its quote under NO_BACKSLASH_ESCAPES and writes @@version into ar
+      const ch = "x\\', @@version, 0x30, 1, 1, 1, 6957, 0x6b) #";
+      const row = { stt: '2025-01-14 00:00:00', edt: '2025-01-14 00:00:10', cur_date: '2025-01-14', vc: 'v1', ch, ar: '110000', is_new: '0', uv_ct: '1', sv_ct: '1', pv_ct: '1', dur_sum: '6957' };
+      for (const s of replaceStatements(t, [row])) await c.query(s);
+      const rows = await c.query<{ ch: string; ar: string; is_new: string }[]>(`SELECT ch, ar, is_new FROM \`${t.name}\``);
+      expect(rows).toEqual([{ ch, ar: '110000', is_new: '0' }]);
+    } finally {
+      await c.close();
+    }
+  });
+
   test('loads every table equal to the DuckDB run over the same topics; a second run replaces, never doubles', async () => {
     const dir = tempDir('rtwh-dws-mysql-');
     const demo = await cli(['demo', '--dir', 'd', '--seed', '5'], { cwd: dir });
