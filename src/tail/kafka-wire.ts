@@ -29,6 +29,7 @@ export const KafkaErrorCode = {
   unknownTopicOrPartition: 3,
   leaderNotAvailable: 5,
   notLeader: 6,
+  invalidTopic: 17,
   fencedLeaderEpoch: 74,
   unknownLeaderEpoch: 75,
 } as const;
@@ -214,6 +215,9 @@ export async function fetchLeaders(conn: KafkaConnection, topic: string): Promis
     const name = r.str();
     r.i8(); // is_internal
     if (err === KafkaErrorCode.unknownTopicOrPartition) throw new RtwhError('TOPIC_NOT_FOUND', `topic ${q(topic)} does not exist`, { details: { topic } });
+    if (err === KafkaErrorCode.invalidTopic) {
+      throw new RtwhError('INVALID_NAME', `invalid topic name ${q(topic)}`, { hint: 'Kafka topic names are 1–249 characters of letters, digits, ".", "_" and "-".', details: { topic } });
+    }
     if (err !== 0 && err !== KafkaErrorCode.leaderNotAvailable) throw new RtwhError('BUS_ERROR', `metadata of ${q(name)} failed with Kafka error ${err}`);
     for (let np = r.i32(), p = 0; p < np; p++) {
       r.i16(); // partition error

@@ -72,6 +72,17 @@ describe('rtwh tail on kafka, no broker', () => {
   });
 });
 
+describe('rtwh tail on kafka, a bad topic name', () => {
+  test.each(['a;b', 'a b', 'ünï', '..'])('%p is INVALID_NAME naming it and the rule, as on the sqlite bus', async (topic) => {
+    const r = await cli(['tail', topic, '-n', '1', '--json'], { env: { RTWH_BUS: URL } });
+    expect(r.code).toBe(5);
+    const e = JSON.parse(r.stderr).error;
+    expect(e.code).toBe('INVALID_NAME');
+    expect(e.message).toBe(`invalid topic name ${JSON.stringify(topic)}`);
+    expect(e.hint).toContain('letters, digits');
+  });
+});
+
 describe('rtwh tail on kafka, compressed batches', () => {
   test.each(['gzip', 'snappy', 'lz4'] as const)('%s batches are read like plain ones', async (compression) => {
     const { openBus } = await import('../../src/bus/index');
