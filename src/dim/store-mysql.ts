@@ -20,7 +20,7 @@
  */
 import { maskUrl } from '../config/mask.ts';
 import { q, RtwhError, rtwhError } from '../errors.ts';
-import { connectMysql, parseMysqlUrl, quoteIdent, sqlLiteral, type MysqlConn, type MysqlTarget } from '../store/mysql.ts';
+import { connectMysql, parseMysqlUrl, quoteIdent, sqlLiteral, type MysqlConn, type MysqlTarget, writerSqlMode } from '../store/mysql.ts';
 import { checkDimTable, checkOffset, FEED_PAGE, keyChanged, offsetFenced, feedPolicy, ruleColumns, writeRuns, type FeedPolicy, type ResolvedFeedPolicy, type WriteRun } from './store-common.ts';
 import { ALL_ROWS, type DimInvalidation, type DimRow, type DimStore, type DimWrite, type EnsureOptions, type EnsureResult, type ManagedTable, type StoredOffset, type TableProcess } from './types.ts';
 
@@ -199,10 +199,8 @@ export class MysqlDimStore implements DimStore {
       const [s] = await c.query<{ m: string; v: string; p: number | string }[]>('SELECT @@SESSION.sql_mode AS m, VERSION() AS v, @@max_allowed_packet AS p');
       this.flavor ??= /mariadb/i.test(s?.v ?? '') ? 'mariadb' : 'mysql';
       this.queryBudget = Math.max(64 * 1024, Math.min(4 * 1024 * 1024, Math.floor(Number(s?.p ?? 0) / 2)));
-      // Backslash escapes on (sqlLiteral relies on them); strict mode, so an over-long id fails instead of being cut.
-      const modes = (s?.m ?? '').split(',').filter((m) => m !== '' && m !== 'NO_BACKSLASH_ESCAPES');
-      if (!modes.includes('STRICT_TRANS_TABLES') && !modes.includes('STRICT_ALL_TABLES')) modes.push('STRICT_TRANS_TABLES');
-      if (modes.join(',') !== s?.m) await c.query(`SET SESSION sql_mode = ${sqlLiteral(modes.join(','))}`);
+      const mode = writerSqlMode(s?.m ?? '');
+      if (mode !== s?.m) await c.query(`SET SESSION sql_mode = ${sqlLiteral(mode)}`);
     } catch (e) {
       await c.close();
       throw e;

@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import { rtwhError } from '../errors';
-import { connectMysql, parseMysqlUrl, sqlLiteral, type MysqlConn } from '../store/mysql';
+import { connectMysql, parseMysqlUrl, sqlLiteral, type MysqlConn, writerSqlMode } from '../store/mysql';
 import { ident, KEY_COLUMN, MYSQL_OFFSETS_DDL, MYSQL_OFFSETS_TABLE, mysqlDdl } from './ddl';
 import { identity, literal, type SinkTarget, type TextRow } from './sink';
 import { offsetKey } from '../stream/state-store';
@@ -62,16 +62,10 @@ export function replaceStatements(table: DwsTable, rows: readonly TextRow[]): st
   return out;
 }
 
-/**
- * The sink's session: backslash escapes on, whatever the server's sql_mode (sqlLiteral writes `\'`; under
- * NO_BACKSLASH_ESCAPES a value ending in a backslash would close its quote and the rest of it would run as SQL);
- * strict, so a too-long text or an out-of-range number fails the batch instead of being cut; times in UTC.
- */
+/** The sink's session: the sql_mode its values need (writerSqlMode, whatever the server's), times in UTC. */
 export async function prepareSession(conn: MysqlConn): Promise<void> {
   const [s] = await conn.query<{ m: string }[]>('SELECT @@SESSION.sql_mode AS m', 'reading the sql_mode');
-  const modes = (s?.m ?? '').split(',').filter((m) => m !== '' && m !== 'NO_BACKSLASH_ESCAPES');
-  if (!modes.includes('STRICT_TRANS_TABLES')) modes.push('STRICT_TRANS_TABLES');
-  await conn.query(`SET SESSION sql_mode = ${sqlLiteral(modes.join(','))}, SESSION time_zone = '+00:00'`, 'setting the session');
+  await conn.query(`SET SESSION sql_mode = ${sqlLiteral(writerSqlMode(s?.m ?? ''))}, SESSION time_zone = '+00:00'`, 'setting the session');
 }
 
 /** Opens the MySQL-protocol sink target of `url` (its database is created when missing). */

@@ -285,6 +285,17 @@ const ESCAPE_ANY = /[\0\n\r\x1a'"\\]/;
 // eslint-disable-next-line no-control-regex
 const ESCAPE_ALL = /[\0\n\r\x1a'"\\]/g;
 
+/**
+ * The sql_mode a session that writes sqlLiteral values needs, from the server's: backslash escapes on (sqlLiteral
+ * writes `\'`; under NO_BACKSLASH_ESCAPES a value ending in a backslash would close its quote and the rest of it
+ * would run as SQL) and strict, so an over-long text or an out-of-range number fails instead of being cut.
+ */
+export function writerSqlMode(serverMode: string): string {
+  const modes = serverMode.split(',').filter((m) => m !== '' && m !== 'NO_BACKSLASH_ESCAPES');
+  if (!modes.includes('STRICT_TRANS_TABLES') && !modes.includes('STRICT_ALL_TABLES')) modes.push('STRICT_TRANS_TABLES');
+  return modes.join(',');
+}
+
 /** MySQL string escaping for the default sql_mode (backslash escapes on), as mysql2's escape does. */
 export function escapeString(s: string): string {
   return ESCAPE_ANY.test(s) ? s.replace(ESCAPE_ALL, (c) => ESCAPES[c]!) : s;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { RtwhError } from '../../src/errors';
 import { dec } from '../../src/formats/change';
-import { connectMysql, escapeString, mysqlError, parseMysqlUrl, quoteIdent, sqlLiteral, type MysqlConn } from '../../src/store/mysql';
+import { connectMysql, escapeString, mysqlError, parseMysqlUrl, quoteIdent, sqlLiteral, writerSqlMode, type MysqlConn } from '../../src/store/mysql';
 import { adminConn, dropDb, TEST_MYSQL, uniqueDb, urlFor } from '../mock/db/mysql-env';
 
 async function rejection(p: Promise<unknown>): Promise<RtwhError> {
@@ -15,6 +15,14 @@ async function rejection(p: Promise<unknown>): Promise<RtwhError> {
 }
 
 describe('mysql URLs and literals', () => {
+  test("a writer's sql_mode: backslash escapes on and strict, the server's other modes kept", () => {
+    expect(writerSqlMode('NO_BACKSLASH_ESCAPES')).toBe('STRICT_TRANS_TABLES');
+    expect(writerSqlMode('ANSI_QUOTES,NO_BACKSLASH_ESCAPES,NO_ZERO_DATE')).toBe('ANSI_QUOTES,NO_ZERO_DATE,STRICT_TRANS_TABLES');
+    expect(writerSqlMode('STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO')).toBe('STRICT_ALL_TABLES,ERROR_FOR_DIVISION_BY_ZERO');
+    expect(writerSqlMode('STRICT_TRANS_TABLES')).toBe('STRICT_TRANS_TABLES');
+    expect(writerSqlMode('')).toBe('STRICT_TRANS_TABLES');
+  });
+
   test('a URL gives host, port, user, password and database', () => {
     const t = parseMysqlUrl('mysql://app:p%40ss@db.example:3310/gmall');
     expect(t).toMatchObject({ host: 'db.example', port: 3310, user: 'app', password: 'p@ss', database: 'gmall', display: 'mysql://app:****@db.example:3310/gmall' });
