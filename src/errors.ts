@@ -45,6 +45,7 @@ export const catalog = {
   DUCKDB_LOAD: { exit: EXIT.internal, hint: 'The embedded DuckDB library could not be loaded; set RTWH_CACHE_DIR to a writable directory and retry.' },
   DUCKDB_OPEN: { exit: EXIT.unavailable, hint: 'Check the path; if another rtwh process (a dws job or `rtwh serve`) writes that file, query through it or stop it first.' },
   MYSQL_UNAVAILABLE: { exit: EXIT.unavailable, hint: 'Is MySQL/MariaDB up and the URL right? For the dev stack run `scripts/stack.sh up`; set --mysql or RTWH_MYSQL.' },
+  MYSQL_ACCESS_DENIED: { exit: EXIT.unavailable, hint: 'Check the user and password in --mysql, RTWH_MYSQL or rtwh.toml (`rtwh config show` prints them masked).' },
   MYSQL_ERROR: { exit: EXIT.unavailable, hint: 'MySQL refused the statement; the cause is shown above.' },
   DIM_OFFSET_FENCED: { exit: EXIT.refused, hint: 'Another dim job advanced this partition meanwhile; the job re-reads the stored offsets and goes on.' },
   DIM_STORE_URL: { exit: EXIT.usage, hint: 'Use --dim-store sqlite:PATH (or a plain file path) or mysql://user:pass@host:port/db.' },

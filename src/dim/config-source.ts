@@ -370,7 +370,7 @@ class MysqlConfigSource implements ConfigSource {
       await this.reader.start();
     } catch (e) {
       if (this.closed) return;
-      if (e instanceof RtwhError && e.code === 'MYSQL_UNAVAILABLE' && errnoOf(e) !== 1045) {
+      if (e instanceof RtwhError && e.code === 'MYSQL_UNAVAILABLE') {
         // The server is away before the reader could start: wait for it like the reader would.
         this.startBackoffMs = Math.min(10_000, this.startBackoffMs === 0 ? 500 : this.startBackoffMs * 2);
         this.setState('waiting', `${e.message}; retrying in ${(this.startBackoffMs / 1000).toFixed(1)} s`);

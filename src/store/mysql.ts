@@ -74,10 +74,8 @@ export function mysqlError(e: unknown, target: Pick<MysqlTarget, 'host' | 'port'
     return rtwhError('MYSQL_UNAVAILABLE', `cannot reach MySQL at ${where}${what}: ${d.code}${reason && !reason.includes(d.code) ? ` ${reason}` : ''}`, { cause: e });
   }
   if (d.code === 'ER_ACCESS_DENIED_ERROR' || d.errno === 1045) {
-    return rtwhError('MYSQL_UNAVAILABLE', `MySQL at ${where} refused user ${q(target.user)}: access denied`, {
-      cause: e,
-      hint: 'Check the user and password in --mysql, RTWH_MYSQL or rtwh.toml (`rtwh config show` prints them masked).',
-    });
+    // not MYSQL_UNAVAILABLE: waiting does not fix a wrong password, so jobs fail at once instead of retrying
+    return rtwhError('MYSQL_ACCESS_DENIED', `MySQL at ${where} refused user ${q(target.user)}: access denied`, { cause: e });
   }
   if (d.code === 'ER_BAD_DB_ERROR' || d.errno === 1049) {
     return rtwhError('MYSQL_ERROR', `MySQL at ${where}: ${reason}`, { cause: e, hint: 'Create the business database first: `rtwh mock db --init --date YYYY-MM-DD`.' });

@@ -195,4 +195,22 @@ describe('rtwh run dim (spawned)', () => {
       expect(r.stderr).not.toContain('routed');
     }
   }, 60_000);
+
+  test('a wrong password for the config database or the dim store ends the job at once (exit 4), without echoing it; waiting would not fix it', async () => {
+    const cwd = work('denied');
+    const wrong = new URL(TEST_MYSQL);
+    wrong.password = 'Wr0ng-secret';
+    wrong.pathname = '/gmall';
+    for (const args of [
+      ['--mysql', wrong.toString(), '--dim-store', 'sqlite:dim.db'],
+      ['--standard-config', '--dim-store', wrong.toString()],
+    ]) {
+      // (the old code retried for ever: the test's timeout ended it)
+      const r = await rtwh(['run', 'dim', '--bus', busUrl, '--until-idle', ...args], cwd);
+      expect(r.code).toBe(4);
+      expect(r.stderr).toContain('access denied');
+      expect(r.stderr).not.toContain('retrying');
+      expect(r.stderr).not.toContain('Wr0ng-secret');
+    }
+  }, 60_000);
 });

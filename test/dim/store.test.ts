@@ -540,7 +540,7 @@ describe('MySQL only', () => {
     const bad = new URL(urlFor(mysqlDb));
     bad.password = 'Wr0ng-secret';
     const e = await rejection(MysqlDimStore.open(bad.toString()));
-    expect(e.code).toBe('MYSQL_UNAVAILABLE');
+    expect(e.code).toBe('MYSQL_ACCESS_DENIED');
     expect(e.message).toContain('access denied');
     expect(JSON.stringify(e.toJSON())).not.toContain('Wr0ng-secret');
     const noDb = await rejection(MysqlDimStore.open('mysql://root:Wr0ng-secret@127.0.0.1:3307'));

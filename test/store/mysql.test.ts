@@ -101,7 +101,8 @@ describe('mysql against the real MariaDB', () => {
     const u = new URL(TEST_MYSQL);
     u.password = 'not-the-password';
     const e = await rejection(connectMysql(u.toString()));
-    expect(e.code).toBe('MYSQL_UNAVAILABLE');
+    expect(e.code).toBe('MYSQL_ACCESS_DENIED');
+    expect(e.exitCode).toBe(4);
     expect(e.message).toContain(`${u.hostname}:${u.port}`);
     expect(e.message).toContain('access denied');
     expect(JSON.stringify(e.toJSON())).not.toContain('not-the-password');
