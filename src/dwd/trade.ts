@@ -459,8 +459,14 @@ class TradeLogic implements JobLogic {
   private cartInfo(c: DecodedChange, key: string, ctx: JobContext): void {
     const data = c.data;
     let num: DecodedValue;
-    if (c.type === 'insert') num = val(data, 'sku_num');
-    else {
+    if (c.type === 'insert') {
+      num = val(data, 'sku_num');
+      // as the update's increase below: a count the DWS sums, so a value that is not one stops here
+      if (num !== null && intOf(num) === null) {
+        ctx.deadLetter('cart_info insert: sku_num is not a whole number');
+        return;
+      }
+    } else {
       if (!has(c.old, 'sku_num')) return;
       const now = intOf(val(data, 'sku_num'));
       const before = intOf(val(c.old, 'sku_num'));

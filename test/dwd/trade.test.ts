@@ -246,13 +246,19 @@ describe('dwd trade: input handling', () => {
       mx('favor_info', 'insert', 0, { id: 3, user_id: 1, sku_id: 2, create_time: '2025-01-14 10:00:00' }, undefined, 'gmall_other'),
       toJsonText({ database: 'gmall', table: 'favor_info', type: 'bootstrap-insert', ts: Math.floor(T0 / 1000), data: { id: 4, user_id: 1, create_time: '2025-01-14 10:00:00' } }),
       mx('favor_info', 'insert', 0, { id: 5, user_id: 1, sku_id: 2, create_time: '2025-01-14 10:00:00' }),
+      mx('cart_info', 'insert', 0, { id: 6, user_id: '1', sku_id: 2, sku_num: 'many', create_time: '2025-01-14 10:00:00' }),
+      mx('cart_info', 'insert', 0, { id: 7, user_id: '1', sku_id: 2, sku_num: 2.5, create_time: '2025-01-14 10:00:00' }),
+      mx('cart_info', 'insert', 0, { id: 8, user_id: '1', sku_id: 2, sku_num: 2, create_time: '2025-01-14 10:00:00' }),
     ]);
     expect(r.deadLetters.map((d) => d.reason)).toEqual([
       expect.stringContaining('invalid JSON'),
       expect.stringContaining('null value'),
       expect.stringContaining('unknown format'),
       'favor_info insert without an id',
+      'cart_info insert: sku_num is not a whole number',
+      'cart_info insert: sku_num is not a whole number',
     ]);
+    expect(outOf(r.outputs, 'dwd_trade_cart_add').map((f) => [f.id, f.sku_num])).toEqual([[8, 2]]);
     expect(r.counters.skipped_other_database).toBe(1);
     expect(r.counters.skipped_snapshot).toBe(1);
     expect(outOf(r.outputs, 'dwd_interaction_favor_add').map((f) => f.id)).toEqual([5]);
