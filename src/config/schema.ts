@@ -67,6 +67,8 @@ export function checkBusUrl(v: string): string | undefined {
       // A user or password is never echoed: rtwh speaks plain Kafka (no SASL), so it is refused unseen.
       if (h.includes('@')) return 'expected kafka://host:port[,host:port] with no user or password (rtwh speaks plain Kafka, no SASL)';
       if (!/^[A-Za-z0-9.\-_[\]:]+:\d{1,5}$/.test(h)) return `expected kafka://host:port[,host:port] (bad broker ${q(h)})`;
+      const port = Number(h.slice(h.lastIndexOf(':') + 1));
+      if (port < 1 || port > 65535) return `expected kafka://host:port[,host:port] with a port from 1 to 65535 (bad broker ${q(h)})`;
     }
     return undefined;
   }
@@ -82,6 +84,7 @@ export function checkMysqlUrl(v: string): string | undefined {
   }
   if (u.protocol !== 'mysql:') return 'expected a mysql:// URL (MySQL, MariaDB, Doris and StarRocks all speak it)';
   if (!u.hostname) return 'expected a host in mysql://user:pass@host:port/db';
+  if (u.port === '0') return 'expected a port from 1 to 65535 in mysql://user:pass@host:port/db';
   return undefined;
 }
 

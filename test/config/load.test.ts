@@ -79,6 +79,21 @@ describe('a wrong key or value fails at start, naming key, value and expectation
     expect(e.message).toContain('expected kafka://host:port');
   });
 
+  test('a bus or mysql URL port outside 1..65535 is a config error naming the value, not a connection failure later', () => {
+    for (const bus of ['kafka://127.0.0.1:99999', 'kafka://127.0.0.1:0', 'kafka://127.0.0.1:9092,h2:65536']) {
+      const e = failure(() => loadConfig({ cwd: tempDir(), env: {}, flags: { bus } }));
+      expect(e.code).toBe('CONFIG_VALUE');
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toContain(`--bus ${JSON.stringify(bus)}`);
+      expect(e.message).toContain('a port from 1 to 65535');
+    }
+    expect(loadConfig({ cwd: tempDir(), env: {}, flags: { bus: 'kafka://h:1,h:65535' } }).config.bus).toBe('kafka://h:1,h:65535');
+    const e = failure(() => loadConfig({ cwd: tempDir(), env: { RTWH_MYSQL: 'mysql://root:pw@127.0.0.1:0/gmall' } }));
+    expect(e.code).toBe('CONFIG_VALUE');
+    expect(e.message).toContain('RTWH_MYSQL (env)');
+    expect(e.message).toContain('a port from 1 to 65535');
+  });
+
   test('port out of range', () => {
     const e = failure(() => loadConfig({ cwd: dirWith('[http]\nport = 70000\n'), env: {} }));
     expect(e.message).toContain('http.port');
