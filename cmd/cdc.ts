@@ -17,6 +17,7 @@ import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
 import { wholeNumber } from './flags';
 import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
+import { topicFlag } from '../src/bus/topic-name';
 
 interface CdcFlags {
   format: string;
@@ -105,6 +106,7 @@ the position, exit 0.`,
       const batchRecords = flags.batchRecords === undefined ? undefined : wholeNumber('--batch-records', flags.batchRecords, 1, 1_000_000);
       const clientId = checkClientId(flags.clientId);
       const schemaDb = checkIdentifier(flags.schemaDatabase, '--schema-database');
+      topicFlag('--topic', flags.topic);
       parseFilter(flags.filter); // a bad filter fails before any connection is opened
       const initPosition = flags.initPosition === undefined ? undefined : parsePosition(flags.initPosition);
       const maxRows = flags.maxRows === undefined ? undefined : wholeNumber('--max-rows', flags.maxRows, 1, Number.MAX_SAFE_INTEGER);

@@ -22,6 +22,7 @@ import { parseDuration } from '../src/tail/offsets';
 import { jobDetail, jobHealth, jobMetrics } from '../src/stream/metrics';
 import { jobSlug, resolveTopics, runJob } from '../src/stream/runtime';
 import type { DimReader, JobResult, JobSpec, JobStatus } from '../src/stream/types';
+import { groupFlag, topicFlag } from '../src/bus/topic-name';
 import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 
@@ -131,10 +132,22 @@ function withParentFlags(flags: JobFlags, c: Command): JobFlags {
   return merged;
 }
 
-/** Runs `specs` side by side in this process with the same flags; one summary line each. */
-export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: Command, ctx: Ctx, opts: JobCommandOptions = {}): Promise<JobResult[]> {
+/** The flags of a job run, checked: what runJobs needs before it opens anything. */
+export interface PreparedJobs {
+  config: Config;
+  batch: number;
+  outOfOrdernessMs: number | undefined;
+  http: { bind: string; port: number } | undefined;
+  prepared: { spec: JobSpec; options: Record<string, string>; topics: ReturnType<typeof resolveTopics>; statePath: string }[];
+}
+
+/**
+ * Checks every flag of a job run (numbers, durations, topic and group names, the jobs' own options) without
+ * opening or creating anything: a bad flag leaves no bus file, state file or warehouse behind. `rtwh run dws` calls
+ * it before it starts its sink; runJobs calls it when not given the result.
+ */
+export function prepareJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: Command, ctx: Ctx): PreparedJobs {
   const { config } = ctx.config(cmd);
-  const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
   const batch = wholeNumber('--batch', flags.batch, 1, 100_000);
   const outOfOrdernessMs = flags.outOfOrderness === undefined ? undefined : parseDuration(flags.outOfOrderness);
   if (flags.outOfOrderness !== undefined && (outOfOrdernessMs === undefined || outOfOrdernessMs > 86_400_000)) {
@@ -142,6 +155,8 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
   }
   const http = flags.http === undefined ? undefined : { bind: config.http.bind, port: flags.http === true ? config.http.port : wholeNumber('--http', String(flags.http), 0, 65535) };
   if (specs.length > 1 && (flags.state !== undefined || flags.group !== undefined)) throw rtwhError('USAGE', '--state and --group name one job; run the jobs one at a time to give them');
+  if (flags.dlq !== undefined) topicFlag('--dlq', flags.dlq);
+  if (flags.group !== undefined) groupFlag('--group', flags.group);
   const prepared = specs.map((spec) => {
     const given: Record<string, string> = {};
     for (const o of spec.options) {
@@ -157,6 +172,13 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
     const t = resolveTopics(spec, options);
     return { spec, options, topics: t, statePath: flags.state !== undefined ? resolve(ctx.io.cwd, flags.state) : resolve(ctx.io.cwd, config.stateDir, 'jobs', `${jobSlug(spec)}.db`) };
   });
+  return { config, batch, outOfOrdernessMs, http, prepared };
+}
+
+/** Runs `specs` side by side in this process with the same flags; one summary line each. */
+export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: Command, ctx: Ctx, opts: JobCommandOptions = {}, checked?: PreparedJobs): Promise<JobResult[]> {
+  const { config, batch, outOfOrdernessMs, http, prepared } = checked ?? prepareJobs(specs, flags, cmd, ctx);
+  const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
 
   const stop = stopOnSignals(() => ctx.err(`${specs.map((s) => s.name).join(', ')}: stopping: finishing the batch, committing and forwarding (Ctrl-C again to quit at once)`));
   const spinner = wantSpinner(ctx.io.isTTY);

@@ -9,6 +9,7 @@ import { KNOBS, mockDate, mockSeed, parseMockDbOptions, type MockDbOptions } fro
 import { busStatePath, initDates, runMockDb, type MockDbResult, type MockDbTarget } from '../src/mock/db/run';
 import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
 import { withCommonFlags, type Ctx } from './context';
+import { topicFlag } from '../src/bus/topic-name';
 
 interface SinkFlags {
   seed?: string;
@@ -95,6 +96,7 @@ Examples:
 }
 
 async function run(ctx: Ctx, cmd: Command, config: Config, opts: SinkFlags & KnobFlags, dates: string[], init: boolean, label: string): Promise<void> {
+  if (opts.to !== undefined) topicFlag('--to', opts.to);
   const options = parseMockDbOptions(opts);
   const skuCountGiven = opts.skuCount !== undefined;
   const seed = mockSeed(opts.seed);

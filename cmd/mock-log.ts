@@ -7,6 +7,7 @@ import { rtwhError } from '../src/errors';
 import { MOCK_LOG_DEFAULTS, mockLogOptions, parseFileSize, type MockLogFlags } from '../src/mock/log/options';
 import { runMockLog, type MockLogResult, type MockLogTarget } from '../src/mock/log/run';
 import { withCommonFlags, type Ctx } from './context';
+import { topicFlag } from '../src/bus/topic-name';
 
 interface MockLogCmdOpts extends MockLogFlags {
   out?: string;
@@ -52,6 +53,7 @@ Examples:
       if (opts.out !== undefined && opts.to !== undefined) {
         throw rtwhError('USAGE', '--out and --to are exclusive: write files or produce to a topic, not both');
       }
+      if (opts.to !== undefined) topicFlag('--to', opts.to);
       const options = mockLogOptions(opts, config.mock.date);
       const maxFileSize = parseFileSize('--max-file-size', opts.maxFileSize);
       const json = Boolean(cmd.optsWithGlobals<{ json?: boolean }>().json);

@@ -13,7 +13,7 @@ import { formatCount, startProgress, summaryLine } from '../src/cli/progress';
 import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import type { Config } from '../src/config/load';
 import { q, rtwhError } from '../src/errors';
-import { readConfigFile, standardRules } from '../src/dim/config';
+import { readConfigFile, standardRules, type ParsedRules } from '../src/dim/config';
 import { initConfig, mysqlConfigSource, staticConfigSource, type ConfigSource } from '../src/dim/config-source';
 import { runDimJob, type DimStatus } from '../src/dim/job';
 import { checkRedisUrl, invalidateRedis } from '../src/dim/lookup';
@@ -21,10 +21,11 @@ import { dimDetail, dimHealth, dimMetrics } from '../src/dim/metrics';
 import { openDimStore } from '../src/dim/store';
 import type { DimStore } from '../src/dim/types';
 import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
+import { groupFlag, topicFlag } from '../src/bus/topic-name';
 import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 import { planned } from './planned';
-import { addCommonJobFlags, listJobs, registerJobCommand, runJobs, type DimsHandle, type JobFlags } from './job-command';
+import { addCommonJobFlags, listJobs, prepareJobs, registerJobCommand, runJobs, type DimsHandle, type JobFlags } from './job-command';
 import { DimLookup } from '../src/dim/lookup';
 import { dwdLogJob } from '../src/dwd/log';
 import { dwdTradeJob } from '../src/dwd/trade';
@@ -185,6 +186,9 @@ metrics REPLACE, dynamic daily partitions par<yyyyMMdd>), untested against a rea
       }
       const say = (m: string) => ctx.err(`dws sink: ${m}`);
       const port = flags.http === undefined || flags.http === true ? (flags.http === true ? config.http.port : 0) : wholeNumber('--http', String(flags.http), 0, 65535);
+      // Every flag is checked before the HTTP server, the bus and the sink are opened: a bad one creates nothing.
+      const checked = prepareJobs(specs, flags, c, ctx);
+      const batchRecords = wholeNumber('--batch', flags.batch, 1, 100_000);
       const sinkStop = new AbortController();
       const jobsStop = new AbortController();
       const onSignal = () => sinkStop.abort();
@@ -208,7 +212,7 @@ metrics REPLACE, dynamic daily partitions par<yyyyMMdd>), untested against a rea
           startFrom: flags.from as 'earliest' | 'latest',
           untilIdle: Boolean(flags.untilIdle),
           producersDone: () => jobsDone,
-          batchRecords: wholeNumber('--batch', flags.batch, 1, 100_000),
+          batchRecords,
           signal: sinkStop.signal,
           log: say,
         };
@@ -239,14 +243,21 @@ metrics REPLACE, dynamic daily partitions par<yyyyMMdd>), untested against a rea
         );
         let jobError: unknown;
         try {
-          await runJobs(specs, flags, c, ctx, {
-            dims: dimsFrom,
-            signal: jobsStop.signal,
-            metricsTo: (m, h) => {
-              metrics = m;
-              health = h;
+          await runJobs(
+            specs,
+            flags,
+            c,
+            ctx,
+            {
+              dims: dimsFrom,
+              signal: jobsStop.signal,
+              metricsTo: (m, h) => {
+                metrics = m;
+                health = h;
+              },
             },
-          });
+            checked,
+          );
         } catch (e) {
           jobError = e;
           sinkStop.abort();
@@ -324,6 +335,13 @@ row changes go to the dead-letter topic with the reason. Ctrl-C or SIGTERM: fini
       const configTable = checkIdentifier(flags.configTable, '--config-table');
       if (flags.initConfig && (flags.configFile || flags.standardConfig)) throw rtwhError('USAGE', '--init-config writes the config table in MySQL; it cannot be combined with --config-file or --standard-config');
       if (flags.cache !== undefined) checkRedisUrl(flags.cache, '--cache');
+      // Every flag is checked before the dim store, the config source and the bus are opened: a bad one creates nothing.
+      topicFlag('--topic', flags.topic);
+      if (flags.dlq !== undefined) topicFlag('--dlq', flags.dlq);
+      groupFlag('--group', flags.group);
+      if (flags.initConfig && !config.mysql) throw rtwhError('USAGE', '--init-config needs a MySQL server: give --mysql (or RTWH_MYSQL)');
+      const schemaDb = flags.bootstrap === undefined ? undefined : checkBootstrap(config, flags.bootstrap, flags.schemaDatabase, database);
+      const fileConfig = flags.configFile === undefined ? undefined : readConfigFile(resolve(ctx.io.cwd, flags.configFile));
       const http = flags.http === undefined ? undefined : { bind: config.http.bind, port: flags.http === true ? config.http.port : wholeNumber('--http', String(flags.http), 0, 65535) };
       const storeUrl = flags.dimStore ?? `sqlite:${resolve(ctx.io.cwd, config.stateDir, 'dim.db')}`;
       const say = (m: string) => ctx.err(`dim: ${m}`);
@@ -340,8 +358,8 @@ row changes go to the dead-letter topic with the reason. Ctrl-C or SIGTERM: fini
       let lastLine = Date.now();
       try {
         store = await openDimStore(storeUrl, { cwd: ctx.io.cwd, signal: stop.signal, onWaiting: (why) => say(`waiting for the dim store: ${why}`) });
-        if (flags.bootstrap !== undefined) bootstrapper = await snapshotRequester(config, flags.bootstrap, flags.schemaDatabase, database);
-        source = await configSource(flags, config, configDb, configTable, ctx.io.cwd, say);
+        if (flags.bootstrap !== undefined && schemaDb !== undefined) bootstrapper = await snapshotRequester(config, flags.bootstrap, schemaDb, database);
+        source = await configSource(flags, fileConfig, config, configDb, configTable, say);
         bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
         say(`routing ${flags.topic} on ${bus.displayUrl} into ${store.description} (group ${flags.group}, database ${database})`);
         if (http) {
@@ -393,12 +411,15 @@ row changes go to the dead-letter topic with the reason. Ctrl-C or SIGTERM: fini
     });
 }
 
-async function configSource(flags: DimFlags, config: Config, database: string, table: string, cwd: string, say: (m: string) => void): Promise<ConfigSource> {
-  if (flags.configFile !== undefined) {
-    const path = resolve(cwd, flags.configFile);
-    const { rules, rejected } = readConfigFile(path);
-    return staticConfigSource(rules, rejected, flags.configFile);
-  }
+async function configSource(
+  flags: DimFlags,
+  fileConfig: ParsedRules | undefined,
+  config: Config,
+  database: string,
+  table: string,
+  say: (m: string) => void,
+): Promise<ConfigSource> {
+  if (flags.configFile !== undefined && fileConfig !== undefined) return staticConfigSource(fileConfig.rules, fileConfig.rejected, flags.configFile);
   if (config.mysql && !flags.standardConfig) {
     const target = parseMysqlUrl(config.mysql);
     if (flags.initConfig) {
@@ -422,12 +443,17 @@ async function configSource(flags: DimFlags, config: Config, database: string, t
 }
 
 
-/** `--bootstrap`: files snapshot requests in `<schema db>.bootstrap` for the running cdc, as `rtwh cdc bootstrap` does. */
-async function snapshotRequester(config: Config, clientId: string, schemaDatabase: string, database: string) {
+/** The flags `--bootstrap` needs, checked before anything is opened; returns the schema database. */
+function checkBootstrap(config: Config, clientId: string, schemaDatabase: string, database: string): string {
   if (!config.mysql) throw rtwhError('USAGE', '--bootstrap needs the source MySQL server: give --mysql (or RTWH_MYSQL)');
   if (database === '*') throw rtwhError('USAGE', '--bootstrap needs one source database: give --database NAME');
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(clientId)) throw rtwhError('USAGE', `invalid --bootstrap ${q(clientId)}: expected a cdc client id (1–64 letters, digits, ".", "_" or "-")`);
-  const schemaDb = checkIdentifier(schemaDatabase, '--schema-database');
+  return checkIdentifier(schemaDatabase, '--schema-database');
+}
+
+/** `--bootstrap`: files snapshot requests in `<schema db>.bootstrap` for the running cdc, as `rtwh cdc bootstrap` does. */
+async function snapshotRequester(config: Config, clientId: string, schemaDb: string, database: string) {
+  if (!config.mysql) throw rtwhError('USAGE', '--bootstrap needs the source MySQL server: give --mysql (or RTWH_MYSQL)');
   const conn = await openCdcConn(parseMysqlUrl(config.mysql));
   await ensureMaxwellSchema(conn, schemaDb);
   return {

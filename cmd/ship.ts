@@ -9,6 +9,7 @@ import { q, rtwhError } from '../src/errors';
 import { wholeNumber } from './flags';
 import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
+import { topicFlag } from '../src/bus/topic-name';
 
 interface ShipLogFlags {
   path?: string[];
@@ -61,6 +62,8 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
           hint: 'Give the dead-letter topic another name, or leave --dlq out for <topic>_dlq.',
         });
       }
+      topicFlag('--topic', flags.topic);
+      if (flags.dlq !== undefined) topicFlag('--dlq', flags.dlq);
       const batchSize = wholeNumber('--batch-size', flags.batchSize, 1, 100_000);
       const pollIntervalMs = wholeNumber('--poll-interval', flags.pollInterval, 10, 3_600_000);
       const statusEveryMs = wholeNumber('--status-every', flags.statusEvery, 1, 86_400) * 1000;

@@ -14,6 +14,7 @@ import type { TailSource } from '../src/tail/source';
 import { wholeNumber } from './flags';
 import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
+import { groupFlag, topicFlag } from '../src/bus/topic-name';
 
 interface TailFlags {
   etl?: boolean;
@@ -81,6 +82,8 @@ only on a terminal, and says how many.`,
       if (flags.input === undefined && (topic === undefined || topic === '')) {
         throw rtwhError('USAGE', 'missing topic: expected `rtwh tail TOPIC` (or --input FILE to check a file)');
       }
+      if (flags.input === undefined) topicFlag('topic', topic!);
+      if (flags.group !== undefined) groupFlag('--group', flags.group);
       if (flags.input !== undefined) {
         for (const [flag, set] of [['--follow', flags.follow], ['--group', flags.group], ['--partition', flags.partition]] as const) {
           if (set !== undefined && set !== false) throw rtwhError('USAGE', `${flag} needs a topic; it cannot be used with --input`);

@@ -1,7 +1,10 @@
 /** `rtwh topics [list|create|describe|delete]` on either bus. */
 import type { Command } from 'commander';
 import { q, rtwhError } from '../src/errors';
+import { MAX_PARTITIONS } from '../src/bus/sqlite/store';
+import { topicFlag } from '../src/bus/topic-name';
 import { withAdmin } from './bus-helpers';
+import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx } from './context';
 import { formatOption, printTable } from './print';
 
@@ -41,13 +44,15 @@ export function registerTopics(program: Command, ctx: Ctx): void {
     .option('-r, --replicas <n>', 'replication factor (Kafka only)')
     .option('-c, --topic-config <key=value...>', 'topic config entries, e.g. -c retention.ms=86400000')
     .action(async (name: string, opts: { partitions: string; replicas?: string; topicConfig?: string[] }, cmd: Command) => {
-      const partitions = positiveInt('--partitions', opts.partitions);
+      topicFlag('topic', name);
+      const partitions = wholeNumber('--partitions', opts.partitions, 1, MAX_PARTITIONS);
+      const replicationFactor = opts.replicas === undefined ? undefined : positiveInt('--replicas', opts.replicas);
       const config = Object.fromEntries((opts.topicConfig ?? []).map(parseKv));
       const created = await withAdmin(ctx, cmd, (admin) =>
         admin.createTopic({
           name,
           partitions,
-          ...(opts.replicas ? { replicationFactor: positiveInt('--replicas', opts.replicas) } : {}),
+          ...(replicationFactor !== undefined ? { replicationFactor } : {}),
           ...(Object.keys(config).length ? { config } : {}),
         }),
       );
@@ -60,6 +65,7 @@ export function registerTopics(program: Command, ctx: Ctx): void {
     .argument('<name>', 'topic name')
     .addOption(formatOption())
     .action(async (name: string, opts: { format?: string }, cmd: Command) => {
+      topicFlag('topic', name);
       const info = await withAdmin(ctx, cmd, (admin) => admin.describeTopic(name));
       printTable(ctx, cmd, opts.format, [
         ['PARTITION', 'INTEGER'],
@@ -74,6 +80,7 @@ export function registerTopics(program: Command, ctx: Ctx): void {
     .argument('<name>', 'topic name')
     .option('--execute', 'really delete')
     .action(async (name: string, opts: { execute?: boolean }, cmd: Command) => {
+      topicFlag('topic', name);
       await withAdmin(ctx, cmd, async (admin) => {
         const info = await admin.describeTopic(name);
         const records = info.partitions.reduce((s, p) => s + p.endOffset - p.startOffset, 0);

@@ -35,6 +35,7 @@
 import { validateAppLog } from '../formats/applog';
 import { resolveOptions } from '../stream/engine';
 import { HeadTail, type InputRecord, type JobContext, type JobLogic, type JobOption, type JobSpec } from '../stream/types';
+import { topicNameProblem } from '../bus/topic-name';
 
 export const DWD_LOG_JOB = 'dwd log';
 
@@ -76,24 +77,22 @@ const BEIJING_OFFSET_MS = 8 * 3_600_000;
 export const NS = { firstVisit: 'first_visit', uv: 'uv', jump: 'jump' } as const;
 const JUMP_TIMER = 'jump';
 
-const topicName = (v: string): string | undefined =>
-  /^[A-Za-z0-9._-]{1,249}$/.test(v) && v !== '.' && v !== '..' ? undefined : 'expected a topic name (letters, digits, . _ -; at most 249)';
 
 const OPTIONS: JobOption[] = [
-  { name: 'input-topic', description: 'the app log topic to read', default: 'ods_log', check: topicName },
+  { name: 'input-topic', description: 'the app log topic to read', default: 'ods_log', check: topicNameProblem },
   {
     name: 'topic-style',
     description: 'default names of the five split topics: 2022 (dwd_traffic_page …) or 2023 (dwd_traffic_page_log …)',
     default: '2022',
     check: (v) => (v === '2022' || v === '2023' ? undefined : 'expected 2022 or 2023'),
   },
-  { name: 'start-topic', description: 'start logs', default: SPLIT_TOPICS['2022'].start, check: topicName },
-  { name: 'page-topic', description: 'page logs without displays and actions', default: SPLIT_TOPICS['2022'].page, check: topicName },
-  { name: 'display-topic', description: 'one record per display: {common, page, display, ts}', default: SPLIT_TOPICS['2022'].display, check: topicName },
-  { name: 'action-topic', description: 'one record per action: {common, page, action} (the action keeps its ts)', default: SPLIT_TOPICS['2022'].action, check: topicName },
-  { name: 'err-topic', description: 'lines carrying err, whole', default: SPLIT_TOPICS['2022'].err, check: topicName },
-  { name: 'unique-visitor-topic', description: 'the first page of a mid per (Beijing) day', default: UNIQUE_VISITOR_TOPIC, check: topicName },
-  { name: 'user-jump-topic', description: 'session starts followed by no page within 10 s, or by another session start', default: USER_JUMP_TOPIC, check: topicName },
+  { name: 'start-topic', description: 'start logs', default: SPLIT_TOPICS['2022'].start, check: topicNameProblem },
+  { name: 'page-topic', description: 'page logs without displays and actions', default: SPLIT_TOPICS['2022'].page, check: topicNameProblem },
+  { name: 'display-topic', description: 'one record per display: {common, page, display, ts}', default: SPLIT_TOPICS['2022'].display, check: topicNameProblem },
+  { name: 'action-topic', description: 'one record per action: {common, page, action} (the action keeps its ts)', default: SPLIT_TOPICS['2022'].action, check: topicNameProblem },
+  { name: 'err-topic', description: 'lines carrying err, whole', default: SPLIT_TOPICS['2022'].err, check: topicNameProblem },
+  { name: 'unique-visitor-topic', description: 'the first page of a mid per (Beijing) day', default: UNIQUE_VISITOR_TOPIC, check: topicNameProblem },
+  { name: 'user-jump-topic', description: 'session starts followed by no page within 10 s, or by another session start', default: USER_JUMP_TOPIC, check: topicNameProblem },
 ];
 
 /**

@@ -31,6 +31,7 @@ import { ExactDecimal } from '../output/result';
 import { decodeChanges, type DecodedChange, type DecodedRow, type DecodedValue, type DecodeResult } from '../formats/validated-change';
 import type { InputRecord, JobContext, JobLogic, JobSpec, Json } from '../stream/types';
 import { freezeRow, IntervalJoin, KeyedBuffer, thawRow, type ExactRow, type Item } from './join';
+import { topicNameProblem } from '../bus/topic-name';
 
 /** Logical output names = default topic names. */
 export const TRADE_OUTPUTS = [
@@ -697,7 +698,7 @@ export const dwdTradeJob: JobSpec = {
   inputs: [{ name: 'ods_db', topicOption: 'input-topic' }],
   outputs: TRADE_OUTPUTS.map((o) => ({ name: o, topicOption: topicOptionOf(o) })),
   options: [
-    { name: 'input-topic', description: 'topic of the business-database changes (Maxwell or Debezium JSON)', default: 'ods_db', check: nonEmpty },
+    { name: 'input-topic', description: 'topic of the business-database changes (Maxwell or Debezium JSON)', default: 'ods_db', check: topicNameProblem },
     { name: 'database', description: 'only changes of this database count', default: 'gmall', check: nonEmpty },
     {
       name: 'join-wait-ms',
@@ -705,7 +706,7 @@ export const dwdTradeJob: JobSpec = {
       default: String(DEFAULT_JOIN_WAIT_MS),
       check: wholeMs,
     },
-    ...TRADE_OUTPUTS.map((o) => ({ name: topicOptionOf(o), description: `topic of ${o}`, default: o, check: nonEmpty })),
+    ...TRADE_OUTPUTS.map((o) => ({ name: topicOptionOf(o), description: `topic of ${o}`, default: o, check: topicNameProblem })),
   ],
   needsDims: true,
   create: (options) => new TradeLogic(options),

@@ -25,6 +25,7 @@
  * not per record (the engine checkpoints between batches only).
  */
 import type { InputRecord, JobContext, JobLogic, JobOption, JobSpec, Json } from '../stream/types';
+import { topicNameProblem } from '../bus/topic-name';
 
 export const BEIJING_OFFSET_MS = 8 * 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -250,8 +251,6 @@ export abstract class WindowLogic<A> implements JobLogic {
   }
 }
 
-const topicName = (v: string): string | undefined =>
-  /^[A-Za-z0-9._-]{1,249}$/.test(v) && v !== '.' && v !== '..' ? undefined : 'expected a topic name (letters, digits, . _ -; at most 249)';
 
 export interface DwsInput {
   /** Logical input name (InputRecord.input). */
@@ -286,7 +285,7 @@ export function dwsJob(def: DwsJobDef): JobSpec {
     description: def.description,
     inputs: def.inputs.map((i) => ({ name: i.name, topicOption: i.option })),
     outputs: [{ name: def.table, topic: def.table }],
-    options: [...def.inputs.map((i): JobOption => ({ name: i.option, description: i.description, default: i.topic, check: topicName })), windowOption, ...(def.options ?? [])],
+    options: [...def.inputs.map((i): JobOption => ({ name: i.option, description: i.description, default: i.topic, check: topicNameProblem })), windowOption, ...(def.options ?? [])],
     ...(def.needsDims ? { needsDims: true } : {}),
     create: (options) => def.create(options, windowMs(options)),
   };
