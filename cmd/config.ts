@@ -1,11 +1,9 @@
 /** `rtwh config show|init|path`: thin wiring over src/config. */
-import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { q, rtwhError } from '../src/errors';
 import { KEYS } from '../src/config/schema';
 import { DEFAULT_CONFIG_FILE, displayValue } from '../src/config/load';
-import { starterToml } from '../src/config/starter';
+import { writeStarter } from '../src/config/starter';
 import { withCommonFlags, type Ctx } from './context';
 
 export function registerConfig(program: Command, ctx: Ctx): void {
@@ -48,11 +46,7 @@ export function registerConfig(program: Command, ctx: Ctx): void {
     .argument('[file]', 'where to write it', DEFAULT_CONFIG_FILE)
     .option('--force', 'overwrite an existing file')
     .action((file: string, opts: { force?: boolean }) => {
-      const path = resolve(ctx.io.cwd, file);
-      if (existsSync(path) && !opts.force) {
-        throw rtwhError('CONFIG_FILE', `${q(file)} already exists; not overwriting it`, { hint: 'Pass --force to replace it.' });
-      }
-      writeFileSync(path, starterToml());
+      writeStarter(resolve(ctx.io.cwd, file), file, Boolean(opts.force));
       ctx.err(`wrote ${file}`);
     });
 }
