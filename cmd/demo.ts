@@ -4,10 +4,9 @@
  * (GMV and orders, user counts, top provinces, top trademarks, channel UV, an hourly page-view sparkline), and the
  * time it all took. Each step is the real command (the same code a user runs by hand), in a directory of its own.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { checkBusinessDate } from '../src/config/schema';
+import { ensureDirFlag } from '../src/cli/dir-flag';
 import { formatSeconds } from '../src/cli/progress';
 import { q, rtwhError } from '../src/errors';
 import type { CliIO, Ctx } from './context';
@@ -39,8 +38,7 @@ export function registerDemo(program: Command, ctx: Ctx): void {
       const bad = checkBusinessDate(flags.date);
       if (bad) throw rtwhError('USAGE', `invalid --date ${q(flags.date)}: ${bad}`);
       const seed = String(wholeNumber('--seed', flags.seed, 0, 4294967295));
-      const dir = resolve(ctx.io.cwd, flags.dir);
-      mkdirSync(dir, { recursive: true });
+      const dir = ensureDirFlag('--dir', flags.dir, ctx.io.cwd);
       const { runCli } = await import('./cli');
       const t0 = performance.now();
       const steps: [string, string[]][] = [
