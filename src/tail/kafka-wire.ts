@@ -12,6 +12,7 @@ import { connect, type Socket } from 'node:net';
 import * as zlib from 'node:zlib';
 import { q, RtwhError } from '../errors.ts';
 import type { Headers } from '../bus/types.ts';
+import { TOPIC_NAME_HINT } from '../bus/topic-name.ts';
 import type { EnvelopeRecord } from './envelope.ts';
 
 const API_FETCH = 1;
@@ -216,7 +217,7 @@ export async function fetchLeaders(conn: KafkaConnection, topic: string): Promis
     r.i8(); // is_internal
     if (err === KafkaErrorCode.unknownTopicOrPartition) throw new RtwhError('TOPIC_NOT_FOUND', `topic ${q(topic)} does not exist`, { details: { topic } });
     if (err === KafkaErrorCode.invalidTopic) {
-      throw new RtwhError('INVALID_NAME', `invalid topic name ${q(topic)}`, { hint: 'Kafka topic names are 1–249 characters of letters, digits, ".", "_" and "-".', details: { topic } });
+      throw new RtwhError('INVALID_NAME', `invalid topic name ${q(topic)}`, { hint: TOPIC_NAME_HINT, details: { topic } });
     }
     if (err !== 0 && err !== KafkaErrorCode.leaderNotAvailable) throw new RtwhError('BUS_ERROR', `metadata of ${q(name)} failed with Kafka error ${err}`);
     for (let np = r.i32(), p = 0; p < np; p++) {

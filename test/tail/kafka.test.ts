@@ -73,13 +73,26 @@ describe('rtwh tail on kafka, no broker', () => {
 });
 
 describe('rtwh tail on kafka, a bad topic name', () => {
-  test.each(['a;b', 'a b', 'ünï', '..'])('%p is INVALID_NAME naming it and the rule, as on the sqlite bus', async (topic) => {
+  test.each(['a;b', 'a b', 'ünï', '..'])('%p is refused naming it and the rule, before the broker is asked', async (topic) => {
     const r = await cli(['tail', topic, '-n', '1', '--json'], { env: { RTWH_BUS: URL } });
-    expect(r.code).toBe(5);
+    expect(r.code).toBe(2);
     const e = JSON.parse(r.stderr).error;
-    expect(e.code).toBe('INVALID_NAME');
-    expect(e.message).toBe(`invalid topic name ${JSON.stringify(topic)}`);
-    expect(e.hint).toContain('letters, digits');
+    expect(e.code).toBe('USAGE');
+    expect(e.message).toBe(`invalid topic ${JSON.stringify(topic)}: expected a topic name (letters, digits, . _ -; at most 249)`);
+  });
+
+  test("the broker's own refusal of a name (INVALID_TOPIC_EXCEPTION) is INVALID_NAME naming it and the rule", async () => {
+    const { KafkaConnection, fetchLeaders } = await import('../../src/tail/kafka-wire');
+    const u = new globalThis.URL(URL.replace(/^kafka:/, 'http:'));
+    const conn = await KafkaConnection.open(u.hostname, Number(u.port), 'rtwh-test');
+    try {
+      const e = (await fetchLeaders(conn, 'a;b').catch((x: unknown) => x)) as { code?: string; message?: string; hint?: string };
+      expect(e.code).toBe('INVALID_NAME');
+      expect(e.message).toBe('invalid topic name "a;b"');
+      expect(e.hint).toContain('letters, digits');
+    } finally {
+      conn.close();
+    }
   });
 });
 

@@ -182,14 +182,7 @@ export function kafkaFailure(e: unknown, brokers: string[], ctx: FailureContext)
   return new RtwhError('BUS_ERROR', `${ctx.action} failed: ${rootMsg}`, { cause: e, details });
 }
 
-/** Kafka's own rule for topic names (Topic.java): 1–249 of [a-zA-Z0-9._-], not "." or "..". */
-export function checkTopicName(name: string): void {
-  if (!/^[A-Za-z0-9._-]{1,249}$/.test(name) || name === '.' || name === '..') {
-    throw new RtwhError('INVALID_NAME', `invalid topic name ${q(name)}`, {
-      hint: 'Kafka topic names are 1–249 characters of letters, digits, ".", "_" and "-".',
-    });
-  }
-}
+export { checkTopicName } from '../topic-name.ts';
 
 export function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;

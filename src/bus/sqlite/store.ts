@@ -23,16 +23,7 @@ export interface TopicRow {
   config: Record<string, string>;
 }
 
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-const TOPIC_NAME_HINT = "Topic names use letters, digits, '.', '_' and '-', 1 to 249 characters, and are not '.' or '..'.";
-
-/** Kafka's topic name rule, so a name that works here also works on a broker. */
-export function checkTopicName(name: unknown): string {
-  if (typeof name !== 'string' || !TOPIC_NAME.test(name) || name === '.' || name === '..') {
-    throw rtwhError('INVALID_NAME', `invalid topic name ${q(name)}`, { hint: TOPIC_NAME_HINT, details: { topic: name } });
-  }
-  return name;
-}
+export { checkTopicName } from '../topic-name.ts';
 
 export function checkGroupName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) {
