@@ -24,7 +24,7 @@ export function registerGroups(program: Command, ctx: Ctx): void {
           out.push([g, topics, lag.length, lag.reduce((s, l) => s + l.lag, 0)]);
         }
         return out;
-      });
+      }, true);
       printTable(ctx, cmd, opts.format, [
         ['GROUP', 'VARCHAR'],
         ['TOPICS', 'VARCHAR'],
@@ -42,7 +42,7 @@ export function registerGroups(program: Command, ctx: Ctx): void {
         const names = await admin.listGroups();
         if (!names.includes(group)) throw rtwhError('GROUP_NOT_FOUND', `consumer group ${q(group)} does not exist`);
         return admin.groupLag(group);
-      });
+      }, true);
       printTable(ctx, cmd, opts.format, [
         ['TOPIC', 'VARCHAR'],
         ['PARTITION', 'INTEGER'],

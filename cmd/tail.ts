@@ -110,7 +110,7 @@ only on a terminal, and says how many.`,
           // Kafka without a group: read the partitions directly (no group join, no kafkajs: the fast path).
           source = await openKafkaFetchSource(loc.brokers, read, config.kafka.clientId);
         } else {
-          bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
+          bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId, mustExist: true });
           try {
             source = await openBusSource(bus, read);
           } catch (e) {

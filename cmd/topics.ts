@@ -28,7 +28,7 @@ export function registerTopics(program: Command, ctx: Ctx): void {
             t.partitions.reduce((s, p) => s + (p.endOffset - p.startOffset), 0),
             t.partitions.reduce((s, p) => s + p.endOffset, 0),
           ]);
-      });
+      }, true);
       printTable(ctx, cmd, opts.format, [
         ['NAME', 'VARCHAR'],
         ['PARTITIONS', 'INTEGER'],
@@ -66,7 +66,7 @@ export function registerTopics(program: Command, ctx: Ctx): void {
     .addOption(formatOption())
     .action(async (name: string, opts: { format?: string }, cmd: Command) => {
       topicFlag('topic', name);
-      const info = await withAdmin(ctx, cmd, (admin) => admin.describeTopic(name));
+      const info = await withAdmin(ctx, cmd, (admin) => admin.describeTopic(name), true);
       printTable(ctx, cmd, opts.format, [
         ['PARTITION', 'INTEGER'],
         ['START-OFFSET', 'BIGINT'],
@@ -90,7 +90,7 @@ export function registerTopics(program: Command, ctx: Ctx): void {
         }
         await admin.deleteTopic(name);
         ctx.err(`deleted topic ${name} (${records} records)`);
-      });
+      }, true);
     });
 }
 

@@ -32,6 +32,7 @@ export const catalog = {
   NOT_BUILT: { exit: EXIT.notBuilt, hint: 'This command group is planned; see `rtwh --help` for what works today.' },
   BUS_UNAVAILABLE: { exit: EXIT.unavailable, hint: 'Is the broker up? For the dev stack run `scripts/stack.sh up`; for no servers use --bus sqlite:PATH.' },
   BUS_ERROR: { exit: EXIT.unavailable, hint: 'The bus refused the request; the cause is shown above.' },
+  BUS_NOT_FOUND: { exit: EXIT.notFound, hint: 'The bus file is made by the first command that writes to it (`rtwh mock db --to ods_db`, `rtwh topics create NAME`, a job); check --bus, RTWH_BUS or bus in rtwh.toml.' },
   TOPIC_NOT_FOUND: { exit: EXIT.notFound, hint: 'List topics with `rtwh topics`; create one with `rtwh topics create NAME`.' },
   GROUP_NOT_FOUND: { exit: EXIT.notFound, hint: 'List groups with `rtwh groups`.' },
   TOPIC_EXISTS: { exit: EXIT.refused, hint: 'Pick another name, or use the existing topic.' },

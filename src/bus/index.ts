@@ -2,6 +2,7 @@
  * Picks the bus implementation from its URL. Implementations are imported lazily so a command that
  * never touches Kafka never loads kafkajs (start-up time of the binary matters).
  */
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { q, rtwhError } from '../errors';
 import { checkBusUrl } from '../config/schema';
@@ -20,11 +21,17 @@ export function parseBusUrl(url: string, cwd: string = process.cwd()): BusLocati
 export interface OpenBusOptions {
   cwd?: string;
   clientId?: string;
+  /**
+   * Only read (tail, topics, groups): an embedded bus file that is not there is BUS_NOT_FOUND instead of being
+   * created empty — a mistyped --bus sqlite:PATH would otherwise leave a new file behind and report no topics.
+   */
+  mustExist?: boolean;
 }
 
 export async function openBus(url: string, opts: OpenBusOptions = {}): Promise<Bus> {
   const loc = parseBusUrl(url, opts.cwd);
   if (loc.kind === 'sqlite') {
+    if (opts.mustExist && !existsSync(loc.path)) throw rtwhError('BUS_NOT_FOUND', `there is no bus file ${q(loc.path)}`);
     const { openSqliteBus } = await import('./sqlite');
     return openSqliteBus(loc.path);
   }

@@ -206,7 +206,7 @@ describe('bad input gets a clear error, not a crash', () => {
   });
 
   test('an embedded bus that cannot be created names its path', async () => {
-    const r = await cli(['topics', '--bus', 'sqlite:/proc/rtwh-nope/bus.db', '--json']);
+    const r = await cli(['topics', 'create', 'ods_db', '--bus', 'sqlite:/proc/rtwh-nope/bus.db', '--json']);
     expect(r.code).toBe(4);
     const e = JSON.parse(r.stderr).error as { code: string; message: string };
     expect(e.code).toBe('BUS_UNAVAILABLE');
