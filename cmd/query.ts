@@ -68,6 +68,9 @@ export function registerQuery(program: Command, ctx: Ctx): void {
       for (const [flag, v] of [['--date', opts.date], ['--top', opts.top], ['--show-sql', opts.showSql]] as const) {
         if (v !== undefined) throw rtwhError('USAGE', `${flag} belongs to --preset NAME; no preset was given`, { hint: 'List the presets with `rtwh query --list-presets`.' });
       }
+      if (sqlArg !== undefined && opts.file !== undefined) {
+        throw rtwhError('USAGE', `both SQL ${q(sqlArg.length > 40 ? `${sqlArg.slice(0, 40)}…` : sqlArg)} and --file ${q(opts.file)} given: expected one of them`);
+      }
       const sql = sqlArg ?? (opts.file ? await readSqlFile(resolve(ctx.io.cwd, opts.file), opts.file) : undefined);
       if (!sql || !sql.trim()) throw rtwhError('USAGE', 'no SQL given: pass it as an argument or with --file');
       const mysql = mysqlSink(opts);

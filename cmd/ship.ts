@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { openBus } from '../src/bus/index';
 import { startProgress, summaryLine, formatCount } from '../src/cli/progress';
 import { checkGroupDir, parseFileGroup } from '../src/collect/taildir/file-group';
+import { checkPositionPath } from '../src/collect/taildir/position-file';
 import { SHIP_DEFAULTS, shipLog, type ShipProgress } from '../src/collect/taildir/shipper';
 import { q, rtwhError } from '../src/errors';
 import { wholeNumber } from './flags';
@@ -70,6 +71,8 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
       const { config } = ctx.config(cmd);
       const positionFile = flags.position ? resolve(cwd, flags.position) : join(resolve(cwd, config.stateDir), 'ship', 'taildir_position.json');
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
+      // before the bus is opened: a position file that cannot be one should not leave a bus file behind
+      if (flags.position !== undefined) checkPositionPath(positionFile, '--position', flags.position);
 
       const bus = await openBus(config.bus, { cwd, clientId: config.kafka.clientId });
       const spinner = wantSpinner(ctx.io.isTTY);

@@ -41,6 +41,8 @@ const cases: [string, string[], string][] = [
   ['run dws --page-topic', ['run', 'dws', '--until-idle', '--page-topic', 'a b', ...BUS], 'invalid --page-topic "a b": expected a topic name'],
   ['run dws --dlq', ['run', 'dws', '--until-idle', '--dlq', 'a b', ...BUS], 'invalid --dlq "a b": expected a topic name'],
   ['run dws --state with every job', ['run', 'dws', '--until-idle', '--state', 'x.db', ...BUS], '--state and --group name one job'],
+  ['ship log --position a directory', ['ship', 'log', '--path', 'logs/app.*', '--once', '--position', 'logs', ...BUS], 'invalid --position "logs": it is a directory; expected a file'],
+  ['query SQL and --file', ['query', 'select 1', '--file', 'x.sql'], 'both SQL "select 1" and --file "x.sql" given: expected one of them'],
 ];
 
 describe('a bad flag is refused (exit 2, flag and value named) before anything is created', () => {

@@ -9,7 +9,7 @@
  *
  * Inodes stay decimal strings in memory: JSON.parse would round an inode above 2^53.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { q, rtwhError } from '../../errors';
 import { writeFileAtomic as replaceFile } from '../../store/atomic-file';
@@ -58,6 +58,17 @@ export function parsePositions(text: string, path: string): PositionEntry[] {
 }
 
 /** The saved positions, or null when there is no file yet (first run). */
+/** A position file path given by the user (`flag` `value`) that is a directory is refused before anything runs. */
+export function checkPositionPath(path: string, flag: string, value: string): void {
+  let dir = false;
+  try {
+    dir = statSync(path).isDirectory();
+  } catch {
+    // not there yet (made at the first save), or not readable: the first read or write says why
+  }
+  if (dir) throw rtwhError('USAGE', `invalid ${flag} ${q(value)}: it is a directory; expected a file (like Flume's taildir_position.json)`);
+}
+
 export function readPositions(path: string): PositionEntry[] | null {
   const text = readIfExists(path, 'position file');
   return text === null ? null : parsePositions(text, path);
