@@ -2,6 +2,7 @@
  * Every configuration key, declared once. The declaration drives parsing of rtwh.toml, the RTWH_* env
  * variables and the flags, validation, `rtwh config show`, `rtwh config init` and shell completion.
  */
+import { isIP } from 'node:net';
 import { q } from '../errors';
 
 export type Source = 'default' | 'file' | 'env' | 'flag';
@@ -57,6 +58,20 @@ export function checkBusinessDate(v: string): string | undefined {
   if (problem) return problem;
   if (v < BUSINESS_DATES.first || v > BUSINESS_DATES.last) return `expected a date from ${BUSINESS_DATES.first} to ${BUSINESS_DATES.last}`;
   return undefined;
+}
+
+/** A MySQL identifier rtwh puts into SQL (database, table, column names from URLs, flags, config or data). */
+export const IDENTIFIER_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+export function checkDatabaseName(v: string): string | undefined {
+  return IDENTIFIER_RE.test(v) ? undefined : 'expected a database name (letters, digits and _, not starting with a digit, at most 64)';
+}
+
+const HOST_NAME_RE = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** An address a local HTTP endpoint can listen on: an IPv4/IPv6 address or a host name. */
+export function checkBindAddress(v: string): string | undefined {
+  return isIP(v) !== 0 || HOST_NAME_RE.test(v) ? undefined : 'expected an IP address or host name to listen on (e.g. 127.0.0.1)';
 }
 
 export function checkBusUrl(v: string): string | undefined {
@@ -153,6 +168,7 @@ export const KEYS: readonly KeySpec[] = [
     kind: 'string',
     default: '127.0.0.1',
     env: 'RTWH_HTTP_BIND',
+    check: checkBindAddress,
   },
   {
     key: 'http.port',
@@ -169,6 +185,7 @@ export const KEYS: readonly KeySpec[] = [
     kind: 'string',
     default: 'gmall',
     env: 'RTWH_ETL_DATABASE',
+    check: checkDatabaseName,
     example: 'gmall2022',
   },
   {

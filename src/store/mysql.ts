@@ -9,7 +9,7 @@
  */
 import { Readable } from 'node:stream';
 import type { Connection } from 'mysql2/promise';
-import { checkMysqlUrl } from '../config/schema.ts';
+import { checkMysqlUrl, IDENTIFIER_RE } from '../config/schema.ts';
 import { maskSecrets, maskUrl } from '../config/mask.ts';
 import { q, RtwhError, rtwhError } from '../errors.ts';
 import { ExactDecimal, type ChangeValue } from '../formats/change.ts';
@@ -25,11 +25,9 @@ export interface MysqlTarget {
   display: string;
 }
 
-const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
 /** Identifiers that come from URLs, flags or data are checked before they are spliced into SQL. */
 export function checkIdentifier(name: string, what = 'name'): string {
-  if (!NAME_RE.test(name)) throw rtwhError('INVALID_NAME', `invalid ${what} ${q(name)}`);
+  if (!IDENTIFIER_RE.test(name)) throw rtwhError('INVALID_NAME', `invalid ${what} ${q(name)}`);
   return name;
 }
 

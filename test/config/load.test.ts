@@ -107,6 +107,14 @@ describe('a wrong key or value fails at start, naming key, value and expectation
     expect(failure(() => loadConfig({ cwd: tempDir(), env: { RTWH_MOCK_DATE: '9999-12-31' } })).message).toBe('invalid RTWH_MOCK_DATE (env) "9999-12-31": expected a date from 1970-01-02 to 9999-11-30');
   });
 
+  test('the HTTP bind address and the ETL database are checked when the config is loaded', () => {
+    expect(failure(() => loadConfig({ cwd: tempDir(), env: { RTWH_HTTP_BIND: 'not an ip' } })).message).toBe('invalid RTWH_HTTP_BIND (env) "not an ip": expected an IP address or host name to listen on (e.g. 127.0.0.1)');
+    expect(failure(() => loadConfig({ cwd: tempDir(), env: { RTWH_HTTP_BIND: '127.0.0.1:80' } })).message).toContain('expected an IP address or host name');
+    for (const ok of ['0.0.0.0', '::1', 'localhost', 'metrics.internal']) expect(loadConfig({ cwd: tempDir(), env: { RTWH_HTTP_BIND: ok } }).config.http.bind).toBe(ok);
+    expect(failure(() => loadConfig({ cwd: tempDir(), env: { RTWH_ETL_DATABASE: 'a b`' } })).message).toBe('invalid RTWH_ETL_DATABASE (env) "a b`": expected a database name (letters, digits and _, not starting with a digit, at most 64)');
+    expect(loadConfig({ cwd: tempDir(), env: { RTWH_ETL_DATABASE: 'gmall2022' } }).config.etl.database).toBe('gmall2022');
+  });
+
   test('broken TOML names the file', () => {
     const e = failure(() => loadConfig({ cwd: dirWith('bus = \n'), env: {} }));
     expect(e.code).toBe('CONFIG_FILE');
