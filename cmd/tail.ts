@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { openBus, parseBusUrl } from '../src/bus/index';
 import type { Bus } from '../src/bus/types';
 import { startProgress } from '../src/cli/progress';
+import { checkDatabaseName } from '../src/config/schema';
 import { q, rtwhError } from '../src/errors';
 import { openBusSource } from '../src/tail/bus-source';
 import { ETL_ROLES, etlRoleOf, type EtlRole } from '../src/tail/etl';
@@ -96,7 +97,8 @@ only on a terminal, and says how many.`,
       const database = flags.database ?? config.etl.database;
       const etlRole: EtlRole = flags.etlAs ?? (flags.input !== undefined ? 'auto' : etlRoleOf(topic));
       const etlOn = Boolean(flags.etl) || flags.etlAs !== undefined;
-      if (database.trim() === '') throw rtwhError('USAGE', `invalid --database ${q(database)}: expected a database name`);
+      const dbProblem = checkDatabaseName(database);
+      if (dbProblem) throw rtwhError('USAGE', `invalid --database ${q(database)}: ${dbProblem}`);
 
       let bus: Bus | undefined;
       let source: TailSource;

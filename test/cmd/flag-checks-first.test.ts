@@ -42,6 +42,7 @@ const cases: [string, string[], string][] = [
   ['run dws --dlq', ['run', 'dws', '--until-idle', '--dlq', 'a b', ...BUS], 'invalid --dlq "a b": expected a topic name'],
   ['run dws --state with every job', ['run', 'dws', '--until-idle', '--state', 'x.db', ...BUS], '--state and --group name one job'],
   ['ship log --position a directory', ['ship', 'log', '--path', 'logs/app.*', '--once', '--position', 'logs', ...BUS], 'invalid --position "logs": it is a directory; expected a file'],
+  ['tail --database', ['tail', 'ods_db', '--etl', '--database', 'a b', ...BUS], 'invalid --database "a b": expected a database name (letters, digits and _'],
   ['query SQL and --file', ['query', 'select 1', '--file', 'x.sql'], 'both SQL "select 1" and --file "x.sql" given: expected one of them'],
 ];
 
