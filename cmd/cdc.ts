@@ -11,9 +11,10 @@ import { ensureMaxwellSchema, formatPosition, parsePosition } from '../src/colle
 import { CDC_DEFAULTS, defaultReplicaId, runCdc } from '../src/collect/cdc/run';
 import type { CdcFormat } from '../src/collect/cdc/encode';
 import type { Config } from '../src/config/load';
+import { checkDatabaseName } from '../src/config/schema';
 import { q, rtwhError } from '../src/errors';
 import type { MaxwellPartitionBy } from '../src/formats/maxwell';
-import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
+import { parseMysqlUrl } from '../src/store/mysql';
 import { wholeNumber } from './flags';
 import { stopOnSignals, wantSpinner } from '../src/cli/stop';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
@@ -105,7 +106,7 @@ the position, exit 0.`,
       const statusEveryMs = wholeNumber('--status-every', flags.statusEvery, 1, 86_400) * 1000;
       const batchRecords = flags.batchRecords === undefined ? undefined : wholeNumber('--batch-records', flags.batchRecords, 1, 1_000_000);
       const clientId = checkClientId(flags.clientId);
-      const schemaDb = checkIdentifier(flags.schemaDatabase, '--schema-database');
+      const schemaDb = schemaDatabaseFlag(flags.schemaDatabase);
       topicFlag('--topic', flags.topic);
       parseFilter(flags.filter); // a bad filter fails before any connection is opened
       const initPosition = flags.initPosition === undefined ? undefined : parsePosition(flags.initPosition);
@@ -203,11 +204,17 @@ records. Without a running cdc the request waits for one.`,
       const { config } = ctx.config(cmd);
       const mysql = requireMysql(config);
       const m = /^([^.]+)\.([^.]+)$/.exec(name);
-      if (!m) throw rtwhError('USAGE', `invalid table ${q(name)}: expected database.table, e.g. gmall.base_province`);
-      const database = checkIdentifier(m[1]!, 'database');
-      const table = checkIdentifier(m[2]!, 'table');
+      if (!m || checkDatabaseName(m[1]!) || checkDatabaseName(m[2]!)) {
+        throw rtwhError('USAGE', `invalid table ${q(name)}: expected database.table, each letters, digits and _ (e.g. gmall.base_province)`);
+      }
+      const database = m[1]!;
+      const table = m[2]!;
+      if (flags.where !== undefined && flags.where.trim() === '') {
+        // Stored empty, it would mean no condition: a snapshot of every row.
+        throw rtwhError('USAGE', `invalid --where ${q(flags.where)}: expected an SQL condition (leave --where out to snapshot every row)`);
+      }
       const clientId = checkClientId(explicit(cmd, 'clientId', flags.clientId));
-      const schemaDb = checkIdentifier(explicit(cmd, 'schemaDatabase', flags.schemaDatabase), '--schema-database');
+      const schemaDb = schemaDatabaseFlag(explicit(cmd, 'schemaDatabase', flags.schemaDatabase));
       const timeoutS = flags.timeout === undefined ? undefined : wholeNumber('--timeout', flags.timeout, 1, 10_000_000);
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
       const conn = await openCdcConn(parseMysqlUrl(mysql));
@@ -278,6 +285,12 @@ function requireMysql(config: Config): string {
     });
   }
   return config.mysql;
+}
+
+function schemaDatabaseFlag(v: string): string {
+  const problem = checkDatabaseName(v);
+  if (problem) throw rtwhError('USAGE', `invalid --schema-database ${q(v)}: ${problem}`);
+  return v;
 }
 
 function checkClientId(v: string): string {
