@@ -35,6 +35,10 @@ export interface DateFile {
 
 /** The files the flags name (paths resolved against `cwd`). */
 export function dateFiles(cwd: string, flags: { maxwellConfig?: string; generatorConfig?: string }): DateFile[] {
+  for (const [flag, v] of [['--maxwell-config', flags.maxwellConfig], ['--generator-config', flags.generatorConfig]] as const) {
+    // An empty path (an unset shell variable) must not quietly drop the file from the change.
+    if (v !== undefined && v.trim() === '') throw rtwhError('USAGE', `invalid ${flag} ${q(v)}: expected the path of a file`, { hint: 'Nothing was changed.' });
+  }
   const files: DateFile[] = [];
   if (flags.maxwellConfig) {
     const p = resolve(cwd, flags.maxwellConfig);

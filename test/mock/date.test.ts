@@ -93,6 +93,16 @@ describe('rtwh mock date', () => {
     expect(JSON.parse(r.stderr).error.message).toContain('nope.properties');
     expect(existsSync(join(cwd, 'rtwh.toml'))).toBe(false);
   });
+
+  test.each(['--maxwell-config', '--generator-config'])('an empty %s is refused, not ignored, and nothing is written', async (flag) => {
+    for (const argv of [['2025-01-15', flag, ''], [flag, '']]) {
+      const cwd = tempDir();
+      const r = await cli(['mock', 'date', ...argv], { cwd });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`invalid ${flag} "": expected the path of a file`);
+      expect(readdirSync(cwd)).toEqual([]);
+    }
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
