@@ -23,7 +23,8 @@ export function registerCompletion(program: Command, ctx: Ctx): void {
 
 /** commander's tree → the plain description the generator needs. */
 export function toTree(cmd: Command): CompletionNode {
-  const options = cmd.options.map((o) => {
+  // Hidden options (test and benchmark switches) are left out, as --help leaves them out.
+  const options = cmd.options.filter((o) => !o.hidden).map((o) => {
     const flags = [o.short, o.long].filter((f): f is string => Boolean(f));
     const takesValue = o.required || o.optional;
     const values = o.argChoices ?? (/<file>|<path>/.test(o.flags) ? ('file' as const) : undefined);

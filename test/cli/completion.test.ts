@@ -87,6 +87,15 @@ describe('zsh', () => {
   });
 });
 
+test('the flags offered are the ones --help lists: hidden test switches are not', async () => {
+  const f = await script('bash');
+  const offered = bashComplete(f, ['rtwh', 'cdc', '--']);
+  expect(offered).toContain('--client-id');
+  expect(offered).not.toContain('--max-rows');
+  expect(offered).not.toContain('--batch-records');
+  for (const shell of ['bash', 'zsh', 'fish']) expect((await cli(['completion', shell])).stdout).not.toContain('max-rows');
+});
+
 test('an unknown shell is a usage error naming it', async () => {
   const r = await cli(['completion', 'tcsh']);
   expect(r.code).toBe(2);
