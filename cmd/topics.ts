@@ -1,5 +1,6 @@
 /** `rtwh topics [list|create|describe|delete]` on either bus. */
 import type { Command } from 'commander';
+import { countOf } from '../src/cli/progress';
 import { q, rtwhError } from '../src/errors';
 import { MAX_PARTITIONS } from '../src/bus/sqlite/store';
 import { topicFlag } from '../src/bus/topic-name';
@@ -85,11 +86,11 @@ export function registerTopics(program: Command, ctx: Ctx): void {
         const info = await admin.describeTopic(name);
         const records = info.partitions.reduce((s, p) => s + p.endOffset - p.startOffset, 0);
         if (!opts.execute) {
-          ctx.err(`would delete topic ${name} (${info.partitions.length} partitions, ${records} records); run again with --execute to do it`);
+          ctx.err(`would delete topic ${name} (${countOf(info.partitions.length, 'partitions')}, ${countOf(records, 'records')}); run again with --execute to do it`);
           return;
         }
         await admin.deleteTopic(name);
-        ctx.err(`deleted topic ${name} (${records} records)`);
+        ctx.err(`deleted topic ${name} (${countOf(records, 'records')})`);
       }, true);
     });
 }

@@ -141,7 +141,10 @@ describe('topics and groups on the embedded bus', () => {
     expect(missing.code).toBe(6);
 
     const preview = await cli(['topics', 'delete', 'ods_db', ...bus], { cwd });
-    expect(preview.stderr).toContain('would delete topic ods_db');
+    expect(preview.stderr).toContain('would delete topic ods_db (3 partitions, 0 records); run again with --execute');
+    expect((await cli(['topics', 'create', 'one', ...bus], { cwd })).code).toBe(0);
+    expect((await cli(['topics', 'delete', 'one', ...bus], { cwd })).stderr).toContain('would delete topic one (1 partition, 0 records)');
+    expect((await cli(['topics', 'delete', 'one', '--execute', ...bus], { cwd })).code).toBe(0);
     expect(JSON.parse((await cli(['topics', '-f', 'json', ...bus], { cwd })).stdout)).toHaveLength(1);
     expect((await cli(['topics', 'delete', 'ods_db', '--execute', ...bus], { cwd })).code).toBe(0);
     expect(JSON.parse((await cli(['topics', '-f', 'json', ...bus], { cwd })).stdout)).toHaveLength(0);
