@@ -42,6 +42,12 @@ export function dateFiles(cwd: string, flags: { maxwellConfig?: string; generato
   const files: DateFile[] = [];
   if (flags.maxwellConfig) {
     const p = resolve(cwd, flags.maxwellConfig);
+    // Maxwell reads key=value properties; a YAML/JSON/TOML file would get a `mock_date=` line appended
+    if (/\.(ya?ml|json|toml)$/i.test(p)) {
+      throw rtwhError('USAGE', `invalid --maxwell-config ${q(flags.maxwellConfig)}: expected Maxwell's config.properties (key=value lines)`, {
+        hint: "The generator's application.yml / .properties goes with --generator-config. Nothing was changed.",
+      });
+    }
     files.push({
       path: p,
       what: 'Maxwell config',

@@ -103,6 +103,17 @@ describe('rtwh mock date', () => {
       expect(readdirSync(cwd)).toEqual([]);
     }
   });
+
+  test('a YAML file as --maxwell-config is refused (it would get a mock_date= line), and nothing is written', async () => {
+    const cwd = tempDir();
+    const yml = 'mock:\n  date: 2025-01-14\n';
+    writeFileSync(join(cwd, 'application.yml'), yml);
+    const r = await cli(['mock', 'date', '2025-01-15', '--maxwell-config', 'application.yml'], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`invalid --maxwell-config "application.yml": expected Maxwell's config.properties`);
+    expect(readFileSync(join(cwd, 'application.yml'), 'utf8')).toBe(yml);
+    expect(readdirSync(cwd)).toEqual(['application.yml']);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------
