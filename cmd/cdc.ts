@@ -216,6 +216,7 @@ records. Without a running cdc the request waits for one.`,
       const clientId = checkClientId(explicit(cmd, 'clientId', flags.clientId));
       const schemaDb = schemaDatabaseFlag(explicit(cmd, 'schemaDatabase', flags.schemaDatabase));
       const timeoutS = flags.timeout === undefined ? undefined : wholeNumber('--timeout', flags.timeout, 1, 10_000_000);
+      if (timeoutS !== undefined && !flags.wait) throw rtwhError('USAGE', `--timeout ${q(flags.timeout!)} limits the wait, and --no-wait does not wait: expected one of them`);
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
       const conn = await openCdcConn(parseMysqlUrl(mysql));
       const spinner = wantSpinner(ctx.io.isTTY);

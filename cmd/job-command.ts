@@ -275,6 +275,19 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
 }
 
 /** `rtwh run --list`: every job with its description, inputs → outputs and options with defaults. */
+/** `run --list --json`: the same as data, one object per job. */
+export function listJobsJson(specs: readonly JobSpec[]): string {
+  return JSON.stringify(
+    specs.map((spec) => ({
+      name: spec.name,
+      description: spec.description,
+      inputs: spec.inputs.map((x) => defaultTopic(spec, x)),
+      outputs: spec.outputs.map((x) => defaultTopic(spec, x)),
+      options: spec.options.map((o) => ({ name: `--${o.name}`, description: o.description, default: o.default })),
+    })),
+  );
+}
+
 export function listJobs(specs: readonly JobSpec[]): string {
   const out: string[] = [];
   for (const spec of specs) {

@@ -25,7 +25,7 @@ import { groupFlag, topicFlag } from '../src/bus/topic-name';
 import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 import { planned } from './planned';
-import { addCommonJobFlags, listJobs, prepareJobs, registerJobCommand, runJobs, type DimsHandle, type JobFlags } from './job-command';
+import { addCommonJobFlags, listJobs, listJobsJson, prepareJobs, registerJobCommand, runJobs, type DimsHandle, type JobFlags } from './job-command';
 import { DimLookup } from '../src/dim/lookup';
 import { dwdLogJob } from '../src/dwd/log';
 import { dwdTradeJob } from '../src/dwd/trade';
@@ -70,12 +70,13 @@ export function registerRun(program: Command, ctx: Ctx): void {
   registerDim(run, ctx);
   registerDwd(run, ctx);
   registerDws(run, ctx);
-  run.option('--list', 'list the declared stream jobs: inputs, outputs, options and defaults').action((flags: { list?: boolean }) => {
+  run.option('--list', 'list the declared stream jobs: inputs, outputs, options and defaults').action((flags: { list?: boolean }, cmd: Command) => {
     if (!flags.list) {
       run.help();
       return;
     }
-    ctx.out(listJobs([...DWD_JOBS, ...DWS_JOBS]));
+    const jobs = [...DWD_JOBS, ...DWS_JOBS];
+    ctx.out(cmd.optsWithGlobals<GlobalOpts>().json ? listJobsJson(jobs) : listJobs(jobs));
   });
 }
 

@@ -47,6 +47,7 @@ const cases: [string, string[], string][] = [
   ['run dws --state with every job', ['run', 'dws', '--until-idle', '--state', 'x.db', ...BUS], '--state and --group name one job'],
   ['ship log --position a directory', ['ship', 'log', '--path', 'logs/app.*', '--once', '--position', 'logs', ...BUS], 'invalid --position "logs": it is a directory; expected a file'],
   ['tail --database', ['tail', 'ods_db', '--etl', '--database', 'a b', ...BUS], 'invalid --database "a b": expected a database name (letters, digits and _'],
+  ['cdc bootstrap --timeout with --no-wait', ['cdc', 'bootstrap', 'gmall.t', '--timeout', '5', '--no-wait', '--mysql', 'mysql://root:pw@127.0.0.1:1/gmall'], '--timeout "5" limits the wait, and --no-wait does not wait'],
   ['query SQL and --file', ['query', 'select 1', '--file', 'x.sql'], 'both SQL "select 1" and --file "x.sql" given: expected one of them'],
 ];
 

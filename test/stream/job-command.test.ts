@@ -6,10 +6,10 @@ import { describe, expect, test } from 'bun:test';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command } from 'commander';
-import { listJobs, registerJobCommand } from '../../cmd/job-command';
+import { listJobs, listJobsJson, registerJobCommand } from '../../cmd/job-command';
 import { makeCtx } from '../../cmd/context';
 import { openBus } from '../../src/bus/index';
-import { tempDir } from '../helpers/cli';
+import { cli, tempDir } from '../helpers/cli';
 import { countJob } from './fixtures/count-job';
 
 function program(cwd: string) {
@@ -110,5 +110,21 @@ describe('job command', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  test('listJobsJson: the same as data', () => {
+    const [job] = JSON.parse(listJobsJson([countJob()])) as { name: string; inputs: string[]; outputs: string[]; options: { name: string; default: string }[] }[];
+    expect(job!.name).toBe('test count');
+    expect(job!.inputs).toEqual(['count_in']);
+    expect(job!.outputs).toEqual(['count_out', 'count_expired']);
+    expect(job!.options.map((o) => [o.name, o.default])).toEqual([['--in', 'count_in'], ['--counts', 'count_out'], ['--expired', 'count_expired'], ['--gap', '5000'], ['--boom', '']]);
+  });
+
+  test('rtwh run --list --json prints JSON, every declared job', async () => {
+    const r = await cli(['run', '--list', '--json']);
+    expect(r.code).toBe(0);
+    const jobs = JSON.parse(r.stdout) as { name: string }[];
+    expect(jobs.map((j) => j.name)).toContain('dwd log');
+    expect(jobs.length).toBeGreaterThan(10);
   });
 });
