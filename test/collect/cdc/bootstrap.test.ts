@@ -37,12 +37,13 @@ describe('bootstrap', () => {
     const clientId = unique('boot');
     const cdc = startCdc({ bus, database: DB, topic, clientId });
     await cdc.started;
-    const run = cli(['cdc', 'bootstrap', `${DB}.base_province`, '--client-id', clientId, '--mysql', urlFor(DB), '--json'], { cwd: tempDir() });
+    // --timeout: should it ever not finish, the CLI says how far it got, and the cdc's log is in the failure
+    const run = cli(['cdc', 'bootstrap', `${DB}.base_province`, '--client-id', clientId, '--mysql', urlFor(DB), '--json', '--timeout', '40'], { cwd: tempDir() });
     // A change right after the request: it must come after the snapshot.
     await waitFor('the request', async () => (await a.query<unknown[]>(`SELECT id FROM maxwell.bootstrap WHERE database_name = '${DB}' AND client_id = '${clientId}'`)).length > 0);
     await a.query(`UPDATE \`${DB}\`.base_province SET name = '北京' WHERE id = 1`);
     const r = await run;
-    expect(r.code, r.stderr).toBe(0);
+    expect(r.code, `${r.stderr}\ncdc log:\n${cdc.logs.join('\n')}\nlast status: ${JSON.stringify(cdc.last())}`).toBe(0);
     const out = JSON.parse(r.stdout) as { rows: number; table: string };
     expect(out.rows).toBe(34);
     expect(r.stderr).toContain(`bootstrapped 34 rows of ${DB}.base_province`);
