@@ -189,7 +189,6 @@ metrics REPLACE, dynamic daily partitions par<yyyyMMdd>), untested against a rea
       const port = flags.http === undefined || flags.http === true ? (flags.http === true ? config.http.port : 0) : wholeNumber('--http', String(flags.http), 0, 65535);
       // Every flag is checked before the HTTP server, the bus and the sink are opened: a bad one creates nothing.
       const checked = prepareJobs(specs, flags, c, ctx);
-      const batchRecords = wholeNumber('--batch', flags.batch, 1, 100_000);
       const sinkStop = new AbortController();
       const jobsStop = new AbortController();
       const onSignal = () => sinkStop.abort();
@@ -213,7 +212,7 @@ metrics REPLACE, dynamic daily partitions par<yyyyMMdd>), untested against a rea
           startFrom: flags.from as 'earliest' | 'latest',
           untilIdle: Boolean(flags.untilIdle),
           producersDone: () => jobsDone,
-          batchRecords,
+          batchRecords: checked.batch,
           signal: sinkStop.signal,
           log: say,
         };
