@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_CONFIG_FILE, loadConfig, type LoadedConfig } from '../src/config/load';
-import { checkDate } from '../src/config/schema';
+import { BUSINESS_DATES, checkBusinessDate } from '../src/config/schema';
 import { RtwhError } from '../src/errors';
 import { dateFiles, readDates, setMockDate } from '../src/mock/date-set';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
@@ -15,7 +15,7 @@ interface Flags {
 export function registerMockDate(mock: Command, ctx: Ctx): void {
   withCommonFlags(mock.command('date'))
     .description('Show or set the mock business date (in rtwh.toml, and optionally in Maxwell and generator configs)')
-    .argument('[date]', 'new business date, YYYY-MM-DD (years 1000 to 9999)')
+    .argument('[date]', `new business date, YYYY-MM-DD (${BUSINESS_DATES.first} to ${BUSINESS_DATES.last})`)
     .option('--maxwell-config <file>', 'also rewrite (or show) mock_date= in this Maxwell config.properties')
     .option('--generator-config <file>', 'also rewrite (or show) mock.date in this generator application.properties or .yml')
     .addHelpText(
@@ -42,7 +42,7 @@ function showMockDate(ctx: Ctx, cmd: Command, opts: Flags): void {
   const src = loaded.sources.get('mock.date');
   ctx.out(d ?? '(unset)');
   for (const s of shown) {
-    const problem = s.value === undefined ? undefined : checkDate(s.value);
+    const problem = s.value === undefined ? undefined : checkBusinessDate(s.value);
     ctx.out(`${s.value ?? '(unset)'}  ${s.file.key} in ${s.file.path}${problem ? `  (invalid: ${problem})` : ''}`);
   }
   ctx.err(ctx.color.dim(d ? `from ${src === 'env' ? 'RTWH_MOCK_DATE' : src === 'file' ? loaded.file : src}` : 'set it with `rtwh mock date YYYY-MM-DD`'));

@@ -353,6 +353,13 @@ describe('showing the date with --maxwell-config / --generator-config', () => {
     expect(r.stdout).toBe(`2025-01-15\n2025-01-10  mock_date in ${join(cwd, 'config.properties')}\n2025-01-15  mock.date in ${join(cwd, 'application.yml')}\n`);
     expect(r.stderr).toContain(`note: ${join(cwd, 'config.properties')} differs from 2025-01-15`);
   });
+  test("a file's date outside what the mocks generate is shown as invalid, saying why", async () => {
+    const cwd = tempDir();
+    writeFileSync(join(cwd, 'config.properties'), 'mock_date=1969-12-31\n');
+    const r = await cli(['mock', 'date', '--maxwell-config', 'config.properties'], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`1969-12-31  mock_date in ${join(cwd, 'config.properties')}  (invalid: expected a date from 1970-01-02 to 9999-11-30)`);
+  });
   test('a missing file is an error naming it', async () => {
     const cwd = tempDir();
     const r = await cli(['mock', 'date', '--maxwell-config', 'nope.properties'], { cwd });
