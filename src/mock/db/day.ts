@@ -64,6 +64,7 @@ class EventQueue {
   /** Schedules `fn` at second `t`; a step after midnight does not happen today (returns false). */
   at(t: number, fn: EventFn): boolean {
     if (t >= DAY_SECONDS) return false;
+    if (!Number.isInteger(t) || t < 0) throw new RangeError(`an event at second ${t} of the day: expected a whole second from 0`);
     const ev: QueuedEvent = { t, seq: this.seq++, fn };
     if (!this.running) {
       this.planned.push(ev);
@@ -87,7 +88,7 @@ class EventQueue {
   pop(): QueuedEvent {
     if (!this.running) {
       this.running = true;
-      this.planned.sort((a, b) => a.t - b.t || a.seq - b.seq);
+      this.planned = bySecond(this.planned);
     }
     const p = this.planned[this.next];
     const h = this.heap;
@@ -115,6 +116,20 @@ class EventQueue {
   }
 }
 
+/**
+ * The planned events in (time, sequence) order. They were planned in sequence order, so a stable counting sort
+ * on the second of the day is that order: one pass to count, one to place (sorting ~20,000 events of a 10× day
+ * with a comparator took a quarter of the time before the day's first transaction).
+ */
+function bySecond(events: readonly QueuedEvent[]): QueuedEvent[] {
+  const starts = new Uint32Array(DAY_SECONDS + 1);
+  for (const ev of events) starts[ev.t + 1] = starts[ev.t + 1]! + 1;
+  for (let s = 1; s <= DAY_SECONDS; s++) starts[s] = starts[s]! + starts[s - 1]!;
+  const out = new Array<QueuedEvent>(events.length);
+  for (const ev of events) out[starts[ev.t]!++] = ev;
+  return out;
+}
+
 function before(a: QueuedEvent, b: QueuedEvent): boolean {
   return a.t < b.t || (a.t === b.t && a.seq < b.seq);
 }
@@ -133,7 +148,10 @@ interface Shopper {
   from: number;
   /** When the user starts filling a cart today, if they do. */
   session?: number;
-  coupons: Entity[];
+  /** Where the user's row is in the day's `users` (set at registration for today's users). */
+  index: number;
+  /** The coupons the user took today (most take none). */
+  coupons?: Entity[];
 }
 
 interface CartLine extends Entity {
@@ -246,8 +264,6 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
   const ids: Record<string, number> = { ...input.state.lastIds };
   const nextId = (table: string): number => (ids[table] = (ids[table] ?? 0) + 1);
   const users: Row[] = input.state.users.slice();
-  const userIndex = new Map<number, number>();
-  users.forEach((u, i) => userIndex.set(u.id as number, i));
   const T = (t: number) => clock.text(t);
   /** The SKUs in the data (the --sku-count of the --init): favorites and carts draw from all of them. */
   const skus = skuCatalog(stateSkuCount(input.state));
@@ -264,17 +280,17 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
     ins('order_status_log', { id: nextId('order_status_log'), order_id: orderId, order_status: status, operate_time: T(t) });
 
   // ---- registrations
-  const pool: Shopper[] = users.map((u) => ({ id: u.id as number, from: 0, coupons: [] }));
+  const pool: Shopper[] = users.map((u, index) => ({ id: u.id as number, from: 0, index }));
   for (let i = 0; i < o.userCount; i++) {
     const t = busySecond(r.users);
-    const shopper: Shopper = { id: 0, from: t, coupons: [] };
+    const shopper: Shopper = { id: 0, from: t, index: -1 };
     pool.push(shopper);
     const profile = new Rng(r.users.u32());
     q.at(t, () => {
       const id = nextId('user_info');
       shopper.id = id;
       const row = userRow(profile, id, T(t), date, o.userMaleRate);
-      userIndex.set(id, users.length);
+      shopper.index = users.length;
       users.push(row);
       return [ins('user_info', row)];
     });
@@ -395,7 +411,7 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
             create_time: T(t), get_time: T(t), using_time: null, used_time: null, expire_time: null,
           },
         };
-        shopper.coupons.push(cu);
+        (shopper.coupons ??= []).push(cu);
         return [ins('coupon_use', cu.row)];
       });
     }
@@ -491,7 +507,7 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
   /** The user's unused coupon that takes the most off (the original's matchRule), split over the lines it covers. */
   function applyCoupon(shopper: Shopper, details: Detail[], detailIds: number[], orderId: number, t: number, rows: Row[], used: Entity[]): void {
     let best: { cu: Entity; coupon: Coupon; idx: number[]; off: number } | undefined;
-    for (const cu of shopper.coupons) {
+    for (const cu of shopper.coupons ?? []) {
       if (cu.row.coupon_status !== CODE.couponUnused) continue;
       const coupon = COUPONS.find((c) => c.id === cu.row.coupon_id)!;
       const idx = details.flatMap((d, i) => (couponMatches(coupon, d.sku) ? [i] : []));
@@ -559,7 +575,7 @@ export function* generateDay(input: DayInput): Generator<ChangeTxn, MockState> {
     for (const d of order.details) {
       const appraise = appraises.pick(rng);
       q.at(t + rng.int(600, 4 * 3600), (tc) => {
-        const user = users[userIndex.get(order.shopper.id)!];
+        const user = users[order.shopper.index];
         return [
           ins('comment_info', {
             id: nextId('comment_info'), user_id: order.shopper.id, nick_name: user?.nick_name ?? null, head_img: null, sku_id: d.sku.id,
