@@ -64,6 +64,12 @@ const FLUSH_BYTES = 512 * 1024;
 /** fast mode: rows of the first group (see writeFast). */
 const FIRST_GROUP_ROWS = 1000;
 
+/**
+ * fast mode: the fewest rows of a group sealed early because the server has nothing to do (GroupBuilder.add):
+ * enough that a group's fixed cost (a round trip, BEGIN, COMMIT, a statement per table) stays small beside its rows.
+ */
+const IDLE_GROUP_ROWS = 250;
+
 /** fast mode: the longest the generator runs without letting the event loop answer the server. */
 const YIELD_MS = 0.25;
 
@@ -402,7 +408,8 @@ export function groupBuffers(g: BuiltGroup): ArrayBuffer[] {
 /**
  * Cuts the transactions into fast mode's groups and builds each group's statements. The groups start small
  * and double up to `batchRows`: the server gets its first group after a moment of generating instead of a
- * whole batch's worth.
+ * whole batch's worth. Told that the server is idle, the builder seals a smaller group at once (see add): the
+ * server then never waits for a group to fill while the client has rows for it.
  */
 export class GroupBuilder {
   private group: RowChange[] = [];
@@ -417,13 +424,18 @@ export class GroupBuilder {
     this.groupRows = Math.min(batchRows, FIRST_GROUP_ROWS);
   }
 
-  /** Adds a transaction; returns the group it completes, if it does. */
-  add(txn: ChangeTxn): BuiltGroup | undefined {
+  /**
+   * Adds a transaction; returns the group it completes, if it does. `serverIdle`: the server has no group to
+   * write, so the group is sealed now if it has IDLE_GROUP_ROWS, instead of the server waiting for it to fill.
+   */
+  add(txn: ChangeTxn, serverIdle = false): BuiltGroup | undefined {
     for (const c of txn.changes) this.group.push(c);
     this.ts = txn.ts;
-    if (this.group.length < this.groupRows) return undefined;
-    this.groupRows = Math.min(this.batchRows, this.groupRows * 2);
-    return this.seal();
+    if (this.group.length >= this.groupRows) {
+      this.groupRows = Math.min(this.batchRows, this.groupRows * 2);
+      return this.seal();
+    }
+    return serverIdle && this.group.length >= IDLE_GROUP_ROWS ? this.seal() : undefined;
   }
 
   /** The last group, when there is one. */
@@ -464,7 +476,7 @@ async function writeFast(conn: MysqlConn, txns: Iterable<ChangeTxn>, opts: Mysql
         await new Promise<void>((r) => setImmediate(r));
         lastYield = performance.now();
       }
-      const g = builder.add(txn);
+      const g = builder.add(txn, !sending());
       if (g) await put(g);
     }
     const last = builder.end();
