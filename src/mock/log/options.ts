@@ -3,7 +3,7 @@
  * gmall-mock-log: mock.startup.count, mock.max.mid …), and their validation. Flags arrive as strings;
  * a bad one fails with the flag, the value and what was expected.
  */
-import { checkBusinessDate } from '../../config/schema';
+import { checkBusinessDate, checkDate } from '../../config/schema';
 import { q, rtwhError } from '../../errors';
 import type { AppLogFormat } from '../../formats/applog';
 import { DEFAULT_KEYWORDS } from './catalog';
@@ -67,6 +67,9 @@ export interface MockLogFlags {
   keywords?: string;
 }
 
+/** Why business dates have the range they have, for app logs. */
+const MOCK_LOG_DATE_HINT = 'Every rtwh mock takes the same business dates: log times become Kafka timestamps (from 1970-01-01), and the same day of business data must fit MySQL DATETIME.';
+
 function bad(flag: string, value: string, expected: string): never {
   throw rtwhError('USAGE', `invalid ${flag} ${q(value)}: expected ${expected}`, { details: { flag, value } });
 }
@@ -97,7 +100,12 @@ export function mockLogOptions(flags: MockLogFlags, configDate: string | undefin
     throw rtwhError('USAGE', 'missing --date: expected YYYY-MM-DD', { hint: 'Pass --date, or set the business date once with `rtwh mock date YYYY-MM-DD`.' });
   }
   const dateProblem = checkBusinessDate(date);
-  if (dateProblem) bad(flags.date === undefined ? 'mock.date' : '--date', date, dateProblem.replace(/^expected /, ''));
+  if (dateProblem) {
+    const flag = flags.date === undefined ? 'mock.date' : '--date';
+    // a real date outside the range: say why the range is what it is
+    if (checkDate(date) === undefined) throw rtwhError('USAGE', `invalid ${flag} ${q(date)}: ${dateProblem}`, { details: { flag, value: date }, hint: MOCK_LOG_DATE_HINT });
+    bad(flag, date, dateProblem.replace(/^expected /, ''));
+  }
 
   const format = flags.format ?? MOCK_LOG_DEFAULTS.format;
   if (format !== '2022' && format !== '2023') bad('--format', format, '2022 or 2023');

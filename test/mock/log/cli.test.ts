@@ -93,6 +93,14 @@ describe('bad flags name the flag, the value and what was expected (exit 2)', ()
     expect(JSON.parse(r.stderr).error).toMatchObject({ code: 'USAGE', message });
   });
 
+  test('a real date outside the business-date range says why the range is what it is', async () => {
+    const r = await cli(['mock', 'log', '--date', '9999-12-01']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      'rtwh: invalid --date "9999-12-01": expected a date from 1970-01-02 to 9999-11-30\n  hint: Every rtwh mock takes the same business dates: log times become Kafka timestamps (from 1970-01-01), and the same day of business data must fit MySQL DATETIME.\n',
+    );
+  });
+
   test('no date anywhere', async () => {
     const r = await cli(['mock', 'log']);
     expect(r.code).toBe(2);
