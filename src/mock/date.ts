@@ -15,6 +15,7 @@ import { randomBytes } from 'node:crypto';
 import { accessSync, closeSync, constants, fchmodSync, fsyncSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { q, rtwhError, type RtwhError } from '../errors';
+import { syncDir } from '../store/atomic-file';
 import { BUSINESS_DATE_HINT, BUSINESS_DATES, checkBusinessDate, checkDate } from '../config/schema';
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
@@ -778,7 +779,7 @@ export function discardWrites(staged: readonly StagedWrite[]): void {
   }
 }
 
-/** Renames every staged file over its target. */
+/** Renames every staged file over its target, then syncs their directories so that the renames are on disk. */
 export function commitWrites(staged: readonly StagedWrite[]): void {
   for (let k = 0; k < staged.length; k++) {
     const s = staged[k]!;
@@ -788,6 +789,17 @@ export function commitWrites(staged: readonly StagedWrite[]): void {
       discardWrites(staged.slice(k));
       const done = staged.slice(0, k).map((d) => d.target.path);
       throw fileError(s.target.what, s.target.path, `could not be replaced: ${fsCause(e)}${done.length ? ` (already changed: ${done.join(', ')})` : ' (nothing was changed)'}`, 'Check the file and its directory, then run the command again.');
+    }
+  }
+  const synced = new Set<string>();
+  for (const s of staged) {
+    const dir = dirname(s.target.file);
+    if (synced.has(dir)) continue;
+    synced.add(dir);
+    try {
+      syncDir(dir);
+    } catch (e) {
+      throw fileError(s.target.what, s.target.path, `was replaced, but its directory could not be synced to disk: ${fsCause(e)}`, 'The new content is in place; a crash of the machine could still undo the change. Check the disk.');
     }
   }
 }

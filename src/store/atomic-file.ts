@@ -106,8 +106,8 @@ function toBytes(data: string | Uint8Array): Uint8Array {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 }
 
-/** The rename is durable only once the directory entry is on disk. */
-function syncDir(dir: string): void {
+/** The rename is durable only once the directory entry is on disk (also for callers that rename files themselves). */
+export function syncDir(dir: string): void {
   let fd: number;
   try {
     fd = openSync(dir, 'r');

@@ -367,3 +367,46 @@ describe('showing the date with --maxwell-config / --generator-config', () => {
     expect(r.stderr).toContain(`${JSON.stringify(join(cwd, 'nope.properties'))} does not exist`);
   });
 });
+
+describe('durability', () => {
+  /**
+   * The system calls of a real `rtwh mock date` run, seen by strace: each file's new content is fsynced before its
+   * rename, and after the renames each directory is fsynced, so that a crash of the machine cannot bring an old
+   * name back. (.ci/run installs strace.)
+   */
+  test('the renamed files and then their directories reach the disk', () => {
+    const dir = tempDir('rtwh-date-sync-');
+    mkdirSync(join(dir, 'mx'));
+    writeFileSync(join(dir, 'mx', 'config.properties'), 'producer=kafka\nmock_date=2025-01-14\n');
+    const log = join(dir, 'strace.log');
+    const main = join(import.meta.dir, '../../cmd/main.ts');
+    const r = Bun.spawnSync(['strace', '-f', '-qq', '-e', 'trace=openat,fsync,rename,renameat,renameat2', '-o', log, process.execPath, main, 'mock', 'date', '2025-01-15', '--maxwell-config', 'mx/config.properties'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', HOME: dir },
+    });
+    expect(r.exitCode).toBe(0);
+    const calls = readFileSync(log, 'utf8').split('\n').map((l) => l.replace(/^\d+\s+/, ''));
+    /** Index of the first call at or after `from` matching `re`, -1 if none. */
+    const find = (re: RegExp, from = 0): number => calls.findIndex((c, i) => i >= from && re.test(c));
+    const esc = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    let lastRename = -1;
+    for (const file of [join(dir, 'rtwh.toml'), join(dir, 'mx', 'config.properties')]) {
+      const rename = find(new RegExp(`^rename(at2?)?\\(.*"[^"]*\\.tmp", .*"${esc(file)}"`));
+      expect(rename).toBeGreaterThan(-1);
+      // the temp file it came from was fsynced before
+      const tmp = /"([^"]*\.tmp)"/.exec(calls[rename]!)![1]!;
+      const opened = find(new RegExp(`^openat\\(.*"${esc(tmp)}", O_WRONLY.* = (\\d+)$`));
+      const fd = /= (\d+)$/.exec(calls[opened]!)![1]!;
+      const synced = find(new RegExp(`^fsync\\(${fd}\\)`), opened);
+      expect(synced).toBeGreaterThan(opened);
+      expect(synced).toBeLessThan(rename);
+      lastRename = Math.max(lastRename, rename);
+    }
+    for (const d of [dir, join(dir, 'mx')]) {
+      const opened = find(new RegExp(`^openat\\(AT_FDCWD, "${esc(d)}", O_RDONLY.* = (\\d+)$`), lastRename);
+      expect(opened).toBeGreaterThan(lastRename);
+      const fd = /= (\d+)$/.exec(calls[opened]!)![1]!;
+      expect(find(new RegExp(`^fsync\\(${fd}\\)\\s+= 0`), opened)).toBeGreaterThan(opened);
+    }
+  });
+});
