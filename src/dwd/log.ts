@@ -118,7 +118,8 @@ export const dwdLogJob: JobSpec = {
   name: DWD_LOG_JOB,
   description: 'ods_log → start/page/display/action/err topics, unique visitors and user jumps (is_new corrected by mid)',
   inputs: [{ name: 'ods_log', topicOption: 'input-topic' }],
-  outputs: (Object.keys(DWD_LOG_OUTPUTS) as DwdLogOutput[]).map((name) => ({ name, topicOption: DWD_LOG_OUTPUTS[name] })),
+  // each output partition takes one ods_log partition's records in their order (see JobOutput.partitionsLike)
+  outputs: (Object.keys(DWD_LOG_OUTPUTS) as DwdLogOutput[]).map((name) => ({ name, topicOption: DWD_LOG_OUTPUTS[name], partitionsLike: 'ods_log' })),
   options: OPTIONS,
   derivedOptions: styledTopics,
   outOfOrdernessMs: 3000,

@@ -26,6 +26,8 @@ export interface Output {
   value: string | HeadTail;
   /** Record timestamp (ms). */
   ts: number;
+  /** The input record being processed when it was emitted (none from a timer): outputs that follow their input's partitions go to its partition. */
+  from?: InputRecord;
 }
 
 /** An output as text (runInMemory). */
@@ -463,7 +465,9 @@ export class Engine {
     return {
       emit(output, key, value, ts) {
         const text = typeof value === 'string' || value instanceof HeadTail ? value : toJsonText(value);
-        eng.outputs.push({ output, key, value: text, ts: ts ?? (Number.isFinite(eng.eventNow()) ? eng.eventNow() : eng.now()) });
+        const out: Output = { output, key, value: text, ts: ts ?? (Number.isFinite(eng.eventNow()) ? eng.eventNow() : eng.now()) };
+        if (eng.current) out.from = eng.current;
+        eng.outputs.push(out);
         eng.emittedCount[output] = (eng.emittedCount[output] ?? 0) + 1;
       },
       observe(t) {
@@ -553,8 +557,10 @@ export async function runInMemory(
   return { outputs, deadLetters, counters: engine.counters, engine };
 }
 
+/** An output as text, without the input record it came from (the runtime's routing is the only use of that). */
 function asText(o: Output): Emitted {
-  return typeof o.value === 'string' ? (o as Emitted) : { ...o, value: o.value.toString() };
+  const { from: _from, ...rest } = o;
+  return { ...rest, value: typeof o.value === 'string' ? o.value : o.value.toString() };
 }
 
 /** Records for runInMemory from values (one input, one partition, offsets from 0). */

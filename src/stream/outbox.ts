@@ -1,10 +1,11 @@
 /**
  * The outbox's two halves around the commit:
  *
- * - Routing (before the commit): each output record gets its partition (murmur2 of the key with the topic's
- *   partition count, as the bus does — src/bus/partitioner.ts; keyless records round-robin over the partitions
- *   with a counter kept in the state file, so the choice is deterministic) and the next sequence number of that
- *   partition; records of one batch become one chunk per partition.
+ * - Routing (before the commit): each output record gets its partition (the one it names — an output that follows
+ *   its input's partitions; else murmur2 of the key with the topic's partition count, as the bus does —
+ *   src/bus/partitioner.ts; keyless records round-robin over the partitions with a counter kept in the state file, so
+ *   the choice is deterministic) and the next sequence number of that partition; records of one batch become one
+ *   chunk per partition.
  * - Forwarding (after the commit): each record goes to its partition with the headers `rtwh.producer` =
  *   `<job>/<output>` and `rtwh.seq` (OUT_HEADER). Before forwarding chunks whose fate is unknown (after a crash,
  *   or after a failed send), `lastSeqsOnBus` reads the tail of each of their partitions to learn the last
@@ -21,6 +22,8 @@ import { binaryChunkMessages, seqKey, type OutboxChunk, type OutRecord } from '.
 /** An output record before routing. */
 export interface Routable extends OutRecord {
   topic: string;
+  /** The partition it must go to (mod the topic's partition count), instead of one by its key. */
+  partition?: number;
 }
 
 interface TopicRoute {
@@ -45,6 +48,11 @@ export class OutputRouter {
 
   knows(topic: string): boolean {
     return this.topics.has(topic);
+  }
+
+  /** The partition count routed to, once known. */
+  partitionsOf(topic: string): number | undefined {
+    return this.topics.get(topic)?.partitions;
   }
 
   /**
@@ -76,7 +84,8 @@ export class OutputRouter {
       }
       const t = w.t;
       let p: number;
-      if (r.key === null) p = toPositive(w.rr++) % t.partitions;
+      if (r.partition !== undefined) p = r.partition % t.partitions;
+      else if (r.key === null) p = toPositive(w.rr++) % t.partitions;
       else if (t.partitions === 1) p = 0;
       else {
         const c = t.keys.get(r.key);

@@ -300,8 +300,32 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       }
       await patiently(busWhat, () => learnLimits([...ensured.keys()]));
     };
+    // Outputs that follow an input's partitions are made with as many as its topic has (when it exists yet).
+    const inputPartitions = new Map<string, number>();
+    for (const x of spec.outputs) {
+      const input = x.partitionsLike;
+      if (input === undefined || inputPartitions.has(input)) continue;
+      const topic = topics.inputs.get(input);
+      if (topic === undefined) throw rtwhError('INTERNAL', `job ${q(spec.name)}: output ${q(x.name)} follows the partitions of ${q(input)}, which is not one of its inputs`);
+      const n = (await patiently(busWhat, () => topicBounds(admin!, [topic]))).bounds.size;
+      if (n > 0) inputPartitions.set(input, n);
+    }
     // All in one go: a new Kafka topic takes ~150 ms to create and lead, several in one request hardly more.
-    await ensureTopics(spec.outputs.map((x) => ({ name: topics.outputs.get(x.name)!, partitions: x.partitions ?? 1 })));
+    await ensureTopics(
+      spec.outputs.map((x) => ({ name: topics.outputs.get(x.name)!, partitions: (x.partitionsLike !== undefined ? inputPartitions.get(x.partitionsLike) : undefined) ?? x.partitions ?? 1 })),
+    );
+    for (const x of spec.outputs) {
+      const n = x.partitionsLike !== undefined ? inputPartitions.get(x.partitionsLike) : undefined;
+      const topic = topics.outputs.get(x.name)!;
+      const has = router.partitionsOf(topic);
+      if (n !== undefined && has !== undefined && has < n) {
+        o.log(
+          `warning: ${topic} has ${has} partition${has === 1 ? '' : 's'} for the ${n} of ${topics.inputs.get(x.partitionsLike!)}: records of several input partitions share one, ` +
+            `so event time in it goes back and a consumer with a small out-of-orderness (run dws) counts them late. Create it with ${n} partitions ` +
+            `(\`rtwh topics create ${topic} -p ${n}\`) before the job's first run`,
+        );
+      }
+    }
 
     /** Producer header values of ours per output topic. */
     const oursIn = (topic: string, chunks: readonly OutboxChunk[]): Set<string> => {
@@ -402,8 +426,13 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
       output: string;
       topic: string;
       producer: string;
+      /** The logical input whose partitions it follows, if it does. */
+      follows: string | undefined;
     }
-    const outputTargets = new Map<string, OutputTarget>([...topics.outputs].map(([output, topic]) => [output, { output, topic, producer: producerName(spec, output) }]));
+    const followsOf = new Map(spec.outputs.map((x) => [x.name, x.partitionsLike]));
+    const outputTargets = new Map<string, OutputTarget>(
+      [...topics.outputs].map(([output, topic]) => [output, { output, topic, producer: producerName(spec, output), follows: followsOf.get(output) }]),
+    );
 
     /** Commits what the engine did since the last checkpoint (and the input positions); then forwards it. */
     const commit = async (cp: PartsCheckpoint) => {
@@ -424,7 +453,9 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         // Stamped with the commit's wall-clock time, not the event time: Kafka's retention and time-based segment
         // rolling go by record timestamps, so outputs of a replayed or mock day (event times weeks back) were
         // deleted minutes after they were written. Maxwell and Flume stamp the send time too.
-        routable.push({ topic: target.topic, producer: target.producer, key: e.key, value: e.value, ts: now, headers: null });
+        const r: Routable = { topic: target.topic, producer: target.producer, key: e.key, value: e.value, ts: now, headers: null };
+        if (target.follows !== undefined && e.from !== undefined && e.from.input === target.follows) r.partition = e.from.partition;
+        routable.push(r);
       }
       if (last !== undefined) emitted.set(last.output, (emitted.get(last.output) ?? 0) + lastCount);
       for (const d of cp.deadLetters) {

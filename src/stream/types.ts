@@ -47,6 +47,15 @@ export interface JobOutput {
   topic?: string;
   /** Partitions if the runtime has to create the topic (default 1, or the bus default). */
   partitions?: number;
+  /**
+   * The logical name of an input whose partitions this output follows: created with as many partitions as that
+   * input's topic has, and what a record of that input's partition p causes goes to partition p (mod the output's
+   * count). Each output partition then holds the records of one input partition in their order, so event time in it
+   * goes back no more than in the input; mixing the input partitions into one output partition interleaves whole
+   * batches of each, and a consumer with a small out-of-orderness (a DWS window) sees the later batches as late.
+   * Outputs emitted by timers are routed by key, as other outputs are.
+   */
+  partitionsLike?: string;
 }
 
 /** A record as a job sees it. */

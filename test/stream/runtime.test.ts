@@ -475,3 +475,81 @@ describe('patience', () => {
     await expect(p('bus x', () => Promise.reject(new RtwhError('TOPIC_NOT_FOUND', 'gone')))).rejects.toThrow('gone');
   });
 });
+
+describe('outputs that follow their input partitions (JobOutput.partitionsLike)', () => {
+  /** The count job with its counts output following the input's partitions (and no partition count of its own). */
+  const following = (): JobSpec => {
+    const spec = countJob();
+    return { ...spec, outputs: spec.outputs.map((x) => (x.name === 'counts' ? { name: x.name, topicOption: x.topicOption, partitionsLike: 'in' } : x)) };
+  };
+
+  test('the output is made with the input topic’s partition count, and input partition p’s outputs go to p, in their order', async () => {
+    const dir = tempDir('rtwh-rt-');
+    const url = busUrl('sqlite', dir);
+    const t = topicsFor('sqlite', url, 'follow');
+    const bus = await open(url);
+    try {
+      const admin = await bus.admin();
+      try {
+        await admin.createTopic({ name: t.in, partitions: 3 });
+      } finally {
+        await admin.close();
+      }
+      await produce(bus, t.in, 0, 600);
+      const logged: string[] = [];
+      const r = await runJob(following(), bus, runOpts(t, dir, `rt-follow-${Date.now()}`, 1000, { log: (l) => logged.push(l) }));
+      expect(r.status.records).toBe(600);
+      expect(logged.some((l) => l.includes('warning'))).toBe(false);
+      const input = await readAll(bus, t.in);
+      const counts = await readAll(bus, t.counts);
+      const ad = await bus.admin();
+      try {
+        expect((await ad.describeTopic(t.counts)).partitions.length).toBe(3);
+        // the timer-fed output keeps its own count, routed by key
+        expect((await ad.describeTopic(t.expired)).partitions.length).toBe(2);
+      } finally {
+        await ad.close();
+      }
+      // each input partition's good records, in offset order, are exactly its output partition's, in offset order
+      const ns = (recs: BusRecord[], p: number) =>
+        recs
+          .filter((x) => x.partition === p)
+          .sort((a, b) => a.offset - b.offset)
+          .map((x) => x.value!.toString())
+          .filter((v) => v.startsWith('{'))
+          .map((v) => (JSON.parse(v) as { n: number }).n);
+      for (let p = 0; p < 3; p++) {
+        expect(ns(input, p).length).toBeGreaterThan(0);
+        expect(ns(counts, p)).toEqual(ns(input, p));
+      }
+    } finally {
+      await bus.close();
+    }
+  });
+
+  test('an existing output topic with fewer partitions than the input is used as it is, with a warning saying what that costs', async () => {
+    const dir = tempDir('rtwh-rt-');
+    const url = busUrl('sqlite', dir);
+    const t = topicsFor('sqlite', url, 'fewer');
+    const bus = await open(url);
+    try {
+      const admin = await bus.admin();
+      try {
+        await admin.createTopic({ name: t.in, partitions: 3 });
+        await admin.createTopic({ name: t.counts, partitions: 1 });
+      } finally {
+        await admin.close();
+      }
+      await produce(bus, t.in, 0, 100);
+      const logged: string[] = [];
+      const r = await runJob(following(), bus, runOpts(t, dir, `rt-fewer-${Date.now()}`, 1000, { log: (l) => logged.push(l) }));
+      expect(r.status.records).toBe(100);
+      expect(logged.filter((l) => l.startsWith('warning:'))).toEqual([
+        `warning: ${t.counts} has 1 partition for the 3 of ${t.in}: records of several input partitions share one, so event time in it goes back and a consumer with a small out-of-orderness (run dws) counts them late. Create it with 3 partitions (\`rtwh topics create ${t.counts} -p 3\`) before the job's first run`,
+      ]);
+      expect((await readAll(bus, t.counts)).length).toBe(100 - expected(100, 1000).dead.length);
+    } finally {
+      await bus.close();
+    }
+  });
+});
