@@ -154,11 +154,39 @@ const inc = (a: number[], i: number, n = 1): number[] => {
 
 let segmenter: Intl.Segmenter | undefined;
 
-/** The words of a search keyword (Intl.Segmenter 'zh', word granularity, word-like segments only). */
+/**
+ * Words kept whole whatever the segmenter's dictionary says: the brand names of gmall's base_trademark (and a few
+ * more shoppers search for), which ICU's Chinese dictionary splits (华为 → 华 | 为, 欧莱雅 → 欧 | 莱 | 雅, 索芙特 →
+ * 索 | 芙 | 特). gmall's IK analyzer keeps them. Longest first, so a longer name wins where two start at one place.
+ */
+const KEEP_WHOLE: readonly string[] = ['华为', '长粒香', '金沙河', '索芙特', '欧莱雅', '香奈儿', '卡姿兰', '海天', '联想', '荣耀', '魅族', '一加'].sort(
+  (a, b) => b.length - a.length,
+);
+
+/**
+ * The words of a search keyword: the KEEP_WHOLE words where they occur, the text around them split by
+ * Intl.Segmenter ('zh', word granularity, word-like segments only).
+ */
 export function splitKeyword(keyword: string): string[] {
   segmenter ??= new Intl.Segmenter('zh', { granularity: 'word' });
   const out: string[] = [];
-  for (const s of segmenter.segment(keyword)) if (s.isWordLike) out.push(s.segment);
+  const segment = (text: string): void => {
+    if (text === '') return;
+    for (const s of segmenter!.segment(text)) if (s.isWordLike) out.push(s.segment);
+  };
+  let from = 0;
+  for (let i = 0; i < keyword.length; ) {
+    const w = KEEP_WHOLE.find((k) => keyword.startsWith(k, i));
+    if (w === undefined) {
+      i++;
+      continue;
+    }
+    segment(keyword.slice(from, i));
+    out.push(w);
+    i += w.length;
+    from = i;
+  }
+  segment(keyword.slice(from));
   return out;
 }
 

@@ -108,6 +108,16 @@ describe('dws traffic_source_keyword', () => {
     expect(splitKeyword('iphone 15 手机')).toEqual(['iphone', '15', '手机']);
   });
 
+  test('brand names the segmenter’s dictionary lacks stay whole, and the text around them is split as before', () => {
+    expect(splitKeyword('华为')).toEqual(['华为']);
+    expect(splitKeyword('华为mate60')).toEqual(['华为', 'mate60']);
+    expect(splitKeyword('华为手机')).toEqual(['华为', '手机']);
+    expect(splitKeyword('欧莱雅口红')).toEqual(['欧莱雅', '口红']);
+    expect(splitKeyword('买索芙特和香奈儿')).toEqual(['买', '索芙特', '和', '香奈儿']);
+    expect(splitKeyword('小米盒子')).toEqual(['小米', '盒子']);
+    expect(splitKeyword('')).toEqual([]);
+  });
+
   test('pages after search or home with item_type keyword; words counted; source search', async () => {
     const out = await rows(dwsTrafficSourceKeywordJob, 'page', [
       page(T0 + 1000, { last: 'search', page_id: 'good_list', item: '小米手机' }),
