@@ -33,8 +33,9 @@
  *   before and had no login in the 7 whole days before the day;
  * - refunds: order_refund_info inserts whose order_info update to 1005 is within 5 s; refund_count = distinct orders
  *   per trademark, category1/2/3, user and 10 s window, summed;
- * - keywords: page items (item_type keyword, after search or home) split by Intl.Segmenter 'zh' word-like segments
- *   (the only step outside SQL: DuckDB has no Chinese segmenter), source 'search'.
+ * - keywords: page items (item_type keyword, after search or home) split by Intl.Segmenter 'zh' word-like segments,
+ *   the base_trademark names in ods_db kept whole (the only step outside SQL: DuckDB has no Chinese segmenter),
+ *   source 'search'.
  * The constants (the 10 s default window, the keyword weight of search) are written here as numbers from the gmall
  * sources, not imported from rtwh. Every preset and every user_counts figure is covered, on every day.
  */

@@ -74,7 +74,7 @@ export const sqlText = (s: string): string => `'${s.replaceAll("'", "''")}'`;
  * - chg(tbl, typ, bj, d, data, old), ins: the Maxwell changes (bj = Beijing time of ts, in seconds);
  * - page(n, mid, ch, uid, is_new, last_page_id, page_id, item_type, item, during_time, bj, d): the page lines;
  * - first_visit(mid, d) and page_new(… , is_new fixed, dur): gmall's is_new correction by mid (below);
- * - keyword_word(item, word): the words of each page item (Intl.Segmenter, the one step outside SQL);
+ * - keyword_word(item, word): the words of each page item (Intl.Segmenter, brand names kept whole; the one step outside SQL);
  * - oi, od, counted_od (an order detail with its order's user and province, on the detail's day);
  * - dim_province, dim_sku (id, tm_id, spu_id, category3_id), dim_tm, dim_spu, dim_c3/c2/c1 (base data inserts).
  */
@@ -87,7 +87,22 @@ export async function loadRaw(db: DuckStore, dir: string, odsDb: string[], odsLo
   // The words of every page item. DuckDB has no Chinese segmenter, so this one step runs here, with the ECMAScript
   // Intl.Segmenter ('zh', word granularity, word-like segments) on the raw log lines — our own call, not rtwh's job
   // code; the counting and scoring stay in SQL.
+  // Brand names are words even where the segmenter's dictionary lacks them (华为 → 华 | 为), as gmall's IK keeps them:
+  // the tm_name of every base_trademark row in ods_db is kept whole, the text around it segmented.
   const segmenter = new Intl.Segmenter('zh', { granularity: 'word' });
+  const brands = new Set<string>();
+  for (const line of odsDb) {
+    const v = JSON.parse(line) as { table?: unknown; data?: { tm_name?: unknown } };
+    if (v.table === 'base_trademark' && typeof v.data?.tm_name === 'string' && v.data.tm_name !== '') brands.add(v.data.tm_name);
+  }
+  const brandList = [...brands].sort((x, y) => y.length - x.length);
+  const wordsOf = (text: string): string[] => {
+    for (let i = 0; i < text.length; i++) {
+      const b = brandList.find((name) => text.startsWith(name, i));
+      if (b !== undefined) return [...wordsOf(text.slice(0, i)), b, ...wordsOf(text.slice(i + b.length))];
+    }
+    return [...segmenter.segment(text)].filter((seg) => seg.isWordLike).map((seg) => seg.segment);
+  };
   const items = new Set<string>();
   for (const line of odsLog) {
     const v: unknown = JSON.parse(line);
@@ -98,7 +113,7 @@ export async function loadRaw(db: DuckStore, dir: string, odsDb: string[], odsLo
   const wordsFile = join(dir, 'oracle-keyword-words.jsonl');
   const wordRows: string[] = [];
   for (const item of items) {
-    for (const seg of segmenter.segment(item)) if (seg.isWordLike) wordRows.push(JSON.stringify({ item, word: seg.segment }));
+    for (const word of wordsOf(item)) wordRows.push(JSON.stringify({ item, word }));
   }
   writeFileSync(wordsFile, `${wordRows.join('\n')}\n`);
   // A Beijing calendar time from epoch ms: epoch_ms gives a plain TIMESTAMP, shifted by +08:00.
