@@ -32,7 +32,7 @@ import { ExactDecimal } from '../output/result';
 import { parseExact } from '../formats/validated-change';
 import type { DimReader, InputRecord, JobContext, JobOption, JobSpec, Json } from '../stream/types';
 import { dwsTable, type DwsTable } from './tables';
-import { beijingDay, DAY_MS, dwsJob, TumblingWindow, WindowLogic, type DwsInput } from './window';
+import { beijingDay, DAY_MS, dwsJob, shownValue, TumblingWindow, WindowLogic, type DwsInput } from './window';
 
 export const PAYMENT_SUC_TABLE = 'dws_trade_payment_suc_window';
 export const ORDER_TABLE = 'dws_trade_order_window';
@@ -427,14 +427,26 @@ class UniqueUserLogic extends WindowLogic<UuAcc> {
 type Amounts = [string, string, string, string];
 const ZERO: Amounts = ['0', '0', '0', '0'];
 
-/** The amounts of an order detail fact, or undefined (dead-lettered) when one is not a number. */
+/**
+ * Most digits before the point of one amount: what DECIMAL(16,2), the column the windows sum amounts into, holds. A
+ * longer one made the sink refuse the whole batch on every restart, and nothing loaded. (A window summing several
+ * amounts near that size could still overflow it: 10^14 yuan.)
+ */
+const MAX_AMOUNT_DIGITS = 14;
+const AMOUNT_RANGE = new RegExp(`^-?\\d{1,${MAX_AMOUNT_DIGITS}}(\\.\\d+)?$`);
+
+/** The amounts of an order detail fact, or undefined (dead-lettered) when one is not a number that fits. */
 function detailAmounts(fact: Fact, ctx: JobContext): Amounts | undefined {
   const cols = ['split_original_amount', 'split_activity_amount', 'split_coupon_amount', 'split_total_amount'] as const;
   const out: string[] = [];
   for (const c of cols) {
     const t = amountText(fact[c]);
     if (t === undefined) {
-      ctx.deadLetter(`${c} is not an exact number`);
+      ctx.deadLetter(`${c}: expected an exact decimal number, got ${shownValue(fact[c])}`);
+      return undefined;
+    }
+    if (!AMOUNT_RANGE.test(t)) {
+      ctx.deadLetter(`${c}: expected an amount of at most ${MAX_AMOUNT_DIGITS} digits before the point, got ${shownValue(fact[c])}`);
       return undefined;
     }
     out.push(t);

@@ -19,7 +19,7 @@
 import { isObj, type Obj } from '../formats/validate-check';
 import type { InputRecord, JobContext, JobSpec, Json } from '../stream/types';
 import { emptyPageFields, fieldsOf, scanPage, type PageFields } from './page-scan';
-import { beijingDay, DAY_MS, dwsJob, TumblingWindow, WindowLogic, type DwsInput } from './window';
+import { beijingDay, DAY_MS, dwsJob, shownValue, TumblingWindow, WindowLogic, type DwsInput } from './window';
 
 export const TRAFFIC_TABLES = {
   keyword: 'dws_traffic_source_keyword_page_view_window',
@@ -224,6 +224,19 @@ export const dwsTrafficSourceKeywordJob: JobSpec = dwsJob({
 
 // --- traffic_vc_ch_ar_is_new ----------------------------------------------------------------------------------
 
+/**
+ * The most time on one page a record may claim: a day. dur_sum is a BIGINT summed over a window; one value of 1e20
+ * (or a negative one) made the sink refuse the whole batch on every restart, and nothing loaded.
+ */
+const MAX_DURING_MS = 86_400_000;
+
+/** page.during_time in ms: 0 when absent (gmall sums what is there), undefined when it is not a whole number in range. */
+function durationMs(v: unknown): number | undefined {
+  if (v === null || v === undefined) return 0;
+  const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d{1,9}$/.test(v) ? Number(v) : NaN;
+  return Number.isSafeInteger(n) && n >= 0 && n <= MAX_DURING_MS ? n : undefined;
+}
+
 /** [uv_ct, sv_ct, pv_ct, dur_sum] */
 type PageAcc = number[];
 const newPageAcc = (): PageAcc => [0, 0, 0, 0];
@@ -267,8 +280,11 @@ class VcChArIsNewLogic extends WindowLogic<PageAcc> {
     const uv = this.uv.test(ctx, mid, ts) ? 1 : 0;
     const last = p.lastPageId;
     const sv = last === null || last === undefined ? 1 : 0;
-    const during = p.duringTime;
-    const dur = typeof during === 'number' && Number.isFinite(during) ? during : typeof during === 'string' && /^\d+$/.test(during) ? Number(during) : 0;
+    const dur = durationMs(p.duringTime);
+    if (dur === undefined) {
+      ctx.deadLetter(`page.during_time: expected a whole number of ms from 0 to ${MAX_DURING_MS}, got ${shownValue(p.duringTime)}`);
+      return;
+    }
     const vc = text(p.vc);
     const ch = text(p.ch);
     const ar = text(p.ar);

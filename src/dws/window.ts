@@ -24,6 +24,7 @@
  * `win.group(ctx, ts, gk, keys, init)` hands out: the window's state entry is then read and put once per batch,
  * not per record (the engine checkpoints between batches only).
  */
+import { ExactDecimal } from '../output/result';
 import type { InputRecord, JobContext, JobLogic, JobOption, JobSpec, Json } from '../stream/types';
 import { topicNameProblem } from '../bus/topic-name';
 
@@ -50,6 +51,12 @@ export function beijingTime(ms: number): string {
 /** 'YYYY-MM-DD' in Beijing time (UTC+08:00). */
 export function beijingDate(ms: number): string {
   return new Date(ms + BEIJING_OFFSET_MS).toISOString().slice(0, 10);
+}
+
+/** A value as a dead-letter reason shows it: JSON text (an exact number as written), cut to 60 characters. */
+export function shownValue(v: unknown): string {
+  const s = v instanceof ExactDecimal ? v.text : typeof v === 'bigint' ? v.toString() : (JSON.stringify(v) ?? String(v));
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 
 /** The Beijing day number (days since 1970-01-01 in UTC+08:00) of an instant: cheap day comparisons in state. */

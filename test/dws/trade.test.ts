@@ -212,6 +212,26 @@ describe('dws trade: order and payment unique users', () => {
 // ------------------------------------------------------------------------------------------------ sku orders
 
 describe('dws trade: sku order window', () => {
+  test('an amount that is not a number, or that DECIMAL(16,2) cannot hold, is a dead letter naming it (it stopped the sink for good)', async () => {
+    const facts = [
+      detail(1, 1, T + 1 * S, { total: '123456789012345678901.99', original: '1.00' }),
+      detail(3, 3, T + 3 * S, { total: '99999999999999.99', original: '99999999999999.99' }),
+    ];
+    const input = dwsTradeSkuOrderWindowJob.inputs[0]!.name;
+    const text = (id: number) =>
+      JSON.stringify({ id, order_id: id, user_id: 7, sku_id: 1, province_id: 1, split_original_amount: 'lots', split_total_amount: '1.00', ts: T + 2 * S });
+    const r = await runInMemory(
+      dwsTradeSkuOrderWindowJob,
+      [...recs(dwsTradeSkuOrderWindowJob, facts.slice(0, 1)), { input, topic: input, partition: 0, offset: 1, timestamp: 0, key: null, value: text(2) }, ...recs(dwsTradeSkuOrderWindowJob, facts.slice(1)).map((x) => ({ ...x, offset: 2 }))],
+      { dims: dimReader(DIMS), options: FAST },
+    );
+    expect(r.deadLetters.map((d) => d.reason)).toEqual([
+      'split_total_amount: expected an amount of at most 14 digits before the point, got 123456789012345678901.99',
+      'split_original_amount: expected an exact decimal number, got "lots"',
+    ]);
+    expect(rows(dwsTradeSkuOrderWindowJob, r.outputs).map((x) => String(x.order_amount))).toEqual(['99999999999999.99']);
+  });
+
   test('amounts per sku and window, exact (no float drift), with names sku → spu → trademark → category3 → 2 → 1', async () => {
     const facts = [
       detail(1, 1, T + 1 * S, { sku: 1, total: '0.10', original: '0.30', act: '0.15', coupon: '0.05' }),

@@ -72,6 +72,23 @@ describe('dws traffic_vc_ch_ar_is_new', () => {
     expect(r.deadLetters.map((d) => d.reason)).toEqual(['(record): not JSON', 'ts: expected epoch milliseconds']);
     expect(r.outputs.length).toBe(1);
   });
+
+  test('a time on page that is not a whole number of ms within a day is a dead letter naming it, not summed (one 1e20 stopped the sink for good)', async () => {
+    const withDuring = (during: unknown, mid: string) => JSON.stringify({ common: { ar: '11', ch: 'xiaomi', is_new: '1', mid, vc: 'v1' }, page: { page_id: 'home', during_time: during }, ts: T0 + 1000 });
+    const r = await runInMemory(
+      dwsTrafficVcChArIsNewJob,
+      inputRecords('page', 'x', [withDuring(1e20, 'a'), withDuring(-5, 'b'), withDuring('abc', 'c'), withDuring(1.5, 'd'), withDuring(86_400_001, 'e'), withDuring(4000, 'f'), withDuring('250', 'g'), withDuring(null, 'h')]),
+    );
+    expect(r.deadLetters.map((d) => d.reason)).toEqual([
+      'page.during_time: expected a whole number of ms from 0 to 86400000, got 100000000000000000000',
+      'page.during_time: expected a whole number of ms from 0 to 86400000, got -5',
+      'page.during_time: expected a whole number of ms from 0 to 86400000, got "abc"',
+      'page.during_time: expected a whole number of ms from 0 to 86400000, got 1.5',
+      'page.during_time: expected a whole number of ms from 0 to 86400000, got 86400001',
+    ]);
+    const out = r.outputs.map((o) => JSON.parse(o.value) as { pv_ct: number; dur_sum: number });
+    expect(out.map((x) => [x.pv_ct, x.dur_sum])).toEqual([[3, 4250]]);
+  });
   test('uv: a mid counted once per day across batches and a restart (state read back), again once its day state expired', async () => {
     const recs = (vals: [number, string][], from: number) => inputRecords('page', 'x', vals.map(([ts, mid]) => page(ts, { mid }))).map((r, i) => ({ ...r, offset: from + i }));
     const uvOf = (cp: Checkpoint) => cp.outputs.map((o) => JSON.parse(o.value) as { stt: string; uv_ct: number; pv_ct: number }).map((v) => [v.stt, v.uv_ct, v.pv_ct]);
