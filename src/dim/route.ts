@@ -51,12 +51,24 @@ export function route(change: DecodedChange, database: string, rules: ReadonlyMa
   const data = change.data;
   // The seed skipped records whose data was empty ("data length > 2"); a change always names its row.
   if (Object.keys(data).length === 0) return { kind: 'empty' };
-  const id = dimText(data[pk]);
+  const key = data[pk];
+  if (typeof key === 'object' && key !== null && !(key instanceof ExactDecimal)) {
+    return { kind: 'bad', reason: `${change.database}.${change.table} ${change.type}: the key column ${pk} (sink_pk of ${rule.sinkTable}) holds ${Array.isArray(key) ? 'an array' : 'an object'}; expected a single value` };
+  }
+  const id = dimText(key);
   if (id === null) return { kind: 'bad', reason: `${change.database}.${change.table} ${change.type} has no value for the key column ${pk} (sink_pk of ${rule.sinkTable})` };
   const table = rule.sinkTable;
   if (change.type === 'delete') return { kind: 'writes', writes: [{ op: 'delete', table, pk, id }] };
   const row: DimRow = {};
-  for (const c of rule.sinkColumns) row[c] = dimText(data[c]);
+  for (const c of rule.sinkColumns) {
+    try {
+      row[c] = dimText(data[c]);
+    } catch (e) {
+      // a document nested deeper than the stack: the record cannot be stored, so it is a dead letter
+      if (!(e instanceof RangeError) || !/call stack/i.test(e.message)) throw e;
+      return { kind: 'bad', reason: `${change.database}.${change.table} ${change.type}: column ${c} is nested too deeply to store (the stack overflowed walking it)` };
+    }
+  }
   const writes: DimWrite[] = [];
   if (change.type === 'update' && change.old && pk in change.old) {
     const before = dimText(change.old[pk]);

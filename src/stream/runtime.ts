@@ -89,6 +89,11 @@ function jobFailure(spec: JobSpec, where: string, e: unknown, details: Record<st
   return rtwhError('JOB_FAILED', `job ${q(spec.name)} failed on ${where}: ${msg}`, { cause: e, details: { job: spec.name, ...details } });
 }
 
+/** JavaScriptCore's (and V8's) error for a recursion deeper than the stack. */
+export function stackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /maximum call stack size exceeded/i.test(e.message);
+}
+
 /** The job's logic with every call wrapped so a throw names the job and the record (or timer) it was at. */
 function guarded(spec: JobSpec): JobSpec {
   return {
@@ -100,6 +105,12 @@ function guarded(spec: JobSpec): JobSpec {
           try {
             l.process(r, ctx);
           } catch (e) {
+            // A record nested so deeply that walking it overflows the stack fails the same way on every restart: it
+            // is a dead letter, not a bug to stop for (what the logic did with it before the overflow stays).
+            if (stackOverflow(e)) {
+              ctx.deadLetter(`nested too deeply to process (${Buffer.byteLength(r.value ?? '').toLocaleString('en-US')} bytes; the stack overflowed walking it)`);
+              return;
+            }
             throw jobFailure(spec, `${r.topic} partition ${r.partition} offset ${r.offset}`, e, { topic: r.topic, partition: r.partition, offset: r.offset });
           }
         },

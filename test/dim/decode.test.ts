@@ -150,6 +150,23 @@ describe('handed to the general path, with the same result', () => {
     expect(routeRecord(Buffer.alloc(0), null, 'gmall', rules)).toEqual(routeRecord(Buffer.alloc(0), null, 'gmall', rules, { fast: false }));
     expect(routeRecord(null, null, 'gmall', rules)[0]!.kind).toBe('invalid');
   });
+
+  test('a key that is an object or an array, and a column nested deeper than the stack, are bad records saying so (one crashed run dim on every start)', () => {
+    const sku = (id: string, name: string) => buf(`{"database":"gmall","table":"sku_info","type":"insert","ts":1736807552,"data":{"id":${id},"sku_name":${name}}}`);
+    const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
+    expect(routeRecord(sku('{"a":1}', '"x"'), null, 'gmall', rules)).toEqual([
+      { kind: 'bad', reason: 'gmall.sku_info insert: the key column id (sink_pk of dim_sku_info) holds an object; expected a single value' },
+    ]);
+    expect(routeRecord(sku('[1]', '"x"'), null, 'gmall', rules)).toEqual([
+      { kind: 'bad', reason: 'gmall.sku_info insert: the key column id (sink_pk of dim_sku_info) holds an array; expected a single value' },
+    ]);
+    expect(routeRecord(sku('1', deep), null, 'gmall', rules)).toEqual([
+      { kind: 'bad', reason: 'gmall.sku_info insert: column sku_name is nested too deeply to store (the stack overflowed walking it)' },
+    ]);
+    // a document that is not that deep is still stored, as JSON text
+    const ok = routeRecord(sku('1', '[[1,{"b":2}]]'), null, 'gmall', rules);
+    expect(ok[0]!.kind).toBe('writes');
+  });
 });
 
 describe('random records and mutations', () => {

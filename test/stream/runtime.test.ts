@@ -17,7 +17,7 @@ import type { Bus, BusRecord } from '../../src/bus/types';
 import { RtwhError } from '../../src/errors';
 import { patience } from '../../src/stream/retry';
 import { runJob } from '../../src/stream/runtime';
-import { OUT_HEADER, type JobSpec, type JobStatus, type RunOptions } from '../../src/stream/types';
+import { OUT_HEADER, type JobSpec, type JobStatus, type Json, type RunOptions } from '../../src/stream/types';
 import { tempDir } from '../helpers/cli';
 import { countJob, DEAD_REASON } from './fixtures/count-job';
 import { readAll } from '../helpers/bus';
@@ -548,6 +548,46 @@ describe('outputs that follow their input partitions (JobOutput.partitionsLike)'
         `warning: ${t.counts} has 1 partition for the 3 of ${t.in}: records of several input partitions share one, so event time in it goes back and a consumer with a small out-of-orderness (run dws) counts them late. Create it with 3 partitions (\`rtwh topics create ${t.counts} -p 3\`) before the job's first run`,
       ]);
       expect((await readAll(bus, t.counts)).length).toBe(100 - expected(100, 1000).dead.length);
+    } finally {
+      await bus.close();
+    }
+  });
+});
+
+describe('a record nested deeper than the stack', () => {
+  test('is a dead letter with the reason, and the job goes on (it failed the job on every restart)', async () => {
+    const dir = tempDir('rtwh-rt-');
+    const url = busUrl('sqlite', dir);
+    const t = topicsFor('sqlite', url, 'deep');
+    // emits what it parsed: JSON text of a 50,000-deep array overflows the stack
+    const echo: JobSpec = {
+      name: 'test echo',
+      description: 'emits each record parsed and written again (runtime tests)',
+      inputs: [{ name: 'in', topicOption: 'in' }],
+      outputs: [{ name: 'counts', topicOption: 'counts' }],
+      options: [
+        { name: 'in', description: 'input topic', default: 'echo_in' },
+        { name: 'counts', description: 'output topic', default: 'echo_out' },
+      ],
+      create: () => ({
+        process(r, ctx) {
+          ctx.emit('counts', null, JSON.parse(r.value ?? 'null') as Json);
+        },
+      }),
+    };
+    const bus = await open(url);
+    try {
+      const p = await bus.producer();
+      const deep = `${'['.repeat(50_000)}${']'.repeat(50_000)}`;
+      await p.send(t.in, [{ value: '{"a":1}' }, { value: deep }, { value: '{"b":2}' }]);
+      await p.close();
+      const r = await runJob(echo, bus, { options: { in: t.in, counts: t.counts }, statePath: join(dir, 'state.db'), startFrom: 'earliest', untilIdle: true, group: `rt-deep-${Date.now()}`, log: () => undefined });
+      expect(r.status.records).toBe(3);
+      expect((await readAll(bus, t.counts)).map((x) => x.value!.toString())).toEqual(['{"a":1}', '{"b":2}']);
+      const dead = await readAll(bus, t.dlq);
+      expect(dead.length).toBe(1);
+      expect(dead[0]!.value!.toString()).toBe(deep);
+      expect(String(dead[0]!.headers[DLQ_HEADER.reason])).toBe('nested too deeply to process (100,000 bytes; the stack overflowed walking it)');
     } finally {
       await bus.close();
     }
