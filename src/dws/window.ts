@@ -177,8 +177,10 @@ export class TumblingWindow<A> {
   /**
    * The group of an event at `ts` (ms) in its window, [key values, accumulator], for the caller to update (set
    * `[1]`, or mutate the accumulator); a new group gets `keys()` and `init()`. `gk` must be what add() uses: the
-   * key values joined by '|' (null as ''), the one value as text for a single key. Undefined, and `window_late`
-   * counted, when that window was emitted already.
+   * key values joined by '|' (null as ''), the one value as text for a single key. Undefined, `window_late`
+   * counted and the record dead-lettered with the reason, when that window was emitted already: the record is kept
+   * (the upstream may have been down longer than the idle timeout, and the watermark ran on with the wall clock), not
+   * dropped.
    */
   group(ctx: JobContext, ts: number, gk: string, keys: () => Json[], init: () => A): [Json[], A] | undefined {
     let end = this.curEnd;
@@ -192,6 +194,10 @@ export class TumblingWindow<A> {
     if (end <= ctx.watermark) {
       ctx.count('window_late');
       ctx.count(`window_late_${this.spec.name}`);
+      ctx.deadLetter(
+        `late: event time ${beijingTime(ts)} falls in the window ${beijingTime(end - this.spec.sizeMs)} – ${beijingTime(end)} of ${this.spec.output}, ` +
+          `emitted already (watermark ${Number.isFinite(ctx.watermark) ? beijingTime(ctx.watermark) : ctx.watermark})`,
+      );
       return undefined;
     }
     let groups = this.curGroups;

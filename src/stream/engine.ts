@@ -484,7 +484,11 @@ export class Engine {
         if (t > (eng.partTime.get(p) ?? -Infinity)) eng.partTime.set(p, t);
       },
       deadLetter(reason) {
-        if (eng.current) eng.dead.push({ record: eng.current, reason });
+        const r = eng.current;
+        if (!r) return;
+        // one dead letter per record: the first reason given for it
+        if (eng.dead[eng.dead.length - 1]?.record === r) return;
+        eng.dead.push({ record: r, reason });
       },
       count(counter, n = 1) {
         eng.counters[counter] = (eng.counters[counter] ?? 0) + n;

@@ -86,6 +86,10 @@ describe('TumblingWindow', () => {
     const r = await runInMemory(countJob, [rec(T0 + 1000, 'a', 0), rec(T0 + 20_000, 'a', 1), rec(T0 + 5000, 'a', 2), rec(T0 + 18_000, 'a', 3)], { batch: 1 });
     expect(r.counters.window_late).toBe(1);
     expect(r.counters.window_late_c).toBe(1);
+    // the late record is not lost: it is a dead letter saying which window it missed
+    expect(r.deadLetters.map((d) => [d.record.offset, d.reason])).toEqual([
+      [2, `late: event time 2025-01-14 00:00:05 falls in the window 2025-01-14 00:00:00 – 2025-01-14 00:00:10 of dws_test_count, emitted already (watermark 2025-01-14 00:00:17)`],
+    ]);
     // After T0 + 20 000 the watermark is T0 + 17 000: [0, 10 s) is closed (T0 + 5000 is late), [10 s, 20 s) open.
     expect(r.outputs.map((o) => JSON.parse(o.value) as { stt: string; n: number }).map((v) => [v.stt, v.n])).toEqual([
       ['2025-01-14 00:00:00', 1],

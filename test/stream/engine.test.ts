@@ -213,3 +213,26 @@ describe('engine', () => {
     expect(toJsonText({ a: new ExactDecimal('1299.00'), b: 12345678901234567890n, c: [new ExactDecimal('-0.50')] })).toBe('{"a":1299.00,"b":12345678901234567890,"c":[-0.50]}');
   });
 });
+
+describe('dead letters', () => {
+  test('one per record, with the first reason given: a record late for several windows (one per word) is one dead letter', async () => {
+    const spec: JobSpec = {
+      name: 'test dead',
+      description: 'dead-letters each record twice (engine tests)',
+      inputs: [{ name: 'in', topic: 'in' }],
+      outputs: [],
+      options: [],
+      create: () => ({
+        process(_r, ctx) {
+          ctx.deadLetter('first');
+          ctx.deadLetter('second');
+        },
+      }),
+    };
+    const r = await runInMemory(spec, inputRecords('in', 'in', ['a', 'b']));
+    expect(r.deadLetters.map((d) => [d.record.value, d.reason])).toEqual([
+      ['a', 'first'],
+      ['b', 'first'],
+    ]);
+  });
+});
