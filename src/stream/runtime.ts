@@ -30,7 +30,9 @@
  * - A bus or server that is away is waited for (status 'waiting'); a job logic that throws stops the job with
  *   JOB_FAILED naming the record, and nothing of that batch is committed.
  */
+import { isUtf8 } from 'node:buffer';
 import { deadLetter, dlqTopic } from '../bus/dead-letter';
+import { firstInvalidUtf8 } from '../formats/validate';
 import type { Admin, Bus, BusRecord, Consumer, Producer, TopicSpec } from '../bus/types';
 import { q, RtwhError, rtwhError } from '../errors';
 import { Engine, resolveOptions, type PartsCheckpoint } from './engine';
@@ -82,6 +84,8 @@ export function resolveTopics(spec: JobSpec, options: Readonly<Record<string, st
 /** An input record that keeps the original bytes (dead letters carry them unchanged). */
 interface BusInput extends InputRecord {
   raw: Buffer | null;
+  /** The value's bytes are not UTF-8: where the first bad one is (its text has U+FFFD in their place). */
+  badUtf8?: number;
 }
 
 function jobFailure(spec: JobSpec, where: string, e: unknown, details: Record<string, unknown>): RtwhError {
@@ -102,6 +106,12 @@ function guarded(spec: JobSpec): JobSpec {
       const l = spec.create(options);
       const w: JobLogic = {
         process(r: InputRecord, ctx: JobContext) {
+          // Text is what every job reads; bytes that are not UTF-8 would reach it as U+FFFD, the original lost.
+          const bad = (r as BusInput).badUtf8;
+          if (bad !== undefined) {
+            ctx.deadLetter(`invalid UTF-8: byte ${bad} of ${(r as BusInput).raw!.length} is not valid UTF-8`);
+            return;
+          }
           try {
             l.process(r, ctx);
           } catch (e) {
@@ -634,7 +644,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
 }
 
 function toInput(r: BusRecord, input: string): BusInput {
-  return {
+  const x: BusInput = {
     input,
     topic: r.topic,
     partition: r.partition,
@@ -644,4 +654,6 @@ function toInput(r: BusRecord, input: string): BusInput {
     value: r.value === null ? null : r.value.toString('utf8'),
     raw: r.value,
   };
+  if (r.value !== null && !isUtf8(r.value)) x.badUtf8 = firstInvalidUtf8(r.value);
+  return x;
 }

@@ -593,3 +593,26 @@ describe('a record nested deeper than the stack', () => {
     }
   });
 });
+
+describe('input bytes that are not UTF-8', () => {
+  test('are a dead letter with the original bytes and where they break, not text with U+FFFD handed to the job', async () => {
+    const dir = tempDir('rtwh-rt-');
+    const url = busUrl('sqlite', dir);
+    const t = topicsFor('sqlite', url, 'utf8');
+    const bus = await open(url);
+    try {
+      const good = JSON.stringify({ k: 'k1', n: 1, ts: tsOf(1) });
+      const bad = Buffer.concat([Buffer.from('{"k":"k'), Buffer.from([0xff, 0xc0]), Buffer.from(`1","n":2,"ts":${tsOf(2)}}`)]);
+      const p = await bus.producer();
+      await p.send(t.in, [{ value: good }, { value: bad }]);
+      await p.close();
+      const r = await runJob(countJob(), bus, runOpts(t, dir, `rt-utf8-${Date.now()}`, 1000));
+      expect(r.status.records).toBe(2);
+      expect((await readAll(bus, t.counts)).map((x) => (JSON.parse(x.value!.toString()) as { n: number }).n)).toEqual([1]);
+      const dead = await readAll(bus, t.dlq);
+      expect(dead.map((x) => [Buffer.compare(x.value!, bad), String(x.headers[DLQ_HEADER.reason])])).toEqual([[0, `invalid UTF-8: byte 7 of ${bad.length} is not valid UTF-8`]]);
+    } finally {
+      await bus.close();
+    }
+  });
+});
