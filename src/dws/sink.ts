@@ -14,6 +14,8 @@
  * Values are parsed with the JSON number SOURCE TEXT, so decimals and big integers reach DuckDB with every digit.
  * A record that is not a JSON object with stt and edt goes to `<topic>_dlq`-style counting (`bad`), logged once.
  */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Bus, Consumer } from '../bus/types';
 import { RtwhError, rtwhError } from '../errors';
 import { InputPositions, topicBounds, type Bounds } from '../stream/inputs';
@@ -446,6 +448,8 @@ class SinkDb implements SqlRunner {
     }
     let instance: DuckDBInstance;
     try {
+      // the warehouse is made where it is asked for, its directory too (with a Kafka bus nothing had made .rtwh/)
+      if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
       instance = await duck.DuckDBInstance.create(path, { autoinstall_known_extensions: 'false' });
     } catch (e) {
       throw new RtwhError('DUCKDB_OPEN', `cannot open DuckDB database ${JSON.stringify(path)}: ${(e as Error).message}`, { cause: e, details: { path } });

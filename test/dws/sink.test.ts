@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { openBus } from '../../src/bus/index';
 import type { Bus } from '../../src/bus/types';
@@ -64,6 +65,20 @@ describe('dws DuckDB sink', () => {
       } finally {
         db.close();
       }
+    } finally {
+      await bus.close();
+    }
+  });
+
+  test('the warehouse file is made where it is asked for, its missing directories too (with a Kafka bus nothing had made .rtwh/)', async () => {
+    const dir = tempDir('rtwh-dws-sink-');
+    const bus = await openBus(`sqlite:${join(dir, 'bus.db')}`);
+    try {
+      await produce(bus, SKU, []);
+      const path = join(dir, 'not', 'yet', 'w.duckdb');
+      const r = await runDuckSink(bus, { path, tables: [dwsTable(SKU)!], startFrom: 'earliest', untilIdle: true, log: () => undefined });
+      expect(r.status.records).toBe(0);
+      expect(existsSync(path)).toBe(true);
     } finally {
       await bus.close();
     }
