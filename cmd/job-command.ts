@@ -46,9 +46,15 @@ export interface DimsHandle {
   close(): Promise<void>;
 }
 
+/** How a dim store that is away is waited for: said on stderr, and given up when the jobs are stopped. */
+export interface DimsOpenOptions {
+  signal: AbortSignal;
+  onWaiting: (why: string) => void;
+}
+
 export interface JobCommandOptions {
   /** Opens the dim lookup client for jobs that declare needsDims (the caller knows the dim store flags). */
-  dims?: (config: Config, cwd: string, flags: JobFlags) => Promise<DimsHandle>;
+  dims?: (config: Config, cwd: string, flags: JobFlags, o: DimsOpenOptions) => Promise<DimsHandle>;
   /** Extra help text after the generated one (examples). */
   help?: string;
   /** Stops the jobs the way Ctrl-C does (finish the batch, commit, forward) when it aborts. */
@@ -191,7 +197,8 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
   try {
     if (specs.some((s) => s.needsDims)) {
       if (!opts.dims) throw rtwhError('INTERNAL', `job ${q(specs.find((s) => s.needsDims)!.name)} needs dim lookups, but its command has no dim store wired`);
-      dims = await opts.dims(config, ctx.io.cwd, flags);
+      const names = specs.map((s) => s.name).join(', ');
+      dims = await opts.dims(config, ctx.io.cwd, flags, { signal: stop.signal, onWaiting: (why) => ctx.err(`${names}: waiting for the dim store: ${why}`) });
     }
     bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
     if (bus.kind === 'kafka') {

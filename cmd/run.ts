@@ -25,7 +25,7 @@ import { groupFlag, topicFlag } from '../src/bus/topic-name';
 import { wholeNumber } from './flags';
 import { withCommonFlags, type Ctx, type GlobalOpts } from './context';
 import { planned } from './planned';
-import { addCommonJobFlags, listJobs, listJobsJson, prepareJobs, registerJobCommand, runJobs, type DimsHandle, type JobFlags } from './job-command';
+import { addCommonJobFlags, listJobs, listJobsJson, prepareJobs, registerJobCommand, runJobs, type DimsHandle, type DimsOpenOptions, type JobFlags } from './job-command';
 import { DimLookup } from '../src/dim/lookup';
 import { dwdLogJob } from '../src/dwd/log';
 import { dwdTradeJob } from '../src/dwd/trade';
@@ -83,9 +83,9 @@ export function registerRun(program: Command, ctx: Ctx): void {
 const DWD_JOBS: readonly JobSpec[] = [dwdLogJob, dwdTradeJob];
 
 /** The dim lookup client for jobs that name dims (dwd trade): the store `run dim` writes, cached. */
-const dimsFrom = async (config: Config, cwd: string, flags: JobFlags): Promise<DimsHandle> => {
+const dimsFrom = async (config: Config, cwd: string, flags: JobFlags, o: DimsOpenOptions): Promise<DimsHandle> => {
   const url = typeof flags.dimStore === 'string' ? flags.dimStore : `sqlite:${resolve(cwd, config.stateDir, 'dim.db')}`;
-  const store = await openDimStore(url, { cwd });
+  const store = await openDimStore(url, { cwd, signal: o.signal, onWaiting: o.onWaiting });
   const lookup = await DimLookup.open(store);
   return {
     reader: lookup,
