@@ -120,12 +120,13 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
 }
 
-function report(err: RtwhError, io: CliIO, json: boolean): number {
+/** Prints an error (with RTWH_DEBUG set, the stack of a bug's cause: an internal error or a job's logic that threw); returns the exit code. */
+export function report(err: RtwhError, io: CliIO, json: boolean): number {
   if (json) {
     io.stderr(`${maskSecrets(JSON.stringify(err.toJSON()))}\n`);
   } else {
     io.stderr(`rtwh: ${maskSecrets(err.message)}\n  hint: ${err.hint}\n`);
-    if (err.code === 'INTERNAL' && io.env.RTWH_DEBUG && err.cause instanceof Error && err.cause.stack) {
+    if ((err.code === 'INTERNAL' || err.code === 'JOB_FAILED') && io.env.RTWH_DEBUG && err.cause instanceof Error && err.cause.stack) {
       io.stderr(`${maskSecrets(err.cause.stack)}\n`);
     }
   }

@@ -4,6 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pkg from '../../package.json' with { type: 'json' };
 import { cli, tempDir } from '../helpers/cli';
+import { report } from '../../cmd/cli';
+import { rtwhError } from '../../src/errors';
 
 const GROUPS = ['mock', 'ship', 'cdc', 'tail', 'run', 'query', 'serve', 'topics', 'groups', 'config', 'completion'];
 
@@ -214,5 +216,26 @@ describe('bad input gets a clear error, not a crash', () => {
     const e = JSON.parse(r.stderr).error as { code: string; message: string };
     expect(e.code).toBe('BUS_UNAVAILABLE');
     expect(e.message).toContain('/proc/rtwh-nope/bus.db');
+  });
+});
+
+describe('RTWH_DEBUG', () => {
+  const io = (env: Record<string, string>) => {
+    let err = '';
+    return { io: { stdout: () => undefined, stderr: (s: string) => void (err += s), env, cwd: tempDir(), isTTY: false }, err: () => err };
+  };
+  const failure = () => {
+    const cause = new TypeError('x.y is undefined');
+    return rtwhError('JOB_FAILED', 'job "dwd trade" failed on ods_db partition 0 offset 7: x.y is undefined', { cause });
+  };
+
+  test('a job whose logic threw: the stack of what it threw, as its hint promises (it was printed for internal errors only)', () => {
+    const on = io({ RTWH_DEBUG: '1' });
+    expect(report(failure(), on.io, false)).toBe(1);
+    expect(on.err()).toContain('rtwh: job "dwd trade" failed on ods_db partition 0 offset 7: x.y is undefined\n  hint: The job logic threw');
+    expect(on.err()).toContain('TypeError: x.y is undefined\n    at ');
+    const off = io({});
+    report(failure(), off.io, false);
+    expect(off.err()).not.toContain('    at ');
   });
 });
