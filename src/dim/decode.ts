@@ -41,7 +41,7 @@ export function routeRecord(
     if (r !== undefined) return r;
   }
   const decoded = decodeChanges(value, { key: key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8') });
-  if (!decoded.ok) return [{ kind: 'invalid', reason: `${decoded.problem}: ${decoded.reasons.join('; ')}` }];
+  if (!decoded.ok) return [{ kind: 'invalid', reason: decoded.reasons.length > 0 ? `${decoded.problem}: ${decoded.reasons.join('; ')}` : decoded.problem }];
   if (decoded.changes.length === 0) return [{ kind: 'control' }];
   return decoded.changes.map((c) => route(c, database, rules));
 }

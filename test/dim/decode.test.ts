@@ -149,6 +149,8 @@ describe('handed to the general path, with the same result', () => {
     expect(routeRecord(null, null, 'gmall', rules)).toEqual(routeRecord(null, null, 'gmall', rules, { fast: false }));
     expect(routeRecord(Buffer.alloc(0), null, 'gmall', rules)).toEqual(routeRecord(Buffer.alloc(0), null, 'gmall', rules, { fast: false }));
     expect(routeRecord(null, null, 'gmall', rules)[0]!.kind).toBe('invalid');
+    // a reason without an empty tail ("empty value: ")
+    expect(routeRecord(Buffer.alloc(0), null, 'gmall', rules)).toEqual([{ kind: 'invalid', reason: 'empty value' }]);
   });
 
   test('a key that is an object or an array, and a column nested deeper than the stack, are bad records saying so (one crashed run dim on every start)', () => {
