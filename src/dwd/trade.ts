@@ -32,6 +32,10 @@ import { decodeChanges, type DecodedChange, type DecodedRow, type DecodedValue, 
 import type { InputRecord, JobContext, JobLogic, JobSpec, Json } from '../stream/types';
 import { freezeRow, IntervalJoin, KeyedBuffer, thawRow, type ExactRow, type Item } from './join';
 import { topicNameProblem } from '../bus/topic-name';
+import { kind } from '../formats/validate-check';
+
+/** A value in a dead-letter reason: an exact number as written, anything else as the validators show it. */
+const shownValue = (v: DecodedValue | undefined): string => (v instanceof ExactDecimal ? `number ${v.text}` : kind(v));
 
 /** Logical output names = default topic names. */
 export const TRADE_OUTPUTS = [
@@ -464,7 +468,7 @@ class TradeLogic implements JobLogic {
       num = val(data, 'sku_num');
       // as the update's increase below: a count the DWS sums, so a value that is not one stops here
       if (num !== null && intOf(num) === null) {
-        ctx.deadLetter('cart_info insert: sku_num is not a whole number');
+        ctx.deadLetter(`cart_info insert: sku_num: expected a whole number, got ${shownValue(num)}`);
         return;
       }
     } else {
@@ -472,7 +476,7 @@ class TradeLogic implements JobLogic {
       const now = intOf(val(data, 'sku_num'));
       const before = intOf(val(c.old, 'sku_num'));
       if (now === null || before === null) {
-        ctx.deadLetter('cart_info update: sku_num is not a whole number');
+        ctx.deadLetter(`cart_info update: sku_num: expected whole numbers, got ${shownValue(val(c.old, 'sku_num'))} → ${shownValue(val(data, 'sku_num'))}`);
         return;
       }
       if (now <= before) return;

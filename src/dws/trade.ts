@@ -30,6 +30,7 @@
  */
 import { ExactDecimal } from '../output/result';
 import { parseExact } from '../formats/validated-change';
+import { kind } from '../formats/validate-check';
 import type { DimReader, InputRecord, JobContext, JobOption, JobSpec, Json } from '../stream/types';
 import { dwsTable, type DwsTable } from './tables';
 import { beijingDay, DAY_MS, dwsJob, shownValue, TumblingWindow, WindowLogic, type DwsInput } from './window';
@@ -122,12 +123,13 @@ function readFact(record: InputRecord, ctx: JobContext, parsed?: Fact | null): F
   let fact = parsed;
   if (fact === undefined) fact = parseFact(record.value);
   if (fact === null) {
-    ctx.deadLetter('not a JSON object');
+    const v = record.value;
+    ctx.deadLetter(`(record): expected a JSON object, got ${v === null ? 'no value' : JSON.stringify(v.length > 40 ? `${v.slice(0, 37)}...` : v)}`);
     return undefined;
   }
   const ts = fact.ts;
   if (typeof ts !== 'number' || !Number.isFinite(ts) || ts <= 0) {
-    ctx.deadLetter('no event time (ts in ms)');
+    ctx.deadLetter(`ts: expected the event time in epoch milliseconds, got ${ts instanceof ExactDecimal ? `number ${ts.text}` : kind(ts)}`);
     return undefined;
   }
   ctx.observe(ts);

@@ -16,7 +16,7 @@
  * across midnight) is not counted (`earlier_day`): counting it would make the next event of the later day a second
  * "first". Event time is `ts` (ms) of the record; a record without a usable one goes to the dead-letter topic.
  */
-import { isObj, type Obj } from '../formats/validate-check';
+import { isObj, kind, type Obj } from '../formats/validate-check';
 import type { InputRecord, JobContext, JobSpec, Json } from '../stream/types';
 import { emptyPageFields, fieldsOf, scanPage, type PageFields } from './page-scan';
 import { beijingDay, DAY_MS, dwsJob, shownValue, TumblingWindow, WindowLogic, type DwsInput } from './window';
@@ -58,7 +58,7 @@ export function pageLog(r: InputRecord, ctx: JobContext): PageFields | undefined
   if (!isObj(v.common)) return dead(ctx, 'common: expected an object');
   if (!isObj(v.page)) return dead(ctx, 'page: expected an object');
   const ts = v.ts;
-  if (typeof ts !== 'number' || !Number.isFinite(ts)) return dead(ctx, 'ts: expected epoch milliseconds');
+  if (typeof ts !== 'number' || !Number.isFinite(ts)) return dead(ctx, `ts: expected epoch milliseconds, got ${kind(ts)}`);
   ctx.observe(ts);
   return fieldsOf(f, v.common, v.page, ts);
 }
@@ -76,7 +76,7 @@ function fact(r: InputRecord, ctx: JobContext): (Obj & { ts: number }) | undefin
   }
   if (!isObj(v)) return dead(ctx, '(record): not a JSON object');
   const ts = v.ts;
-  if (typeof ts !== 'number' || !Number.isFinite(ts)) return dead(ctx, 'ts: expected epoch milliseconds');
+  if (typeof ts !== 'number' || !Number.isFinite(ts)) return dead(ctx, `ts: expected epoch milliseconds, got ${kind(ts)}`);
   ctx.observe(ts);
   return v as Obj & { ts: number };
 }

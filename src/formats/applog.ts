@@ -14,6 +14,8 @@
  * looser ETL rule instead (appLogEtlReasons) and shows validateAppLog's findings as warnings.
  */
 
+import { isObj, kind, type Obj } from './validate-check';
+
 export type AppLogFormat = '2022' | '2023';
 
 export interface AppCommon {
@@ -106,21 +108,6 @@ export const START_ENTRIES = ['install', 'icon', 'notice'] as const;
 const MIN_MS = 1e12;
 const MAX_MS = 1e13;
 
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function show(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  const s = JSON.stringify(v);
-  return s === undefined ? String(v) : s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
-function kind(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'object' ? 'an object' : `${typeof v} ${show(v)}`;
-}
 
 class Checker {
   readonly reasons: string[] = [];

@@ -12,6 +12,8 @@ export function isObj(v: unknown): v is Obj {
 
 function show(v: unknown): string {
   if (v === undefined) return 'nothing';
+  // JSON has no text for these (1e400 parses to Infinity): JSON.stringify would say null
+  if (typeof v === 'number' && !Number.isFinite(v)) return String(v);
   let s: string | undefined;
   try {
     s = JSON.stringify(v);

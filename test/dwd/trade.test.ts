@@ -255,8 +255,8 @@ describe('dwd trade: input handling', () => {
       expect.stringContaining('null value'),
       expect.stringContaining('unknown format'),
       'favor_info insert without an id',
-      'cart_info insert: sku_num is not a whole number',
-      'cart_info insert: sku_num is not a whole number',
+      'cart_info insert: sku_num: expected a whole number, got string "many"',
+      'cart_info insert: sku_num: expected a whole number, got number 2.5',
     ]);
     expect(outOf(r.outputs, 'dwd_trade_cart_add').map((f) => [f.id, f.sku_num])).toEqual([[8, 2]]);
     expect(r.counters.skipped_other_database).toBe(1);

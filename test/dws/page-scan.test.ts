@@ -11,6 +11,7 @@ import { mockLogOptions } from '../../src/mock/log/options';
 import { runMockLog } from '../../src/mock/log/run';
 import { inputRecords, runInMemory } from '../../src/stream/engine';
 import type { InputRecord, JobContext } from '../../src/stream/types';
+import { kind } from '../../src/formats/validate-check';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -39,7 +40,7 @@ function reference(value: string | null): Outcome {
   if (!isObj(v.common)) return { dead: 'common: expected an object', observed };
   if (!isObj(v.page)) return { dead: 'page: expected an object', observed };
   const ts = v.ts;
-  if (typeof ts !== 'number' || !Number.isFinite(ts)) return { dead: 'ts: expected epoch milliseconds', observed };
+  if (typeof ts !== 'number' || !Number.isFinite(ts)) return { dead: `ts: expected epoch milliseconds, got ${kind(ts)}`, observed };
   observed.push(ts);
   const c = v.common;
   const p = v.page;

@@ -204,7 +204,12 @@ describe('dws trade: order and payment unique users', () => {
     const input = dwsTradeOrderWindowJob.inputs[0]!.name;
     const bad: InputRecord[] = ['not json', '[1,2]', '{"user_id":1}', null].map((value, i) => ({ input, topic: input, partition: 0, offset: i, timestamp: 0, key: null, value }));
     const r = await runInMemory(dwsTradeOrderWindowJob, bad);
-    expect(r.deadLetters.map((d) => d.reason)).toEqual(['not a JSON object', 'not a JSON object', 'no event time (ts in ms)', 'not a JSON object']);
+    expect(r.deadLetters.map((d) => d.reason)).toEqual([
+      '(record): expected a JSON object, got "not json"',
+      '(record): expected a JSON object, got "[1,2]"',
+      'ts: expected the event time in epoch milliseconds, got nothing',
+      '(record): expected a JSON object, got no value',
+    ]);
     expect(r.outputs).toEqual([]);
   });
 });

@@ -69,7 +69,7 @@ describe('dws traffic_vc_ch_ar_is_new', () => {
 
   test('bad records go to the dead-letter topic, the rest is counted', async () => {
     const r = await runInMemory(dwsTrafficVcChArIsNewJob, inputRecords('page', 'x', ['nope', '{"common":{},"page":{},"ts":"x"}', page(T0, {})]));
-    expect(r.deadLetters.map((d) => d.reason)).toEqual(['(record): not JSON', 'ts: expected epoch milliseconds']);
+    expect(r.deadLetters.map((d) => d.reason)).toEqual(['(record): not JSON', 'ts: expected epoch milliseconds, got string "x"']);
     expect(r.outputs.length).toBe(1);
   });
 

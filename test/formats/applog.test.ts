@@ -48,6 +48,8 @@ describe('broken records: each reason starts with the field path', () => {
     ['ts in seconds', broken(START_2022, (o) => (o.ts = 1638203457)), 'ts: expected epoch milliseconds (13 digits), got number 1638203457'],
     ['ts a string', broken(START_2022, (o) => (o.ts = '1638203457000')), 'ts: expected epoch milliseconds (a whole number), got string "1638203457000"'],
     ['no ts', broken(START_2022, (o) => delete o.ts), 'ts: expected epoch milliseconds (a whole number), got nothing'],
+    // 1e400 parses to Infinity, which JSON.stringify writes as null ("got number null")
+    ['ts too large', broken(START_2022, (o) => (o.ts = Infinity)), 'ts: expected epoch milliseconds (a whole number), got number Infinity'],
     ['neither start nor page', broken(START_2022, (o) => delete o.start), 'start, page: expected one of them, got neither'],
     ['both start and page', broken(PAGE_2022, (o) => (o.start = obj(START_2022).start)), 'start, page: a record is either a start log or a page log, not both'],
     ['negative loading_time', broken(START_2022, (o) => (o.start.loading_time = -1)), 'start.loading_time: expected a whole number >= 0, got number -1'],
