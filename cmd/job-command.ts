@@ -281,8 +281,7 @@ export async function runJobs(specs: readonly JobSpec[], flags: JobFlags, cmd: C
   }
 }
 
-/** `rtwh run --list`: every job with its description, inputs → outputs and options with defaults. */
-/** `run --list --json`: the same as data, one object per job. */
+/** `run --list --json`: what listJobs prints, as data, one object per job. */
 export function listJobsJson(specs: readonly JobSpec[]): string {
   return JSON.stringify(
     specs.map((spec) => ({
@@ -295,6 +294,7 @@ export function listJobsJson(specs: readonly JobSpec[]): string {
   );
 }
 
+/** `rtwh run --list`: every job with its description, inputs → outputs and options with defaults. */
 export function listJobs(specs: readonly JobSpec[]): string {
   const out: string[] = [];
   for (const spec of specs) {

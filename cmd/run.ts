@@ -186,9 +186,10 @@ metrics REPLACE, dynamic daily partitions par<yyyyMMdd>), untested against a rea
         });
       }
       const say = (m: string) => ctx.err(`dws sink: ${m}`);
-      const port = flags.http === undefined || flags.http === true ? (flags.http === true ? config.http.port : 0) : wholeNumber('--http', String(flags.http), 0, 65535);
       // Every flag is checked before the HTTP server, the bus and the sink are opened: a bad one creates nothing.
       const checked = prepareJobs(specs, flags, c, ctx);
+      // the query endpoint: --http's port, or any free one
+      const port = checked.http?.port ?? 0;
       const sinkStop = new AbortController();
       const jobsStop = new AbortController();
       const onSignal = () => sinkStop.abort();
