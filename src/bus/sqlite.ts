@@ -15,7 +15,6 @@ import { SqliteConsumer } from './sqlite/consumer.ts';
 import { SqliteProducer } from './sqlite/producer.ts';
 import { SqliteStore } from './sqlite/store.ts';
 
-export { checkTopicName } from './sqlite/store.ts';
 
 export interface SqliteBusOptions {
   /** A group member silent this long loses its partitions. Default 10 000 ms. */

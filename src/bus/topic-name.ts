@@ -28,6 +28,7 @@ export function topicFlag(flag: string, v: string): string {
   if (problem) throw rtwhError('USAGE', `invalid ${flag} ${q(v)}: ${problem}`);
   return v;
 }
+
 /** `v` when it is a non-empty consumer group id; else USAGE naming the flag. */
 export function groupFlag(flag: string, v: string): string {
   if (v.trim() === '') throw rtwhError('USAGE', `invalid ${flag} ${q(v)}: expected a consumer group name (not empty)`);

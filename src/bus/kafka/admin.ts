@@ -9,7 +9,8 @@ import { AssignerProtocol, ConfigResourceTypes, type Admin as KafkaJsAdmin, type
 import { RtwhError, q } from '../../errors.ts';
 import type { Admin, EnsuredTopic, GroupPartitionLag, PartitionInfo, TopicInfo, TopicSpec } from '../types.ts';
 import { EPHEMERAL_GROUP_PREFIX } from './consumer.ts';
-import { checkTopicName, kafkaFailure, LEADER_WAIT_MS, tpKey, withLeaders, type KafkaContext } from './client.ts';
+import { kafkaFailure, LEADER_WAIT_MS, tpKey, withLeaders, type KafkaContext } from './client.ts';
+import { checkTopicName } from '../topic-name.ts';
 
 /** DescribeConfigs config_source 1 = DYNAMIC_TOPIC_CONFIG: what was set on the topic itself. */
 const TOPIC_CONFIG_SOURCE = 1;

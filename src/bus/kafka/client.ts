@@ -182,8 +182,6 @@ export function kafkaFailure(e: unknown, brokers: string[], ctx: FailureContext)
   return new RtwhError('BUS_ERROR', `${ctx.action} failed: ${rootMsg}`, { cause: e, details });
 }
 
-export { checkTopicName } from '../topic-name.ts';
-
 export function tpKey(topic: string, partition: number): string {
   return `${topic}\u0000${partition}`;
 }

@@ -52,7 +52,8 @@ import type {
   TopicPartitionOffset,
 } from '../types.ts';
 import { checkPollTimeout, checkRecordCount } from '../options.ts';
-import { checkTopicName, kafkaFailure, tpKey, withLeaders, type KafkaContext } from './client.ts';
+import { kafkaFailure, tpKey, withLeaders, type KafkaContext } from './client.ts';
+import { checkTopicName } from '../topic-name.ts';
 import { FAST_OFFSET, FAST_TIMESTAMP, installFetchDecoder, type FastMessage } from './fetch-decoder.ts';
 
 export const EPHEMERAL_GROUP_PREFIX = 'rtwh-ephemeral-';

@@ -1,7 +1,8 @@
 /** Admin for the embedded bus: topics, timestamps → offsets, groups and their lag. */
 import { q, rtwhError } from '../../errors.ts';
 import type { Admin, EnsuredTopic, GroupPartitionLag, TopicInfo, TopicSpec } from '../types.ts';
-import { MAX_PARTITIONS, checkGroupName, checkTopicName, type SqliteStore } from './store.ts';
+import { MAX_PARTITIONS, checkGroupName, type SqliteStore } from './store.ts';
+import { checkTopicName } from '../topic-name.ts';
 
 export class SqliteAdmin implements Admin {
   private closed = false;

@@ -19,7 +19,8 @@ import { q, rtwhError } from '../../errors.ts';
 import type { BusRecord, Consumer, ConsumerOptions, Headers, PollOptions, StartFrom, TopicPartition, TopicPartitionOffset } from '../types.ts';
 import { checkPollTimeout, checkRecordCount } from '../options.ts';
 import { assignRoundRobin, tpKey, type AssignablePartition, type GroupMember } from './assign.ts';
-import { checkGroupName, checkTopicName, type PartitionRow, type SqliteStore } from './store.ts';
+import { checkGroupName, type PartitionRow, type SqliteStore } from './store.ts';
+import { checkTopicName } from '../topic-name.ts';
 
 export interface GroupTiming {
   /** A member silent for longer than this loses its partitions. */

@@ -6,7 +6,8 @@
 import { q, rtwhError } from '../../errors.ts';
 import { createDefaultPartitioner, type Partitioner } from '../partitioner.ts';
 import type { ProduceMessage, ProduceResult, Producer } from '../types.ts';
-import { checkTopicName, type PartitionRow, type SqliteStore } from './store.ts';
+import { type PartitionRow, type SqliteStore } from './store.ts';
+import { checkTopicName } from '../topic-name.ts';
 
 const utf8 = new TextEncoder();
 

@@ -23,8 +23,6 @@ export interface TopicRow {
   config: Record<string, string>;
 }
 
-export { checkTopicName } from '../topic-name.ts';
-
 export function checkGroupName(name: unknown): string {
   if (typeof name !== 'string' || name.length === 0) {
     throw rtwhError('INVALID_NAME', `invalid consumer group name ${q(name)}`, { hint: 'A group id is a non-empty string.' });

@@ -57,7 +57,6 @@ export function parsePositions(text: string, path: string): PositionEntry[] {
   return out;
 }
 
-/** The saved positions, or null when there is no file yet (first run). */
 /** A position file path given by the user (`flag` `value`) that is a directory is refused before anything runs. */
 export function checkPositionPath(path: string, flag: string, value: string): void {
   let dir = false;
@@ -69,6 +68,7 @@ export function checkPositionPath(path: string, flag: string, value: string): vo
   if (dir) throw rtwhError('USAGE', `invalid ${flag} ${q(value)}: it is a directory; expected a file (like Flume's taildir_position.json)`);
 }
 
+/** The saved positions, or null when there is no file yet (first run). */
 export function readPositions(path: string): PositionEntry[] | null {
   const text = readIfExists(path, 'position file');
   return text === null ? null : parsePositions(text, path);
