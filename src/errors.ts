@@ -120,3 +120,11 @@ export function toRtwhError(e: unknown): RtwhError {
 export function q(v: unknown): string {
   return JSON.stringify(typeof v === 'string' ? v : String(v));
 }
+
+/**
+ * JavaScriptCore's (and V8's) error for a recursion deeper than the stack: what walking a record nested tens of
+ * thousands of levels deep gives. Such a record fails the same way every time, so it is refused as bad input.
+ */
+export function stackOverflow(e: unknown): boolean {
+  return e instanceof RangeError && /maximum call stack size exceeded/i.test(e.message);
+}

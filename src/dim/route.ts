@@ -7,6 +7,7 @@
  * - other databases and tables without a rule → skipped (the caller counts them);
  * - a change without a value for the key column → a reason, for the dead-letter topic.
  */
+import { stackOverflow } from '../errors';
 import { ExactDecimal } from '../formats/change';
 import type { DecodedChange, DecodedValue } from '../formats/validated-change';
 import type { DimRow, DimWrite, TableProcess } from './types';
@@ -65,7 +66,7 @@ export function route(change: DecodedChange, database: string, rules: ReadonlyMa
       row[c] = dimText(data[c]);
     } catch (e) {
       // a document nested deeper than the stack: the record cannot be stored, so it is a dead letter
-      if (!(e instanceof RangeError) || !/call stack/i.test(e.message)) throw e;
+      if (!stackOverflow(e)) throw e;
       return { kind: 'bad', reason: `${change.database}.${change.table} ${change.type}: column ${c} is nested too deeply to store (the stack overflowed walking it)` };
     }
   }

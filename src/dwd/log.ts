@@ -77,7 +77,6 @@ const BEIJING_OFFSET_MS = 8 * 3_600_000;
 export const NS = { firstVisit: 'first_visit', uv: 'uv', jump: 'jump' } as const;
 const JUMP_TIMER = 'jump';
 
-
 const OPTIONS: JobOption[] = [
   { name: 'input-topic', description: 'the app log topic to read', default: 'ods_log', check: topicNameProblem },
   {

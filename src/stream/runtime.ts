@@ -34,7 +34,7 @@ import { isUtf8 } from 'node:buffer';
 import { deadLetter, dlqTopic } from '../bus/dead-letter';
 import { firstInvalidUtf8 } from '../formats/validate';
 import type { Admin, Bus, BusRecord, Consumer, Producer, TopicSpec } from '../bus/types';
-import { q, RtwhError, rtwhError } from '../errors';
+import { q, RtwhError, rtwhError, stackOverflow } from '../errors';
 import { Engine, resolveOptions, type PartsCheckpoint } from './engine';
 import { ForwardThread, type RemoteStore } from './forward-thread';
 import { InputPositions, topicBounds, type Bounds } from './inputs';
@@ -91,11 +91,6 @@ interface BusInput extends InputRecord {
 function jobFailure(spec: JobSpec, where: string, e: unknown, details: Record<string, unknown>): RtwhError {
   const msg = e instanceof Error ? e.message : String(e);
   return rtwhError('JOB_FAILED', `job ${q(spec.name)} failed on ${where}: ${msg}`, { cause: e, details: { job: spec.name, ...details } });
-}
-
-/** JavaScriptCore's (and V8's) error for a recursion deeper than the stack. */
-export function stackOverflow(e: unknown): boolean {
-  return e instanceof RangeError && /maximum call stack size exceeded/i.test(e.message);
 }
 
 /** The job's logic with every call wrapped so a throw names the job and the record (or timer) it was at. */

@@ -169,10 +169,10 @@ function runOpts(t: Topics, dir: string, group: string, gap: number, o: Partial<
   return { options: options(t, gap), statePath: join(dir, 'state.db'), startFrom: 'earliest', untilIdle: true, group, log: () => undefined, statusIntervalMs: 100, ...o };
 }
 
-async function createInput(bus: Bus, topic: string): Promise<void> {
+async function createInput(bus: Bus, topic: string, partitions = 2): Promise<void> {
   const admin = await bus.admin();
   try {
-    await admin.createTopic({ name: topic, partitions: 2 });
+    await admin.createTopic({ name: topic, partitions });
   } finally {
     await admin.close();
   }
@@ -489,12 +489,7 @@ describe('outputs that follow their input partitions (JobOutput.partitionsLike)'
     const t = topicsFor('sqlite', url, 'follow');
     const bus = await open(url);
     try {
-      const admin = await bus.admin();
-      try {
-        await admin.createTopic({ name: t.in, partitions: 3 });
-      } finally {
-        await admin.close();
-      }
+      await createInput(bus, t.in, 3);
       await produce(bus, t.in, 0, 600);
       const logged: string[] = [];
       const r = await runJob(following(), bus, runOpts(t, dir, `rt-follow-${Date.now()}`, 1000, { log: (l) => logged.push(l) }));
@@ -533,13 +528,9 @@ describe('outputs that follow their input partitions (JobOutput.partitionsLike)'
     const t = topicsFor('sqlite', url, 'fewer');
     const bus = await open(url);
     try {
-      const admin = await bus.admin();
-      try {
-        await admin.createTopic({ name: t.in, partitions: 3 });
-        await admin.createTopic({ name: t.counts, partitions: 1 });
-      } finally {
-        await admin.close();
-      }
+      await createInput(bus, t.in, 3);
+      // an output topic made before, with one partition
+      await createInput(bus, t.counts, 1);
       await produce(bus, t.in, 0, 100);
       const logged: string[] = [];
       const r = await runJob(following(), bus, runOpts(t, dir, `rt-fewer-${Date.now()}`, 1000, { log: (l) => logged.push(l) }));
