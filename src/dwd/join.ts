@@ -7,6 +7,7 @@
  * - `IntervalJoin`: left ⋈ right on a key where right.ts ∈ [left.ts + lowerMs, left.ts + upperMs] (Flink's
  *   interval join). Matches are emitted as soon as both sides are there, in either arrival order, so the result
  *   does not depend on how partitions interleave; a left item that never matched is reported when it expires.
+ *   With `inOrder` they are emitted when the left item expires instead (see there).
  *
  * One state entry per (buffer, key) holds that key's items (a handful per order), so lookups never scan; the
  * per-item timers are what removes them (see KeyedBuffer on TTLs).
@@ -22,6 +23,14 @@ export interface Item<V> {
   v: V;
   /** IntervalJoin left side: matches so far. */
   m?: number;
+  /** IntervalJoin left side, `inOrder`: the rights matched so far, emitted when the left item leaves. */
+  p?: Item<unknown>[];
+}
+
+/** Ids compare as numbers when both are whole numbers. */
+export function idLess(a: string, b: string): boolean {
+  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return a.length !== b.length ? a.length < b.length : a < b;
+  return a < b;
 }
 
 /** Splits a timer key `<key>|<id>` (ids never contain '|'; keys may). */
@@ -98,6 +107,15 @@ export interface IntervalJoinOptions<L, R> {
   graceMs?: number;
   /** A left item matches at most one right item (the first found). */
   once?: boolean;
+  /**
+   * Matches are kept with the left item and emitted when it leaves the join (once every right that can match
+   * it is in), in the rights' time order. For outputs stamped with the left's time: timers fire in time order,
+   * so they then come out in the left side's time order, whenever each right arrived. Emitted on arrival, a
+   * right that completes late (an order detail after its own wait) follows outputs of later lefts, and a
+   * windowed consumer of the output with a few seconds of out-of-orderness drops those as late. The cost is
+   * latency: upperMs + graceMs of event time.
+   */
+  inOrder?: boolean;
   onMatch(ctx: JobContext, left: Item<L>, right: Item<R>): void;
   /** A left item leaves the join; `matched` is how many rights it met. */
   onLeftExpired?(ctx: JobContext, left: Item<L>, matched: number): void;
@@ -127,13 +145,15 @@ export class IntervalJoin<L, R> {
   addLeft(ctx: JobContext, key: string, item: Item<L>): boolean {
     if (this.left.items(ctx, key).some((x) => x.id === item.id)) return false;
     let m = 0;
+    const p: Item<unknown>[] = [];
     for (const r of this.right.items(ctx, key)) {
       if (this.o.once && m > 0) break;
       if (!this.fits(item.ts, r.ts)) continue;
       m++;
-      this.o.onMatch(ctx, item, r);
+      if (this.o.inOrder) p.push(r);
+      else this.o.onMatch(ctx, item, r);
     }
-    return this.left.add(ctx, key, { ...item, m });
+    return this.left.add(ctx, key, { ...item, m, ...(this.o.inOrder ? { p } : {}) });
   }
 
   addRight(ctx: JobContext, key: string, item: Item<R>): boolean {
@@ -145,7 +165,8 @@ export class IntervalJoin<L, R> {
       if (!this.fits(l.ts, item.ts)) continue;
       l.m = (l.m ?? 0) + 1;
       changed = true;
-      this.o.onMatch(ctx, l, item);
+      if (this.o.inOrder) (l.p ??= []).push(item);
+      else this.o.onMatch(ctx, l, item);
     }
     if (changed) this.left.write(ctx, key, lefts);
     return this.right.add(ctx, key, item);
@@ -155,7 +176,14 @@ export class IntervalJoin<L, R> {
   onTimer(ctx: JobContext, name: string, timerKey: string): boolean {
     if (name === this.left.name) {
       const e = this.left.expire(ctx, timerKey);
-      if (e) this.o.onLeftExpired?.(ctx, e.item, e.item.m ?? 0);
+      if (!e) return true;
+      const { p, ...left } = e.item;
+      if (p) {
+        // (state written by a version without inOrder has no `p`: its matches were emitted already)
+        const rights = (p as Item<R>[]).sort((a, b) => a.ts - b.ts || (idLess(a.id, b.id) ? -1 : idLess(b.id, a.id) ? 1 : 0));
+        for (const r of rights) this.o.onMatch(ctx, left, r);
+      }
+      this.o.onLeftExpired?.(ctx, left, left.m ?? 0);
       return true;
     }
     if (name === this.right.name) {

@@ -11,8 +11,8 @@
  * |----------------------------------|-----------------------------------------------------------------------|
  * | dwd_trade_cart_add               | cart_info insert; update raising sku_num → sku_num = the increase      |
  * | dwd_trade_order_detail           | order_detail insert ⋈ order_info insert, ⟕ order_detail_activity, ⟕ order_detail_coupon; each side within ±wait; emitted once the wait is over |
- * | dwd_trade_order_cancel_detail    | order_info update 1001→1003 ⋈ the order's details (detail ts ∈ [cancel − 30 min, cancel + 5 s]) |
- * | dwd_trade_order_pay_suc_detail   | payment_info update → 1602 ⋈ the order's details (detail ts ∈ [pay − 30 min, pay + 5 s]), payment type name |
+ * | dwd_trade_order_cancel_detail    | order_info update 1001→1003 ⋈ the order's details (detail ts ∈ [cancel − 30 min, cancel + 5 s]); emitted in cancel time order once that range is in |
+ * | dwd_trade_order_pay_suc_detail   | payment_info update → 1602 ⋈ the order's details (detail ts ∈ [pay − 30 min, pay + 5 s]), payment type name; emitted in payment time order once that range is in |
  * | dwd_trade_order_refund           | order_refund_info insert ⋈ order_info update → 1005 (±wait); refund type and reason names |
  * | dwd_trade_refund_pay_suc_detail  | refund_payment update → 1602 ⋈ order_info update → 1006 ⋈ order_refund_info update → 0705 (±wait) |
  * | dwd_interaction_comment_info     | comment_info insert, appraise name                                    |
@@ -30,7 +30,7 @@
 import { ExactDecimal } from '../output/result';
 import { decodeChanges, type DecodedChange, type DecodedRow, type DecodedValue, type DecodeResult } from '../formats/validated-change';
 import type { InputRecord, JobContext, JobLogic, JobSpec, Json } from '../stream/types';
-import { freezeRow, IntervalJoin, KeyedBuffer, thawRow, type ExactRow, type Item } from './join';
+import { freezeRow, idLess, IntervalJoin, KeyedBuffer, thawRow, type ExactRow, type Item } from './join';
 import { topicNameProblem } from '../bus/topic-name';
 import { kind } from '../formats/validate-check';
 
@@ -179,6 +179,8 @@ class TradeLogic implements JobLogic {
       upperMs: PAY_UPPER_MS,
       // details join the payment once complete, `wait` after their own time
       graceMs: w + 1,
+      // facts stamped with the payment's time, in its order (a detail completes up to 5 s + wait after it)
+      inOrder: true,
       onMatch: (ctx, p, d) => this.emitPaySuc(ctx, p, d),
       onLeftExpired: (ctx, _p, matched) => {
         if (matched === 0) ctx.count('join_dropped_dwd_trade_order_pay_suc_detail');
@@ -189,6 +191,7 @@ class TradeLogic implements JobLogic {
       lowerMs: CANCEL_LOWER_MS,
       upperMs: CANCEL_UPPER_MS,
       graceMs: w + 1,
+      inOrder: true,
       onMatch: (ctx, c, d) => this.emitCancel(ctx, c, d),
       onLeftExpired: (ctx, _c, matched) => {
         if (matched === 0) ctx.count('join_dropped_dwd_trade_order_cancel_detail');
@@ -672,12 +675,6 @@ class TradeLogic implements JobLogic {
     if (name === this.coupon.name) return void this.coupon.expire(ctx, key);
     for (const j of [this.pay, this.cancel, this.refund, this.refundPay, this.refundPay2]) if (j.onTimer(ctx, name, key)) return;
   }
-}
-
-/** Ids compare as numbers when both are whole numbers. */
-function idLess(a: string, b: string): boolean {
-  if (/^\d+$/.test(a) && /^\d+$/.test(b)) return a.length !== b.length ? a.length < b.length : a < b;
-  return a < b;
 }
 
 /** The change types each source table contributes. */
