@@ -429,7 +429,17 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
         next.set(k, r.offset + 1);
         advanced.add(k);
         status.records++;
-        for (const res of routeRecord(r.value, r.key, o.database, rules)) {
+        const routed = routeRecord(r.value, r.key, o.database, rules);
+        // A record is applied whole or not at all: a Canal message carries several rows, and with one of them bad
+        // the message goes to the dead letters as it is — replayed once mended, it must not write its other rows
+        // over what changed since.
+        const refused = routed.find((res): res is { kind: 'invalid' | 'bad'; reason: string } => res.kind === 'invalid' || res.kind === 'bad');
+        if (refused) {
+          const rows = routed.length > 1 ? ` (one of its ${routed.length} rows; none of them written)` : '';
+          dead.push(deadLetter(r.value ?? '', `${refused.reason}${rows}`, 'run dim', { topic: r.topic, partition: r.partition, offset: r.offset }, r.key));
+          continue;
+        }
+        for (const res of routed) {
           switch (res.kind) {
             case 'writes':
               for (const w of res.writes) {
@@ -453,8 +463,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
               break;
             case 'invalid':
             case 'bad':
-              dead.push(deadLetter(r.value ?? '', res.reason, 'run dim', { topic: r.topic, partition: r.partition, offset: r.offset }, r.key));
-              break;
+              break; // (refused above)
           }
         }
       }

@@ -90,6 +90,11 @@ function has(row: DecodedRow | undefined, col: string): boolean {
   return row !== undefined && Object.prototype.hasOwnProperty.call(row, col);
 }
 
+/** An update that sets `column` to `code` (the column changed, and is that code now). */
+function statusSetTo(c: DecodedChange, column: string, code: string): boolean {
+  return has(c.old, column) && text(val(c.data, column)) === code;
+}
+
 function text(v: DecodedValue): string | null {
   if (v === null || v === undefined) return null;
   if (v instanceof ExactDecimal) return v.text;
@@ -288,12 +293,14 @@ class TradeLogic implements JobLogic {
       ctx.deadLetter(d.reasons.length > 0 ? `${d.problem}: ${d.reasons.slice(0, 3).join('; ')}` : d.problem);
       return;
     }
+    // A record is processed whole or not at all. A Canal message carries several rows: with one of them bad, the
+    // others processed and the message in the dead letters, replaying it would process them a second time.
     for (const c of d.changes) {
-      if (Number.isFinite(c.ts) && c.ts > 0) ctx.observe(c.ts);
-      else {
-        ctx.deadLetter(`${c.table} ${c.type}: no event time (ts)`);
-        continue;
-      }
+      const problem = this.problem(c);
+      if (problem !== undefined) return ctx.deadLetter(problem);
+    }
+    for (const c of d.changes) {
+      ctx.observe(c.ts);
       if (c.database !== this.database) {
         ctx.count('skipped_other_database');
         continue;
@@ -307,17 +314,44 @@ class TradeLogic implements JobLogic {
     }
   }
 
+  /**
+   * Why a change cannot be processed (its record then goes to the dead letters, none of its changes processed);
+   * undefined when it can, or when the job has no use for it. The handlers below rely on what is checked here.
+   */
+  private problem(c: DecodedChange): string | undefined {
+    if (!(Number.isFinite(c.ts) && c.ts > 0)) return `${c.table} ${c.type}: no event time (ts)`;
+    if (c.database !== this.database || c.snapshot || !HANDLED[c.table]?.includes(c.type)) return undefined;
+    const data = c.data;
+    if (idKey(val(data, 'id')) === null) return `${c.table} ${c.type} without an id`;
+    switch (c.table) {
+      case 'order_detail_activity':
+      case 'order_detail_coupon':
+        return idKey(val(data, 'order_detail_id')) === null ? `${c.table} insert without order_detail_id` : undefined;
+      case 'order_detail':
+      case 'order_refund_info':
+        return idKey(val(data, 'order_id')) === null ? `${c.table} ${c.type} without order_id` : undefined;
+      case 'payment_info':
+        return statusSetTo(c, 'payment_status', CODE.paySuccess) && idKey(val(data, 'order_id')) === null ? 'payment_info update without order_id' : undefined;
+      case 'refund_payment':
+        return statusSetTo(c, 'refund_status', CODE.paySuccess) && idKey(val(data, 'order_id')) === null ? 'refund_payment update without order_id' : undefined;
+      case 'cart_info': {
+        // as the update's increase: a count the DWS sums, so a value that is not one stops here
+        if (c.type === 'insert') {
+          const num = val(data, 'sku_num');
+          return num !== null && intOf(num) === null ? `cart_info insert: sku_num: expected a whole number, got ${shownValue(num)}` : undefined;
+        }
+        if (!has(c.old, 'sku_num') || (intOf(val(data, 'sku_num')) !== null && intOf(val(c.old, 'sku_num')) !== null)) return undefined;
+        return `cart_info update: sku_num: expected whole numbers, got ${shownValue(val(c.old, 'sku_num'))} → ${shownValue(val(data, 'sku_num'))}`;
+      }
+    }
+    return undefined;
+  }
+
+  /** One change that problem() passed. */
   private change(c: DecodedChange, ctx: JobContext): void {
     const ins = c.type === 'insert';
-    const upd = c.type === 'update';
-    if (!ins && !upd) return;
-    const key = idKey(val(c.data, 'id'));
-    const handled = HANDLED[c.table];
-    if (!handled || !handled.includes(c.type)) return;
-    if (key === null) {
-      ctx.deadLetter(`${c.table} ${c.type} without an id`);
-      return;
-    }
+    if (!HANDLED[c.table]?.includes(c.type)) return;
+    const key = idKey(val(c.data, 'id'))!;
     const data = c.data;
     const old = c.old;
     switch (c.table) {
@@ -342,23 +376,20 @@ class TradeLogic implements JobLogic {
       case 'order_detail':
         return this.orderDetail(c, key, ctx);
       case 'order_detail_activity': {
-        const detail = idKey(val(data, 'order_detail_id'));
-        if (detail === null) return ctx.deadLetter('order_detail_activity insert without order_detail_id');
+        const detail = idKey(val(data, 'order_detail_id'))!;
         if (c.ts + this.wait <= ctx.watermark) ctx.count('join_late_dwd_trade_order_detail');
         this.activity.add(ctx, detail, { id: key, ts: c.ts, v: freezeRow({ activity_id: val(data, 'activity_id'), activity_rule_id: val(data, 'activity_rule_id') }) });
         return;
       }
       case 'order_detail_coupon': {
-        const detail = idKey(val(data, 'order_detail_id'));
-        if (detail === null) return ctx.deadLetter('order_detail_coupon insert without order_detail_id');
+        const detail = idKey(val(data, 'order_detail_id'))!;
         if (c.ts + this.wait <= ctx.watermark) ctx.count('join_late_dwd_trade_order_detail');
         this.coupon.add(ctx, detail, { id: key, ts: c.ts, v: freezeRow({ coupon_id: val(data, 'coupon_id') }) });
         return;
       }
       case 'payment_info': {
-        if (!has(old, 'payment_status') || text(val(data, 'payment_status')) !== CODE.paySuccess) return;
-        const order = idKey(val(data, 'order_id'));
-        if (order === null) return ctx.deadLetter('payment_info update without order_id');
+        if (!statusSetTo(c, 'payment_status', CODE.paySuccess)) return;
+        const order = idKey(val(data, 'order_id'))!;
         const v = freezeRow({
           user_id: val(data, 'user_id'),
           payment_type_code: val(data, 'payment_type'),
@@ -369,8 +400,7 @@ class TradeLogic implements JobLogic {
         return;
       }
       case 'order_refund_info': {
-        const order = idKey(val(data, 'order_id'));
-        if (order === null) return ctx.deadLetter(`order_refund_info ${c.type} without order_id`);
+        const order = idKey(val(data, 'order_id'))!;
         if (ins) {
           const v = freezeRow({
             id: val(data, 'id'),
@@ -394,9 +424,8 @@ class TradeLogic implements JobLogic {
         return;
       }
       case 'refund_payment': {
-        if (!has(old, 'refund_status') || text(val(data, 'refund_status')) !== CODE.paySuccess) return;
-        const order = idKey(val(data, 'order_id'));
-        if (order === null) return ctx.deadLetter('refund_payment update without order_id');
+        if (!statusSetTo(c, 'refund_status', CODE.paySuccess)) return;
+        const order = idKey(val(data, 'order_id'))!;
         const v = freezeRow({
           id: val(data, 'id'),
           order_id: val(data, 'order_id'),
@@ -469,19 +498,10 @@ class TradeLogic implements JobLogic {
     let num: DecodedValue;
     if (c.type === 'insert') {
       num = val(data, 'sku_num');
-      // as the update's increase below: a count the DWS sums, so a value that is not one stops here
-      if (num !== null && intOf(num) === null) {
-        ctx.deadLetter(`cart_info insert: sku_num: expected a whole number, got ${shownValue(num)}`);
-        return;
-      }
     } else {
       if (!has(c.old, 'sku_num')) return;
-      const now = intOf(val(data, 'sku_num'));
-      const before = intOf(val(c.old, 'sku_num'));
-      if (now === null || before === null) {
-        ctx.deadLetter(`cart_info update: sku_num: expected whole numbers, got ${shownValue(val(c.old, 'sku_num'))} → ${shownValue(val(data, 'sku_num'))}`);
-        return;
-      }
+      const now = intOf(val(data, 'sku_num'))!;
+      const before = intOf(val(c.old, 'sku_num'))!;
       if (now <= before) return;
       num = intValue(now - before);
     }
@@ -501,11 +521,7 @@ class TradeLogic implements JobLogic {
 
   private orderDetail(c: DecodedChange, key: string, ctx: JobContext): void {
     const data = c.data;
-    const order = idKey(val(data, 'order_id'));
-    if (order === null) {
-      ctx.deadLetter('order_detail insert without order_id');
-      return;
-    }
+    const order = idKey(val(data, 'order_id'))!;
     const original = multiplyExact(val(data, 'order_price'), val(data, 'sku_num'));
     if (original === null) ctx.count('order_detail_amount_unknown');
     const od = freezeRow({

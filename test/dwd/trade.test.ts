@@ -264,6 +264,20 @@ describe('dwd trade: input handling', () => {
     expect(outOf(r.outputs, 'dwd_interaction_favor_add').map((f) => f.id)).toEqual([5]);
   });
 
+  test('a record is processed whole or not at all: a Canal message with one bad row leaves none of its rows processed', async () => {
+    const canal = (rows: Record<string, string | null>[]) =>
+      toJsonText({
+        data: rows, database: 'gmall', es: T0, id: 1, isDdl: false, old: null, pkNames: ['id'], sql: '', table: 'cart_info', ts: T0 + 5, type: 'INSERT',
+        mysqlType: { id: 'bigint', user_id: 'varchar(200)', sku_id: 'bigint', sku_num: 'int', create_time: 'datetime' },
+        sqlType: { id: -5, user_id: 12, sku_id: -5, sku_num: 4, create_time: 93 },
+      });
+    const row = (id: string | null, num: string) => ({ id, user_id: '1', sku_id: '2', sku_num: num, create_time: '2025-01-14 10:00:00' });
+    const r = await run([canal([row('20', '1'), row(null, '2')]), canal([row('21', '3'), row('22', '4')])]);
+    // replaying the dead letter once its row is mended adds 20 (and the mended row), not 20 a second time
+    expect(r.deadLetters.map((d) => d.reason)).toEqual(['cart_info insert without an id']);
+    expect(outOf(r.outputs, 'dwd_trade_cart_add').map((f) => [f.id, f.sku_num])).toEqual([['21', '3'], ['22', '4']]); // (Canal values are text)
+  });
+
   test('--database picks the business database', async () => {
     const r = await runInMemory(dwdTradeJob, recs([mx('favor_info', 'insert', 0, { id: 3, user_id: 1, sku_id: 2, create_time: '2025-01-14 10:00:00' }, undefined, 'shop')]), { dims: dicReader(), options: { database: 'shop' } });
     expect(outOf(r.outputs, 'dwd_interaction_favor_add').map((f) => f.id)).toEqual([3]);
