@@ -27,8 +27,11 @@ export function detectFormat(obj: unknown): RecordFormat | undefined {
   const db = 'database' in obj;
   const table = 'table' in obj;
   if ((db && table) || ((db || table) && ('type' in obj || 'data' in obj))) {
-    // Canal's rows are an array of string maps; Maxwell's data is one object.
-    return Array.isArray(obj.data) || ('es' in obj && typeof obj.type === 'string' && obj.type === obj.type.toUpperCase()) ? 'canal' : 'maxwell';
+    // Canal's rows are an array of string maps and its types upper case; Maxwell's data is one object, its types
+    // lower case, and only it has xid/commit: a Maxwell record whose data is an array is a broken Maxwell record.
+    const type = typeof obj.type === 'string' ? obj.type : undefined;
+    if ('xid' in obj || 'commit' in obj || (type !== undefined && type !== type.toUpperCase())) return 'maxwell';
+    return Array.isArray(obj.data) || ('es' in obj && type !== undefined) ? 'canal' : 'maxwell';
   }
   if ('common' in obj || (('page' in obj || 'start' in obj) && 'ts' in obj)) return 'applog';
   return undefined;

@@ -36,6 +36,11 @@ describe('detectFormat', () => {
     expect(detectFormat(edited(S.MAXWELL_INSERT, (o) => (o.type = 'upsert')))).toBe('maxwell');
     expect(detectFormat(edited(S.DEBEZIUM_CREATE, (o) => (o.op = 'x')))).toBe('debezium');
     expect(detectFormat(edited(S.CANAL_INSERT, (o) => delete o.isDdl))).toBe('canal');
+    // data as an array is Canal's shape, but a lower-case type and xid are Maxwell's: said as a Maxwell problem
+    const mx = edited(S.MAXWELL_INSERT, (o) => (o.data = [1, 2]));
+    expect(detectFormat(mx)).toBe('maxwell');
+    expect(validateAs('maxwell', mx)).toEqual([expect.stringContaining('data')]);
+    expect(detectFormat(edited(S.CANAL_INSERT, (o) => (delete o.isDdl, delete o.pkNames, delete o.mysqlType, delete o.sqlType)))).toBe('canal');
   });
 
   test.each([[[1, 2]], ['text'], [42], [null], [{}], [{ hello: 'world' }]])('%p is no known format', (v) => {
