@@ -11,7 +11,7 @@
  * (Beijing time). Rankings break ties by the key, so the same data always gives the same rows.
  */
 import { closest } from '../config/load';
-import { checkDate } from '../config/schema';
+import { BUSINESS_DATE_HINT, checkBusinessDate, checkDate } from '../config/schema';
 import { q, rtwhError } from '../errors';
 import { DWS } from './tables';
 
@@ -158,15 +158,22 @@ order by hour`,
   {
     name: 'visitors_new_old',
     description: 'New vs returning visitors of the day: unique visitors, page views, sessions and time on page (ms); by hour: visitors_new_old_hourly',
-    columns: "a row per is_new value ('1' first): is_new, visitor (new|old), uv, pv, sv, dur_sum",
+    columns: "a row per is_new value, '1' (new) and '0' (old) always, 0 where none: is_new, visitor (new|old), uv, pv, sv, dur_sum",
     tables: [DWS.trafficVcChArIsNew],
-    sql: (p) => `select is_new,
-  case is_new when '1' then 'new' when '0' then 'old' else is_new end as visitor,
-  ${big('sum(uv_ct)')} as uv, ${big('sum(pv_ct)')} as pv, ${big('sum(sv_ct)')} as sv, ${big('sum(dur_sum)')} as dur_sum
-from ${DWS.trafficVcChArIsNew}
-where cur_date = ${p.day}
-group by is_new
-order by is_new desc`,
+    // As the hourly split: new and old both, even on a day without one of them (or without data).
+    sql: (p) => `with
+  d as (
+    select is_new, sum(uv_ct) as uv, sum(pv_ct) as pv, sum(sv_ct) as sv, sum(dur_sum) as dur_sum
+    from ${DWS.trafficVcChArIsNew}
+    where cur_date = ${p.day}
+    group by is_new
+  ),
+  k as (select '1' as is_new union select '0' union select is_new from d)
+select k.is_new,
+  case k.is_new when '1' then 'new' when '0' then 'old' else k.is_new end as visitor,
+  ${big('d.uv')} as uv, ${big('d.pv')} as pv, ${big('d.sv')} as sv, ${big('d.dur_sum')} as dur_sum
+from k left join d on d.is_new is not distinct from k.is_new
+order by k.is_new desc`,
   },
   {
     name: 'visitors_new_old_hourly',
@@ -252,15 +259,19 @@ export function findPreset(name: string): Preset {
   });
 }
 
-/** Throws USAGE naming the value unless it is a real YYYY-MM-DD day. Returns the date. */
+/** Throws USAGE naming the value unless it is a real YYYY-MM-DD day within BUSINESS_DATES. Returns the date. */
 export function validatePresetDate(value: string | undefined): string {
   if (value === undefined || value === '') {
     throw rtwhError('USAGE', 'a preset needs --date YYYY-MM-DD (or mock.date in rtwh.toml / RTWH_MOCK_DATE)', {
       hint: 'e.g. rtwh query --preset gmv --date 2025-01-14',
     });
   }
-  const problem = checkDate(value);
-  if (problem) throw rtwhError('USAGE', `invalid --date ${q(value)}: ${problem}`, { hint: 'Dates are YYYY-MM-DD with leading zeros, e.g. 2025-01-14.' });
+  const problem = checkBusinessDate(value);
+  if (problem) {
+    throw rtwhError('USAGE', `invalid --date ${q(value)}: ${problem}`, {
+      hint: checkDate(value) ? 'Dates are YYYY-MM-DD with leading zeros, e.g. 2025-01-14.' : `No business day outside that range reaches the warehouse. ${BUSINESS_DATE_HINT}`,
+    });
+  }
   return value;
 }
 

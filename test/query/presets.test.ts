@@ -295,8 +295,11 @@ function expectHourly(day: string): Out[] {
   });
 }
 
+/** A row per is_new value, '1' and '0' always (zeros where none). */
 function expectNewOld(day: string): Out[] {
-  const groups = [...groupBy(onDay(TRAFFIC, day), (r) => String(r.is_new)).entries()].sort(([a], [b]) => byText(b, a));
+  const byIsNew = groupBy(onDay(TRAFFIC, day), (r) => String(r.is_new));
+  for (const k of ['1', '0']) if (!byIsNew.has(k)) byIsNew.set(k, []);
+  const groups = [...byIsNew.entries()].sort(([a], [b]) => byText(b, a));
   return groups.map(([isNew, rows]) => ({
     is_new: isNew,
     visitor: isNew === '1' ? 'new' : 'old',
@@ -585,6 +588,9 @@ describe('bad input gets a clear usage error naming the value', () => {
       ['2025-02-30', 'invalid --date "2025-02-30": expected a real calendar date'],
       ["2025-01-14' or 1=1 --", `invalid --date "2025-01-14' or 1=1 --"`],
       ['yesterday', 'invalid --date "yesterday"'],
+      // a calendar day no business data can have: before event times (epoch ms) begin, or past what the mocks make
+      ['0000-01-01', 'invalid --date "0000-01-01": expected a date from 1970-01-02 to 9999-11-30'],
+      ['9999-12-31', 'invalid --date "9999-12-31": expected a date from 1970-01-02 to 9999-11-30'],
     ]) {
       const e = await usage(['--preset', 'gmv', '--date', date!]);
       expect(e.code).toBe('USAGE');
