@@ -27,6 +27,7 @@ interface CdcFlags {
   partitionBy: string;
   partitions: string;
   outputDdl?: boolean;
+  debeziumSchemas?: boolean;
   serverId?: string;
   clientId: string;
   positionStore: string;
@@ -58,6 +59,7 @@ export function registerCdc(program: Command, ctx: Ctx): void {
     .addOption(new Option('--partition-by <what>', 'partition records by (Maxwell producer_partition_by)').choices(['table', 'database', 'primary_key']).default(CDC_DEFAULTS.partitionBy))
     .option('--partitions <n>', 'partitions of the topic if cdc creates it', String(CDC_DEFAULTS.partitions))
     .option('--output-ddl', 'also write DDL records (table-create, table-alter, …) like Maxwell output_ddl (Maxwell format)')
+    .option('--debezium-schemas', 'Debezium: wrap key and value in Kafka Connect\'s {"schema","payload"} (JsonConverter schemas.enable=true), so readers decode every column of any table by its type')
     .option('--server-id <n>', 'server_id this replica announces to the source, unique among its replicas (default 6379 for client id maxwell, else derived from --client-id)')
     .option('--client-id <name>', 'names this capture: its stored position and bootstrap requests', CDC_DEFAULTS.clientId)
     .addOption(new Option('--position-store <where>', 'where the position lives: mysql = <schema-database>.positions in the source (Maxwell\'s table), local = <state_dir>/cdc/').choices(['mysql', 'local']).default('mysql'))
@@ -77,11 +79,14 @@ Examples:
   rtwh cdc --mysql mysql://root:secret@127.0.0.1:3306/gmall --bus kafka://127.0.0.1:9092
   rtwh cdc --filter 'exclude: *.*, include: gmall.*' --partition-by primary_key --output-ddl
   rtwh cdc --format debezium --topic ods_db_debezium --http
+  rtwh cdc --format debezium --debezium-schemas
   rtwh cdc bootstrap gmall.base_province
 
 Reads the ROW binlog (binlog_format=ROW, binlog_row_image=FULL; binlog_row_metadata=FULL recommended) and writes
 one record per row change: Maxwell JSON byte for byte (key {"database","table","pk.id"}, partition like
-producer_partition_by), or Flink CDC's Debezium JSON. With mock.date set, changes dated after the mock day take
+producer_partition_by), or Flink CDC's Debezium JSON (without schemas; --debezium-schemas adds each record's
+schema, which rtwh's jobs need to decode DECIMAL, DATETIME and DATE values of tables outside the gmall schema).
+With mock.date set, changes dated after the mock day take
 the mock date and keep their time of day (Maxwell's mock_date); changes already dated on or before it (rtwh mock
 db stamps business times) keep their ts.
 
@@ -112,6 +117,7 @@ the position, exit 0.`,
       const initPosition = flags.initPosition === undefined ? undefined : parsePosition(flags.initPosition);
       const maxRows = flags.maxRows === undefined ? undefined : wholeNumber('--max-rows', flags.maxRows, 1, Number.MAX_SAFE_INTEGER);
       if (flags.outputDdl && format !== 'maxwell') throw rtwhError('USAGE', '--output-ddl is a Maxwell option; Debezium records carry no DDL here', { hint: 'Drop --output-ddl, or use --format maxwell.' });
+      if (flags.debeziumSchemas && format !== 'debezium') throw rtwhError('USAGE', '--debezium-schemas is a Debezium option; Maxwell records carry no schema', { hint: 'Add --format debezium, or drop --debezium-schemas.' });
       const http = flags.http === undefined ? undefined : { bind: config.http.bind, port: flags.http === true ? config.http.port : wholeNumber('--http', String(flags.http), 0, 65535) };
       const json = Boolean(cmd.optsWithGlobals<GlobalOpts>().json);
 
@@ -137,6 +143,7 @@ the position, exit 0.`,
           ...(batchRecords !== undefined ? { batchRecords } : {}),
           ...(flags.filter !== undefined ? { filter: flags.filter } : {}),
           outputDdl: Boolean(flags.outputDdl),
+          ...(flags.debeziumSchemas ? { debezium: { schemas: true } } : {}),
           replicaId,
           clientId,
           positionStore: flags.positionStore as 'mysql' | 'local',
@@ -151,7 +158,7 @@ the position, exit 0.`,
           signal: stop.signal,
           log: (m) => ctx.err(`cdc: ${m}`),
           onStarted: (info) => {
-            ctx.err(`cdc: reading ${parseMysqlUrl(mysql).display} from ${formatPosition(info.start)} into ${flags.topic} on ${bus.displayUrl} (${format}${config.mock.date && flags.mockDate ? `, mock date ${config.mock.date}` : ''})`);
+            ctx.err(`cdc: reading ${parseMysqlUrl(mysql).display} from ${formatPosition(info.start)} into ${flags.topic} on ${bus.displayUrl} (${format}${flags.debeziumSchemas ? ' with schemas' : ''}${config.mock.date && flags.mockDate ? `, mock date ${config.mock.date}` : ''})`);
           },
           onStatus: (s) => {
             progress.add(s.rows - progress.done, statusDetail(s));

@@ -16,6 +16,12 @@
  *   boolean, BIT(n) → base64 bytes (little-endian), JSON → its text as a string, SET → "a,b", BLOB → base64.
  *
  * The record key is Debezium's key struct without schema: {"id":1} (null for a table without primary key).
+ *
+ * With `schemas` (JsonConverter schemas.enable=true) key and value are `{"schema":…,"payload":…}`: the payload is
+ * the record above, the schema Debezium's Envelope (the table's Value struct for before/after, the Source struct,
+ * op, ts_ms, transaction) with each column's Kafka Connect type and logical name (Decimal with its scale,
+ * io.debezium.time.Timestamp …), and the source column type, length and scale as Debezium's
+ * column.propagate.source.type adds them, so a reader can decode every value of any table exactly.
  */
 import { ExactDecimal, FloatValue, RawJson, type ChangeEvent, type ChangeValue, type ColumnInfo, type Row } from './change.ts';
 import { javaFloatText } from './maxwell.ts';
@@ -27,6 +33,8 @@ export interface DebeziumEncodeOptions {
   version?: string;
   /** Processing time for the top-level ts_ms (default Date.now). */
   now?: () => number;
+  /** Wrap key and value in Kafka Connect's `{"schema","payload"}` envelope (JsonConverter schemas.enable=true). */
+  schemas?: boolean;
 }
 
 export interface DebeziumRecord {
@@ -67,23 +75,178 @@ export function debeziumJson(ev: ChangeEvent, opts: DebeziumEncodeOptions = {}):
     `"file":${JSON.stringify(src?.file ?? '')},"pos":${src?.pos ?? 0},"row":${src?.row ?? 0},` +
     `"thread":${src?.thread ?? 'null'},"query":null}`;
   const now = (opts.now ?? Date.now)();
-  return `{"before":${before},"after":${after},"source":${source},"op":"${op}","ts_ms":${Math.floor(now)},"transaction":null}`;
+  const payload = `{"before":${before},"after":${after},"source":${source},"op":"${op}","ts_ms":${Math.floor(now)},"transaction":null}`;
+  return opts.schemas ? `{"schema":${envelopeSchema(ev, opts)},"payload":${payload}}` : payload;
 }
 
 /** The record key: the primary-key columns as a JSON object, null when the table has no primary key. */
-export function debeziumKey(ev: ChangeEvent): string | null {
+export function debeziumKey(ev: ChangeEvent, opts: DebeziumEncodeOptions = {}): string | null {
   if (ev.primaryKey.length === 0) return null;
   const cols = columnIndex(ev.columns);
   let s = '{';
   ev.primaryKey.forEach((k, i) => {
     s += `${i === 0 ? '' : ','}${JSON.stringify(k)}:${debeziumValue(ev.data[k] ?? null, cols?.get(k))}`;
   });
-  return `${s}}`;
+  s += '}';
+  if (!opts.schemas) return s;
+  const fields = ev.primaryKey.map((k) => fieldSchema(cols?.get(k) ?? inferColumn(k, ev.data[k] ?? null), false));
+  const name = JSON.stringify(`${opts.serverName ?? DEBEZIUM_DEFAULTS.serverName}.${ev.database}.${ev.table}.Key`);
+  return `{"schema":{"type":"struct","fields":[${fields.join(',')}],"optional":false,"name":${name}},"payload":${s}}`;
 }
 
 export function encodeDebezium(ev: ChangeEvent, opts: DebeziumEncodeOptions = {}): DebeziumRecord | null {
   const value = debeziumJson(ev, opts);
-  return value === null ? null : { key: debeziumKey(ev), value };
+  return value === null ? null : { key: debeziumKey(ev, opts), value };
+}
+
+// ------------------------------------------------------------------------------------------------ schemas
+
+/** Kafka Connect's schema of one column, as Debezium 1.9's MySQL connector declares it (Flink CDC's settings). */
+function fieldSchema(c: ColumnInfo, optional = c.nullable !== false): string {
+  let type: string;
+  let name: string | undefined;
+  const params: [string, string][] = [];
+  switch (c.type) {
+    case 'tinyint':
+      type = 'int16';
+      break;
+    case 'smallint':
+      type = c.unsigned ? 'int32' : 'int16';
+      break;
+    case 'mediumint':
+      type = 'int32';
+      break;
+    case 'int':
+    case 'integer':
+      type = c.unsigned ? 'int64' : 'int32';
+      break;
+    case 'bigint':
+      // bigint.unsigned.handling.mode=precise: a Decimal of scale 0
+      if (c.unsigned) {
+        type = 'bytes';
+        name = 'org.apache.kafka.connect.data.Decimal';
+        params.push(['scale', '0'], ['connect.decimal.precision', '20']);
+      } else type = 'int64';
+      break;
+    case 'float':
+      type = 'float32';
+      break;
+    case 'double':
+      type = 'float64';
+      break;
+    case 'decimal':
+      type = 'bytes';
+      name = 'org.apache.kafka.connect.data.Decimal';
+      params.push(['scale', String(c.scale ?? 0)], ['connect.decimal.precision', String(c.precision ?? 10)]);
+      break;
+    case 'date':
+      type = 'int32';
+      name = 'io.debezium.time.Date';
+      break;
+    case 'datetime':
+      type = 'int64';
+      name = (c.fsp ?? 0) > 3 ? 'io.debezium.time.MicroTimestamp' : 'io.debezium.time.Timestamp';
+      break;
+    case 'timestamp':
+      type = 'string';
+      name = 'io.debezium.time.ZonedTimestamp';
+      break;
+    case 'time':
+      type = 'int64';
+      name = 'io.debezium.time.MicroTime';
+      break;
+    case 'year':
+      type = 'int32';
+      name = 'io.debezium.time.Year';
+      break;
+    case 'bit':
+      if ((c.bits ?? 1) === 1) type = 'boolean';
+      else {
+        type = 'bytes';
+        name = 'io.debezium.data.Bits';
+        params.push(['length', String(c.bits)]);
+      }
+      break;
+    case 'enum':
+    case 'set':
+      type = 'string';
+      name = c.type === 'enum' ? 'io.debezium.data.Enum' : 'io.debezium.data.EnumSet';
+      if (c.enumValues) params.push(['allowed', c.enumValues.join(',')]);
+      break;
+    case 'json':
+      type = 'string';
+      name = 'io.debezium.data.Json';
+      break;
+    case 'binary':
+    case 'varbinary':
+    case 'tinyblob':
+    case 'blob':
+    case 'mediumblob':
+    case 'longblob':
+      type = 'bytes';
+      break;
+    default:
+      type = 'string';
+  }
+  // column.propagate.source.type: what the logical type alone does not say (a TIMESTAMP's and a TIME's fsp).
+  params.push(['__debezium.source.column.type', c.type.toUpperCase() + (c.unsigned ? ' UNSIGNED' : '')]);
+  const length = c.type === 'decimal' ? c.precision : c.type === 'bit' ? c.bits : c.fsp;
+  if (length !== undefined) params.push(['__debezium.source.column.length', String(length)]);
+  if (c.type === 'decimal') params.push(['__debezium.source.column.scale', String(c.scale ?? 0)]);
+  let s = `{"type":"${type}","optional":${optional}`;
+  if (name) s += `,"name":"${name}"${name.startsWith('io.debezium.') || name.endsWith('.Decimal') ? ',"version":1' : ''}`;
+  s += `,"parameters":{${params.map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(v)}`).join(',')}}`;
+  return `${s},"field":${JSON.stringify(c.name)}}`;
+}
+
+/** A column's type guessed from a value, for events that come without their columns (generated data). */
+function inferColumn(name: string, v: ChangeValue): ColumnInfo {
+  if (typeof v === 'number') return { name, type: Number.isInteger(v) ? 'bigint' : 'double' };
+  if (typeof v === 'bigint') return { name, type: 'bigint' };
+  if (v instanceof ExactDecimal) {
+    const dot = v.text.indexOf('.');
+    const scale = dot < 0 ? 0 : v.text.length - dot - 1;
+    return { name, type: 'decimal', precision: 65, scale };
+  }
+  if (v instanceof FloatValue) return { name, type: v.single ? 'float' : 'double' };
+  if (v instanceof Uint8Array) return { name, type: 'blob' };
+  if (v instanceof RawJson) return { name, type: 'json' };
+  if (Array.isArray(v)) return { name, type: 'set' };
+  return { name, type: 'varchar' };
+}
+
+const SOURCE_SCHEMA =
+  '{"type":"struct","fields":[{"type":"string","optional":false,"field":"version"},{"type":"string","optional":false,"field":"connector"},' +
+  '{"type":"string","optional":false,"field":"name"},{"type":"int64","optional":false,"field":"ts_ms"},' +
+  '{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"true,last,false,incremental"},"default":"false","field":"snapshot"},' +
+  '{"type":"string","optional":false,"field":"db"},{"type":"string","optional":true,"field":"sequence"},{"type":"string","optional":true,"field":"table"},' +
+  '{"type":"int64","optional":false,"field":"server_id"},{"type":"string","optional":true,"field":"gtid"},{"type":"string","optional":false,"field":"file"},' +
+  '{"type":"int64","optional":false,"field":"pos"},{"type":"int32","optional":false,"field":"row"},{"type":"int64","optional":true,"field":"thread"},' +
+  '{"type":"string","optional":true,"field":"query"}],"optional":false,"name":"io.debezium.connector.mysql.Source","field":"source"}';
+
+const TRANSACTION_SCHEMA =
+  '{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"total_order"},' +
+  '{"type":"int64","optional":false,"field":"data_collection_order"}],"optional":true,"field":"transaction"}';
+
+/** Envelope schemas by column list (the same array for every row of a table version) and topic name. */
+const envelopes = new WeakMap<readonly ColumnInfo[], Map<string, string>>();
+
+function envelopeSchema(ev: ChangeEvent, opts: DebeziumEncodeOptions): string {
+  const prefix = `${opts.serverName ?? DEBEZIUM_DEFAULTS.serverName}.${ev.database}.${ev.table}`;
+  const cached = ev.columns ? envelopes.get(ev.columns)?.get(prefix) : undefined;
+  if (cached !== undefined) return cached;
+  const cols = ev.columns ?? Object.keys(ev.data).map((k) => inferColumn(k, ev.data[k] ?? null));
+  const row = (field: string) =>
+    `{"type":"struct","fields":[${cols.map((c) => fieldSchema(c)).join(',')}],"optional":true,"name":${JSON.stringify(`${prefix}.Value`)},"field":"${field}"}`;
+  const s =
+    `{"type":"struct","fields":[${row('before')},${row('after')},${SOURCE_SCHEMA},{"type":"string","optional":false,"field":"op"},` +
+    `{"type":"int64","optional":true,"field":"ts_ms"},${TRANSACTION_SCHEMA}],"optional":false,"name":${JSON.stringify(`${prefix}.Envelope`)}}`;
+  if (ev.columns) {
+    let m = envelopes.get(ev.columns);
+    if (!m) envelopes.set(ev.columns, (m = new Map()));
+    m.set(prefix, s);
+  }
+  return s;
 }
 
 /** The row before an update: `data` with the changed columns put back (`old` holds only those). */
@@ -169,7 +332,10 @@ function numberOrNull(n: number | null): string {
 export function epochDays(text: string): number | null {
   const m = DATE_RE.exec(text);
   if (!m || m[2] === '00' || m[3] === '00') return null;
-  return Math.floor(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / MS_PER_DAY);
+  const d = new Date(0);
+  // setUTCFullYear keeps years 0–99 literal (Date.UTC would map them to 1900–1999).
+  d.setUTCFullYear(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return Math.floor(d.getTime() / MS_PER_DAY);
 }
 
 function parseDateTime(text: string): { ms: number; micros: number } | null {

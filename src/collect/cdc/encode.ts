@@ -128,7 +128,7 @@ export function createEncoder(opts: EncoderOptions): CdcEncoder {
     pending(ev) {
       const value = debeziumJson(ev, dbz);
       if (value === null) return null;
-      const key = debeziumKey(ev);
+      const key = debeziumKey(ev, dbz);
       return { key, partition: maxwellPartition(ev, n, by), head: value, tail: '', bytes: (key?.length ?? 0) + value.length };
     },
     finish(p) {
@@ -138,7 +138,7 @@ export function createEncoder(opts: EncoderOptions): CdcEncoder {
     single(ev) {
       const value = debeziumJson(ev, dbz);
       if (value === null) return null;
-      const key = debeziumKey(ev);
+      const key = debeziumKey(ev, dbz);
       return { key, value, partition: maxwellPartition(ev, n, by), bytes: (key?.length ?? 0) + value.length };
     },
     acknowledged() {},
