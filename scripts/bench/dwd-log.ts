@@ -69,6 +69,7 @@ const bare = (): { ctx: JobContext; emitted: () => number } => {
       throw new Error(reason);
     },
     count: () => {},
+    warn: (m) => console.error(m),
     state: {
       get: <T>(n: string, k: string) => ns(n).get(k) as T | undefined,
       put: (n, k, v) => void ns(n).set(k, v),

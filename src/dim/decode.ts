@@ -27,20 +27,23 @@ export type RecordRoute =
 
 /**
  * Routes one record value (`key` is the record key, used by the general path for Debezium/Maxwell key columns).
- * `fast: false` forces the general path (tests compare the two).
+ * `fast: false` forces the general path (tests compare the two). `onUntyped`: see decodeChanges.
  */
 export function routeRecord(
   value: Uint8Array | null,
   key: Uint8Array | null,
   database: string,
   rules: ReadonlyMap<string, TableProcess>,
-  opts: { fast?: boolean } = {},
+  opts: { fast?: boolean; onUntyped?: (database: string, table: string) => void } = {},
 ): RecordRoute[] {
   if (opts.fast !== false && value !== null) {
     const r = fastRoute(value, database, rules);
     if (r !== undefined) return r;
   }
-  const decoded = decodeChanges(value, { key: key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8') });
+  const decoded = decodeChanges(value, {
+    key: key === null ? null : Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('utf8'),
+    ...(opts.onUntyped ? { onUntyped: opts.onUntyped } : {}),
+  });
   if (!decoded.ok) return [{ kind: 'invalid', reason: decoded.reasons.length > 0 ? `${decoded.problem}: ${decoded.reasons.join('; ')}` : decoded.problem }];
   if (decoded.changes.length === 0) return [{ kind: 'control' }];
   return decoded.changes.map((c) => route(c, database, rules));

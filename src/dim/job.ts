@@ -26,6 +26,7 @@ import type { RejectedRule } from './config';
 import type { ConfigChange, ConfigSource } from './config-source';
 import { abortable, transient } from '../stream/retry';
 import { routeRecord } from './decode';
+import { warnUntypedOnce } from '../formats/validated-change';
 import type { DimStore, DimWrite, EnsureResult, StoredOffset, TableProcess } from './types';
 
 export interface DimJobOptions {
@@ -117,6 +118,8 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
     startedAt: Date.now(),
   };
   const rules = new Map<string, TableProcess>();
+  // Debezium records that neither a schema nor the gmall catalog types: said once per table, not per record.
+  const onUntyped = warnUntypedOnce(o.log);
   const createdAtStart: string[] = [];
   const extendedAtStart: string[] = [];
   const pending: ConfigChange[] = [];
@@ -429,7 +432,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
         next.set(k, r.offset + 1);
         advanced.add(k);
         status.records++;
-        const routed = routeRecord(r.value, r.key, o.database, rules);
+        const routed = routeRecord(r.value, r.key, o.database, rules, { onUntyped });
         // A record is applied whole or not at all: a Canal message carries several rows, and with one of them bad
         // the message goes to the dead letters as it is — replayed once mended, it must not write its other rows
         // over what changed since.

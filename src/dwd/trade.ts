@@ -28,7 +28,7 @@
  * name gives null and counts `dic_missing`.
  */
 import { ExactDecimal } from '../output/result';
-import { decodeChanges, type DecodedChange, type DecodedRow, type DecodedValue, type DecodeResult } from '../formats/validated-change';
+import { decodeChanges, warnUntypedOnce, type DecodedChange, type DecodedRow, type DecodedValue, type DecodeResult } from '../formats/validated-change';
 import type { InputRecord, JobContext, JobLogic, JobSpec, Json } from '../stream/types';
 import { freezeRow, idLess, IntervalJoin, KeyedBuffer, thawRow, type ExactRow, type Item } from './join';
 import { topicNameProblem } from '../bus/topic-name';
@@ -158,6 +158,8 @@ class TradeLogic implements JobLogic {
   /** Output topic per logical output (the runtime maps them; kept for the record). */
   private readonly dic = new Map<string, string>();
   private readonly decoded = new Map<InputRecord, DecodeResult>();
+  /** Debezium records of a table without schema or catalog types: warned once per table (set on first use). */
+  private untyped: ((database: string, table: string) => void) | undefined;
 
   // order detail ⋈ order_info ⟕ activity ⟕ coupon: the detail waits `wait`, its partners are kept 2 × wait.
   private readonly detailWait: KeyedBuffer<DetailWait>;
@@ -249,11 +251,16 @@ class TradeLogic implements JobLogic {
     comment_info: ['appraise'],
   };
 
+  private decode(r: InputRecord, ctx: JobContext): DecodeResult {
+    this.untyped ??= warnUntypedOnce((m) => ctx.warn(m));
+    return decodeChanges(r.value, { key: r.key, onUntyped: this.untyped });
+  }
+
   async prepare(records: readonly InputRecord[], ctx: JobContext): Promise<void> {
     this.decoded.clear();
     const need = new Set<string>();
     for (const r of records) {
-      const d = decodeChanges(r.value, { key: r.key });
+      const d = this.decode(r, ctx);
       this.decoded.set(r, d);
       if (!d.ok) continue;
       for (const c of d.changes) {
@@ -287,7 +294,7 @@ class TradeLogic implements JobLogic {
   // ---------------------------------------------------------------------------------- records
 
   process(record: InputRecord, ctx: JobContext): void {
-    const d = this.decoded.get(record) ?? decodeChanges(record.value, { key: record.key });
+    const d = this.decoded.get(record) ?? this.decode(record, ctx);
     this.decoded.delete(record);
     if (!d.ok) {
       ctx.deadLetter(d.reasons.length > 0 ? `${d.problem}: ${d.reasons.slice(0, 3).join('; ')}` : d.problem);

@@ -9,13 +9,16 @@
  *   Canal     one change per data row; old[i] as written; ts = es (binlog ms); values stay Canal's strings
  *
  * Records that are not row changes (DDL, bootstrap-start/complete, truncate) decode to no change.
- * Debezium values keep Debezium's encodings (DATE as days, DECIMAL base64 without the schema, …): turning them
- * into MySQL texts needs the column types, which only the schema wrapper carries.
+ * Debezium values are turned into what Maxwell gives for the same row (debezium-decode.ts: DECIMAL base64 →
+ * ExactDecimal, DATE days → "2025-01-14", DATETIME epoch ms → "2025-01-14 10:00:00", …), typed by the record's
+ * schema when it has one, else by the gmall catalog; a table neither types passes as it came (`onUntyped` is told,
+ * for the caller to warn once). A value that does not decode makes the record `invalid debezium`.
  */
 import { ExactDecimal, type ChangeType } from './change.ts';
+import { catalogDecoder, decodeRow, schemaDecoder, type RowDecoder } from './debezium-decode.ts';
 import type { RecordFormat } from './detect.ts';
 import { isObj, type Obj } from './validate-check.ts';
-import { debeziumPayload } from './validate-debezium.ts';
+import { isDebeziumWrapper } from './validate-debezium.ts';
 import { checkRecord, type RecordProblem } from './validate.ts';
 
 export type DecodedValue = string | number | bigint | ExactDecimal | boolean | null | DecodedValue[] | { [key: string]: DecodedValue };
@@ -107,11 +110,36 @@ export function keyColumns(key: string | null | undefined): string[] {
   return isObj(payload) ? Object.keys(payload) : [];
 }
 
+export interface DecodeOptions {
+  key?: string | null;
+  onUntyped?: (database: string, table: string) => void;
+}
+
+/**
+ * The `onUntyped` of a job: `warn` once per table (not per record) that its Debezium records carry no schema and
+ * rtwh has no column types for it, with the cdc option that fixes it.
+ */
+export function warnUntypedOnce(warn: (message: string) => void): (database: string, table: string) => void {
+  const seen = new Set<string>();
+  return (database, table) => {
+    const t = `${database}.${table}`;
+    if (seen.has(t)) return;
+    seen.add(t);
+    warn(
+      `${t}: Debezium records without a schema, and rtwh has no column types for this table: its values are read as ` +
+        'Debezium encodes them (DECIMAL as base64, DATETIME as epoch ms, DATE as days, …). Write them with ' +
+        '`rtwh cdc --format debezium --debezium-schemas` (or Kafka Connect with value.converter.schemas.enable=true) ' +
+        'so every value is decoded by its schema',
+    );
+  };
+}
+
 /**
  * Validates one record value and decodes its row changes, exactly. `key` (the record key) supplies the
- * primary-key columns when the value does not name them.
+ * primary-key columns when the value does not name them. `onUntyped` is called for each change of a Debezium
+ * record that has no schema and whose table the gmall catalog does not know: its values stay Debezium's.
  */
-export function decodeChanges(value: Uint8Array | string | null | undefined, opts: { key?: string | null } = {}): DecodeResult {
+export function decodeChanges(value: Uint8Array | string | null | undefined, opts: DecodeOptions = {}): DecodeResult {
   const checked = checkRecord(value);
   if (!checked.ok) return { ok: false, problem: checked.problem, reasons: checked.reasons };
   if (checked.format === 'applog') return { ok: false, problem: 'not a change', reasons: ['an app log, not a row change'] };
@@ -127,8 +155,11 @@ export function decodeChanges(value: Uint8Array | string | null | undefined, opt
   switch (checked.format) {
     case 'maxwell':
       return { ok: true, format: 'maxwell', changes: maxwellChanges(obj, fromKey) };
-    case 'debezium':
-      return { ok: true, format: 'debezium', changes: debeziumChanges(obj, fromKey) };
+    case 'debezium': {
+      const reasons: string[] = [];
+      const changes = debeziumChanges(obj, fromKey, reasons, opts.onUntyped);
+      return reasons.length > 0 ? { ok: false, problem: 'invalid debezium', reasons } : { ok: true, format: 'debezium', changes };
+    }
     case 'canal':
       return { ok: true, format: 'canal', changes: canalChanges(obj) };
   }
@@ -159,8 +190,9 @@ function maxwellChanges(o: Obj, fromKey: string[]): DecodedChange[] {
   return [c];
 }
 
-function debeziumChanges(o: Obj, fromKey: string[]): DecodedChange[] {
-  const p = debeziumPayload(o) as Obj;
+function debeziumChanges(o: Obj, fromKey: string[], reasons: string[], onUntyped: DecodeOptions['onUntyped']): DecodedChange[] {
+  const wrapped = isDebeziumWrapper(o);
+  const p = (wrapped ? o.payload : o) as Obj;
   const op = p.op as string;
   const type: ChangeType | undefined = op === 'c' || op === 'r' ? 'insert' : op === 'u' ? 'update' : op === 'd' ? 'delete' : undefined;
   if (!type) return [];
@@ -168,6 +200,18 @@ function debeziumChanges(o: Obj, fromKey: string[]): DecodedChange[] {
   const sourceTs = num(source.ts_ms);
   const before = isObj(p.before) ? (p.before as DecodedRow) : undefined;
   const after = isObj(p.after) ? (p.after as DecodedRow) : undefined;
+  // The values' types: the record's own schema, else the gmall catalog by table name.
+  let decoder = wrapped && isObj(o.schema) ? schemaDecoder(o.schema) : undefined;
+  if (decoder === undefined) {
+    decoder = catalogDecoder(source.table as string);
+    if (decoder === undefined) onUntyped?.(source.db as string, source.table as string);
+  }
+  if (decoder !== undefined && decoder.size > 0) {
+    const at = wrapped ? 'payload.' : '';
+    if (before) decodeRow(before, decoder, `${at}before`, reasons);
+    if (after) decodeRow(after, decoder, `${at}after`, reasons);
+    if (reasons.length > 0) return [];
+  }
   const c: DecodedChange = {
     format: 'debezium',
     database: source.db as string,

@@ -77,6 +77,8 @@ export interface EngineOptions {
   dims?: DimReader;
   /** Wall clock (ms), for idleness. */
   now?: () => number;
+  /** Where the job's warnings go (ctx.warn); without it they are kept in `warnings`. */
+  log?: (message: string) => void;
 }
 
 interface Entry {
@@ -187,6 +189,9 @@ export class Engine {
   /** While a timer fires: its time. State is then judged as of that time, not the (later) watermark. */
   private firing: number | undefined;
   private readonly ctx: JobContext;
+  private readonly log: (message: string) => void;
+  /** The job's warnings, when no log was given (in-memory runs). */
+  readonly warnings: string[] = [];
 
   constructor(
     readonly spec: JobSpec,
@@ -198,6 +203,7 @@ export class Engine {
     this.idleMs = o.idleTimeoutMs ?? spec.idleTimeoutMs ?? 5000;
     this.now = o.now ?? Date.now;
     this.dims = o.dims;
+    this.log = o.log ?? ((m) => void this.warnings.push(m));
     this.logic = spec.create(options);
     this.ctx = this.makeContext();
   }
@@ -493,6 +499,9 @@ export class Engine {
       count(counter, n = 1) {
         eng.counters[counter] = (eng.counters[counter] ?? 0) + n;
       },
+      warn(message) {
+        eng.log(message);
+      },
       state,
       timers,
       get watermark() {
@@ -527,6 +536,8 @@ export interface InMemoryResult {
   outputs: Emitted[];
   deadLetters: DeadLettered[];
   counters: Record<string, number>;
+  /** What the job warned about (ctx.warn). */
+  warnings: string[];
   engine: Engine;
 }
 
@@ -558,7 +569,7 @@ export async function runInMemory(
     outputs.push(...cp.outputs);
     deadLetters.push(...cp.deadLetters);
   }
-  return { outputs, deadLetters, counters: engine.counters, engine };
+  return { outputs, deadLetters, counters: engine.counters, warnings: engine.warnings, engine };
 }
 
 /** An output as text, without the input record it came from (the runtime's routing is the only use of that). */

@@ -227,7 +227,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
 
   try {
     const loaded = store.load();
-    const engine = new Engine(guarded(spec), options, { ...(o.dims ? { dims: o.dims } : {}), ...(o.outOfOrdernessMs !== undefined ? { outOfOrdernessMs: o.outOfOrdernessMs } : {}) });
+    const engine = new Engine(guarded(spec), options, { log: o.log, ...(o.dims ? { dims: o.dims } : {}), ...(o.outOfOrdernessMs !== undefined ? { outOfOrdernessMs: o.outOfOrdernessMs } : {}) });
     engine.restore(loaded.state, loaded.timers, loaded.partitionTimes, loaded.watermark ?? -Infinity);
     const router = new OutputRouter(loaded.seqs);
     const stored = loaded.offsets;

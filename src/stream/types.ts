@@ -122,6 +122,8 @@ export interface JobContext {
   deadLetter(reason: string): void;
   /** Counts something for the status line and /metrics (e.g. 'late', 'join_dropped'). */
   count(counter: string, n?: number): void;
+  /** Logs a warning about the input (the job's log; stderr for `rtwh run`). Say it once, not per record. */
+  warn(message: string): void;
   readonly state: KeyedState;
   readonly timers: Timers;
   /** Current watermark (ms; -Infinity before any event; +Infinity while draining at the end with --until-idle). */

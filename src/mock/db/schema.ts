@@ -1,3 +1,5 @@
+import type { ColumnInfo } from '../../formats/change';
+
 /**
  * The gmall business schema: every table of the 2022 gmall mock (gmall-struct-2022.sql of gmall2022-mock), same
  * columns, types and order, stored as utf8mb4 (the original mixes utf8 and utf8mb4; MariaDB's utf8 cannot hold
@@ -252,6 +254,39 @@ export function primaryKeyOf(table: string): readonly string[] {
 
 export function columnNames(table: string): readonly string[] {
   return tableDef(table).columns.map((c) => c.name);
+}
+
+const SQL_TYPE = /^(\w+)(?:\((\d+)(?:,(\d+))?\))?( unsigned)?/i;
+
+/**
+ * A column as a binlog reader describes it (ColumnInfo), from its CREATE TABLE text: what the Debezium encoder
+ * needs to write the column's values and the decoder to read them back without a schema in the record.
+ */
+export function columnInfo(c: ColumnDef): ColumnInfo {
+  const m = SQL_TYPE.exec(c.sql);
+  if (!m) throw new RangeError(`cannot read the type of ${c.name}: ${JSON.stringify(c.sql)}`);
+  const type = m[1]!.toLowerCase();
+  const info: ColumnInfo = { name: c.name, type, nullable: !/NOT NULL/i.test(c.sql) };
+  if (m[4]) info.unsigned = true;
+  if (type === 'decimal') {
+    info.precision = m[2] === undefined ? 10 : Number(m[2]);
+    info.scale = m[3] === undefined ? 0 : Number(m[3]);
+  } else if (type === 'datetime' || type === 'timestamp' || type === 'time') info.fsp = m[2] === undefined ? 0 : Number(m[2]);
+  else if (type === 'bit') info.bits = m[2] === undefined ? 1 : Number(m[2]);
+  return info;
+}
+
+const infos = new Map<string, readonly ColumnInfo[]>();
+
+/** The columns of a gmall table as ColumnInfo, in order; undefined for a table not in the catalog. */
+export function tableColumns(table: string): readonly ColumnInfo[] | undefined {
+  let cols = infos.get(table);
+  if (cols === undefined) {
+    const t = TABLE_INDEX.get(table);
+    if (!t) return undefined;
+    infos.set(table, (cols = t.columns.map(columnInfo)));
+  }
+  return cols;
 }
 
 /** MySQL string literal for a COMMENT: the texts here are ours, but quotes are escaped all the same. */
