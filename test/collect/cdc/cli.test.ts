@@ -9,7 +9,7 @@ describe('rtwh cdc flags', () => {
   test('--help describes formats, positions and bootstrap', async () => {
     const r = await cli(['cdc', '--help']);
     expect(r.code).toBe(0);
-    for (const s of ['--format', '--filter', '--partition-by', '--output-ddl', '--server-id', '--client-id', '--position-store', '--init-position', '--http', '--max-message-bytes', '--status-every', 'bootstrap']) {
+    for (const s of ['--format', '--debezium-schemas', '--filter', '--partition-by', '--output-ddl', '--server-id', '--client-id', '--position-store', '--init-position', '--http', '--max-message-bytes', '--status-every', 'bootstrap']) {
       expect(r.stdout).toContain(s);
     }
     const b = await cli(['cdc', 'bootstrap', '--help']);
@@ -22,6 +22,7 @@ describe('rtwh cdc flags', () => {
     [['cdc', '--mysql', TEST_MYSQL, '--filter', 'include gmall.*'], /invalid --filter/],
     [['cdc', '--mysql', TEST_MYSQL, '--format', 'avro'], /argument 'avro' is invalid/],
     [['cdc', '--mysql', TEST_MYSQL, '--format', 'debezium', '--output-ddl'], /--output-ddl is a Maxwell option/],
+    [['cdc', '--mysql', TEST_MYSQL, '--debezium-schemas'], /--debezium-schemas is a Debezium option/],
     [['cdc', '--mysql', TEST_MYSQL, '--server-id', 'x'], /invalid --server-id "x"/],
     [['cdc', '--mysql', TEST_MYSQL, '--init-position', 'mysql-bin.1'], /invalid --init-position/],
     [['cdc', '--mysql', TEST_MYSQL, '--client-id', 'a b'], /invalid --client-id/],
