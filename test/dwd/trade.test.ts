@@ -286,9 +286,11 @@ describe('dwd trade: input handling', () => {
   test('Debezium records work the same (ts_ms of the binlog, op c/u)', async () => {
     const deb = (op: 'c' | 'u', sec: number, after: Record<string, unknown>, before: Record<string, unknown> | null) =>
       toJsonText({ before, after, source: { version: '2.7.0', connector: 'mysql', name: 'gmall', ts_ms: T0 + sec * 1000, db: 'gmall', table: 'cart_info', server_id: 1, file: 'mysql-bin.000001', pos: 4, row: 0 }, op, ts_ms: T0 + sec * 1000 + 7 });
-    const row = { id: 5, user_id: '7', sku_id: 9, sku_num: 1, create_time: '2025-01-14 10:00:00', operate_time: null, source_type: '2403', source_id: null };
-    const r = await run([deb('c', 0, row, null), deb('u', 3, { ...row, sku_num: 4, operate_time: '2025-01-14 10:00:03' }, row)]);
+    // DATETIME as Debezium writes it: epoch ms of the wall clock read as UTC
+    const row = { id: 5, user_id: '7', sku_id: 9, sku_num: 1, create_time: Date.UTC(2025, 0, 14, 10), operate_time: null, source_type: '2403', source_id: null };
+    const r = await run([deb('c', 0, row, null), deb('u', 3, { ...row, sku_num: 4, operate_time: Date.UTC(2025, 0, 14, 10, 0, 3) }, row)]);
     expect(outOf(r.outputs, 'dwd_trade_cart_add').map((a) => [a.sku_num, a.source_type_name, a.ts])).toEqual([[1, '智能推荐', T0], [3, '智能推荐', T0 + 3000]]);
+    expect(outOf(r.outputs, 'dwd_trade_cart_add').map((a) => a.date_id)).toEqual(['2025-01-14', '2025-01-14']);
   });
 
   test('base_dic names: prefetched once per code in prepare(); an unknown code gives null and counts', async () => {
