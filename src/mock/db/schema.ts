@@ -1,11 +1,10 @@
-import type { ColumnInfo } from '../../formats/change';
-
 /**
  * The gmall business schema: every table of the 2022 gmall mock (gmall-struct-2022.sql of gmall2022-mock), same
  * columns, types and order, stored as utf8mb4 (the original mixes utf8 and utf8mb4; MariaDB's utf8 cannot hold
  * 4-byte characters). Declared as data: the DDL, the INSERT column lists, the primary keys Maxwell puts in its
  * keys and the column order of Maxwell's `data` all come from here.
  */
+import type { ColumnInfo } from '../../formats/change';
 
 export interface ColumnDef {
   name: string;
