@@ -44,8 +44,11 @@ Time: a business date is a Beijing-time (UTC+08:00) day; every create/operate ti
 
 Into MySQL the run continues from what the database holds (last ids, users). With --to the state is kept
 in <state_dir>/mock-db/ per bus and topic; --init starts both from the base data again (on a topic it
-publishes the base data again and leaves the records already there alone). Each record's ts is its mock time;
-the record timestamp is when it was produced (as Maxwell's), so the topic's retention counts from the run.
+publishes the base data again and leaves the records already there alone). With --to the base data goes out
+as cdc bootstrap would send it: per table bootstrap-start, a bootstrap-insert per row, bootstrap-complete,
+stamped 00:00:00 of the first day, so run dim loads it and run dwd counts only the days' own changes (the
+back-dated users are no registrations). Each record's ts is its mock time; the record timestamp is when it
+was produced (as Maxwell's), so the topic's retention counts from the run.
 
 SKUs: --init creates --sku-count of them (default 35, the gmall data's): the 35, then variants of them
 (same SPU, brand and category; another edition or pack; price and weight from the base SKU's). Later
@@ -140,6 +143,7 @@ async function run(ctx: Ctx, cmd: Command, config: Config, opts: SinkFlags & Kno
       init,
       where: result.where,
       rows: result.rows,
+      ...(result.records !== undefined ? { records: result.records } : {}),
       base_rows: result.baseRows,
       tables: Object.fromEntries(tables),
       seconds: Number(result.seconds.toFixed(3)),
@@ -149,6 +153,8 @@ async function run(ctx: Ctx, cmd: Command, config: Config, opts: SinkFlags & Kno
   }
   const perTable = tables.map(([t, n]) => `${t} ${formatCount(n)}`).join(', ');
   const days = dates.length === 1 ? dates[0] : `${dates.length} days ${dates[0]} … ${dates[dates.length - 1]}`;
-  ctx.err(summaryLine('wrote', result.rows, 'rows', `into ${result.where} for ${days} (${perTable}; seed ${seed})`, result.seconds));
+  // The topic holds more records than rows: say so, or `run dim` routing more records than were written puzzles.
+  const bootstrap = result.bootstrapTables ? `; base data as Maxwell bootstraps of ${result.bootstrapTables} tables, ${formatCount(result.records ?? 0)} records in all` : '';
+  ctx.err(summaryLine('wrote', result.rows, 'rows', `into ${result.where} for ${days} (${perTable}; seed ${seed}${bootstrap})`, result.seconds));
 }
 

@@ -9,11 +9,12 @@
 import { parseArgs } from 'node:util';
 import { formatCount } from '../../src/cli/progress';
 import { dwdTradeJob } from '../../src/dwd/trade';
-import { txnEvents } from '../../src/formats/change';
+import { txnEvents, type ChangeEvent, type ChangeTxn } from '../../src/formats/change';
 import { maxwellJson, maxwellKey } from '../../src/formats/maxwell';
 import { baseData } from '../../src/mock/db/base';
 import { BASE_DIC } from '../../src/mock/db/catalog';
 import { generateDay } from '../../src/mock/db/day';
+import { bootstrapEvents } from '../../src/mock/db/maxwell-sink';
 import { parseMockDbOptions } from '../../src/mock/db/options';
 import { primaryKeyOf } from '../../src/mock/db/schema';
 import { Rng } from '../../src/mock/random';
@@ -38,15 +39,16 @@ const options = parseMockDbOptions({ scale: String(scale) });
 const base = baseData(seed, date, options);
 const uuidRng = new Rng(`${seed}:maxwell-uuid`);
 const records: InputRecord[] = [];
-const push = (txns: Iterable<import('../../src/formats/change').ChangeTxn>) => {
+const push = (txns: Iterable<ChangeTxn>, events: (txn: ChangeTxn) => ChangeEvent[]) => {
   for (const txn of txns) {
-    for (const ev of txnEvents(txn, 'gmall', primaryKeyOf)) {
+    for (const ev of events(txn)) {
       records.push({ input: 'ods_db', topic: 'ods_db', partition: 0, offset: records.length, timestamp: ev.ts, key: maxwellKey(ev, { uuid: () => uuidRng.uuid() }), value: maxwellJson(ev) });
     }
   }
 };
-push(base.txns);
-push(generateDay({ date, seed, options, state: base.state }));
+// the base data as the bootstrap `mock db --init --to` publishes (the job skips its rows), then the day
+push(base.txns, (t) => bootstrapEvents(t, 'gmall', primaryKeyOf));
+push(generateDay({ date, seed, options, state: base.state }), (t) => txnEvents(t, 'gmall', primaryKeyOf));
 console.log(`generated ${formatCount(records.length)} Maxwell records (scale ${scale}, seed ${seed}, ${date}) in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
 const dic = new Map(BASE_DIC.map(([code, name]) => [code, { dic_code: code, dic_name: name }]));

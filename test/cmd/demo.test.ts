@@ -1,6 +1,7 @@
 /**
  * `rtwh demo`: the whole embedded pipeline end to end, and its report agrees with the warehouse it built and, for
- * the number of orders, with the raw business changes it generated (the oracle's count: test/e2e/raw.ts).
+ * the number of orders and of registrations, with the raw business changes it generated (the oracle's counts:
+ * test/e2e/raw.ts).
  */
 import { describe, expect, test } from 'bun:test';
 import { join } from 'node:path';
@@ -52,6 +53,11 @@ describe('rtwh demo', () => {
       const [want] = await textRows(db, `select count(distinct order_id)::VARCHAR as n from counted_od where d = DATE '2025-01-14'`);
       expect(Number(want!.n)).toBeGreaterThan(0);
       expect(gmv.order_count).toBe(want!.n!);
+      // The registrations it prints are the day's new users (the user_info inserts of the day, 100 at the default
+      // volume); the 1,000 users of --init reach ods_db as a bootstrap, state and no registration.
+      const [reg] = await textRows(db, `select count(*)::VARCHAR as n from ins where tbl = 'user_info' and d = DATE '2025-01-14'`);
+      expect(reg!.n).toBe('100');
+      expect(markdownRow(r.stdout, 'User counts').register_ct).toBe('100');
     } finally {
       db.close();
     }

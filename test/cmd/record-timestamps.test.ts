@@ -45,15 +45,22 @@ describe('record timestamp = produce time, business time in the value', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const t1 = Date.now();
-    const rows = (JSON.parse(r.stdout) as { rows: number }).rows;
-    const records = await readTopic(kafka, topic, rows);
-    expect(records.length).toBe(rows);
+    // every row, and a bootstrap-start and -complete around each base table's rows
+    const { rows, records: sent } = JSON.parse(r.stdout) as { rows: number; records: number };
+    expect(sent).toBe(rows + 2 * 17);
+    const records = await readTopic(kafka, topic, sent);
+    expect(records.length).toBe(sent);
     expectProducedWithin(records, t0, t1);
-    // The business time is untouched: every change's ts (seconds) on the mock day (--init back-dates the base
-    // tables' rows, so only the day's own changes are checked against the day).
-    const ts = records.map((x) => (JSON.parse(x.value!.toString()) as { ts: number }).ts * 1000);
-    expect(ts.every((x) => x < DAY_END)).toBe(true);
-    expect(ts.filter((x) => x >= DAY_START).length).toBeGreaterThan(rows / 2);
+    // The business time is untouched: every record's ts (seconds) on the mock day. The base data is a bootstrap
+    // stamped with the mock moment it happens, 00:00:00 of the day (not the wall clock of the run, which would put
+    // the jobs' event time past the day); the day's changes are at their own times in it.
+    const values = records.map((x) => JSON.parse(x.value!.toString()) as { type: string; ts: number });
+    const boot = values.filter((v) => v.type.startsWith('bootstrap-'));
+    expect(boot.length).toBe(sent - rows + (JSON.parse(r.stdout) as { base_rows: number }).base_rows);
+    expect(boot.every((v) => v.ts * 1000 === DAY_START)).toBe(true);
+    const day = values.filter((v) => !v.type.startsWith('bootstrap-'));
+    expect(day.every((v) => v.ts * 1000 >= DAY_START && v.ts * 1000 < DAY_END)).toBe(true);
+    expect(new Set(day.map((v) => v.ts)).size).toBeGreaterThan(day.length / 4);
   }, 120_000);
 
   test('mock log --to TOPIC: the line ts is the mock day, the Kafka timestamp is now', async () => {

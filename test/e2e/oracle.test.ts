@@ -27,7 +27,8 @@
  *   becomes '0');
  * - order users = distinct users of the day's counted details; new order users = those with no counted detail on
  *   an earlier day; paying users = distinct user_id of the day's payment_info updates to 1602; new paying users =
- *   those with no such update on an earlier day; registrations = user_info inserts of the day;
+ *   those with no such update on an earlier day; registrations = user_info inserts of the day (the base users of --init arrive as
+ *   bootstrap-insert rows, state and no registration, as the back-dated rows they are);
  * - cart adders: distinct user_id of the day's cart_info inserts and updates raising sku_num;
  * - logins: pages with a uid after no page or after 'login', a uid once a day; back = a user who had logged in
  *   before and had no login in the 7 whole days before the day;
@@ -355,6 +356,14 @@ for (const seed of SEEDS) {
                         and (data->>'$.sku_num')::BIGINT > (old->>'$.sku_num')::BIGINT)))::VARCHAR as cart_add_uu`,
         { cols: ['register_ct', 'cart_add_uu'] },
       );
+      // Registrations are the day's own: every user_info insert registered on the day it arrived, and the first day
+      // counts its 100 new users (default volume), not the 1,000 back-dated users of --init too.
+      const [wrongDay] = await oracle(`select count(*)::VARCHAR as n from ins where tbl = 'user_info' and substr(data->>'$.create_time', 1, 10) <> d::VARCHAR`);
+      expect(wrongDay!.n).toBe('0');
+      const [first] = await preset(dir, 'user_counts', DAYS[0]!);
+      expect(first!.register_ct).toBe('100');
+      const [base] = await oracle(`select count(*)::VARCHAR as n from chg where tbl = 'user_info' and typ = 'bootstrap-insert'`);
+      expect(base!.n).toBe('1000');
     });
 
     test('user_counts: refund_uu, refund_count', async () => {

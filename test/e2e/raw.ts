@@ -71,12 +71,15 @@ export const sqlText = (s: string): string => `'${s.replaceAll("'", "''")}'`;
 /**
  * Loads the raw inputs into `db` and defines the oracle's relations over them (all values text unless cast):
  * - raw_db(j), raw_log(n, j): the records; n = a log line's position on its topic;
- * - chg(tbl, typ, bj, d, data, old), ins: the Maxwell changes (bj = Beijing time of ts, in seconds);
+ * - chg(tbl, typ, bj, d, data, old): the Maxwell records (bj = Beijing time of ts, in seconds); ins: the inserts
+ *   among them, business events (a bootstrap-insert is state, not an event);
  * - page(n, mid, ch, uid, is_new, last_page_id, page_id, item_type, item, during_time, bj, d): the page lines;
  * - first_visit(mid, d) and page_new(… , is_new fixed, dur): gmall's is_new correction by mid (below);
  * - keyword_word(item, word): the words of each page item (Intl.Segmenter, brand names kept whole; the one step outside SQL);
  * - oi, od, counted_od (an order detail with its order's user and province, on the detail's day);
- * - dim_province, dim_sku (id, tm_id, spu_id, category3_id), dim_tm, dim_spu, dim_c3/c2/c1 (base data inserts).
+ * - snap: every row as it first arrived, for the dims: as a snapshot (bootstrap-insert, how `mock db --init --to`
+ *   publishes the base data, as cdc's bootstrap does) or as a change (insert);
+ * - dim_province, dim_sku (id, tm_id, spu_id, category3_id), dim_tm, dim_spu, dim_c3/c2/c1 (over snap: the base data).
  */
 export async function loadRaw(db: DuckStore, dir: string, odsDb: string[], odsLog: string[]): Promise<void> {
   const dbFile = join(dir, 'oracle-ods-db.jsonl');
@@ -128,6 +131,7 @@ create table chg as
          epoch_ms((j->>'$.ts')::BIGINT * 1000 + 8 * 3600 * 1000)::DATE as d, j->'$.data' as data, j->'$.old' as old
   from raw_db;
 create view ins as select * from chg where typ = 'insert';
+create view snap as select * from chg where typ in ('insert', 'bootstrap-insert');
 create table page as
   select n, j->>'$.common.mid' as mid, j->>'$.common.ch' as ch, nullif(j->>'$.common.uid', '') as uid,
          j->>'$.common.is_new' as is_new, j->>'$.page.last_page_id' as last_page_id, j->>'$.page.page_id' as page_id,
@@ -159,15 +163,15 @@ create view od as
          bj, d
   from ins where tbl = 'order_detail';
 create table counted_od as select od.*, oi.user_id, oi.province_id from od join oi using (order_id);
-create view dim_province as select data->>'$.id' as id, data->>'$.name' as name from ins where tbl = 'base_province';
+create view dim_province as select data->>'$.id' as id, data->>'$.name' as name from snap where tbl = 'base_province';
 create view dim_sku as
   select data->>'$.id' as id, data->>'$.tm_id' as tm_id, data->>'$.spu_id' as spu_id, data->>'$.category3_id' as category3_id
-  from ins where tbl = 'sku_info';
-create view dim_tm as select data->>'$.id' as id, data->>'$.tm_name' as name from ins where tbl = 'base_trademark';
-create view dim_spu as select data->>'$.id' as id, data->>'$.spu_name' as name from ins where tbl = 'spu_info';
-create view dim_c3 as select data->>'$.id' as id, data->>'$.name' as name, data->>'$.category2_id' as parent from ins where tbl = 'base_category3';
-create view dim_c2 as select data->>'$.id' as id, data->>'$.name' as name, data->>'$.category1_id' as parent from ins where tbl = 'base_category2';
-create view dim_c1 as select data->>'$.id' as id, data->>'$.name' as name from ins where tbl = 'base_category1';
+  from snap where tbl = 'sku_info';
+create view dim_tm as select data->>'$.id' as id, data->>'$.tm_name' as name from snap where tbl = 'base_trademark';
+create view dim_spu as select data->>'$.id' as id, data->>'$.spu_name' as name from snap where tbl = 'spu_info';
+create view dim_c3 as select data->>'$.id' as id, data->>'$.name' as name, data->>'$.category2_id' as parent from snap where tbl = 'base_category3';
+create view dim_c2 as select data->>'$.id' as id, data->>'$.name' as name, data->>'$.category1_id' as parent from snap where tbl = 'base_category2';
+create view dim_c1 as select data->>'$.id' as id, data->>'$.name' as name from snap where tbl = 'base_category1';
 `);
 }
 

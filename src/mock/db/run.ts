@@ -64,6 +64,12 @@ export interface MockDbResult {
   /** Rows per table, generated days and base data together. */
   perTable: Record<string, number>;
   baseRows: number;
+  /**
+   * --to: records published, the rows and the bootstrap-start/-complete pair of each base table (`bootstrapTables`
+   * of them with --init).
+   */
+  records?: number;
+  bootstrapTables?: number;
   seconds: number;
   /** Where the rows went, for the summary line: "gmall on 127.0.0.1:3307" or "topic ods_db". */
   where: string;
@@ -134,6 +140,8 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
   const perTable: Record<string, number> = {};
   let rows = 0;
   let baseRows = 0;
+  let records: number | undefined;
+  let bootstrapTables = 0;
   let where: string;
   const onRows = (detail: string) => (n: number) => {
     rows += n;
@@ -227,12 +235,20 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
   } else {
     where = `topic ${t.topic}`;
     const sinkOpts = { topic: t.topic, database: t.database, seed: run.seed, ...(t.partitions ? { partitions: t.partitions } : {}), ...(t.producer ? { producer: t.producer } : {}) };
-    const write = (txns: Iterable<ChangeTxn>, detail: string) => produceMaxwell(t.bus, txns, { ...sinkOpts, onRows: onRows(detail) });
+    let sent = 0;
+    const write = async (txns: Iterable<ChangeTxn>, detail: string, bootstrap = false): Promise<number> => {
+      const n = await produceMaxwell(t.bus, txns, { ...sinkOpts, bootstrap, onRows: onRows(detail) });
+      sent += n;
+      return n;
+    };
     let state: MockState;
     if (run.init) {
       const base = baseData(run.seed, run.dates[0]!, run.options);
       baseRows = countBase(base.txns, perTable);
-      await write(base.txns, 'base data');
+      // What cdc publishes for rows already in MySQL when it starts: a bootstrap of each base table (state, not
+      // the init day's events); a second --init bootstraps them again, which dim takes as the same upserts.
+      await write(base.txns, 'base data', true);
+      bootstrapTables = base.txns.length;
       state = base.state;
     } else {
       // No earlier run on this topic: continue as if the base data had been loaded (without publishing it).
@@ -241,6 +257,7 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
     }
     state = await days(state, write);
     writeStateFile(t.statePath, state);
+    records = sent;
   }
-  return { rows, perTable, baseRows, seconds: (performance.now() - t0) / 1000, where };
+  return { rows, perTable, baseRows, ...(records !== undefined ? { records, bootstrapTables } : {}), seconds: (performance.now() - t0) / 1000, where };
 }
