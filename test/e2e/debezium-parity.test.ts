@@ -19,6 +19,7 @@ import {
 } from '../../src/dws/trade';
 import { txnEvents } from '../../src/formats/change';
 import { encodeDebezium } from '../../src/formats/debezium';
+import { bootstrapEvents } from '../../src/mock/db/maxwell-sink';
 import { primaryKeyOf, tableColumns } from '../../src/mock/db/schema';
 import { runInMemory, type Emitted } from '../../src/stream/engine';
 import type { DimReader, InputRecord } from '../../src/stream/types';
@@ -86,14 +87,17 @@ describe('one mock day on ods_db as Maxwell and as Debezium: the same dim rows, 
     for (const [name, schemas] of [['debezium', false], ['debezium with schemas', true]] as const) {
       const records: InputRecord[] = [];
       let i = 0;
-      for (const txn of day.txns) {
-        for (const ev of txnEvents(txn, 'gmall', primaryKeyOf)) {
-          // as cdc reads them: the table's columns from the binlog, processing time a little after the commit
-          const r = encodeDebezium({ ...ev, columns: tableColumns(ev.table)! }, { schemas, now: () => ev.ts + 250 })!;
-          records.push({ ...day.records[i++]!, key: r.key, value: r.value });
-        }
+      // the events of the Maxwell records, in their order: the base data's bootstraps, then the day
+      const events = [...day.base.flatMap((t) => bootstrapEvents(t, 'gmall', primaryKeyOf)), ...day.txns.flatMap((t) => txnEvents(t, 'gmall', primaryKeyOf))];
+      for (const ev of events) {
+        // as cdc reads them: the table's columns from the binlog, processing time a little after the commit;
+        // a bootstrap's rows are snapshot rows (op r), its start/complete markers have no Debezium counterpart
+        const r = encodeDebezium({ ...ev, columns: tableColumns(ev.table)! }, { schemas, now: () => ev.ts + 250 });
+        const at = day.records[i++]!;
+        if (r) records.push({ ...at, key: r.key, value: r.value });
       }
       expect(i).toBe(day.records.length);
+      expect(records.length).toBe(day.records.length - 2 * day.base.length);
       ods.set(name, records);
     }
     for (const [name, records] of ods) {
