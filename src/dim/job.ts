@@ -416,6 +416,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
       const writes: DimWrite[] = [];
       const origins: BusRecord[] = [];
       const dead: ReturnType<typeof deadLetter>[] = [];
+      const bootstraps = new Bootstraps();
       const advanced = new Set<string>();
       // A poll returns runs of one partition: its key string is made once per run, not per record.
       let k = '';
@@ -462,7 +463,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
               break;
             case 'control':
               status.controlRecords++;
-              noteControl(r, o.log);
+              bootstraps.note(r);
               break;
             case 'invalid':
             case 'bad':
@@ -491,6 +492,7 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
           continue;
         }
         for (const x of offsets) storedAt.set(tpKey(x.topic, x.partition), x.offset);
+        bootstraps.report(o.log);
         if (o.afterApply && writes.length) await o.afterApply(writes).catch((e: unknown) => o.log(`cache invalidation failed: ${(e as Error).message}`));
         // The bus group mirrors the stored offsets so `rtwh groups` shows the lag; a failure here loses nothing.
         await consumer.commit(offsets.map((x): TopicPartitionOffset => ({ topic: x.topic, partition: x.partition, offset: x.offset }))).catch(() => undefined);
@@ -527,12 +529,34 @@ export async function runDimJob(o: DimJobOptions): Promise<DimJobResult> {
 }
 
 /** bootstrap-start / bootstrap-complete and DDL records route nothing; the bootstrap ones are worth a log line. */
-function noteControl(r: BusRecord, log: (m: string) => void): void {
-  if (!r.value || r.value.length > 100_000) return;
-  try {
-    const o = JSON.parse(r.value.toString('utf8')) as { type?: unknown; database?: unknown; table?: unknown };
-    if (o.type === 'bootstrap-start' || o.type === 'bootstrap-complete') log(`${String(o.type)} ${String(o.database)}.${String(o.table)}`);
-  } catch {
-    // not JSON: routeRecord would have rejected it
+/**
+ * The bootstrap-start/-complete records of a batch, logged in one line each kind once the batch is applied: a base
+ * data load bootstraps every table at once, and a line per record was 34 lines for the gmall tables.
+ */
+class Bootstraps {
+  private readonly started: string[] = [];
+  private readonly completed: string[] = [];
+
+  note(r: BusRecord): void {
+    if (!r.value || r.value.length > 100_000) return;
+    try {
+      const o = JSON.parse(r.value.toString('utf8')) as { type?: unknown; database?: unknown; table?: unknown };
+      const name = `${String(o.database)}.${String(o.table)}`;
+      if (o.type === 'bootstrap-start') this.started.push(name);
+      else if (o.type === 'bootstrap-complete') this.completed.push(name);
+    } catch {
+      // not JSON: routeRecord would have rejected it
+    }
   }
+
+  report(log: (m: string) => void): void {
+    const open = this.started.filter((t) => !this.completed.includes(t));
+    if (this.completed.length > 0) log(`bootstrap complete: ${names(this.completed)}`);
+    if (open.length > 0) log(`bootstrap started: ${names(open)}`);
+  }
+}
+
+/** Up to 8 names, then how many more. */
+function names(list: readonly string[]): string {
+  return list.length <= 8 ? list.join(', ') : `${list.slice(0, 8).join(', ')} +${list.length - 8} more`;
 }

@@ -108,6 +108,12 @@ describe('run dim on the embedded path', () => {
     const run = await cli(['run', 'dim', '--bus', busUrl, '--until-idle'], { cwd: dir });
     expect(run.stderr).toContain('routed');
     expect(run.code).toBe(0);
+    // the base data's 17 bootstraps: named in a line per batch, not a line per start and complete record
+    const lines = run.stderr.split('\n');
+    expect(lines.filter((l) => /bootstrap-(start|complete)/.test(l))).toEqual([]);
+    const named = lines.filter((l) => l.startsWith('dim: bootstrap complete: ')).join(' ');
+    expect(named).toContain('gmall.base_region');
+    expect(named).toMatch(/gmall\.activity_info|\+\d+ more/);
     const store = await openDimStore(`sqlite:${join(dir, '.rtwh', 'dim.db')}`, { cwd: dir });
     try {
       const want = expectedTables(await readAll(bus, 'ods_db'), rules, 'gmall');
