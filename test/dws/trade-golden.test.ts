@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { openBus } from '../../src/bus/index';
 import { standardRules } from '../../src/dim/config';
 import { route } from '../../src/dim/route';
-import type { DimRow } from '../../src/dim/types';
 import { dwdTradeJob } from '../../src/dwd/trade';
 import {
   dwsTradeOrderWindowJob,
@@ -27,11 +26,12 @@ import type { DimReader, InputRecord, JobSpec } from '../../src/stream/types';
 import { openDuckDB, type DuckStore } from '../../src/store/duckdb';
 import { cli, tempDir } from '../helpers/cli';
 import { readAll } from '../helpers/bus';
+import { applyDimWrites, dimReaderOf, type DimTables } from '../helpers/dims';
 
 const DIM_TABLES = ['dim_sku_info', 'dim_spu_info', 'dim_base_trademark', 'dim_base_category3', 'dim_base_category2', 'dim_base_category1', 'dim_base_province', 'dim_base_dic'];
 
 
-type Tables = Map<string, Map<string, DimRow>>;
+type Tables = DimTables;
 
 /** The dim tables as `run dim` would hold them: the topic's changes through the standard routing rules. */
 function foldDims(records: readonly InputRecord[]): Tables {
@@ -42,33 +42,10 @@ function foldDims(records: readonly InputRecord[]): Tables {
     if (!d.ok) continue;
     for (const c of d.changes) {
       const res = route(c, 'gmall', rules);
-      if (res.kind !== 'writes') continue;
-      for (const w of res.writes) {
-        let t = tables.get(w.table);
-        if (!t) tables.set(w.table, (t = new Map()));
-        if (w.op === 'delete') t.delete(w.id);
-        else t.set(w.id, w.row);
-      }
+      if (res.kind === 'writes') applyDimWrites(tables, res.writes);
     }
   }
   return tables;
-}
-
-function readerOf(tables: Tables): DimReader {
-  const r: DimReader = {
-    async get(table, id) {
-      return tables.get(table)?.get(id);
-    },
-    async getMany(table, ids) {
-      const out = new Map<string, DimRow>();
-      for (const id of ids) {
-        const row = tables.get(table)?.get(id);
-        if (row) out.set(id, row);
-      }
-      return out;
-    },
-  };
-  return r;
 }
 
 function text(v: unknown): string | null {
@@ -194,7 +171,7 @@ describe('dws trade: golden days (seed 3, 2025-01-14 and a busier 2025-01-15) ag
       await bus.close();
     }
     const tables = foldDims(ods);
-    dims = readerOf(tables);
+    dims = dimReaderOf(tables);
     const dwd = await runInMemory(dwdTradeJob, ods, { dims, batch: 5000 });
     expect(dwd.deadLetters).toEqual([]);
     db = await openDuckDB(':memory:', { config: { threads: '1' } });

@@ -8,7 +8,6 @@
 import { beforeAll, describe, expect, test } from 'bun:test';
 import { standardRules } from '../../src/dim/config';
 import { routeRecord } from '../../src/dim/decode';
-import type { DimRow } from '../../src/dim/types';
 import { dwdTradeJob } from '../../src/dwd/trade';
 import {
   dwsTradeOrderWindowJob,
@@ -22,10 +21,11 @@ import { encodeDebezium } from '../../src/formats/debezium';
 import { bootstrapEvents } from '../../src/mock/db/maxwell-sink';
 import { primaryKeyOf, tableColumns } from '../../src/mock/db/schema';
 import { runInMemory, type Emitted } from '../../src/stream/engine';
-import type { DimReader, InputRecord } from '../../src/stream/types';
+import type { InputRecord } from '../../src/stream/types';
 import { generatedDay } from '../dwd/trade-fixture';
+import { applyDimWrites, dimReaderOf, type DimTables } from '../helpers/dims';
 
-type Tables = Map<string, Map<string, DimRow>>;
+type Tables = DimTables;
 type Ods = 'maxwell' | 'debezium' | 'debezium with schemas';
 
 /** The dim tables `run dim` builds from the topic (routeRecord: its fast path for Maxwell, the general one else). */
@@ -35,32 +35,10 @@ function foldDims(records: readonly InputRecord[]): Tables {
   for (const r of records) {
     for (const res of routeRecord(r.value === null ? null : Buffer.from(r.value), r.key === null ? null : Buffer.from(r.key), 'gmall', rules)) {
       expect(res.kind === 'invalid' || res.kind === 'bad' ? res : 'ok').toBe('ok');
-      if (res.kind !== 'writes') continue;
-      for (const w of res.writes) {
-        let t = tables.get(w.table);
-        if (!t) tables.set(w.table, (t = new Map()));
-        if (w.op === 'delete') t.delete(w.id);
-        else t.set(w.id, w.row);
-      }
+      if (res.kind === 'writes') applyDimWrites(tables, res.writes);
     }
   }
   return tables;
-}
-
-function readerOf(tables: Tables): DimReader {
-  return {
-    async get(table, id) {
-      return tables.get(table)?.get(id);
-    },
-    async getMany(table, ids) {
-      const out = new Map<string, DimRow>();
-      for (const id of ids) {
-        const row = tables.get(table)?.get(id);
-        if (row) out.set(id, row);
-      }
-      return out;
-    },
-  };
 }
 
 const canon = (out: readonly Emitted[]) => out.map((o) => `${o.output}\t${o.key}\t${o.value}`).sort();
@@ -103,14 +81,14 @@ describe('one mock day on ods_db as Maxwell and as Debezium: the same dim rows, 
     for (const [name, records] of ods) {
       const tables = foldDims(records);
       dims.set(name, tables);
-      const dwd = await runInMemory(dwdTradeJob, records, { dims: readerOf(tables), batch: 5000 });
+      const dwd = await runInMemory(dwdTradeJob, records, { dims: dimReaderOf(tables), batch: 5000 });
       expect(dwd.deadLetters).toEqual([]);
       facts.set(name, dwd.outputs);
       warnings.set(name, dwd.warnings);
       const rows: string[] = [];
       for (const [job, topic] of WINDOW_JOBS) {
         const input = dwd.outputs.filter((o) => o.output === topic).map((o, k) => ({ input: job.inputs[0]!.name, topic, partition: 0, offset: k, timestamp: o.ts, key: o.key, value: o.value }));
-        const r = await runInMemory(job, input, { dims: readerOf(tables), batch: 1000, options: { window: '10s', ...(job.needsDims ? { 'dim-retry-ms': '0' } : {}) } });
+        const r = await runInMemory(job, input, { dims: dimReaderOf(tables), batch: 1000, options: { window: '10s', ...(job.needsDims ? { 'dim-retry-ms': '0' } : {}) } });
         expect(r.deadLetters).toEqual([]);
         rows.push(...canon(r.outputs));
       }
