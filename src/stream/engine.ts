@@ -264,6 +264,21 @@ export class Engine {
   }
 
   /**
+   * The input partitions the job holds now, from its consumer's assignment: each is held (hold), and a partition the
+   * job knows — restored with its state, or read before — but does not hold now is not idle either. Its records are
+   * there, just not here: after a kill -9 the group gives the restarted job its partitions only once the dead
+   * member's session has ended (10 s on the SQLite bus). Counted as idle during that wait, the restored partitions
+   * let event time run on with the wall clock, and the records read after it came late and were dropped (an audit's
+   * immediate restart of run dwd log lost 460 of 4,571 user jumps).
+   */
+  assigned(partitions: Iterable<string>): void {
+    const held = new Set(partitions);
+    this.hold(held);
+    const wall = this.now();
+    for (const p of this.partTime.keys()) if (!held.has(p)) this.partSeen.set(p, wall);
+  }
+
+  /**
    * Partitions known to have records not read yet: not idle now, whenever they last delivered. Idleness (a
    * partition that sent nothing for idleTimeoutMs stops holding the watermark back) is meant for partitions with
    * nothing to send; one merely not read for a while — the job catching up after a restart, other partitions served
@@ -346,7 +361,9 @@ export class Engine {
       timersRemoved: [...this.timersRemoved.values()],
       outputs: this.outputs,
       deadLetters: this.dead,
-      partitionTimes: Object.fromEntries([...this.partTime].filter(([, t]) => Number.isFinite(t))),
+      // with the partitions held that have not delivered yet (-Infinity): restored, they hold the watermark back
+      // until they deliver, as they did before — left out, a restart let the others run event time past them
+      partitionTimes: Object.fromEntries([...this.partTime].filter(([, t]) => Number.isFinite(t) || t === -Infinity)),
       watermark: this.wm,
     };
     this.timersAdded = new Map();

@@ -566,7 +566,7 @@ export async function runJob(spec: JobSpec, bus: Bus, o: RunOptions): Promise<Jo
         return p;
       });
       const fresh = await patiently(busWhat, () => inputs.sync(consumer!, stored, bounds));
-      engine.hold(consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
+      engine.assigned(consumer.assignment().map((tp) => `${tp.topic}:${tp.partition}`));
       // Idleness is for partitions with nothing to read: one with records not read yet (a restart, a backlog, a
       // poll that served other partitions) is not idle however long it has not delivered.
       if (lastBounds) engine.busy(inputs.behind(lastBounds, consumer));
