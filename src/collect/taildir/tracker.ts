@@ -162,10 +162,18 @@ export class Tracker {
       this.track(new TailFile(f.inode, f.path, o.fd, 0, o.mtimeMs, o.size));
     }
     for (const tf of [...this.files.values()]) {
+      const mtime = tf.mtimeMs;
       if (tf.refresh()) {
         this.untrusted.add(tf.inode);
         this.opts.log(`${tf.path}: truncated; reading it again from 0`);
+      } else if (tf.mtimeMs !== mtime && this.rewritten(tf)) {
+        // Truncated and written past the position between two polls: the size alone does not show it, and reading
+        // on from the position lost the new lines before it (an audit lost 2 of 4).
+        tf.restartAtZero();
+        this.untrusted.add(tf.inode);
+        this.opts.log(`${tf.path}: rewritten from its start (its first bytes are no longer the ones shipped); reading it again from 0`);
       }
+      this.head(tf);
       if (!seen.has(tf.inode)) {
         if (tf.inGroup || !this.outSince.has(tf.inode)) this.outSince.set(tf.inode, now);
         tf.inGroup = false;
@@ -225,23 +233,31 @@ export class Tracker {
   heads(): Record<string, FileHead> {
     const out: Record<string, FileHead> = {};
     for (const tf of this.files.values()) {
-      const len = Math.min(HEAD_BYTES, tf.shipped);
-      if (len === 0) continue;
-      const c = this.headCache.get(tf.inode);
-      if (c && c.gen === tf.gen && c.head.len === len) {
-        out[tf.inode] = c.head;
-        continue;
-      }
-      const sha = tf.headHash(len);
-      if (sha === null) {
-        if (c) out[tf.inode] = c.head;
-        continue;
-      }
-      const head = { len, sha256: sha };
-      this.headCache.set(tf.inode, { gen: tf.gen, head });
-      out[tf.inode] = head;
+      const head = this.head(tf);
+      if (head) out[tf.inode] = head;
     }
     return out;
+  }
+
+  /** The head hash of a file's shipped part (see heads), from the cache when its length has not changed. */
+  private head(tf: TailFile): FileHead | undefined {
+    const len = Math.min(HEAD_BYTES, tf.shipped);
+    if (len === 0) return undefined;
+    const c = this.headCache.get(tf.inode);
+    if (c && c.gen === tf.gen && c.head.len === len) return c.head;
+    const sha = tf.headHash(len);
+    if (sha === null) return c?.head;
+    const head = { len, sha256: sha };
+    this.headCache.set(tf.inode, { gen: tf.gen, head });
+    return head;
+  }
+
+  /** Whether an open file's first bytes differ from the shipped ones the cache holds (its content was replaced). */
+  private rewritten(tf: TailFile): boolean {
+    const c = this.headCache.get(tf.inode);
+    if (!c || c.gen !== tf.gen) return false;
+    const sha = tf.headHash(c.head.len);
+    return sha !== null && sha !== c.head.sha256;
   }
 
   closeAll(): void {

@@ -242,6 +242,28 @@ describe('ship log: TAILDIR semantics', () => {
   });
 });
 
+describe('ship log: a file rewritten while followed', () => {
+  test('truncated and rewritten past the position between two polls: restarted at 0, no new line lost', async () => {
+    const e = await env();
+    const f = join(e.logs, 'app.log');
+    writeFileSync(f, lines(0, 2, 'old'));
+    const ac = new AbortController();
+    const run = ship(e, { once: false, pollIntervalMs: 20, signal: ac.signal });
+    const until = async (n: number) => {
+      for (let i = 0; i < 200 && (await readTopic(e.bus, 'ods_log')).length < n; i++) await Bun.sleep(20);
+    };
+    await until(2);
+    await Bun.sleep(60); // a poll or two after the shipped lines: the file is unchanged, its head known
+    // one write: truncated and longer than before at once, so the size never drops below the position
+    writeFileSync(f, lines(0, 4, 'new'));
+    await until(6);
+    ac.abort();
+    await run;
+    expect(await values(e)).toEqual([...lines(0, 2, 'old').trimEnd().split('\n'), ...lines(0, 4, 'new').trimEnd().split('\n')]);
+    expect(e.logsSeen.some((m) => m.includes('rewritten from its start'))).toBe(true);
+  });
+});
+
 /** What the first save of a run that then crashed leaves: the state no longer says "stopped cleanly". */
 function markRunning(e: Env): void {
   const s = readShipState(statePathFor(e.pos))!;
