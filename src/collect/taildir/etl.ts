@@ -3,9 +3,17 @@
  * drops it silently; here it goes to the dead-letter topic with this reason.
  */
 
-/** null when the line is a JSON object; otherwise why it is not. */
+import { isUtf8 } from 'node:buffer';
+import { firstInvalidUtf8 } from '../../formats/validate';
+
+/**
+ * null when the line is a JSON object; otherwise why it is not. Bytes that are not UTF-8 are a reason too: decoded
+ * with replacement characters the line passed as an object, and reached the topic where `tail --etl` and the jobs
+ * refuse it (the same reason, in the same words).
+ */
 export function rejectReason(line: Buffer): string | null {
   if (line.length === 0) return 'empty line';
+  if (!isUtf8(line)) return `invalid UTF-8: byte ${firstInvalidUtf8(line)} of ${line.length} is not valid UTF-8`;
   const text = line.toString('utf8');
   let v: unknown;
   try {

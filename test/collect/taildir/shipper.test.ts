@@ -59,10 +59,12 @@ describe('ship log: what goes where', () => {
   test('good lines ship byte-for-byte (CRLF → LF content), key null, one rtwh.src header; others go to the DLQ with reason and position', async () => {
     const e = await env();
     const content = '{"a":1}\n{"a":"中文"}\r\nnot json\n[1,2]\n\n{"b":2}\n';
-    writeFileSync(join(e.logs, 'app.log'), content);
+    // (and a JSON object whose bytes are not UTF-8: shipped, the jobs and tail --etl refused it on the topic)
+    const file = Buffer.concat([Buffer.from(content), Buffer.from('{"bad":"'), Buffer.from([0xff]), Buffer.from('"}\n')]);
+    writeFileSync(join(e.logs, 'app.log'), file);
     const r = await ship(e);
     expect(r.lines).toBe(3);
-    expect(r.rejected).toBe(3);
+    expect(r.rejected).toBe(4);
     const recs = await readTopic(e.bus, 'ods_log');
     expect(recs.map(text)).toEqual(['{"a":1}', '{"a":"中文"}', '{"b":2}']);
     for (const rec of recs) {
@@ -73,20 +75,21 @@ describe('ship log: what goes where', () => {
     expect(recs[0]!.headers[SOURCE_HEADER]).toBe(sourceTag(readShipState(statePathFor(e.pos))!.shipper, inode, 8));
 
     const dead = await readTopic(e.bus, 'ods_log_dlq');
-    expect(dead.map(text)).toEqual(['not json', '[1,2]', '']);
+    expect(dead.map(text).slice(0, 3)).toEqual(['not json', '[1,2]', '']);
+    expect([...dead[3]!.value!]).toEqual([...Buffer.from('{"bad":"'), 0xff, ...Buffer.from('"}')]);
     expect(dead.map((d) => d.headers[DLQ_HEADER.reason])).toEqual([
       expect.stringContaining('invalid JSON'),
       'valid JSON but not an object (array)',
       'empty line',
+      'invalid UTF-8: byte 8 of 11 is not valid UTF-8',
     ]);
     expect(dead.map((d) => Number(d.headers[DLQ_HEADER.position]))).toEqual([
-      content.indexOf('not json'),
-      content.indexOf('[1,2]'),
-      content.indexOf('\n\n') + 1,
-    ].map((i) => Buffer.byteLength(content.slice(0, i))));
+      ...[content.indexOf('not json'), content.indexOf('[1,2]'), content.indexOf('\n\n') + 1].map((i) => Buffer.byteLength(content.slice(0, i))),
+      Buffer.byteLength(content),
+    ]);
     expect(dead[0]!.headers[DLQ_HEADER.file]).toBe(join(e.logs, 'app.log'));
     expect(dead[0]!.headers[DLQ_HEADER.stage]).toBe('ship log');
-    expect(readPositions(e.pos)).toEqual([{ inode, pos: Buffer.byteLength(content), file: join(e.logs, 'app.log') }]);
+    expect(readPositions(e.pos)).toEqual([{ inode, pos: file.length, file: join(e.logs, 'app.log') }]);
   });
 
   test('--key and --no-source-header', async () => {
