@@ -102,6 +102,13 @@ function tempPathFor(path: string): string {
   return `${path}.${process.pid}-${counter}-${Math.random().toString(36).slice(2, 8)}.tmp`;
 }
 
+const TEMP_SUFFIX = /\.\d+-\d+-[a-z0-9]*\.tmp$/;
+
+/** The file a temporary file of this module's writes was for (one left behind by a kill -9), else undefined. */
+export function tempTargetOf(path: string): string | undefined {
+  return TEMP_SUFFIX.test(path) ? path.replace(TEMP_SUFFIX, '') : undefined;
+}
+
 function toBytes(data: string | Uint8Array): Uint8Array {
   return typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
 }

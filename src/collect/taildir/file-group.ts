@@ -11,6 +11,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { q, rtwhError } from '../../errors';
+import { tempTargetOf } from '../../store/atomic-file';
 
 export interface FileGroup {
   /** As the user wrote it, for messages. */
@@ -109,7 +110,8 @@ export function checkGroupDir(g: FileGroup): void {
 /**
  * The regular files of every group, one entry per inode (a file matched by two groups is tailed once), oldest
  * modification time first: that is the order Flume reads them in, so a rotated file is finished before its successor.
- * `ignore` holds absolute paths that are never shipped (our own position files, should they live in a log dir).
+ * `ignore` holds absolute paths that are never shipped (our own position files, should they live in a log dir), nor
+ * are the temporary files of their atomic writes (a kill -9 can leave one behind).
  */
 export function listGroups(groups: readonly FileGroup[], ignore: ReadonlySet<string> = new Set()): MatchedFile[] {
   const byInode = new Map<string, MatchedFile>();
@@ -124,7 +126,7 @@ export function listGroups(groups: readonly FileGroup[], ignore: ReadonlySet<str
     for (const name of names) {
       if (!g.pattern.test(name)) continue;
       const path = join(g.dir, name);
-      if (ignore.has(path)) continue;
+      if (ignore.has(path) || ignore.has(tempTargetOf(path) ?? '')) continue;
       const st = statQuiet(path);
       if (!st || !st.isFile()) continue;
       const inode = String(st.ino);

@@ -160,7 +160,7 @@ class Shipper {
     const pf = this.positionFile;
     this.tracker = new Tracker({
       groups: o.groups,
-      ignore: new Set([pf, this.statePath, `${pf}.tmp`, `${this.statePath}.tmp`, `${pf}.lock`]),
+      ignore: new Set([pf, this.statePath, `${pf}.lock`]),
       idleTimeoutMs: o.idleTimeoutMs ?? SHIP_DEFAULTS.idleTimeoutMs,
       dropGraceMs: Math.max(2 * this.pollIntervalMs, 1000),
       log: this.log,

@@ -71,4 +71,12 @@ describe('file groups: --path DIR/PATTERN', () => {
     expect(new Set(files.map((f) => f.inode)).size).toBe(3);
     expect(listGroups(groups, new Set([join(dir, 'app.b')])).length).toBe(2);
   });
+
+  test('ignored files and the temporary files of their atomic writes are not listed (a kill -9 leaves one behind)', () => {
+    const dir = tempDir();
+    const pos = join(dir, 'pos.json');
+    for (const name of ['app.log', 'pos.json', 'pos.json.4242-7-k3x9q1.tmp', 'pos.json.tmp.bak', 'other.json.4242-7-k3x9q1.tmp']) writeFileSync(join(dir, name), '{}\n');
+    const files = listGroups([parseFileGroup(`${dir}/*`, '/')], new Set([pos]));
+    expect(files.map((f) => f.path.split('/').pop()).sort()).toEqual(['app.log', 'other.json.4242-7-k3x9q1.tmp', 'pos.json.tmp.bak']);
+  });
 });
