@@ -58,8 +58,11 @@ export const catalog = {
   POSITION_FILE: { exit: EXIT.data, hint: 'The ship position file is damaged. Restore it, or move it away to ship every file from the start again (that re-sends lines already shipped).' },
   DIM_CONFIG_FILE: { exit: EXIT.usage, hint: 'Give --config-file a .csv (header row, RFC 4180 quoting) or a .json array of table_process rows (source_table, sink_table, sink_columns, sink_pk, sink_extend).' },
   DIM_CONFIG_TABLE: { exit: EXIT.data, hint: 'The config table needs the 2022 columns (source_table, sink_table, sink_columns, sink_pk, sink_extend) or the 2023 ones (source_table, sink_table, sink_family, sink_columns, sink_row_key); `rtwh run dim --init-config` creates it with the standard rows.' },
-  POSITION_LOCKED: { exit: EXIT.refused, hint: 'Another `rtwh ship log` uses this position file; stop it first, or give this one its own --position.' },
-  JOB_LOCKED: { exit: EXIT.refused, hint: 'Another process runs this job with this state file; stop it first (Ctrl-C lets it commit), or give this run its own --state FILE.' },
+  POSITION_LOCKED: { exit: EXIT.refused, hint: 'Another `rtwh ship log` uses this position file; stop it first (Ctrl-C saves its positions). A second shipper of the same files with a --position of its own would ship every line again.' },
+  JOB_LOCKED: {
+    exit: EXIT.refused,
+    hint: 'Another process runs this job with this state file; stop it first (Ctrl-C lets it commit). One process runs a job: a second one with its own --state in the same --group shares out the partitions without the state and processes records again; an independent copy needs its own --state, --group and output topics.',
+  },
   JOB_STATE: { exit: EXIT.data, hint: 'The job state file is not usable as it is; restore it, or move it away to start the job from --from again (outputs already on the bus are then produced again).' },
   JOB_FAILED: { exit: EXIT.internal, hint: 'The job logic threw: a bug in the job. Nothing of that batch was committed; the record is read again on the next start. Run with RTWH_DEBUG=1 for the stack trace and report it.' },
   INTERRUPTED: { exit: EXIT.interrupted, hint: 'Stopped by a signal; committed work is kept.' },
