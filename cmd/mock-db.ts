@@ -7,6 +7,7 @@ import type { Config } from '../src/config/load';
 import { rtwhError } from '../src/errors';
 import { KNOBS, mockDate, mockSeed, parseMockDbOptions, type MockDbOptions } from '../src/mock/db/options';
 import { busStatePath, initDates, runMockDb, type MockDbResult, type MockDbTarget } from '../src/mock/db/run';
+import { publishMarkerPath } from '../src/mock/publish-marker';
 import { checkIdentifier, parseMysqlUrl } from '../src/store/mysql';
 import { withCommonFlags, type Ctx } from './context';
 import { topicFlag } from '../src/bus/topic-name';
@@ -48,7 +49,9 @@ publishes the base data again and leaves the records already there alone). With 
 as cdc bootstrap would send it: per table bootstrap-start, a bootstrap-insert per row, bootstrap-complete,
 stamped 00:00:00 of the first day, so run dim loads it and run dwd counts only the days' own changes (the
 back-dated users are no registrations). Each record's ts is its mock time; the record timestamp is when it
-was produced (as Maxwell's), so the topic's retention counts from the run.
+was produced (as Maxwell's), so the topic's retention counts from the run. A --to run stopped part-way
+(kill -9, a bus error) leaves the topic with part of its day and the state unsaved: the next run onto that
+topic is refused, rather than publishing that part a second time, and says how to go on.
 
 SKUs: --init creates --sku-count of them (default 35, the gmall data's): the 35, then variants of them
 (same SPU, brand and category; another edition or pack; price and weight from the base SKU's). Later
@@ -116,8 +119,10 @@ async function run(ctx: Ctx, cmd: Command, config: Config, opts: SinkFlags & Kno
       const database = checkIdentifier(opts.database ?? (config.mysql ? parseMysqlUrl(config.mysql).database : undefined) ?? 'gmall', '--database');
       const bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
       try {
-        const statePath = busStatePath(resolve(ctx.io.cwd, config.stateDir), bus.displayUrl, opts.to);
-        const target: MockDbTarget = { kind: 'bus', bus, topic: opts.to, database, partitions, statePath, producer: { compression: config.kafka.compression } };
+        const stateDir = resolve(ctx.io.cwd, config.stateDir);
+        const statePath = busStatePath(stateDir, bus.displayUrl, opts.to);
+        const markerPath = publishMarkerPath(stateDir, 'mock-db', bus.displayUrl, opts.to);
+        const target: MockDbTarget = { kind: 'bus', bus, topic: opts.to, database, partitions, statePath, markerPath, producer: { compression: config.kafka.compression } };
         result = await runMockDb({ dates, seed, options, init, skuCountGiven, target, onRows });
         result.where += ` on ${bus.displayUrl}`;
       } finally {

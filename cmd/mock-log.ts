@@ -6,6 +6,7 @@ import { formatCount, startProgress, summaryLine } from '../src/cli/progress';
 import { rtwhError } from '../src/errors';
 import { MOCK_LOG_DEFAULTS, mockLogOptions, parseFileSize, type MockLogFlags } from '../src/mock/log/options';
 import { runMockLog, type MockLogResult, type MockLogTarget } from '../src/mock/log/run';
+import { beginPublishing, endPublishing, publishMarkerPath } from '../src/mock/publish-marker';
 import { withCommonFlags, type Ctx } from './context';
 import { topicFlag } from '../src/bus/topic-name';
 
@@ -43,6 +44,9 @@ Without --out or --to the lines go to stdout. ts is epoch ms; lines come out in 
 Files: app.<date>.log, then app.<date>.log.1, .2 … (higher = newer). A file is never renamed or truncated,
 and never ends mid-line; a second run for the same date appends to the newest file.
 
+Topic: a --to run stopped part-way leaves the topic with part of its day; the next --to run onto that topic is
+refused, rather than publishing that part a second time, and says how to go on.
+
 Examples:
   rtwh mock log --date 2025-01-14 --out applog/
   rtwh mock log --date 2025-01-14 --to ods_log --startup-count 10000
@@ -72,13 +76,26 @@ Examples:
         } else if (opts.to !== undefined) {
           const bus = await openBus(config.bus, { cwd: ctx.io.cwd, clientId: config.kafka.clientId });
           try {
-            const producer = await bus.producer({ compression: config.kafka.compression });
+            // (publish-marker.ts: a run killed part-way is not published a second time without a word)
+            const marker = publishMarkerPath(resolve(ctx.io.cwd, config.stateDir), 'mock-log', bus.displayUrl, opts.to);
+            beginPublishing(marker, { command: 'mock log', topic: opts.to, dates: options.date, seed: options.seed });
+            let sent = 0;
             try {
-              const target: MockLogTarget = { kind: 'topic', producer, topic: opts.to };
-              result = await runMockLog(options, target, (n) => progress.add(n - progress.done));
-            } finally {
-              await producer.close();
+              const producer = await bus.producer({ compression: config.kafka.compression });
+              try {
+                const target: MockLogTarget = { kind: 'topic', producer, topic: opts.to };
+                result = await runMockLog(options, target, (n) => {
+                  sent = n;
+                  progress.add(n - progress.done);
+                });
+              } finally {
+                await producer.close();
+              }
+            } catch (e) {
+              if (sent === 0) endPublishing(marker);
+              throw e;
             }
+            endPublishing(marker);
           } finally {
             await bus.close();
           }

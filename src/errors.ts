@@ -59,6 +59,7 @@ export const catalog = {
   DIM_CONFIG_FILE: { exit: EXIT.usage, hint: 'Give --config-file a .csv (header row, RFC 4180 quoting) or a .json array of table_process rows (source_table, sink_table, sink_columns, sink_pk, sink_extend).' },
   DIM_CONFIG_TABLE: { exit: EXIT.data, hint: 'The config table needs the 2022 columns (source_table, sink_table, sink_columns, sink_pk, sink_extend) or the 2023 ones (source_table, sink_table, sink_family, sink_columns, sink_row_key); `rtwh run dim --init-config` creates it with the standard rows.' },
   POSITION_LOCKED: { exit: EXIT.refused, hint: 'Another `rtwh ship log` uses this position file; stop it first (Ctrl-C saves its positions). A second shipper of the same files with a --position of its own would ship every line again.' },
+  MOCK_PUBLISHING: { exit: EXIT.refused, hint: 'Wait for the other run to finish, or stop it.' },
   JOB_LOCKED: {
     exit: EXIT.refused,
     hint: 'Another process runs this job with this state file; stop it first (Ctrl-C lets it commit). One process runs a job: a second one with its own --state in the same --group shares out the partitions without the state and processes records again; an independent copy needs its own --state, --group and output topics.',

@@ -14,6 +14,7 @@ import { baseData } from './base';
 import { MAX_SKU_COUNT } from './catalog';
 import { addDays, DAY_SECONDS } from './clock';
 import { generateDay } from './day';
+import { beginPublishing, endPublishing } from '../publish-marker';
 import { produceMaxwell } from './maxwell-sink';
 import { DayThread } from './day-thread';
 import { createSchema, fastSettings, loadStateFromMysql, type MysqlWriteOptions, wholeUsers, writeGroups, writeTxns } from './mysql-writer';
@@ -32,7 +33,7 @@ export type MockDbTarget =
       /** fast: generate and build the groups in a worker thread (day-thread.ts); default off, see there. */
       worker?: boolean;
     }
-  | { kind: 'bus'; bus: Bus; topic: string; database: string; partitions?: number; statePath: string; producer?: ProducerOptions };
+  | { kind: 'bus'; bus: Bus; topic: string; database: string; partitions?: number; statePath: string; producer?: ProducerOptions; markerPath?: string };
 
 /**
  * --fast: connections per run. Two let the server write two tables of a group at once (it runs one statement
@@ -241,22 +242,34 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
       sent += n;
       return n;
     };
-    let state: MockState;
-    if (run.init) {
-      const base = baseData(run.seed, run.dates[0]!, run.options);
-      baseRows = countBase(base.txns, perTable);
-      // What cdc publishes for rows already in MySQL when it starts: a bootstrap of each base table (state, not
-      // the init day's events); a second --init bootstraps them again, which dim takes as the same upserts.
-      await write(base.txns, 'base data', true);
-      bootstrapTables = base.txns.length;
-      state = base.state;
-    } else {
-      // No earlier run on this topic: continue as if the base data had been loaded (without publishing it).
-      state = readStateFile(t.statePath) ?? baseData(run.seed, run.dates[0]!, run.options).state;
-      checkSkuCount(run, state, `the state of ${where}`);
+    const publishDays = async (): Promise<void> => {
+      let state: MockState;
+      if (run.init) {
+        const base = baseData(run.seed, run.dates[0]!, run.options);
+        baseRows = countBase(base.txns, perTable);
+        // What cdc publishes for rows already in MySQL when it starts: a bootstrap of each base table (state, not
+        // the init day's events); a second --init bootstraps them again, which dim takes as the same upserts.
+        await write(base.txns, 'base data', true);
+        bootstrapTables = base.txns.length;
+        state = base.state;
+      } else {
+        // No earlier run on this topic: continue as if the base data had been loaded (without publishing it).
+        state = readStateFile(t.statePath) ?? baseData(run.seed, run.dates[0]!, run.options).state;
+        checkSkuCount(run, state, `the state of ${where}`);
+      }
+      state = await days(state, write);
+      writeStateFile(t.statePath, state);
+    };
+    // (publish-marker.ts: a run killed part-way is not published a second time without a word)
+    const dates = run.dates.length === 1 ? run.dates[0]! : `${run.dates[0]}…${run.dates[run.dates.length - 1]}`;
+    if (t.markerPath) beginPublishing(t.markerPath, { command: 'mock db', topic: t.topic, dates, seed: run.seed });
+    try {
+      await publishDays();
+    } catch (e) {
+      if (t.markerPath && sent === 0) endPublishing(t.markerPath);
+      throw e;
     }
-    state = await days(state, write);
-    writeStateFile(t.statePath, state);
+    if (t.markerPath) endPublishing(t.markerPath);
     records = sent;
   }
   return { rows, perTable, baseRows, ...(records !== undefined ? { records, bootstrapTables } : {}), seconds: (performance.now() - t0) / 1000, where };

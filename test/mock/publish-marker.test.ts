@@ -1,0 +1,67 @@
+/**
+ * `mock db --to` and `mock log --to` killed part-way: the same command again is refused instead of publishing the part
+ * already on the topic a second time (an audit doubled 45,012 ods_db records and 60,000 log lines without a word).
+ */
+import { describe, expect, test } from 'bun:test';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { openBus } from '../../src/bus/index';
+import { cli, tempDir } from '../helpers/cli';
+
+const MAIN = resolve(import.meta.dir, '../../cmd/main.ts');
+
+async function recordsOf(cwd: string, topic: string): Promise<number> {
+  const bus = await openBus(`sqlite:${join(cwd, '.rtwh', 'bus.db')}`);
+  try {
+    const admin = await bus.admin();
+    try {
+      return (await admin.describeTopic(topic).catch(() => undefined))?.partitions.reduce((n, p) => n + p.endOffset, 0) ?? 0;
+    } finally {
+      await admin.close();
+    }
+  } finally {
+    await bus.close();
+  }
+}
+
+/** The marker files under the state dir (`.rtwh/<command>/`). */
+function markers(cwd: string, command: string): string[] {
+  const dir = join(cwd, '.rtwh', command);
+  return existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.publishing')).map((n) => join(dir, n)) : [];
+}
+
+for (const [command, argv, topic] of [
+  ['mock-db', ['mock', 'db', '--init', '--to', 'ods_db', '--date', '2025-01-14', '--seed', '3', '--scale', '40'], 'ods_db'],
+  ['mock-log', ['mock', 'log', '--to', 'ods_log', '--date', '2025-01-14', '--seed', '3', '--startup-count', '40000'], 'ods_log'],
+] as const) {
+  describe(`rtwh ${argv.slice(0, 2).join(' ')} --to, killed part-way`, () => {
+    test('the same command again is refused, names the run and says how to go on; nothing is published twice', async () => {
+      const cwd = tempDir('rtwh-publish-');
+      const child = Bun.spawn([process.execPath, MAIN, ...argv], { cwd, stdout: 'ignore', stderr: 'ignore' });
+      try {
+        const deadline = Date.now() + 60_000;
+        while ((await recordsOf(cwd, topic)) === 0 && Date.now() < deadline) await Bun.sleep(20);
+      } finally {
+        child.kill('SIGKILL');
+        await child.exited;
+      }
+      const part = await recordsOf(cwd, topic);
+      expect(part).toBeGreaterThan(0);
+      expect(markers(cwd, command)).toHaveLength(1);
+
+      const again = await cli([...argv], { cwd });
+      expect(again.code).toBe(7);
+      expect(again.stderr).toContain(`${argv.slice(0, 2).join(' ')} --to ${topic} for 2025-01-14 (seed 3)`);
+      expect(again.stderr).toContain('stopped before it finished');
+      expect(again.stderr).toContain(`rtwh topics delete ${topic}`);
+      expect(await recordsOf(cwd, topic)).toBe(part);
+
+      // the hint's way on: the marker deleted, the run publishes (the part again, as the user chose) and leaves none
+      rmSync(markers(cwd, command)[0]!);
+      const forced = await cli([...argv.filter((a) => a !== '--scale' && a !== '40' && a !== '--startup-count' && a !== '40000')], { cwd });
+      expect(forced.code).toBe(0);
+      expect(markers(cwd, command)).toEqual([]);
+      expect(await recordsOf(cwd, topic)).toBeGreaterThan(part);
+    }, 120_000);
+  });
+}
