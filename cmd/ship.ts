@@ -130,6 +130,8 @@ so a restart after kill -9 sends every line exactly once. Ctrl-C finishes the ba
         const held = result.positions.filter((p) => p.held > 0);
         if (held.length > 0) extra.push(`${held.length} unfinished last line${held.length === 1 ? '' : 's'} held`);
         ctx.err(`${summaryLine('shipped', result.lines, 'lines', `to ${result.topic}`, result.seconds)} · ${extra.join(' · ')}`);
+        // (a mistyped pattern otherwise looks just like files with nothing new)
+        if (result.positions.length === 0) ctx.err(`ship log: no file matched ${flags.path.map((x) => JSON.stringify(x)).join(', ')}`);
       } finally {
         clearInterval(status);
         progress.stop();

@@ -32,6 +32,13 @@ describe('rtwh ship log', () => {
     expect(doc.positions).toEqual([expect.objectContaining({ pos: DONE, held: 8 })]);
   });
 
+  test('a --path that matches no file says so (a mistyped pattern looked like files with nothing new)', async () => {
+    const cwd = project();
+    const r = await cli(['ship', 'log', '--path', 'applog/apps.*', '--once'], { cwd });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/^shipped 0 lines to ods_log .*\nship log: no file matched "applog\/apps\.\*"\n$/);
+  });
+
   test('config state_dir and --position, --topic and --dlq', async () => {
     const cwd = project();
     const r = await cli(['ship', 'log', '--path', 'applog/app.*', '--once', '--topic', 'logs', '--dlq', 'rejects', '--position', 'p/pos.json'], {
