@@ -167,12 +167,12 @@ export class TailFile {
   nextLine(limits: ReadLimits): Line | null {
     for (;;) {
       const idx = this.chunk.indexOf(NL, this.cursor);
-      if (idx >= 0) return this.cut(idx);
+      if (idx >= 0) return this.cut(idx, limits);
       if (!this.fill(limits)) return null;
     }
   }
 
-  private cut(idx: number): Line {
+  private cut(idx: number, limits: ReadLimits): Line {
     const from = this.cursor;
     this.cursor = idx + 1;
     const end = this.chunkOff + idx + 1;
@@ -180,6 +180,11 @@ export class TailFile {
       const s = this.skipping;
       this.skipping = null;
       return { file: this, gen: this.gen, start: s.start, end, bytes: s.head, oversize: s.total + (idx - from) };
+    }
+    // Over the limit within one chunk too: the limit is the line's, not where it falls in the chunks (a line that
+    // fit in the chunk it started in was shipped, the same line further on went to the dead letters).
+    if (idx - from > limits.maxLineBytes) {
+      return { file: this, gen: this.gen, start: this.chunkOff + from, end, bytes: Buffer.from(this.chunk.subarray(from, Math.min(idx, from + OVERSIZE_KEEP))), oversize: idx - from };
     }
     let stop = idx;
     if (stop > from && this.chunk[stop - 1] === CR) stop--;

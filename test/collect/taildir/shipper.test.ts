@@ -112,6 +112,22 @@ describe('ship log: what goes where', () => {
     expect(text(dead!)).toBe(long.slice(0, 64 * 1024));
     expect(await values(e)).toEqual([good(1), good(2)]);
   });
+
+  test('the limit is the line\'s, wherever it falls in the read chunks (one that fit in its chunk was shipped)', async () => {
+    const e = await env();
+    const long = `{"big":"${'y'.repeat(150)}"}`;
+    writeFileSync(join(e.logs, 'app.log'), `${long}\n${good(1)}\n${'z'.repeat(900)}\n${long}\n`);
+    const r = await ship(e, { maxLineBytes: 100, chunkBytes: 1024 });
+    expect(r.lines).toBe(1);
+    const dead = await readTopic(e.bus, 'ods_log_dlq');
+    expect(dead.map((d) => d.headers[DLQ_HEADER.reason])).toEqual([
+      expect.stringContaining(`line of ${long.length} bytes is longer than the limit of 100 bytes`),
+      expect.stringContaining('line of 900 bytes is longer than the limit of 100 bytes'),
+      expect.stringContaining(`line of ${long.length} bytes is longer than the limit of 100 bytes`),
+    ]);
+    // (the dead letter keeps the line's first bytes: of one read across chunks, those the first chunk held)
+    expect(dead.map(text)).toEqual([long, expect.stringMatching(/^z+$/), long]);
+  });
 });
 
 describe('ship log: TAILDIR semantics', () => {
