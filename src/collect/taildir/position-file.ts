@@ -13,6 +13,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { q, rtwhError } from '../../errors';
 import { writeFileAtomic as replaceFile } from '../../store/atomic-file';
+import { kind } from '../../formats/validate-check';
 
 export interface PositionEntry {
   /** Decimal inode number. */
@@ -34,7 +35,8 @@ export function parsePositions(text: string, path: string): PositionEntry[] {
       details: { path },
     });
   // Keep big inode numbers exact: quote them before JSON.parse sees them.
-  const quoted = text.replace(/("inode"\s*:\s*)(\d+)/g, '$1"$2"');
+  // (only a plain integer: 1e3 or 5.0 stays a number, refused below with its value, not as broken JSON)
+  const quoted = text.replace(/("inode"\s*:\s*)(\d+)(?![\d.eE])/g, '$1"$2"');
   let doc: unknown;
   try {
     doc = JSON.parse(quoted);
@@ -49,9 +51,9 @@ export function parsePositions(text: string, path: string): PositionEntry[] {
     const inode = o.inode;
     const pos = o.pos;
     const file = o.file;
-    if (typeof inode !== 'string' || !/^\d+$/.test(inode)) throw bad(`entry ${i}: "inode" must be a whole number`);
-    if (typeof pos !== 'number' || !Number.isSafeInteger(pos) || pos < 0) throw bad(`entry ${i}: "pos" must be a whole number ≥ 0, got ${q(pos)}`);
-    if (typeof file !== 'string' || !isAbsolute(file)) throw bad(`entry ${i}: "file" must be an absolute path, got ${q(file)}`);
+    if (typeof inode !== 'string' || !/^\d+$/.test(inode)) throw bad(`entry ${i}: "inode" must be a whole number, got ${kind(inode)}`);
+    if (typeof pos !== 'number' || !Number.isSafeInteger(pos) || pos < 0) throw bad(`entry ${i}: "pos" must be a whole number ≥ 0, got ${kind(pos)}`);
+    if (typeof file !== 'string' || !isAbsolute(file)) throw bad(`entry ${i}: "file" must be an absolute path, got ${kind(file)}`);
     out.push({ inode: String(BigInt(inode)), pos, file });
   });
   return out;

@@ -29,9 +29,13 @@ describe('position file (Flume TAILDIR format)', () => {
     ['', 'it is empty'],
     ['[{"inode":1,"pos":2,"file":"/a"}', 'invalid JSON'],
     ['{"inode":1}', 'expected a JSON array'],
-    ['[{"inode":-1,"pos":2,"file":"/a"}]', '"inode" must be a whole number'],
-    ['[{"inode":1,"pos":2.5,"file":"/a"}]', '"pos" must be a whole number'],
-    ['[{"inode":1,"pos":2,"file":"relative.log"}]', '"file" must be an absolute path'],
+    ['[{"inode":-1,"pos":2,"file":"/a"}]', '"inode" must be a whole number, got number -1'],
+    // valid JSON: said so, with the value (it read "invalid JSON (Expected '}')")
+    ['[{"inode":1e3,"pos":2,"file":"/a"}]', '"inode" must be a whole number, got number 1000'],
+    ['[{"inode":1,"pos":2.5,"file":"/a"}]', '"pos" must be a whole number ≥ 0, got number 2.5'],
+    // a number is shown as one (it read got "-5")
+    ['[{"inode":1,"pos":-5,"file":"/a"}]', '"pos" must be a whole number ≥ 0, got number -5'],
+    ['[{"inode":1,"pos":2,"file":"relative.log"}]', '"file" must be an absolute path, got string "relative.log"'],
     ['[1]', 'entry 0 is not an object'],
   ])('a damaged file is an error, never "start from 0": %p', (content, why) => {
     let err: unknown;
