@@ -6,7 +6,7 @@ import { formatCount, startProgress, summaryLine } from '../src/cli/progress';
 import { rtwhError } from '../src/errors';
 import { MOCK_LOG_DEFAULTS, mockLogOptions, parseFileSize, type MockLogFlags } from '../src/mock/log/options';
 import { runMockLog, type MockLogResult, type MockLogTarget } from '../src/mock/log/run';
-import { beginPublishing, endPublishing, publishMarkerPath } from '../src/mock/publish-marker';
+import { publishMarkerPath, publishing } from '../src/mock/publish-marker';
 import { withCommonFlags, type Ctx } from './context';
 import { topicFlag } from '../src/bus/topic-name';
 
@@ -78,24 +78,20 @@ Examples:
           try {
             // (publish-marker.ts: a run killed part-way is not published a second time without a word)
             const marker = publishMarkerPath(resolve(ctx.io.cwd, config.stateDir), 'mock-log', bus.displayUrl, opts.to);
-            beginPublishing(marker, { command: 'mock log', topic: opts.to, dates: options.date, seed: options.seed });
+            const topic = opts.to;
             let sent = 0;
-            try {
+            result = await publishing(marker, { command: 'mock log', topic, dates: options.date, seed: options.seed }, () => sent, async () => {
               const producer = await bus.producer({ compression: config.kafka.compression });
               try {
-                const target: MockLogTarget = { kind: 'topic', producer, topic: opts.to };
-                result = await runMockLog(options, target, (n) => {
+                const target: MockLogTarget = { kind: 'topic', producer, topic };
+                return await runMockLog(options, target, (n) => {
                   sent = n;
                   progress.add(n - progress.done);
                 });
               } finally {
                 await producer.close();
               }
-            } catch (e) {
-              if (sent === 0) endPublishing(marker);
-              throw e;
-            }
-            endPublishing(marker);
+            });
           } finally {
             await bus.close();
           }

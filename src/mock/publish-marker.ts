@@ -40,8 +40,25 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Runs `publish` with the marker at `path`: refused when an earlier run left its marker. The marker goes when the
+ * run finishes, or fails before it published anything (`sent` counts what it has).
+ */
+export async function publishing<T>(path: string, run: PublishRun, sent: () => number, publish: () => Promise<T>): Promise<T> {
+  beginPublishing(path, run);
+  let out: T;
+  try {
+    out = await publish();
+  } catch (e) {
+    if (sent() === 0) endPublishing(path);
+    throw e;
+  }
+  endPublishing(path);
+  return out;
+}
+
 /** Refuses when an earlier run left its marker (stopped part-way, or still publishing); else leaves this run's. */
-export function beginPublishing(path: string, run: PublishRun): void {
+function beginPublishing(path: string, run: PublishRun): void {
   if (existsSync(path)) {
     let m: Partial<Marker> = {};
     try {
@@ -51,7 +68,10 @@ export function beginPublishing(path: string, run: PublishRun): void {
     }
     const what = `${m.command ?? run.command} --to ${m.topic ?? run.topic}${m.dates ? ` for ${m.dates}` : ''}${m.seed !== undefined ? ` (seed ${m.seed})` : ''}`;
     if (typeof m.pid === 'number' && m.pid !== process.pid && alive(m.pid)) {
-      throw rtwhError('MOCK_PUBLISHING', `${what} is publishing now (pid ${m.pid}${m.started ? `, since ${m.started}` : ''}): two runs onto one topic would publish the same rows twice`);
+      throw rtwhError('MOCK_PUBLISHING', `${what} is publishing now (pid ${m.pid}${m.started ? `, since ${m.started}` : ''}): two runs onto one topic would publish the same rows twice`, {
+        // (a pid can be another process's by now, after a reboot: the marker is named so there is a way on)
+        hint: `Wait for it to finish, or stop it. If no such run is going on, delete ${q(path)}.`,
+      });
     }
     throw rtwhError('MOCK_PUBLISHING', `${what}${m.started ? `, started ${m.started},` : ''} stopped before it finished: ${q(run.topic)} holds part of that run, and running again would publish that part a second time`, {
       hint: `Start the topic over (\`rtwh topics delete ${run.topic}\`, then the run${run.command === 'mock db' ? ' with --init' : ''}), or, to publish again anyway, delete ${q(path)}.`,
@@ -62,6 +82,6 @@ export function beginPublishing(path: string, run: PublishRun): void {
 }
 
 /** The run finished (or failed before it published anything): the marker goes. */
-export function endPublishing(path: string): void {
+function endPublishing(path: string): void {
   rmSync(path, { force: true });
 }

@@ -3,9 +3,10 @@
  * already on the topic a second time (an audit doubled 45,012 ods_db records and 60,000 log lines without a word).
  */
 import { describe, expect, test } from 'bun:test';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { openBus } from '../../src/bus/index';
+import { publishMarkerPath } from '../../src/mock/publish-marker';
 import { cli, tempDir } from '../helpers/cli';
 
 const MAIN = resolve(import.meta.dir, '../../cmd/main.ts');
@@ -65,3 +66,23 @@ for (const [command, argv, topic] of [
     }, 120_000);
   });
 }
+
+test('a run still publishing is named with its pid, and the marker too (the pid may be another process by now)', async () => {
+  const cwd = tempDir('rtwh-publish-');
+  const bus = await openBus(`sqlite:${join(cwd, '.rtwh', 'bus.db')}`);
+  const url = bus.displayUrl;
+  await bus.close();
+  const marker = publishMarkerPath(join(cwd, '.rtwh'), 'mock-log', url, 'ods_log');
+  const other = Bun.spawn(['sleep', '30']);
+  try {
+    mkdirSync(join(cwd, '.rtwh', 'mock-log'), { recursive: true });
+    writeFileSync(marker, JSON.stringify({ command: 'mock log', topic: 'ods_log', dates: '2025-01-14', seed: 3, pid: other.pid, started: '2026-11-28T10:00:00.000Z' }));
+    const r = await cli(['mock', 'log', '--to', 'ods_log', '--date', '2025-01-14', '--seed', '3'], { cwd });
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain(`mock log --to ods_log for 2025-01-14 (seed 3) is publishing now (pid ${other.pid}`);
+    expect(r.stderr).toContain(`If no such run is going on, delete "${marker}"`);
+    expect(await recordsOf(cwd, 'ods_log')).toBe(0);
+  } finally {
+    other.kill();
+  }
+});

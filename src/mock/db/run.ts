@@ -14,7 +14,7 @@ import { baseData } from './base';
 import { MAX_SKU_COUNT } from './catalog';
 import { addDays, DAY_SECONDS } from './clock';
 import { generateDay } from './day';
-import { beginPublishing, endPublishing } from '../publish-marker';
+import { publishing } from '../publish-marker';
 import { produceMaxwell } from './maxwell-sink';
 import { DayThread } from './day-thread';
 import { createSchema, fastSettings, loadStateFromMysql, type MysqlWriteOptions, wholeUsers, writeGroups, writeTxns } from './mysql-writer';
@@ -262,14 +262,8 @@ export async function runMockDb(run: MockDbRun): Promise<MockDbResult> {
     };
     // (publish-marker.ts: a run killed part-way is not published a second time without a word)
     const dates = run.dates.length === 1 ? run.dates[0]! : `${run.dates[0]}…${run.dates[run.dates.length - 1]}`;
-    if (t.markerPath) beginPublishing(t.markerPath, { command: 'mock db', topic: t.topic, dates, seed: run.seed });
-    try {
-      await publishDays();
-    } catch (e) {
-      if (t.markerPath && sent === 0) endPublishing(t.markerPath);
-      throw e;
-    }
-    if (t.markerPath) endPublishing(t.markerPath);
+    if (t.markerPath) await publishing(t.markerPath, { command: 'mock db', topic: t.topic, dates, seed: run.seed }, () => sent, publishDays);
+    else await publishDays();
     records = sent;
   }
   return { rows, perTable, baseRows, ...(records !== undefined ? { records, bootstrapTables } : {}), seconds: (performance.now() - t0) / 1000, where };
