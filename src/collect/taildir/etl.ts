@@ -3,8 +3,7 @@
  * drops it silently; here it goes to the dead-letter topic with this reason.
  */
 
-import { isUtf8 } from 'node:buffer';
-import { firstInvalidUtf8 } from '../../formats/validate';
+import { utf8TextOrBadByte } from '../../formats/validate';
 
 /**
  * null when the line is a JSON object; otherwise why it is not. Bytes that are not UTF-8 are a reason too: decoded
@@ -13,8 +12,8 @@ import { firstInvalidUtf8 } from '../../formats/validate';
  */
 export function rejectReason(line: Buffer): string | null {
   if (line.length === 0) return 'empty line';
-  if (!isUtf8(line)) return `invalid UTF-8: byte ${firstInvalidUtf8(line)} of ${line.length} is not valid UTF-8`;
-  const text = line.toString('utf8');
+  const text = utf8TextOrBadByte(line);
+  if (typeof text === 'number') return `invalid UTF-8: byte ${text} of ${line.length} is not valid UTF-8`;
   let v: unknown;
   try {
     v = JSON.parse(text);
